@@ -1,0 +1,302 @@
+#include "pixelwise/classifiers/svm.hpp"
+
+#include <libsvm/svm.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+namespace pixelwise {
+namespace {
+
+void silent(const char*) {}
+
+struct SilenceLibsvm {
+  SilenceLibsvm() { svm_set_print_string_function(&silent); }
+};
+const SilenceLibsvm silence_libsvm;
+
+template <typename T>
+T* allocate(size_t n) {
+  // libsvm frees model arrays with free(): they must come from malloc.
+  T* p = static_cast<T*>(std::calloc(std::max<size_t>(n, 1), sizeof(T)));
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+// Rows of a kernel matrix, split over the machine's cores.
+template <typename Fn>
+void parallel_rows(long rows, Fn&& fn) {
+  const long threads = std::max(1L, std::min<long>(rows, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (long t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (long i = t; i < rows; i += threads) fn(i);
+    });
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
+
+void SvmOptions::validate() const {
+  parse_kernel(kernel);
+  if (!(C > 0) || !std::isfinite(C)) throw std::invalid_argument("svm: C must be a positive number");
+  if (!(tolerance > 0)) throw std::invalid_argument("svm: tolerance must be positive");
+  if (!(cache_mb > 0)) throw std::invalid_argument("svm: cache_mb must be positive");
+}
+void to_json(nlohmann::json& j, const SvmOptions& o) {
+  j = {{"kernel", o.kernel}, {"C", o.C}, {"tolerance", o.tolerance}, {"cache_mb", o.cache_mb}};
+}
+void from_json(const nlohmann::json& j, SvmOptions& o) {
+  SvmOptions d;
+  o.kernel = j.value("kernel", d.kernel);
+  o.C = j.value("C", d.C);
+  o.tolerance = j.value("tolerance", d.tolerance);
+  o.cache_mb = j.value("cache_mb", d.cache_mb);
+  o.validate();
+}
+
+void LibsvmModel::Deleter::operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
+
+LibsvmModel LibsvmModel::load(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw std::runtime_error(path + ": libsvm model file is missing");
+  svm_model* m = svm_load_model(path.c_str());
+  if (!m) throw std::runtime_error(path + ": not a valid libsvm model file");
+  return LibsvmModel(m);
+}
+
+void LibsvmModel::save(const std::string& path) const {
+  if (svm_save_model(path.c_str(), model_.get()) != 0) throw std::runtime_error(path + ": cannot write libsvm model");
+}
+
+OneVsRestSvm::OneVsRestSvm(KernelType kernel, RowMatrixXd support_vectors, std::vector<BinaryMachine> machines)
+    : kernel_(kernel), support_vectors_(std::move(support_vectors)), machines_(std::move(machines)) {
+  if (!support_vectors_.allFinite()) throw std::invalid_argument("svm: support vectors contain NaN or infinite values");
+  for (const auto& m : machines_) {
+    if (m.support.size() != m.coef.size()) throw std::invalid_argument("svm: support and coefficients differ in length");
+    for (int u : m.support)
+      if (u < 0 || u >= support_vectors_.rows()) throw std::invalid_argument("svm: support vector index out of range");
+    if (!std::isfinite(m.rho)) throw std::invalid_argument("svm: rho is not finite");
+  }
+}
+
+const BinaryMachine& OneVsRestSvm::machine(int c) const {
+  if (c < 0 || c >= classes())
+    throw std::out_of_range("class index " + std::to_string(c) + " out of range (model has " +
+                            std::to_string(classes()) + " classes)");
+  return machines_[c];
+}
+
+OneVsRestSvm OneVsRestSvm::train(const RowMatrixXd& X, const std::vector<int>& labels, int classes,
+                                 const SvmOptions& options) {
+  options.validate();
+  const KernelType kernel = parse_kernel(options.kernel);
+  const long n = X.rows();
+  if (n == 0) throw std::runtime_error("svm: no training vectors");
+  if (static_cast<long>(labels.size()) != n) throw std::invalid_argument("svm: one label per training vector needed");
+  if (!X.allFinite()) throw std::runtime_error("svm: training vectors contain NaN or infinite values");
+  std::vector<int> counts(classes, 0);
+  for (int y : labels) {
+    if (y < 0 || y >= classes) throw std::invalid_argument("svm: label out of range");
+    ++counts[y];
+  }
+  for (int c = 0; c < classes; ++c)
+    if (counts[c] == 0 || counts[c] == n)
+      throw std::runtime_error("svm: class " + std::to_string(c) +
+                               " needs both positive and negative training images for one-vs-rest");
+
+  // Precomputed kernel rows: node 0 holds the 1-based sample index, nodes
+  // 1..n the kernel values (libsvm README, "precomputed kernel").
+  std::vector<svm_node> nodes(static_cast<size_t>(n) * (n + 2));
+  std::vector<svm_node*> rows(n);
+  parallel_rows(n, [&](long i) {
+    svm_node* row = &nodes[static_cast<size_t>(i) * (n + 2)];
+    rows[i] = row;
+    row[0] = {0, static_cast<double>(i + 1)};
+    for (long j = 0; j < n; ++j)
+      row[j + 1] = {static_cast<int>(j + 1), kernel_value(kernel, X.row(i).data(), X.row(j).data(), X.cols())};
+    row[n + 1] = {-1, 0.0};
+  });
+
+  svm_parameter param{};
+  param.svm_type = C_SVC;
+  param.kernel_type = PRECOMPUTED;
+  param.cache_size = options.cache_mb;
+  param.eps = options.tolerance;
+  param.C = options.C;
+  param.shrinking = 1;
+  param.probability = 0;
+
+  struct Trained {
+    std::vector<int> samples;  // 0-based training indices
+    std::vector<double> coef;
+    double rho;
+  };
+  std::vector<Trained> trained(classes);
+  std::vector<std::string> errors(classes);
+  parallel_rows(classes, [&](long c) {
+    std::vector<double> y(n);
+    for (long i = 0; i < n; ++i) y[i] = labels[i] == c ? +1.0 : -1.0;
+    svm_problem problem{static_cast<int>(n), y.data(), rows.data()};
+    if (const char* error = svm_check_parameter(&problem, &param)) {
+      errors[c] = error;
+      return;
+    }
+    svm_model* raw = svm_train(&problem, &param);
+    // libsvm orients the decision towards the first label it met.
+    const double sign = raw->label[0] == +1 ? 1.0 : -1.0;
+    Trained t;
+    for (int k = 0; k < raw->l; ++k) {
+      t.samples.push_back(raw->sv_indices[k] - 1);
+      t.coef.push_back(sign * raw->sv_coef[0][k]);
+    }
+    t.rho = sign * raw->rho[0];
+    svm_free_and_destroy_model(&raw);
+    trained[c] = std::move(t);
+  });
+  for (int c = 0; c < classes; ++c)
+    if (!errors[c].empty()) throw std::runtime_error("svm: libsvm rejected the parameters: " + errors[c]);
+
+  // One support-vector table shared by all machines, rows in training order.
+  std::map<int, int> table_row;
+  for (const auto& t : trained)
+    for (int s : t.samples) table_row.emplace(s, 0);
+  RowMatrixXd table(table_row.size(), X.cols());
+  int next = 0;
+  for (auto& [sample, row] : table_row) {
+    row = next;
+    table.row(next++) = X.row(sample);
+  }
+  std::vector<BinaryMachine> machines(classes);
+  for (int c = 0; c < classes; ++c) {
+    for (int s : trained[c].samples) machines[c].support.push_back(table_row[s]);
+    machines[c].coef = trained[c].coef;
+    machines[c].rho = trained[c].rho;
+  }
+  return OneVsRestSvm(kernel, std::move(table), std::move(machines));
+}
+
+LibsvmModel OneVsRestSvm::to_libsvm(int c) const {
+  const BinaryMachine& m = machine(c);
+  const int l = static_cast<int>(m.support.size());
+  svm_model* model = allocate<svm_model>(1);
+  LibsvmModel owner(model);
+  model->param.svm_type = C_SVC;
+  model->param.kernel_type = PRECOMPUTED;
+  model->nr_class = 2;
+  model->l = l;
+  model->free_sv = 1;  // libsvm then frees SV[0], the block of all nodes
+  model->SV = allocate<svm_node*>(l);
+  svm_node* block = allocate<svm_node>(2 * static_cast<size_t>(l));
+  for (int k = 0; k < l; ++k) {
+    block[2 * k] = {0, static_cast<double>(m.support[k] + 1)};
+    block[2 * k + 1] = {-1, 0.0};
+    model->SV[k] = &block[2 * k];
+  }
+  if (l == 0) std::free(block);
+  model->sv_coef = allocate<double*>(1);
+  model->sv_coef[0] = allocate<double>(l);
+  std::copy(m.coef.begin(), m.coef.end(), model->sv_coef[0]);
+  model->rho = allocate<double>(1);
+  model->rho[0] = m.rho;
+  model->label = allocate<int>(2);
+  model->label[0] = +1;
+  model->label[1] = -1;
+  model->nSV = allocate<int>(2);
+  for (double a : m.coef) ++model->nSV[a > 0 ? 0 : 1];
+  return owner;
+}
+
+void OneVsRestSvm::save_machine(int c, const std::string& path) const { to_libsvm(c).save(path); }
+
+OneVsRestSvm OneVsRestSvm::load(KernelType kernel, RowMatrixXd support_vectors,
+                                const std::vector<std::string>& model_files) {
+  std::vector<BinaryMachine> machines;
+  for (const auto& path : model_files) {
+    LibsvmModel model = LibsvmModel::load(path);
+    const svm_model* m = model.get();
+    if (m->param.svm_type != C_SVC || m->param.kernel_type != PRECOMPUTED || m->nr_class != 2 || m->l < 1)
+      throw std::runtime_error(path + ": expected a binary C-SVC model with a precomputed kernel");
+    if (!((m->label[0] == 1 && m->label[1] == -1) || (m->label[0] == -1 && m->label[1] == 1)))
+      throw std::runtime_error(path + ": labels must be +1 and -1");
+    const double sign = m->label[0] == 1 ? 1.0 : -1.0;
+    BinaryMachine machine;
+    for (int k = 0; k < m->l; ++k) {
+      const double index = m->SV[k][0].value;
+      if (m->SV[k][0].index != 0 || index != std::floor(index) || index < 1 || index > support_vectors.rows())
+        throw std::runtime_error(path + ": support vector " + std::to_string(k) +
+                                 " does not name a row of the support-vector table");
+      machine.support.push_back(static_cast<int>(index) - 1);
+      machine.coef.push_back(sign * m->sv_coef[0][k]);
+      if (!std::isfinite(machine.coef.back())) throw std::runtime_error(path + ": coefficient is not finite");
+    }
+    machine.rho = sign * m->rho[0];
+    if (!std::isfinite(machine.rho)) throw std::runtime_error(path + ": rho is not finite");
+    machines.push_back(std::move(machine));
+  }
+  return OneVsRestSvm(kernel, std::move(support_vectors), std::move(machines));
+}
+
+void OneVsRestSvm::check_input(const Eigen::VectorXd& x) const {
+  if (x.size() != dimension())
+    throw std::invalid_argument("svm: input has dimension " + std::to_string(x.size()) + ", the model expects " +
+                                std::to_string(dimension()));
+}
+
+Eigen::VectorXd OneVsRestSvm::kernel_row(const Eigen::VectorXd& x) const {
+  check_input(x);
+  Eigen::VectorXd k(support_vectors_.rows());
+  for (long u = 0; u < support_vectors_.rows(); ++u)
+    k[u] = kernel_value(kernel_, support_vectors_.row(u).data(), x.data(), x.size());
+  return k;
+}
+
+namespace {
+// Same summation order as libsvm's svm_predict_values: sum coef_i k_i, then - rho.
+double machine_decision(const BinaryMachine& m, const Eigen::VectorXd& k) {
+  double sum = 0;
+  for (size_t i = 0; i < m.support.size(); ++i) sum += m.coef[i] * k[m.support[i]];
+  return sum - m.rho;
+}
+}  // namespace
+
+Eigen::VectorXd OneVsRestSvm::decisions(const Eigen::VectorXd& x) const {
+  const Eigen::VectorXd k = kernel_row(x);
+  Eigen::VectorXd f(classes());
+  for (int c = 0; c < classes(); ++c) f[c] = machine_decision(machines_[c], k);
+  return f;
+}
+
+double OneVsRestSvm::decision(int c, const Eigen::VectorXd& x) const {
+  return machine_decision(machine(c), kernel_row(x));
+}
+
+double OneVsRestSvm::libsvm_decision(int c, const Eigen::VectorXd& x) const {
+  const LibsvmModel model = to_libsvm(c);
+  const Eigen::VectorXd k = kernel_row(x);
+  std::vector<svm_node> nodes(k.size() + 2);
+  nodes[0] = {0, 0.0};
+  for (long u = 0; u < k.size(); ++u) nodes[u + 1] = {static_cast<int>(u + 1), k[u]};
+  nodes[k.size() + 1] = {-1, 0.0};
+  double value = 0;
+  svm_predict_values(model.get(), nodes.data(), &value);
+  return value;
+}
+
+Eigen::VectorXd OneVsRestSvm::kernel_terms(int c, const Eigen::VectorXd& x) const {
+  check_input(x);
+  const BinaryMachine& m = machine(c);
+  Eigen::VectorXd terms = Eigen::VectorXd::Zero(x.size());
+  for (size_t i = 0; i < m.support.size(); ++i) {
+    const double* sv = support_vectors_.row(m.support[i]).data();
+    for (long d = 0; d < x.size(); ++d) terms[d] += m.coef[i] * kernel_term(kernel_, sv[d], x[d]);
+  }
+  return terms;
+}
+
+}  // namespace pixelwise

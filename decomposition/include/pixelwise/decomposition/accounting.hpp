@@ -1,0 +1,22 @@
+#pragma once
+// Conservation accounting (DESIGN.md section 2): every relevance step reports
+// what it received, what it passed on, and what it absorbed or could not pass.
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace pixelwise {
+
+struct LayerRelevance {
+  std::string name;
+  double relevance_in = 0;   ///< sum of the relevance the step received
+  double relevance_out = 0;  ///< sum of the relevance it passed to the layer below
+  double absorbed = 0;       ///< kept by the step on purpose (e.g. the SVM bias under policy "none")
+  double unassigned = 0;     ///< relevance of units with nothing below them to pass it to
+  /// relevance_in - relevance_out - absorbed - unassigned: rounding only.
+  double unaccounted() const { return relevance_in - relevance_out - absorbed - unassigned; }
+};
+
+void to_json(nlohmann::json& j, const LayerRelevance& layer);
+
+}  // namespace pixelwise

@@ -1,0 +1,25 @@
+#pragma once
+// Exact decomposition of an additive-kernel SVM decision onto histogram bins
+// (DESIGN.md 1.4): R_d = sum_i alpha_i y_i k_d(x_i,d, x_d) + beta_d.
+#include <Eigen/Core>
+#include <string>
+
+#include "pixelwise/classifiers/svm.hpp"
+#include "pixelwise/decomposition/accounting.hpp"
+
+namespace pixelwise {
+
+/// Where the bias b goes: nowhere (none), b / V on every bin (uniform), or
+/// b / |{d : x_d != 0}| on the bins present in the image (nonzero, default).
+enum class BiasPolicy { none, uniform, nonzero };
+BiasPolicy parse_bias_policy(const std::string& name);
+std::string bias_policy_name(BiasPolicy policy);
+
+struct BinRelevance {
+  Eigen::VectorXd relevance;  ///< one value per histogram dimension
+  LayerRelevance layer;       ///< in: f(x); out: sum of relevance; absorbed: unshared bias
+};
+
+BinRelevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x, BiasPolicy policy);
+
+}  // namespace pixelwise

@@ -1,0 +1,46 @@
+#include "pixelwise/decomposition/svm_relevance.hpp"
+
+#include <stdexcept>
+
+namespace pixelwise {
+
+BiasPolicy parse_bias_policy(const std::string& name) {
+  if (name == "none") return BiasPolicy::none;
+  if (name == "uniform") return BiasPolicy::uniform;
+  if (name == "nonzero") return BiasPolicy::nonzero;
+  throw std::invalid_argument("unknown bias policy \"" + name + "\" (known: none, uniform, nonzero)");
+}
+
+std::string bias_policy_name(BiasPolicy policy) {
+  switch (policy) {
+    case BiasPolicy::none: return "none";
+    case BiasPolicy::uniform: return "uniform";
+    case BiasPolicy::nonzero: return "nonzero";
+  }
+  return "?";
+}
+
+BinRelevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x, BiasPolicy policy) {
+  const double b = svm.machine(c).bias();
+  BinRelevance out;
+  out.relevance = svm.kernel_terms(c, x);
+  const long V = x.size();
+  const long present = (x.array() != 0.0).count();
+  double shared = 0;
+  if (policy == BiasPolicy::uniform && V > 0) {
+    out.relevance.array() += b / V;
+    shared = b;
+  } else if (policy == BiasPolicy::nonzero && present > 0) {
+    const double share = b / present;
+    for (long d = 0; d < V; ++d)
+      if (x[d] != 0.0) out.relevance[d] += share;
+    shared = b;
+  }
+  out.layer.name = "svm";
+  out.layer.relevance_in = svm.decision(c, x);
+  out.layer.relevance_out = out.relevance.sum();
+  out.layer.absorbed = b - shared;  // policy none (or an empty histogram): the bias stays at the top
+  return out;
+}
+
+}  // namespace pixelwise

@@ -1,0 +1,68 @@
+#pragma once
+// From local features to a Bag-of-Words vector: coding (DESIGN.md 1.1),
+// pooling over spatial cells (1.2) and normalisation (1.3). The encoding keeps
+// the record the relevance rules need: every feature's code, its cells, and
+// the pooled mass of every (cell, word).
+#include <array>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "pixelwise/features/codebook.hpp"
+#include "pixelwise/features/local_features.hpp"
+
+namespace pixelwise {
+
+/// Sparse non-negative codes m(l), one row per feature (CSR layout).
+struct Codes {
+  int words = 0;
+  std::vector<int> offsets{0};  ///< feature l owns entries [offsets[l], offsets[l+1])
+  std::vector<int> word;
+  std::vector<double> weight;
+  int features() const { return static_cast<int>(offsets.size()) - 1; }
+};
+
+struct CodingOptions {
+  std::string type = "hard";  ///< "hard": weight 1 on the nearest word
+  void validate() const;
+};
+
+struct PoolingOptions {
+  std::string type = "sum";   ///< "sum": x_{c,d} = sum_{l in c} m_d(l)  (p-means with p = 1)
+  /// Spatial pyramid: one grid (columns, rows) per level; {1, 1} is the whole image.
+  std::vector<std::array<int, 2>> pyramid{{1, 1}};
+  void validate() const;
+  int cells() const;
+};
+
+struct NormalisationOptions {
+  /// Applied in order; each of "l1", "l2", "power" (signed square root).
+  std::vector<std::string> steps{"l1"};
+  void validate() const;
+};
+
+void to_json(nlohmann::json& j, const CodingOptions& o);
+void from_json(const nlohmann::json& j, CodingOptions& o);
+void to_json(nlohmann::json& j, const PoolingOptions& o);
+void from_json(const nlohmann::json& j, PoolingOptions& o);
+void to_json(nlohmann::json& j, const NormalisationOptions& o);
+void from_json(const nlohmann::json& j, NormalisationOptions& o);
+
+Codes encode(const Codebook& codebook, const LocalFeatures& features, const CodingOptions& options);
+
+/// Spatial cells of every feature: cells_of[l] lists the cell indices (one per
+/// pyramid level) of the cell holding the feature's centre.
+std::vector<std::vector<int>> assign_cells(const LocalFeatures& features, const PoolingOptions& options);
+
+struct BowEncoding {
+  Codes codes;
+  std::vector<std::vector<int>> cells_of;  ///< per feature, its cells
+  Eigen::VectorXd pooled;                  ///< x before normalisation, cells * V, cell-major
+  Eigen::VectorXd histogram;               ///< x after normalisation: what the classifier sees
+  int cells = 0;
+};
+
+BowEncoding pool(Codes codes, std::vector<std::vector<int>> cells_of, int cells, const PoolingOptions& options);
+Eigen::VectorXd normalise(const Eigen::VectorXd& x, const NormalisationOptions& options);
+
+}  // namespace pixelwise

@@ -1,0 +1,60 @@
+#pragma once
+// Visual vocabulary: k-means centres learnt with VLFeat, and nearest-word
+// search (exact, or approximate with VLFeat's kd-forest).
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "pixelwise/features/local_features.hpp"
+
+namespace pixelwise {
+
+struct CodebookOptions {
+  int words = 200;                      ///< vocabulary size V
+  int training_descriptors = 100000;    ///< descriptors sampled (seeded) for k-means
+  std::uint32_t seed = 1;               ///< seeds the sampling and k-means++ initialisation
+  int max_iterations = 100;
+  std::string search = "exact";         ///< "exact" or "kdforest"
+  int kdforest_trees = 4;
+  int kdforest_checks = 256;            ///< maximum comparisons per kd-forest query
+
+  void validate() const;
+};
+
+void to_json(nlohmann::json& j, const CodebookOptions& o);
+void from_json(const nlohmann::json& j, CodebookOptions& o);
+
+class Codebook {
+ public:
+  Codebook();
+  /// Takes the centres (V x D); `search` as in CodebookOptions.
+  Codebook(RowMatrixXf centres, const CodebookOptions& options);
+  ~Codebook();
+  Codebook(Codebook&&) noexcept;
+  Codebook& operator=(Codebook&&) noexcept;
+
+  /// k-means (VLFeat, Elkan, k-means++ initialisation, single-threaded so the
+  /// result depends on the seed only) on a seeded sample of the rows.
+  static Codebook train(const RowMatrixXf& descriptors, const CodebookOptions& options);
+
+  int words() const { return static_cast<int>(centres_.rows()); }
+  int dimension() const { return static_cast<int>(centres_.cols()); }
+  const RowMatrixXf& centres() const { return centres_; }
+  const CodebookOptions& options() const { return options_; }
+
+  /// Index of the nearest centre (squared Euclidean distance) for every row;
+  /// exact search breaks ties towards the lower index.
+  std::vector<int> nearest(const RowMatrixXf& descriptors) const;
+  /// Squared distances of every row to every centre (M x V), in double.
+  RowMatrixXd squared_distances(const RowMatrixXf& descriptors) const;
+
+ private:
+  struct KdForest;
+  RowMatrixXf centres_;
+  CodebookOptions options_;
+  std::unique_ptr<KdForest> forest_;
+};
+
+}  // namespace pixelwise

@@ -1,0 +1,123 @@
+#include "pixelwise/features/dense_sift.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+extern "C" {
+#include <vl/dsift.h>
+#include <vl/imopv.h>
+}
+
+namespace pixelwise {
+namespace {
+
+// RAII owner of a VLFeat dense SIFT filter.
+struct DsiftDeleter {
+  void operator()(VlDsiftFilter* f) const { vl_dsift_delete(f); }
+};
+using DsiftFilter = std::unique_ptr<VlDsiftFilter, DsiftDeleter>;
+
+constexpr int kSpatialBins = 4;  // SIFT: 4 x 4 spatial bins of 8 orientations
+
+int max_bin_size(const DenseSiftOptions& o) { return *std::max_element(o.bin_sizes.begin(), o.bin_sizes.end()); }
+
+// PHOW aligns the scales: the smaller bins start later so that every scale
+// has the same frame centres (vl_phow: off = floor(1 + 3/2 (max(sizes) - size)), 1-based).
+int alignment_offset(const DenseSiftOptions& o, int bin_size) {
+  return static_cast<int>(std::floor(1.5 * (max_bin_size(o) - bin_size)));
+}
+
+}  // namespace
+
+void DenseSiftOptions::validate() const {
+  if (step < 1) throw std::invalid_argument("dense SIFT: step must be >= 1, got " + std::to_string(step));
+  if (bin_sizes.empty()) throw std::invalid_argument("dense SIFT: bin_sizes must not be empty");
+  for (int b : bin_sizes)
+    if (b < 1 || b > 256) throw std::invalid_argument("dense SIFT: bin size out of range [1, 256]: " + std::to_string(b));
+  if (!(smoothing_magnif >= 0) || !std::isfinite(smoothing_magnif))
+    throw std::invalid_argument("dense SIFT: smoothing_magnif must be >= 0");
+}
+
+int DenseSiftOptions::minimum_image_side() const {
+  int side = 0;
+  for (int b : bin_sizes) side = std::max(side, alignment_offset(*this, b) + b * (kSpatialBins - 1) + 1);
+  return side;
+}
+
+void to_json(nlohmann::json& j, const DenseSiftOptions& o) {
+  j = {{"type", "dsift"}, {"step", o.step}, {"bin_sizes", o.bin_sizes},
+       {"smoothing_magnif", o.smoothing_magnif}, {"fast", o.fast}};
+}
+
+void from_json(const nlohmann::json& j, DenseSiftOptions& o) {
+  DenseSiftOptions d;
+  o.step = j.value("step", d.step);
+  o.bin_sizes = j.value("bin_sizes", d.bin_sizes);
+  o.smoothing_magnif = j.value("smoothing_magnif", d.smoothing_magnif);
+  o.fast = j.value("fast", d.fast);
+  o.validate();
+}
+
+LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& options, const std::string& what) {
+  options.validate();
+  if (gray.empty() || gray.type() != CV_32FC1)
+    throw std::invalid_argument(what + ": dense SIFT needs a non-empty single-channel float image");
+  const int width = gray.cols, height = gray.rows;
+  const int min_side = options.minimum_image_side();
+  if (width < min_side || height < min_side)
+    throw std::runtime_error(what + ": image of " + std::to_string(width) + " x " + std::to_string(height) +
+                             " pixels is smaller than one descriptor support (needs at least " +
+                             std::to_string(min_side) + " x " + std::to_string(min_side) + " for bin sizes up to " +
+                             std::to_string(max_bin_size(options)) + ")");
+  cv::Mat contiguous = gray.isContinuous() ? gray : gray.clone();
+
+  LocalFeatures out;
+  out.image_width = width;
+  out.image_height = height;
+  std::vector<float> descriptors;
+  std::vector<float> smoothed(static_cast<size_t>(width) * height);
+  int dimension = 0;
+  for (int bin_size : options.bin_sizes) {
+    const float* pixels = contiguous.ptr<float>();
+    if (options.smoothing_magnif > 0) {
+      const double sigma = std::sqrt(std::max(0.0, std::pow(bin_size / options.smoothing_magnif, 2) - 0.25));
+      if (sigma > 0) {
+        vl_imsmooth_f(smoothed.data(), width, pixels, width, height, width, sigma, sigma);
+        pixels = smoothed.data();
+      }
+    }
+    DsiftFilter filter(vl_dsift_new_basic(width, height, options.step, bin_size));
+    if (!filter) throw std::bad_alloc();
+    const int offset = alignment_offset(options, bin_size);
+    vl_dsift_set_bounds(filter.get(), offset, offset, width - 1, height - 1);
+    vl_dsift_set_flat_window(filter.get(), options.fast);
+    vl_dsift_process(filter.get(), pixels);
+    const int count = vl_dsift_get_keypoint_num(filter.get());
+    dimension = vl_dsift_get_descriptor_size(filter.get());
+    const VlDsiftKeypoint* keypoints = vl_dsift_get_keypoints(filter.get());
+    const float* values = vl_dsift_get_descriptors(filter.get());
+    descriptors.insert(descriptors.end(), values, values + static_cast<size_t>(count) * dimension);
+    for (int k = 0; k < count; ++k) {
+      Frame f;
+      f.x = keypoints[k].x;
+      f.y = keypoints[k].y;
+      f.bin_size = bin_size;
+      // Support: the 4 x 4 bins around the centre, 4 * bin_size on a side
+      // (Bach et al. 2015, section on BoW features); rounded to whole pixels.
+      const int side = kSpatialBins * bin_size;
+      const int x0 = static_cast<int>(std::floor(f.x - side / 2.0 + 0.5));
+      const int y0 = static_cast<int>(std::floor(f.y - side / 2.0 + 0.5));
+      f.support = {std::max(0, x0), std::max(0, y0), std::min(width, x0 + side), std::min(height, y0 + side)};
+      out.frames.push_back(f);
+    }
+  }
+  const int total = static_cast<int>(out.frames.size());
+  out.descriptors = Eigen::Map<RowMatrixXf>(descriptors.data(), total, dimension);
+  return out;
+}
+
+}  // namespace pixelwise

@@ -1,0 +1,35 @@
+#pragma once
+// Data sets and image references.
+//
+// A data set SPEC is either
+//   fashion-mnist:SPLIT[:LIMIT]   Debian's dataset-fashion-mnist (SPLIT train or test;
+//                                 the first LIMIT images of the split)
+//   PATH                          a folder with one sub-folder of images per class
+// An image reference is either an image file or fashion-mnist:SPLIT@INDEX.
+// The Fashion-MNIST folder is /usr/share/datasets/fashion-mnist unless the
+// environment variable PIXELWISE_FASHION_MNIST_DIR names another.
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+namespace pixelwise {
+
+struct ImageSample {
+  std::string name;  ///< stem used for output files
+  cv::Mat gray;      ///< CV_32F in [0, 1]
+  int label = -1;    ///< class index, -1 when unknown
+};
+
+struct Dataset {
+  std::string spec;
+  std::vector<std::string> classes;
+  std::vector<ImageSample> images;
+};
+
+Dataset load_dataset(const std::string& spec);
+ImageSample load_image_reference(const std::string& reference);
+
+const std::vector<std::string>& fashion_mnist_classes();
+std::string fashion_mnist_dir();
+
+}  // namespace pixelwise

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Quick start, command 2: set up, build and run every test suite.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+"$root/scripts/build.sh"
+build_dir=${PIXELWISE_BUILD_DIR:-$root/build}
+ctest --test-dir "$build_dir" --output-on-failure -j "${PIXELWISE_JOBS:-$(nproc)}"
