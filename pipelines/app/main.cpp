@@ -45,7 +45,7 @@ int run_predict(const std::string& model_dir, const std::vector<std::string>& re
   const auto images = load_all(refs);
   nlohmann::json all = nlohmann::json::array();
   for (const auto& image : images) {
-    const Eigen::VectorXd scores = model.forward(image.gray, image.name).scores;
+    const Eigen::VectorXd scores = model.forward(image.gray, image.source).scores;
     int best;
     scores.maxCoeff(&best);
     if (json) {
@@ -73,7 +73,7 @@ int run_test(const std::string& model_dir, const std::string& data, bool json) {
   int correct = 0;
   for (const auto& image : dataset.images) {
     int best;
-    model.forward(image.gray, image.name).scores.maxCoeff(&best);
+    model.forward(image.gray, image.source).scores.maxCoeff(&best);
     ++confusion[image.label][best];
     correct += best == image.label;
   }
@@ -97,7 +97,7 @@ int run_explain(const std::string& model_dir, const std::string& class_name, con
   const int class_index = class_name.empty() ? -1 : model.class_index(class_name);
   const auto images = load_all(refs);
   std::vector<BowExplanation> explanations;
-  for (const auto& image : images) explanations.push_back(explain(model, image.gray, class_index, policy, image.name));
+  for (const auto& image : images) explanations.push_back(explain(model, image.gray, class_index, policy, image.source));
   fs::create_directories(out);
   for (size_t i = 0; i < images.size(); ++i) {
     const BowExplanation& e = explanations[i];

@@ -138,7 +138,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   std::vector<RowMatrixXf> samples(n);
   parallel_for(n, [&](long i) {
     const ImageSample& image = data.images[i];
-    const LocalFeatures f = compute_dense_sift(image.gray, config.descriptor, image.name);
+    const LocalFeatures f = compute_dense_sift(image.gray, config.descriptor, image.source);
     std::mt19937_64 rng(config.codebook.seed * 1000003ULL + static_cast<unsigned long long>(i));
     std::vector<long> rows(f.size());
     std::iota(rows.begin(), rows.end(), 0L);
@@ -171,7 +171,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   std::vector<int> labels(n);
   const bool threads_safe = config.codebook.search == "exact";  // a kd-forest query is not reentrant
   auto encode_one = [&](long i) {
-    X.row(i) = model.histogram(data.images[i].gray, data.images[i].name).transpose();
+    X.row(i) = model.histogram(data.images[i].gray, data.images[i].source).transpose();
     labels[i] = data.images[i].label;
   };
   if (threads_safe)

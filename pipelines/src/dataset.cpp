@@ -95,6 +95,7 @@ std::vector<ImageSample> read_fashion(const std::string& split, long first, long
     cv::Mat bytes(rows, cols, CV_8U, const_cast<char*>(images.data.data() + static_cast<size_t>(i) * rows * cols));
     ImageSample s;
     s.name = std::string(kFashionPrefix) + "-" + split + "-" + std::to_string(i);
+    s.source = std::string(kFashionPrefix) + ":" + split + "@" + std::to_string(i);
     s.gray = to_gray_float(bytes, s.name);  // copies
     s.label = static_cast<unsigned char>(labels.data[i]);
     if (s.label >= static_cast<int>(fashion_mnist_classes().size()))
@@ -133,6 +134,7 @@ Dataset load_folder(const std::string& spec) {
     for (const auto& f : files) {
       ImageSample s;
       s.name = dir.filename().string() + "-" + f.stem().string();
+      s.source = f.string();
       s.gray = load_gray_image(f.string());
       s.label = label;
       d.images.push_back(std::move(s));
@@ -183,6 +185,7 @@ ImageSample load_image_reference(const std::string& reference) {
   }
   ImageSample s;
   s.name = fs::path(reference).stem().string();
+  s.source = reference;
   s.gray = load_gray_image(reference);
   return s;
 }

@@ -15,7 +15,8 @@
 namespace pixelwise {
 
 struct ImageSample {
-  std::string name;  ///< stem used for output files
+  std::string name;    ///< stem used for output files
+  std::string source;  ///< where it came from (file path or reference), for messages
   cv::Mat gray;      ///< CV_32F in [0, 1]
   int label = -1;    ///< class index, -1 when unknown
 };

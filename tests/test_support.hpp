@@ -1,0 +1,71 @@
+#pragma once
+// Helpers shared by the test suites: where the reference data and the CLI are,
+// scratch folders, and small models trained on real Fashion-MNIST images.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+namespace pixelwise::test {
+
+inline std::string env_or_throw(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) throw std::runtime_error(std::string("test environment variable ") + name + " is not set (run through ctest)");
+  return value;
+}
+
+inline std::string reference_dir() { return env_or_throw("PIXELWISE_REFERENCE_DIR"); }
+inline std::string cli_binary() { return env_or_throw("PIXELWISE_BINARY"); }
+inline std::string source_dir() { return env_or_throw("PIXELWISE_SOURCE_DIR"); }
+
+inline nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  return nlohmann::json::parse(in);
+}
+
+/// A fresh, empty scratch folder removed when the object goes out of scope.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag) {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("pixelwise-test-" + tag + "-" + std::to_string(rd()));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  ///< stdout and stderr together
+};
+
+/// Runs the pixelwise CLI with the given arguments (already shell-quoted where needed).
+inline CommandResult run_cli(const std::string& arguments) {
+  const std::string command = "\"" + cli_binary() + "\" " + arguments + " 2>&1";
+  CommandResult result{0, ""};
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace pixelwise::test
