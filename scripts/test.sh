@@ -6,3 +6,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
 build_dir=${PIXELWISE_BUILD_DIR:-$root/build}
 ctest --test-dir "$build_dir" --output-on-failure -j "${PIXELWISE_JOBS:-$(nproc)}"
+# Sanitizer build of the whole suite and bounded fuzzing (issue 8); set
+# PIXELWISE_SKIP_HARDENING=1 for a quick local run without them.
+[ -n "${PIXELWISE_SKIP_HARDENING:-}" ] || "$root/scripts/hardening.sh"

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -44,13 +46,38 @@ void parallel_rows(long rows, Fn&& fn) {
 }  // namespace
 
 void SvmOptions::validate() const {
-  parse_kernel(kernel);
+  Kernel k(parse_kernel(kernel));
   if (!(C > 0) || !std::isfinite(C)) throw std::invalid_argument("svm: C must be a positive number");
   if (!(tolerance > 0)) throw std::invalid_argument("svm: tolerance must be positive");
   if (!(cache_mb > 0)) throw std::invalid_argument("svm: cache_mb must be positive");
+  if (k.uses_gamma()) {
+    k.gamma = gamma.value_or(1.0);  // "mean" is checked when training sets it
+    k.degree = degree;
+    k.coef0 = coef0;
+    k.validate();
+  }
 }
+Kernel SvmOptions::kernel_function() const {
+  validate();
+  Kernel k(parse_kernel(kernel));
+  if (k.uses_gamma()) {
+    if (!gamma) throw std::invalid_argument("svm: kernel " + kernel + " has no gamma yet (\"mean\" is set by training)");
+    k.gamma = *gamma;
+    k.degree = degree;
+    k.coef0 = coef0;
+  }
+  return k;
+}
+// Only the parameters the kernel uses are written (and accepted), so that an
+// additive kernel's section reads as before and a stray parameter is an error.
 void to_json(nlohmann::json& j, const SvmOptions& o) {
   j = {{"kernel", o.kernel}, {"C", o.C}, {"tolerance", o.tolerance}, {"cache_mb", o.cache_mb}};
+  const KernelType type = parse_kernel(o.kernel);
+  if (!is_additive(type)) j["gamma"] = o.gamma ? nlohmann::json(*o.gamma) : nlohmann::json("mean");
+  if (type == KernelType::polynomial) {
+    j["degree"] = o.degree;
+    j["coef0"] = o.coef0;
+  }
 }
 void from_json(const nlohmann::json& j, SvmOptions& o) {
   SvmOptions d;
@@ -58,6 +85,23 @@ void from_json(const nlohmann::json& j, SvmOptions& o) {
   o.C = j.value("C", d.C);
   o.tolerance = j.value("tolerance", d.tolerance);
   o.cache_mb = j.value("cache_mb", d.cache_mb);
+  const KernelType type = parse_kernel(o.kernel);
+  for (const char* key : {"gamma", "degree", "coef0"}) {
+    const bool used = std::string(key) == "gamma" ? !is_additive(type) : type == KernelType::polynomial;
+    if (j.contains(key) && !used)
+      throw std::invalid_argument(std::string("svm: ") + key + " does not apply to kernel " + o.kernel +
+                                  (std::string(key) == "gamma" ? " (only rbf, expchi2, poly)" : " (only poly)"));
+  }
+  o.gamma = d.gamma;
+  if (j.contains("gamma")) {
+    const nlohmann::json& g = j.at("gamma");
+    if (g.is_number())
+      o.gamma = g.get<double>();
+    else if (!(g.is_string() && g.get<std::string>() == "mean"))
+      throw std::invalid_argument("svm: gamma must be a positive number or \"mean\", got " + g.dump());
+  }
+  o.degree = j.value("degree", d.degree);
+  o.coef0 = j.value("coef0", d.coef0);
   o.validate();
 }
 
@@ -65,17 +109,20 @@ void LibsvmModel::Deleter::operator()(svm_model* m) const { svm_free_and_destroy
 
 LibsvmModel LibsvmModel::load(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw std::runtime_error(path + ": libsvm model file is missing");
-  svm_model* m = svm_load_model(path.c_str());
-  if (!m) throw std::runtime_error(path + ": not a valid libsvm model file");
-  return LibsvmModel(m);
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) throw std::runtime_error(path + ": cannot read the libsvm model file");
+  return parse(text.str(), path);
 }
 
 void LibsvmModel::save(const std::string& path) const {
   if (svm_save_model(path.c_str(), model_.get()) != 0) throw std::runtime_error(path + ": cannot write libsvm model");
 }
 
-OneVsRestSvm::OneVsRestSvm(KernelType kernel, RowMatrixXd support_vectors, std::vector<BinaryMachine> machines)
+OneVsRestSvm::OneVsRestSvm(Kernel kernel, RowMatrixXd support_vectors, std::vector<BinaryMachine> machines)
     : kernel_(kernel), support_vectors_(std::move(support_vectors)), machines_(std::move(machines)) {
+  kernel_.validate();
   if (!support_vectors_.allFinite()) throw std::invalid_argument("svm: support vectors contain NaN or infinite values");
   for (const auto& m : machines_) {
     if (m.support.size() != m.coef.size()) throw std::invalid_argument("svm: support and coefficients differ in length");
@@ -95,7 +142,9 @@ const BinaryMachine& OneVsRestSvm::machine(int c) const {
 OneVsRestSvm OneVsRestSvm::train(const RowMatrixXd& X, const std::vector<int>& labels, int classes,
                                  const SvmOptions& options) {
   options.validate();
-  const KernelType kernel = parse_kernel(options.kernel);
+  Kernel kernel(parse_kernel(options.kernel));
+  const bool mean_gamma = kernel.uses_gamma() && !options.gamma;
+  if (!mean_gamma) kernel = options.kernel_function();
   const long n = X.rows();
   if (n == 0) throw std::runtime_error("svm: no training vectors");
   if (static_cast<long>(labels.size()) != n) throw std::invalid_argument("svm: one label per training vector needed");
@@ -111,17 +160,35 @@ OneVsRestSvm OneVsRestSvm::train(const RowMatrixXd& X, const std::vector<int>& l
                                " needs both positive and negative training images for one-vs-rest");
 
   // Precomputed kernel rows: node 0 holds the 1-based sample index, nodes
-  // 1..n the kernel values (libsvm README, "precomputed kernel").
+  // 1..n the kernel values (libsvm README, "precomputed kernel"). For the
+  // "mean" gamma rule the rows first hold inner(x_i, x_j), whose mean over
+  // i != j sets gamma, and are then mapped through outer (kernel_function.hpp).
   std::vector<svm_node> nodes(static_cast<size_t>(n) * (n + 2));
   std::vector<svm_node*> rows(n);
   parallel_rows(n, [&](long i) {
     svm_node* row = &nodes[static_cast<size_t>(i) * (n + 2)];
     rows[i] = row;
     row[0] = {0, static_cast<double>(i + 1)};
-    for (long j = 0; j < n; ++j)
-      row[j + 1] = {static_cast<int>(j + 1), kernel_value(kernel, X.row(i).data(), X.row(j).data(), X.cols())};
+    for (long j = 0; j < n; ++j) {
+      const double* a = X.row(i).data();
+      const double* b = X.row(j).data();
+      row[j + 1] = {static_cast<int>(j + 1), mean_gamma ? kernel.inner(a, b, X.cols()) : kernel(a, b, X.cols())};
+    }
     row[n + 1] = {-1, 0.0};
   });
+  if (mean_gamma) {
+    double sum = 0;
+    for (long i = 0; i < n; ++i)
+      for (long j = 0; j < n; ++j)
+        if (j != i) sum += rows[i][j + 1].value;
+    kernel.gamma = gamma_from_mean(kernel, n > 1 ? sum / (static_cast<double>(n) * (n - 1)) : 0.0);
+    kernel.degree = options.degree;
+    kernel.coef0 = options.coef0;
+    kernel.validate();
+    parallel_rows(n, [&](long i) {
+      for (long j = 0; j < n; ++j) rows[i][j + 1].value = kernel.outer(rows[i][j + 1].value);
+    });
+  }
 
   svm_parameter param{};
   param.svm_type = C_SVC;
@@ -214,7 +281,7 @@ LibsvmModel OneVsRestSvm::to_libsvm(int c) const {
 
 void OneVsRestSvm::save_machine(int c, const std::string& path) const { to_libsvm(c).save(path); }
 
-OneVsRestSvm OneVsRestSvm::load(KernelType kernel, RowMatrixXd support_vectors,
+OneVsRestSvm OneVsRestSvm::load(Kernel kernel, RowMatrixXd support_vectors,
                                 const std::vector<std::string>& model_files) {
   std::vector<BinaryMachine> machines;
   for (const auto& path : model_files) {
@@ -252,7 +319,7 @@ Eigen::VectorXd OneVsRestSvm::kernel_row(const Eigen::VectorXd& x) const {
   check_input(x);
   Eigen::VectorXd k(support_vectors_.rows());
   for (long u = 0; u < support_vectors_.rows(); ++u)
-    k[u] = kernel_value(kernel_, support_vectors_.row(u).data(), x.data(), x.size());
+    k[u] = kernel_(support_vectors_.row(u).data(), x.data(), x.size());
   return k;
 }
 
@@ -290,13 +357,27 @@ double OneVsRestSvm::libsvm_decision(int c, const Eigen::VectorXd& x) const {
 
 Eigen::VectorXd OneVsRestSvm::kernel_terms(int c, const Eigen::VectorXd& x) const {
   check_input(x);
+  if (!kernel_.additive())
+    throw std::invalid_argument("svm: kernel " + kernel_.describe() +
+                                " does not split over histogram bins; explain it with a Taylor decomposition");
   const BinaryMachine& m = machine(c);
   Eigen::VectorXd terms = Eigen::VectorXd::Zero(x.size());
   for (size_t i = 0; i < m.support.size(); ++i) {
     const double* sv = support_vectors_.row(m.support[i]).data();
-    for (long d = 0; d < x.size(); ++d) terms[d] += m.coef[i] * kernel_term(kernel_, sv[d], x[d]);
+    for (long d = 0; d < x.size(); ++d) terms[d] += m.coef[i] * kernel_term(kernel_.type, sv[d], x[d]);
   }
   return terms;
+}
+
+AdditiveEvaluation OneVsRestSvm::evaluate_additive(const Eigen::VectorXd& x) const {
+  check_input(x);
+  if (!kernel_.additive())
+    throw std::invalid_argument("svm: kernel " + kernel_.describe() + " has no per-dimension tables");
+  if (!tables_) throw std::logic_error("svm: evaluate_additive on a moved-from model");
+  std::call_once(tables_->once, [&] {
+    tables_->tables = std::make_unique<const AdditiveTables>(kernel_.type, support_vectors_, machines_);
+  });
+  return tables_->tables->evaluate(x);
 }
 
 }  // namespace pixelwise

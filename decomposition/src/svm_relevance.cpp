@@ -1,6 +1,8 @@
 #include "pixelwise/decomposition/svm_relevance.hpp"
 
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace pixelwise {
 
@@ -21,9 +23,17 @@ std::string bias_policy_name(BiasPolicy policy) {
 }
 
 BinRelevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x, BiasPolicy policy) {
-  const double b = svm.machine(c).bias();
+  return decompose_svm(svm.kernel_terms(c, x), svm.decision(c, x), svm.machine(c).bias(), x, policy);
+}
+
+BinRelevance decompose_svm(Eigen::VectorXd terms, double score, double bias, const Eigen::VectorXd& x,
+                           BiasPolicy policy) {
+  if (terms.size() != x.size())
+    throw std::invalid_argument("svm relevance: " + std::to_string(terms.size()) + " kernel terms for an input of " +
+                                std::to_string(x.size()));
+  const double b = bias;
   BinRelevance out;
-  out.relevance = svm.kernel_terms(c, x);
+  out.relevance = std::move(terms);
   const long V = x.size();
   const long present = (x.array() != 0.0).count();
   double shared = 0;
@@ -37,7 +47,7 @@ BinRelevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd
     shared = b;
   }
   out.layer.name = "svm";
-  out.layer.relevance_in = svm.decision(c, x);
+  out.layer.relevance_in = score;
   out.layer.relevance_out = out.relevance.sum();
   out.layer.absorbed = b - shared;  // policy none (or an empty histogram): the bias stays at the top
   return out;

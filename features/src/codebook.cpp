@@ -1,6 +1,7 @@
 #include "pixelwise/features/codebook.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -27,6 +28,10 @@ struct KdForestDeleter {
 // RAII owner of a VLFeat kd-forest built over the centres.
 struct Codebook::KdForest {
   std::unique_ptr<VlKDForest, KdForestDeleter> forest;
+  // A query keeps its state (heap, visited book) in a searcher; each call of
+  // nearest_k uses its own, so that threads may share the codebook. Creating
+  // and deleting a searcher edits the forest's list of searchers: guarded.
+  std::mutex searchers;
 };
 
 void CodebookOptions::validate() const {
@@ -107,32 +112,102 @@ Codebook Codebook::train(const RowMatrixXf& descriptors, const CodebookOptions& 
   return Codebook(std::move(result), options);
 }
 
+namespace {
+// Squared distances of rows [first, first + rows) to all centres, expanded as
+// |x|^2 - 2 x.c + |c|^2 in double and clamped at 0.
+RowMatrixXd distance_block(const RowMatrixXd& x, const RowMatrixXd& c, const Eigen::VectorXd& c_norms) {
+  RowMatrixXd d = (-2.0 * x) * c.transpose();
+  d.colwise() += x.rowwise().squaredNorm();
+  d.rowwise() += c_norms.transpose();
+  return d.cwiseMax(0.0);
+}
+constexpr long kBlockRows = 512;
+}  // namespace
+
 RowMatrixXd Codebook::squared_distances(const RowMatrixXf& descriptors) const {
   if (descriptors.cols() != centres_.cols())
     throw std::invalid_argument("codebook: descriptors have dimension " + std::to_string(descriptors.cols()) +
                                 ", the codebook " + std::to_string(centres_.cols()));
-  const RowMatrixXd x = descriptors.cast<double>();
   const RowMatrixXd c = centres_.cast<double>();
-  RowMatrixXd d = (-2.0 * x) * c.transpose();
-  d.colwise() += x.rowwise().squaredNorm();
-  d.rowwise() += c.rowwise().squaredNorm().transpose();
-  return d.cwiseMax(0.0);
+  return distance_block(descriptors.cast<double>(), c, c.rowwise().squaredNorm());
+}
+
+Codebook::Neighbours Codebook::nearest_k(const RowMatrixXd& descriptors, int k) const {
+  return nearest_k_of(descriptors, k);
+}
+
+Codebook::Neighbours Codebook::nearest_k(const RowMatrixXf& descriptors, int k) const {
+  return nearest_k_of(descriptors, k);
+}
+
+template <typename Matrix>
+Codebook::Neighbours Codebook::nearest_k_of(const Matrix& descriptors, int k) const {
+  if (descriptors.cols() != centres_.cols())
+    throw std::invalid_argument("codebook: descriptors have dimension " + std::to_string(descriptors.cols()) +
+                                ", the codebook " + std::to_string(centres_.cols()));
+  if (k < 1 || k > words())
+    throw std::invalid_argument("codebook: asked for " + std::to_string(k) + " nearest words of " +
+                                std::to_string(words()));
+  const long m = descriptors.rows();
+  Neighbours out;
+  out.k = k;
+  out.index.resize(static_cast<size_t>(m) * k);
+  out.distance.resize(static_cast<size_t>(m) * k);
+  const RowMatrixXd c = centres_.cast<double>();
+  std::vector<int> order(words());
+  // Keeps the k smallest of `distances` (a row of V values, or k candidates) in (distance, index) order.
+  auto select = [&](long row, const double* distances, const int* candidates, int n) {
+    order.resize(n);
+    std::iota(order.begin(), order.end(), 0);
+    auto less = [&](int a, int b) {
+      const int ia = candidates ? candidates[a] : a, ib = candidates ? candidates[b] : b;
+      return distances[a] < distances[b] || (distances[a] == distances[b] && ia < ib);
+    };
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), less);
+    for (int j = 0; j < k; ++j) {
+      out.index[row * k + j] = candidates ? candidates[order[j]] : order[j];
+      out.distance[row * k + j] = distances[order[j]];
+    }
+  };
+  if (forest_) {
+    std::vector<VlKDForestNeighbor> found(k);
+    std::vector<int> candidates(k);
+    std::vector<double> distances(k);
+    Eigen::Matrix<float, 1, Eigen::Dynamic> query(descriptors.cols());
+    struct Searcher {
+      KdForest& owner;
+      VlKDForestSearcher* searcher;
+      explicit Searcher(KdForest& f) : owner(f) {
+        std::lock_guard<std::mutex> lock(owner.searchers);
+        searcher = vl_kdforest_new_searcher(owner.forest.get());
+      }
+      ~Searcher() {
+        std::lock_guard<std::mutex> lock(owner.searchers);
+        vl_kdforestsearcher_delete(searcher);
+      }
+    } searcher(*forest_);
+    for (long i = 0; i < m; ++i) {
+      query = descriptors.row(i).template cast<float>();
+      vl_kdforestsearcher_query(searcher.searcher, found.data(), k, query.data());
+      for (int j = 0; j < k; ++j) {
+        candidates[j] = static_cast<int>(found[j].index);
+        distances[j] = (descriptors.row(i).template cast<double>() - c.row(candidates[j])).squaredNorm();
+      }
+      select(i, distances.data(), candidates.data(), k);
+    }
+    return out;
+  }
+  const Eigen::VectorXd c_norms = c.rowwise().squaredNorm();
+  for (long first = 0; first < m; first += kBlockRows) {
+    const long rows = std::min(kBlockRows, m - first);
+    const RowMatrixXd d = distance_block(descriptors.middleRows(first, rows).template cast<double>(), c, c_norms);
+    for (long r = 0; r < rows; ++r) select(first + r, d.row(r).data(), nullptr, words());
+  }
+  return out;
 }
 
 std::vector<int> Codebook::nearest(const RowMatrixXf& descriptors) const {
-  std::vector<int> result(descriptors.rows());
-  if (forest_) {
-    if (descriptors.cols() != centres_.cols()) throw std::invalid_argument("codebook: descriptor dimension mismatch");
-    for (long i = 0; i < descriptors.rows(); ++i) {
-      VlKDForestNeighbor neighbour;
-      vl_kdforest_query(forest_->forest.get(), &neighbour, 1, descriptors.row(i).data());
-      result[i] = static_cast<int>(neighbour.index);
-    }
-    return result;
-  }
-  const RowMatrixXd d = squared_distances(descriptors);
-  for (long i = 0; i < d.rows(); ++i) d.row(i).minCoeff(&result[i]);
-  return result;
+  return nearest_k(descriptors, 1).index;
 }
 
 }  // namespace pixelwise

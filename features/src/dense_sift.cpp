@@ -106,9 +106,11 @@ LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& op
       f.x = keypoints[k].x;
       f.y = keypoints[k].y;
       f.bin_size = bin_size;
+      f.scale = bin_size;
       // Support: the 4 x 4 bins around the centre, 4 * bin_size on a side
       // (Bach et al. 2015, section on BoW features); rounded to whole pixels.
       const int side = kSpatialBins * bin_size;
+      f.half_side = side / 2.0;
       const int x0 = static_cast<int>(std::floor(f.x - side / 2.0 + 0.5));
       const int y0 = static_cast<int>(std::floor(f.y - side / 2.0 + 0.5));
       f.support = {std::max(0, x0), std::max(0, y0), std::min(width, x0 + side), std::min(height, y0 + side)};

@@ -3,15 +3,22 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <set>
+#include <sstream>
 
+#include "pixelwise/pipelines/batch.hpp"
 #include "pixelwise/pipelines/bow_explain.hpp"
 #include "pixelwise/pipelines/bow_model.hpp"
 #include "pixelwise/pipelines/dataset.hpp"
+#include "pixelwise/pipelines/evaluate.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/heatmap.hpp"
 #include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/pipelines/montage.hpp"
+#include "pixelwise/pipelines/tiles.hpp"
+#include "pixelwise/pipelines/network_commands.hpp"
 
 namespace fs = std::filesystem;
 using namespace pixelwise;
@@ -45,7 +52,7 @@ int run_predict(const std::string& model_dir, const std::vector<std::string>& re
   const auto images = load_all(refs);
   nlohmann::json all = nlohmann::json::array();
   for (const auto& image : images) {
-    const Eigen::VectorXd scores = model.forward(image.gray, image.source).scores;
+    const Eigen::VectorXd scores = model.forward(model.input(image), image.source).scores;
     int best;
     scores.maxCoeff(&best);
     if (json) {
@@ -73,7 +80,7 @@ int run_test(const std::string& model_dir, const std::string& data, bool json) {
   int correct = 0;
   for (const auto& image : dataset.images) {
     int best;
-    model.forward(image.gray, image.source).scores.maxCoeff(&best);
+    model.forward(model.input(image), image.source).scores.maxCoeff(&best);
     ++confusion[image.label][best];
     correct += best == image.label;
   }
@@ -90,41 +97,115 @@ int run_test(const std::string& model_dir, const std::string& data, bool json) {
   return 0;
 }
 
-int run_explain(const std::string& model_dir, const std::string& class_name, const std::string& policy_name,
-                const std::string& out, const std::vector<std::string>& refs, bool layers) {
-  const BiasPolicy policy = parse_bias_policy(policy_name);
+// Tiled explanations (DESIGN.md 1.6): the averaged map, and every tile's
+// account in the JSON. Returns the line printed for the image.
+std::string write_tiled(const BowModel& model, const ImageSample& image, const std::string& ref,
+                        const TiledExplanation& t, const std::string& out) {
+  const std::string stem = (fs::path(out) / image.name).string();
+  nlohmann::json j = tiled_explanation_json(model, t);
+  j["image"] = ref;
+  std::vector<uchar> png;
+  if (!cv::imencode(".png", render_heatmap(t.pixels, image.gray), png))
+    throw std::runtime_error(stem + ".png: PNG encoding failed");
+  write_file_atomically(stem + ".npy", npy_bytes(t.pixels));
+  write_file_atomically(stem + ".png", std::string(png.begin(), png.end()));
+  write_file_atomically(stem + ".json", j.dump(2) + "\n");
+  double worst = 0;  // largest |tile score - tile pixel sum - absorbed - unassigned| (rounding only)
+  for (const auto& tile : j["tiles"]) worst = std::max(worst, std::abs(tile["unaccounted"].get<double>()));
+  std::ostringstream line;
+  line << image.name << ": class " << model.classes[t.class_index] << ", " << t.tiles.size() << " tiles of "
+       << t.tiles.front().width << " x " << t.tiles.front().height << ", whole-image score " << std::setprecision(10)
+       << t.score << ", largest unaccounted per tile " << std::setprecision(3) << worst;
+  return line.str();
+}
+
+// One explanation's three files (the JSON last: batch.hpp, explanation_complete).
+std::string write_explanation(const BowModel& model, const ImageSample& image, const std::string& ref,
+                              const BowExplanation& e, const std::string& out, bool layers) {
+  const std::string stem = (fs::path(out) / image.name).string();
+  nlohmann::json j = explanation_json(model, e);
+  j["image"] = ref;
+  if (layers) {
+    nlohmann::json descriptors = nlohmann::json::array();
+    for (int l = 0; l < e.features.size(); ++l) {
+      const Frame& f = e.features.frames[l];
+      descriptors.push_back({{"x", f.x}, {"y", f.y}, {"bin_size", f.bin_size}, {"scale", f.scale},
+                             {"angle", f.angle}, {"channel", e.channels[f.channel].name},
+                             {"support", {f.support.x0, f.support.y0, f.support.x1, f.support.y1}},
+                             {"relevance", e.feature_relevance[l]}});
+    }
+    j["descriptor_relevance"] = descriptors;
+    j["bin_relevance"] = std::vector<double>(e.bin_relevance.data(), e.bin_relevance.data() + e.bin_relevance.size());
+  }
+  std::vector<uchar> png;
+  if (!cv::imencode(".png", render_heatmap(e.pixels, image.gray), png))
+    throw std::runtime_error(stem + ".png: PNG encoding failed");
+  write_file_atomically(stem + ".npy", npy_bytes(e.pixels));
+  write_file_atomically(stem + ".png", std::string(png.begin(), png.end()));
+  write_file_atomically(stem + ".json", j.dump(2) + "\n");
+  std::ostringstream line;
+  line << image.name << ": class " << model.classes[e.class_index] << " score " << std::setprecision(10) << e.score
+       << " pixel sum " << e.pixel_sum << " residual " << std::setprecision(3) << e.residual();
+  if (e.taylor)
+    line << " (taylor: root score " << e.taylor->root_score << ", first-order sum " << std::setprecision(10)
+         << e.taylor->first_order_sum << ", f(x) - sum R " << std::setprecision(3) << e.taylor->residual()
+         << ", reference " << e.taylor->reference_name << ")";
+  return line.str();
+}
+
+// Batch settings of `explain` (pipelines/batch.hpp, docs/cluster.md).
+struct BatchRequest {
+  std::string list;    ///< --list FILE: more image references, one a line
+  std::string shard;   ///< --shard K/N
+  int jobs = 0;        ///< --jobs: images explained at once (0: all cores)
+  bool resume = false; ///< --resume: skip images whose outputs are complete
+};
+
+int run_explain(const std::string& model_dir, const std::string& class_name, const ExplainOptions& options,
+                const std::optional<TileOptions>& tiles, const std::string& out, const std::vector<std::string>& arguments,
+                bool layers, const std::string& versus_name, const BatchRequest& batch) {
+  std::vector<std::string> refs = arguments;
+  if (!batch.list.empty()) {
+    const std::vector<std::string> listed = read_reference_list(batch.list);
+    refs.insert(refs.end(), listed.begin(), listed.end());
+  }
+  if (refs.empty()) throw std::runtime_error("no image to explain (give IMAGE arguments or --list FILE)");
+  if (!batch.shard.empty()) refs = Shard::parse(batch.shard).select(refs);
+  if (batch.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
   const BowModel model = BowModel::load(model_dir);
   const int class_index = class_name.empty() ? -1 : model.class_index(class_name);
-  const auto images = load_all(refs);
-  std::vector<BowExplanation> explanations;
-  for (const auto& image : images) explanations.push_back(explain(model, image.gray, class_index, policy, image.source));
-  fs::create_directories(out);
-  for (size_t i = 0; i < images.size(); ++i) {
-    const BowExplanation& e = explanations[i];
-    const std::string stem = (fs::path(out) / images[i].name).string();
-    nlohmann::json j = explanation_json(model, e);
-    j["image"] = refs[i];
-    if (layers) {
-      nlohmann::json descriptors = nlohmann::json::array();
-      for (int l = 0; l < e.features.size(); ++l) {
-        const Frame& f = e.features.frames[l];
-        descriptors.push_back({{"x", f.x}, {"y", f.y}, {"bin_size", f.bin_size},
-                               {"support", {f.support.x0, f.support.y0, f.support.x1, f.support.y1}},
-                               {"relevance", e.feature_relevance[l]}});
-      }
-      j["descriptor_relevance"] = descriptors;
-      j["bin_relevance"] = std::vector<double>(e.bin_relevance.data(), e.bin_relevance.data() + e.bin_relevance.size());
-    }
-    std::vector<uchar> png;
-    if (!cv::imencode(".png", render_heatmap(e.pixels, images[i].gray), png))
-      throw std::runtime_error(stem + ".png: PNG encoding failed");
-    write_file_atomically(stem + ".npy", npy_bytes(e.pixels));
-    write_file_atomically(stem + ".png", std::string(png.begin(), png.end()));
-    write_file_atomically(stem + ".json", j.dump(2) + "\n");
-    std::cout << images[i].name << ": class " << model.classes[e.class_index] << " score " << std::setprecision(10)
-              << e.score << " pixel sum " << e.pixel_sum << " residual " << std::setprecision(3) << e.residual()
-              << "\n";
+  const int versus = versus_name.empty() ? -1 : model.class_index(versus_name);
+  if (tiles && (layers || versus >= 0)) throw std::runtime_error("--layers and --versus do not apply to tiled explanations");
+  // Every input is read and checked before anything is written; one image at
+  // a time, so that memory stays flat over long lists.
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& ref : refs) {
+    names.push_back(load_image_reference(ref).name);
+    if (!seen.insert(names.back()).second)
+      throw std::runtime_error(ref + ": another input has the same output name \"" + names.back() + "\"");
   }
+  std::vector<long> todo;
+  for (size_t i = 0; i < refs.size(); ++i)
+    if (!batch.resume || !explanation_complete(out, names[i])) todo.push_back(static_cast<long>(i));
+  if (todo.size() < refs.size())
+    std::cerr << "explain: " << refs.size() - todo.size() << " of " << refs.size()
+              << " images already have complete outputs in " << out << " (--resume): skipped\n";
+  fs::create_directories(out);
+  // Threads over images share the model read-only (issue 8; tests/test_concurrency.cpp).
+  Progress progress(static_cast<long>(todo.size()), "explain");
+  for_each_parallel(static_cast<long>(todo.size()), batch.jobs, [&](long t) {
+    const std::string& ref = refs[todo[t]];
+    const ImageSample image = load_image_reference(ref);
+    const std::string line =
+        tiles ? write_tiled(model, image, ref,
+                            explain_tiled(model, model.input(image), class_index, options, *tiles, image.source), out)
+              : write_explanation(model, image, ref,
+                                  explain(model, model.input(image), class_index, options, image.source, versus), out,
+                                  layers);
+    progress.print(std::cout, line);
+    progress.advance();
+  });
   return 0;
 }
 
@@ -155,21 +236,208 @@ int main(int argc, char** argv) {
   test->add_option("--data", data, "data set spec")->required();
   test->add_flag("--json", json, "machine-readable output");
 
-  auto* explain_cmd = app.add_subcommand("explain", "explain decisions pixel by pixel (LRP)");
+  auto* explain_cmd = app.add_subcommand("explain", "explain decisions pixel by pixel (LRP, Taylor)");
   explain_cmd->add_option("--model", model, "model directory")->required();
   explain_cmd->add_option("--class", class_name, "class to explain, name or index (default: the predicted one)");
   explain_cmd->add_option("--bias-policy", policy, "where the SVM bias goes: none, uniform, nonzero")
       ->check(CLI::IsMember({"none", "uniform", "nonzero"}));
   explain_cmd->add_option("--out", out, "output folder")->required();
   explain_cmd->add_flag("--layers", layers, "also write descriptor and bin relevance to the JSON");
-  explain_cmd->add_option("images", images, "image files or fashion-mnist:SPLIT@INDEX")->required();
+  explain_cmd->add_option("images", images, "image files or fashion-mnist:SPLIT@INDEX");
+  BatchRequest batch;
+  const std::vector<CLI::Option*> batch_options{
+      explain_cmd->add_option("--list", batch.list, "BoW: a file of image references, one a line (# comments)"),
+      explain_cmd->add_option("--shard", batch.shard, "BoW: explain only shard K of N of the images (K/N, 1 <= K <= N)"),
+      explain_cmd->add_option("--jobs", batch.jobs, "BoW: images explained at once (default 0: all cores)"),
+      explain_cmd->add_flag("--resume", batch.resume, "BoW: skip images whose .npy, .png and .json are complete")};
+  // BoW: the SVM layer by LRP (exact, additive kernels) or Taylor (any kernel), and tiles (DESIGN.md 1.4, 1.6).
+  std::string tiles_spec, reference = "nearest", versus_name;
+  double root_tolerance = TaylorOptions{}.tolerance;
+  int roots = TaylorOptions{}.roots;
+  const std::vector<CLI::Option*> bow_options{
+      explain_cmd->add_option("--tiles", tiles_spec,
+                              "BoW: explain tiles of SIZE x SIZE pixels every OFFSET pixels and average (e.g. 102,34)"),
+      explain_cmd->add_option("--reference", reference,
+                              "BoW, --method taylor: root search towards the nearest support vector of the other "
+                              "sign (nearest, default), the other side's mean training histogram (mean), or a "
+                              "histogram in FILE.npy"),
+      explain_cmd->add_option("--root-tolerance", root_tolerance,
+                              "BoW, --method taylor: the root x0 has |f(x0)| <= this (default 1e-9)"),
+      explain_cmd->add_option("--roots", roots,
+                              "BoW, --method taylor: search roots towards the K nearest references of the other "
+                              "sign and keep the root nearest to the input (default 1)"),
+      explain_cmd->add_option("--versus", versus_name,
+                              "BoW one-vs-one models: explain the pairwise decision of --class against this class "
+                              "(default: the sum of --class's pairwise decisions)")};
+  // Networks: --model names an LRP Toolbox text file or a network model directory (DESIGN.md 1.7).
+  NetworkExplainRequest net_explain;
+  explain_cmd->add_option("--method", net_explain.method,
+                          "lrp (default), taylor (BoW: the SVM layer by a first-order Taylor expansion at a root "
+                          "point, any kernel), or the baselines sensitivity, occlusion, random")
+      ->check(CLI::IsMember({"lrp", "taylor", "sensitivity", "occlusion", "random"}));
+  // Baselines (issue 6; pipelines/evaluate.hpp): occlusion and random for every model, sensitivity for BoW.
+  BaselineExplainRequest baseline;
+  const std::vector<CLI::Option*> baseline_options{
+      explain_cmd->add_option("--patch", baseline.patch,
+                              "occlusion: patch side in pixels (default: a quarter of the shorter image side)"),
+      explain_cmd->add_option("--stride", baseline.stride, "occlusion: step between patches (default: half the patch)"),
+      explain_cmd->add_option("--fill", baseline.fill, "occlusion: grey level of the patch (default 0)"),
+      explain_cmd->add_option("--seed", baseline.seed, "random: seed (default 1; image i uses a mix of seed and i)"),
+      explain_cmd->add_option("--threads", baseline.threads, "occlusion: threads (default 0: all cores)")};
+  const std::vector<CLI::Option*> network_options{
+      explain_cmd->add_option("--rule", net_explain.rule,
+                              "networks: LRP composite preset, rule, or SELECTOR=RULE;... (default zb-epsilon-plus)"),
+      explain_cmd->add_option("--input-range", net_explain.input_range,
+                              "networks, toolbox text files: LOW,HIGH that grey 0..1 maps to (default -1,1)"),
+      explain_cmd->add_flag("--ignore-bias", net_explain.ignore_bias, "networks: biases absorb no relevance"),
+      explain_cmd->add_flag("--figure", net_explain.figure, "networks: also write NAME-figure.png (input | heatmap)")};
+
+  NetworkTrainRequest net_train;
+  auto* train_net = app.add_subcommand("train-network", "train an MLP network classifier on images");
+  train_net->add_option("--data", net_train.data, "data set: digits:SPLIT[:LIMIT], fashion-mnist:SPLIT[:LIMIT] or a folder")
+      ->required();
+  train_net->add_option("--test-data", net_train.test_data, "data set to report the test accuracy on");
+  train_net->add_option("--out", net_train.out, "model directory to write")->required();
+  train_net->add_option("--hidden", net_train.hidden, "hidden layer sizes, comma-separated (default 100)");
+  train_net->add_option("--activation", net_train.activation, "relu (default) or tanh");
+  train_net->add_option("--input-range", net_train.input_range, "LOW,HIGH that grey 0..1 maps to (default 0,1)");
+  train_net->add_option("--epochs", net_train.epochs, "passes over the data (default 20)");
+  train_net->add_option("--batch-size", net_train.batch_size, "mini-batch size (default 32)");
+  train_net->add_option("--optimizer", net_train.optimizer, "adam (default) or sgd (with momentum)");
+  train_net->add_option("--learning-rate", net_train.learning_rate, "step size (default 0.001)");
+  train_net->add_option("--momentum", net_train.momentum, "sgd momentum (default 0.9)");
+  train_net->add_option("--weight-decay", net_train.weight_decay, "L2 penalty on the weights (default 0)");
+  train_net->add_option("--seed", net_train.seed, "seed of the initial weights and the batch order (default 1)");
+  train_net->add_flag("--quiet", net_train.quiet, "no progress lines");
+
+  EvaluateRequest evaluation;
+  auto* evaluate_cmd = app.add_subcommand("evaluate", "measure explanation methods: faithfulness, localisation, time");
+  evaluate_cmd->add_option("--model", evaluation.model, "model directory (BoW or network) or toolbox text file")->required();
+  evaluate_cmd->add_option("--data", evaluation.data,
+                           "data set: scenes:FOLDER:SPLIT[:LIMIT] (with masks), fashion-mnist:SPLIT[:LIMIT], digits:..., a folder")
+      ->required();
+  evaluate_cmd->add_option("--out", evaluation.out, "folder for evaluation.json and report/index.html")->required();
+  evaluate_cmd->add_option("--methods", evaluation.methods, "comma-separated: lrp, taylor, sensitivity, occlusion, random");
+  evaluate_cmd->add_option("--metrics", evaluation.metrics,
+                           "comma-separated: aopc (MoRF), lerf, pixel-flipping, mass, rank, pointing, conservation");
+  evaluate_cmd->add_option("--class", evaluation.class_choice,
+                           "explained class: predicted (default), label (each image's own) or a class name/index");
+  evaluate_cmd->add_option("--label", evaluation.only_label, "evaluate only the images of this label");
+  evaluate_cmd->add_option("--foreground", evaluation.foreground,
+                           "data without masks: mask = pixels brighter than this grey level (e.g. 0 for Fashion-MNIST)");
+  evaluate_cmd->add_option("--region", evaluation.region, "region side for AOPC (default 0: 9, scaled down for small images)");
+  evaluate_cmd->add_option("--steps", evaluation.steps, "perturbation steps L (default 100)");
+  evaluate_cmd->add_option("--flip-steps", evaluation.pixel_flipping_steps, "pixel flipping steps (default 100)");
+  evaluate_cmd->add_option("--replacement", evaluation.replacement, "uniform (default), constant[:LEVEL] or blur[:SIGMA]");
+  evaluate_cmd->add_option("--seed", evaluation.seed, "seed of the noise, tie order and random heatmaps (default 1)");
+  evaluate_cmd->add_option("--patch", evaluation.patch, "occlusion patch side (default: a quarter of the image side)");
+  evaluate_cmd->add_option("--stride", evaluation.stride, "occlusion stride (default: half the patch)");
+  evaluate_cmd->add_option("--fill", evaluation.fill, "occlusion fill grey level (default 0)");
+  evaluate_cmd->add_option("--threads", evaluation.threads, "threads for batched model evaluations (default 0: all cores)");
+  evaluate_cmd->add_option("--batch", evaluation.batch, "images per batched model evaluation (default 32)");
+  evaluate_cmd->add_option("--report-images", evaluation.report_images, "images shown in the report (default 12)");
+  evaluate_cmd->add_flag("--quiet", evaluation.quiet, "no progress lines");
+  evaluate_cmd->add_option("--shard", evaluation.shard,
+                           "evaluate only shard K of N of the images (K/N); combine with merge-evaluations");
+
+  std::vector<std::string> merge_inputs;
+  std::string merge_out;
+  auto* merge_cmd = app.add_subcommand("merge-evaluations", "combine the evaluation.json files of evaluate --shard runs");
+  merge_cmd->add_option("--out", merge_out, "folder for the merged evaluation.json and report/index.html")->required();
+  merge_cmd->add_option("evaluations", merge_inputs, "evaluation.json of every shard")->required();
+
+  SceneOptions scenes;
+  std::string scenes_out;
+  auto* scenes_cmd = app.add_subcommand("make-scenes", "generate a localisation benchmark with ground-truth masks");
+  scenes_cmd->add_option("--kind", scenes.kind, "fashion (Fashion-MNIST items on photographs) or shapes (circle among "
+                                                "squares and triangles)")
+      ->check(CLI::IsMember({"fashion", "shapes"}));
+  scenes_cmd->add_option("--out", scenes_out, "folder to write")->required();
+  scenes_cmd->add_option("--size", scenes.size, "scene side in pixels (default 80)");
+  scenes_cmd->add_option("--train", scenes.train, "training scenes (default 400)");
+  scenes_cmd->add_option("--test", scenes.test, "test scenes (default 100)");
+  scenes_cmd->add_option("--seed", scenes.seed, "seed (default 1)");
+  scenes_cmd->add_option("--max-objects", scenes.max_objects, "objects per scene at most (default 3)");
+  scenes_cmd->add_option("--target", scenes.target, "fashion: the Fashion-MNIST class to detect (default trouser)");
+  scenes_cmd->add_option("--min-scale", scenes.min_scale, "fashion: smallest item scale (default 0.9 of 28 px)");
+  scenes_cmd->add_option("--max-scale", scenes.max_scale, "fashion: largest item scale (default 1.4)");
+  scenes_cmd->add_flag("--quiet", quiet, "no progress lines");
+
+  std::vector<std::string> montage_inputs, montage_labels;
+  std::string montage_out;
+  auto* montage_cmd = app.add_subcommand("montage", "put images (e.g. heatmaps of several methods) side by side");
+  montage_cmd->add_option("--out", montage_out, "PNG file to write")->required();
+  montage_cmd->add_option("--label", montage_labels, "a label above each image, in order (give one per image, or none)")
+      ->allow_extra_args(false);  // one value per --label, so the images stay positional
+  montage_cmd->add_option("images", montage_inputs, "image files")->required();
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return run_train(config, data, out, quiet);
     if (*predict) return run_predict(model, images, json);
     if (*test) return run_test(model, data, json);
-    if (*explain_cmd) return run_explain(model, class_name, policy, out, images, layers);
+    if (*train_net) return run_network_train(net_train, std::cout, &std::cerr);
+    if (*evaluate_cmd) return run_evaluate(evaluation, std::cout, &std::cerr);
+    if (*merge_cmd) return run_merge_evaluations(merge_inputs, merge_out, std::cout);
+    if (*scenes_cmd) return run_make_scenes(scenes, scenes_out, quiet, std::cerr);
+    if (*montage_cmd) {
+      write_montage(montage_inputs, montage_labels, montage_out);
+      return 0;
+    }
+    if (*explain_cmd && (net_explain.method == "occlusion" || net_explain.method == "random" ||
+                         (net_explain.method == "sensitivity" && !NetworkModel::is_network_model(model)))) {
+      if (explain_cmd->count("--bias-policy") || layers)
+        throw std::runtime_error("--bias-policy and --layers apply to --method lrp and taylor");
+      for (const auto* list : {&bow_options, &network_options})
+        for (const CLI::Option* option : *list)
+          if (option->count()) throw std::runtime_error(option->get_name() + " does not apply to --method " + net_explain.method);
+      for (const CLI::Option* option : batch_options)
+        if (option->count()) throw std::runtime_error(option->get_name() + " applies to BoW LRP and Taylor explanations");
+      if (images.empty()) throw std::runtime_error("no image to explain");
+      baseline.model = model;
+      baseline.class_name = class_name;
+      baseline.out = out;
+      baseline.method = net_explain.method;
+      baseline.images = images;
+      return run_baseline_explain(baseline, std::cout);
+    }
+    for (const CLI::Option* option : baseline_options)
+      if (*explain_cmd && option->count())
+        throw std::runtime_error(option->get_name() + " applies to --method occlusion and random only");
+    if (*explain_cmd && NetworkModel::is_network_model(model)) {
+      if (explain_cmd->count("--bias-policy") || layers)
+        throw std::runtime_error("--bias-policy and --layers apply to BoW models, not to networks");
+      for (const CLI::Option* option : bow_options)
+        if (option->count()) throw std::runtime_error(option->get_name() + " applies to BoW models, not to networks");
+      for (const CLI::Option* option : batch_options)
+        if (option->count()) throw std::runtime_error(option->get_name() + " applies to BoW LRP and Taylor explanations");
+      if (images.empty()) throw std::runtime_error("no image to explain");
+      net_explain.model = model;
+      net_explain.class_name = class_name;
+      net_explain.out = out;
+      net_explain.images = images;
+      return run_network_explain(net_explain, std::cout);
+    }
+    for (const CLI::Option* option : network_options)
+      if (*explain_cmd && option->count())
+        throw std::runtime_error(option->get_name() + " applies to network models only");
+    if (*explain_cmd) {
+      ExplainOptions options;
+      options.method = net_explain.method;
+      if (options.method == "taylor" && explain_cmd->count("--bias-policy"))
+        throw std::runtime_error("--bias-policy applies to --method lrp (a Taylor decomposition has no bias share)");
+      if (options.method != "taylor" &&
+          (explain_cmd->count("--reference") || explain_cmd->count("--root-tolerance") || explain_cmd->count("--roots")))
+        throw std::runtime_error("--reference, --root-tolerance and --roots apply to --method taylor");
+      options.policy = parse_bias_policy(policy);
+      options.reference = TaylorReference::parse(reference);
+      options.taylor.tolerance = root_tolerance;
+      options.taylor.roots = roots;
+      options.taylor.validate();
+      std::optional<TileOptions> tiles;
+      if (explain_cmd->count("--tiles")) tiles = TileOptions::parse(tiles_spec);
+      return run_explain(model, class_name, options, tiles, out, images, layers, versus_name, batch);
+    }
   } catch (const std::exception& e) {
     std::cerr << "pixelwise: error: " << e.what() << "\n";
     return 1;

@@ -34,16 +34,8 @@ void check_keys(const nlohmann::json& j, const std::set<std::string>& allowed, c
     }
 }
 
-template <typename Options>
-Options section(const nlohmann::json& j, const char* name, const std::set<std::string>& keys) {
-  if (!j.contains(name)) return Options{};
-  check_keys(j.at(name), keys, std::string("config section \"") + name + "\"");
-  try {
-    return j.at(name).get<Options>();
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(std::string("config section \"") + name + "\": " + e.what());
-  }
-}
+const std::set<std::string> kTopLevelKeys{"descriptor", "codebook", "coding", "pooling", "normalisation", "svm",
+                                          "description", "channels", "combine"};
 
 // Runs fn(i) for i in [0, n) on all cores.
 template <typename Fn>
@@ -66,24 +58,69 @@ void parallel_for(long n, Fn&& fn) {
 }
 
 std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
+constexpr const char* kOneVsOneFile = "svm-ovo.model";
+// Channel 0 keeps the single-channel name codebook.npy.
+std::string codebook_file(size_t channel) {
+  return channel == 0 ? "codebook.npy" : "codebook-" + std::to_string(channel) + ".npy";
+}
 
 }  // namespace
 
 PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
-  check_keys(j, {"descriptor", "codebook", "coding", "pooling", "normalisation", "svm", "description"}, "config");
+  check_keys(j, kTopLevelKeys, "config");
   PipelineConfig c;
-  if (j.contains("descriptor")) {
-    const std::string type = j.at("descriptor").value("type", "dsift");
-    if (type != "dsift") throw std::invalid_argument("config section \"descriptor\": unknown type \"" + type + "\" (known: dsift)");
+  // Top-level sections over the defaults; they are also what every channel starts from.
+  const ChannelConfig top = parse_channel_sections(j, ChannelConfig{}, "config");
+  c.descriptor = top.descriptor;
+  c.codebook = top.codebook;
+  c.coding = top.coding;
+  c.pooling = top.pooling;
+  c.normalisation = top.normalisation;
+  if (j.contains("svm")) {
+    const std::string where = "config section \"svm\"";
+    check_keys(j.at("svm"), {"kernel", "C", "tolerance", "cache_mb", "multiclass", "gamma", "degree", "coef0"}, where);
+    try {
+      c.svm = j.at("svm").get<SvmOptions>();
+      c.multiclass = j.at("svm").value("multiclass", c.multiclass);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument(where + ": " + e.what());
+    }
+    if (c.multiclass != "one_vs_rest" && c.multiclass != "one_vs_one")
+      throw std::invalid_argument(where + ": multiclass must be \"one_vs_rest\" or \"one_vs_one\", got \"" +
+                                  c.multiclass + "\"");
+    if (c.multiclass == "one_vs_one" && !is_additive(parse_kernel(c.svm.kernel)))
+      throw std::invalid_argument(where + ": one_vs_one models take an additive kernel (linear, hik, chi2, hellinger), not " +
+                                  c.svm.kernel);
   }
-  c.descriptor = section<DenseSiftOptions>(j, "descriptor", {"type", "step", "bin_sizes", "smoothing_magnif", "fast"});
-  c.codebook = section<CodebookOptions>(j, "codebook", {"words", "training_descriptors", "seed", "max_iterations",
-                                                        "search", "kdforest_trees", "kdforest_checks"});
-  c.coding = section<CodingOptions>(j, "coding", {"type"});
-  c.pooling = section<PoolingOptions>(j, "pooling", {"type", "pyramid"});
-  c.normalisation = section<NormalisationOptions>(j, "normalisation", {"steps"});
-  c.svm = section<SvmOptions>(j, "svm", {"kernel", "C", "tolerance", "cache_mb"});
+  try {
+    c.combine = j.value("combine", c.combine);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("config: combine: ") + e.what());
+  }
+  check_combine(c.combine);
+  if (c.combine == "sum_of_kernels" && !is_additive(parse_kernel(c.svm.kernel)))
+    throw std::invalid_argument("config: combine \"sum_of_kernels\" weights additive kernels (linear, hik, chi2, "
+                                "hellinger), not " + c.svm.kernel);
+  if (j.contains("channels")) c.channels = parse_channel_list(j.at("channels"), top, c.combine);
+  c.channel_list();  // checks the expanded channels (unique names)
   return c;
+}
+
+std::vector<ChannelConfig> PipelineConfig::channel_list() const {
+  if (!channels.empty()) return expand_channels(channels);
+  ChannelConfig single;
+  single.descriptor = descriptor;
+  single.codebook = codebook;
+  single.coding = coding;
+  single.pooling = pooling;
+  single.normalisation = normalisation;
+  return expand_channels({single});
+}
+
+bool PipelineConfig::uses_colour() const {
+  for (const auto& c : channel_list())
+    if (c.uses_colour()) return true;
+  return false;
 }
 
 PipelineConfig PipelineConfig::load(const std::string& path) {
@@ -101,25 +138,38 @@ PipelineConfig PipelineConfig::load(const std::string& path) {
 }
 
 nlohmann::json PipelineConfig::to_json() const {
-  return {{"descriptor", descriptor}, {"codebook", codebook},           {"coding", coding},
-          {"pooling", pooling},       {"normalisation", normalisation}, {"svm", svm}};
+  nlohmann::json svm_json = svm;
+  svm_json["multiclass"] = multiclass;
+  nlohmann::json j = {{"descriptor", descriptor}, {"codebook", codebook},           {"coding", coding},
+                      {"pooling", pooling},       {"normalisation", normalisation}, {"svm", svm_json},
+                      {"combine", combine}};
+  if (!channels.empty()) j["channels"] = channel_list_json(channels, combine);
+  return j;
 }
 
-BowModel::Forward BowModel::forward(const cv::Mat& gray, const std::string& what) const {
+BowModel::Forward BowModel::forward(const cv::Mat& image, const std::string& what) const {
   Forward f;
-  f.features = compute_dense_sift(gray, config.descriptor, what);
-  Codes codes = encode(codebook, f.features, config.coding);
-  f.encoding = pool(std::move(codes), assign_cells(f.features, config.pooling), config.pooling.cells(), config.pooling);
-  f.encoding.histogram = normalise(f.encoding.pooled, config.normalisation);
-  f.scores = svm.decisions(f.encoding.histogram);
+  f.encoding = encode_image(channels, codebooks, config.combine, config.normalisation, svm.kernel(), image, what);
+  // Additive kernels: per-dimension tables, one pass for the scores and the
+  // bin terms an explanation needs (additive_tables.hpp; equal to the direct
+  // kernel sum up to rounding).
+  if (svm.kernel_function().additive()) {
+    f.svm_pass = svm.evaluate_additive(f.encoding.histogram);
+    f.scores = f.svm_pass.scores;
+  } else {
+    f.scores = svm.decisions(f.encoding.histogram);
+  }
   return f;
 }
 
-Eigen::VectorXd BowModel::histogram(const cv::Mat& gray, const std::string& what) const {
-  const LocalFeatures features = compute_dense_sift(gray, config.descriptor, what);
-  Codes codes = encode(codebook, features, config.coding);
-  const BowEncoding e = pool(std::move(codes), assign_cells(features, config.pooling), config.pooling.cells(), config.pooling);
-  return normalise(e.pooled, config.normalisation);
+Eigen::VectorXd BowModel::histogram(const cv::Mat& image, const std::string& what) const {
+  return encode_image(channels, codebooks, config.combine, config.normalisation, parse_kernel(config.svm.kernel), image,
+                      what)
+      .histogram;
+}
+
+const cv::Mat& BowModel::input(const ImageSample& sample) const {
+  return config.uses_colour() && !sample.colour.empty() ? sample.colour : sample.gray;
 }
 
 BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std::ostream* log) {
@@ -132,57 +182,85 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   if (n == 0) throw std::runtime_error(data.spec + ": empty data set");
   if (data.classes.size() < 2) throw std::runtime_error(data.spec + ": at least two classes are needed");
 
-  // 1. Descriptors, and a seeded sample of them for the codebook.
-  say("descriptors of " + std::to_string(n) + " images");
-  const long per_image = (config.codebook.training_descriptors + n - 1) / n;
-  std::vector<RowMatrixXf> samples(n);
-  parallel_for(n, [&](long i) {
-    const ImageSample& image = data.images[i];
-    const LocalFeatures f = compute_dense_sift(image.gray, config.descriptor, image.source);
-    std::mt19937_64 rng(config.codebook.seed * 1000003ULL + static_cast<unsigned long long>(i));
-    std::vector<long> rows(f.size());
-    std::iota(rows.begin(), rows.end(), 0L);
-    std::shuffle(rows.begin(), rows.end(), rng);
-    rows.resize(std::min<long>(per_image, f.size()));
-    std::sort(rows.begin(), rows.end());
-    samples[i].resize(static_cast<long>(rows.size()), f.descriptors.cols());
-    for (size_t r = 0; r < rows.size(); ++r) samples[i].row(r) = f.descriptors.row(rows[r]);
-  });
-  long total = 0;
-  for (const auto& s : samples) total += s.rows();
-  RowMatrixXf pool_of_descriptors(total, samples.front().cols());
-  long row = 0;
-  for (const auto& s : samples) {
-    pool_of_descriptors.middleRows(row, s.rows()) = s;
-    row += s.rows();
-  }
-  samples.clear();
-
-  // 2. Codebook.
-  say("k-means: " + std::to_string(config.codebook.words) + " words from " + std::to_string(total) + " descriptors");
   BowModel model;
   model.config = config;
   model.classes = data.classes;
-  model.codebook = Codebook::train(pool_of_descriptors, config.codebook);
+  model.channels = config.channel_list();
+  long total = 0;
+  for (size_t ch = 0; ch < model.channels.size(); ++ch) {
+    const ChannelConfig& channel = model.channels[ch];
+    // 1. Descriptors, and a seeded sample of them for the channel's codebook.
+    say("channel " + channel.name + ": descriptors of " + std::to_string(n) + " images");
+    const long per_image = (channel.codebook.training_descriptors + n - 1) / n;
+    std::vector<RowMatrixXf> samples(n);
+    parallel_for(n, [&](long i) {
+      const ImageSample& image = data.images[i];
+      const LocalFeatures f = channel_features(channel, model.input(image), image.source);
+      std::mt19937_64 rng(channel.codebook.seed * 1000003ULL + static_cast<unsigned long long>(i));
+      std::vector<long> rows(f.size());
+      std::iota(rows.begin(), rows.end(), 0L);
+      std::shuffle(rows.begin(), rows.end(), rng);
+      rows.resize(std::min<long>(per_image, f.size()));
+      std::sort(rows.begin(), rows.end());
+      samples[i].resize(static_cast<long>(rows.size()), channel.descriptor.dimension());
+      for (size_t r = 0; r < rows.size(); ++r) samples[i].row(r) = f.descriptors.row(rows[r]);
+    });
+    long count = 0;
+    for (const auto& s : samples) count += s.rows();
+    RowMatrixXf pool_of_descriptors(count, channel.descriptor.dimension());
+    long row = 0;
+    for (const auto& s : samples) {
+      pool_of_descriptors.middleRows(row, s.rows()) = s;
+      row += s.rows();
+    }
+    samples.clear();
+    total += count;
+
+    // 2. Codebook.
+    say("channel " + channel.name + ": k-means, " + std::to_string(channel.codebook.words) + " words from " +
+        std::to_string(count) + " descriptors");
+    model.codebooks.push_back(Codebook::train(pool_of_descriptors, channel.codebook));
+  }
 
   // 3. Histograms.
   say("histograms");
-  RowMatrixXd X(n, static_cast<long>(config.pooling.cells()) * config.codebook.words);
+  long dimension = 0;
+  for (const auto& channel : model.channels) dimension += channel.dimension();
+  RowMatrixXd X(n, dimension);
   std::vector<int> labels(n);
-  const bool threads_safe = config.codebook.search == "exact";  // a kd-forest query is not reentrant
+  bool threads_safe = true;  // a kd-forest query is not reentrant
+  for (const auto& channel : model.channels) threads_safe = threads_safe && channel.codebook.search == "exact";
   auto encode_one = [&](long i) {
-    X.row(i) = model.histogram(data.images[i].gray, data.images[i].source).transpose();
+    X.row(i) = model.histogram(model.input(data.images[i]), data.images[i].source).transpose();
     labels[i] = data.images[i].label;
   };
   if (threads_safe)
     parallel_for(n, encode_one);
   else
     for (long i = 0; i < n; ++i) encode_one(i);
+  // Class means, reference points of the Taylor decomposition.
+  model.class_means = RowMatrixXd::Zero(static_cast<long>(data.classes.size()), dimension);
+  model.class_counts.assign(data.classes.size(), 0);
+  for (long i = 0; i < n; ++i) {
+    model.class_means.row(labels[i]) += X.row(i);
+    ++model.class_counts[labels[i]];
+  }
+  for (size_t c = 0; c < data.classes.size(); ++c)
+    if (model.class_counts[c] > 0) model.class_means.row(c) /= static_cast<double>(model.class_counts[c]);
 
-  // 4. One-vs-rest SVMs.
-  say("SVMs: " + std::to_string(data.classes.size()) + " one-vs-rest machines, kernel " + config.svm.kernel);
-  model.svm = OneVsRestSvm::train(X, labels, static_cast<int>(data.classes.size()), config.svm);
+  // 4. SVMs: one-vs-rest machines, or libsvm's one-vs-one model whose summed
+  // pairwise machines give the class scores.
+  const int k = static_cast<int>(data.classes.size());
+  say("SVMs: " + config.multiclass + ", " + std::to_string(k) + " classes, kernel " + config.svm.kernel);
+  if (config.multiclass == "one_vs_one") {
+    model.pairwise = OneVsOneSvm::train(X, labels, k, config.svm);
+    model.svm = model.pairwise.summed_machines();
+  } else {
+    model.svm = OneVsRestSvm::train(X, labels, k, config.svm);
+  }
   say("done: " + std::to_string(model.svm.support_vectors().rows()) + " support vectors");
+  // A gamma set by the "mean" rule is stored, so that the model reloads exactly.
+  if (model.svm.kernel_function().uses_gamma()) model.config.svm.gamma = model.svm.kernel_function().gamma;
   model.training_info = {{"data", data.spec},
                          {"images", n},
                          {"codebook_descriptors", total},
@@ -199,18 +277,26 @@ void BowModel::save(const std::string& dir) const {
   fs::create_directories(partial);
   try {
     std::map<std::string, std::string> files;
-    files["codebook.npy"] = npy_bytes(codebook.centres());
+    for (size_t ch = 0; ch < codebooks.size(); ++ch) files[codebook_file(ch)] = npy_bytes(codebooks[ch].centres());
     files["support_vectors.npy"] = npy_bytes(svm.support_vectors());
-    for (int c = 0; c < svm.classes(); ++c) {
-      const fs::path p = partial / svm_file(c);
-      svm.save_machine(c, p.string());
-      files[svm_file(c)] = read_file(p.string());
+    if (class_means.size() > 0) files["class_means.npy"] = npy_bytes(class_means);
+    if (config.multiclass == "one_vs_one") {
+      const fs::path p = partial / kOneVsOneFile;
+      pairwise.save(p.string());
+      files[kOneVsOneFile] = read_file(p.string());
+    } else {
+      for (int c = 0; c < svm.classes(); ++c) {
+        const fs::path p = partial / svm_file(c);
+        svm.save_machine(c, p.string());
+        files[svm_file(c)] = read_file(p.string());
+      }
     }
     nlohmann::json manifest = {{"format", kFormat},
                                {"version", kVersion},
                                {"pipeline", config.to_json()},
                                {"classes", classes},
                                {"training", training_info}};
+    if (class_means.size() > 0) manifest["class_counts"] = class_counts;
     for (const auto& [name, bytes] : files) {
       write_file_atomically((partial / name).string(), bytes);
       manifest["files"][name] = {{"bytes", bytes.size()}, {"crc32", crc32_of(bytes)}};
@@ -264,19 +350,46 @@ BowModel BowModel::load(const std::string& dir) {
       if (it == contents.end()) throw std::runtime_error("the manifest lists no file " + name);
       return it->second;
     };
-    model.codebook = Codebook(parse_npy_f4(need("codebook.npy"), (root / "codebook.npy").string()), model.config.codebook);
-    if (model.codebook.words() != model.config.codebook.words)
-      throw std::runtime_error("codebook.npy has " + std::to_string(model.codebook.words()) + " words, the config " +
-                               std::to_string(model.config.codebook.words));
-    RowMatrixXd sv = parse_npy_f8(need("support_vectors.npy"), (root / "support_vectors.npy").string());
-    if (sv.cols() != static_cast<long>(model.config.pooling.cells()) * model.codebook.words())
-      throw std::runtime_error("support_vectors.npy has the wrong dimension for this pipeline");
-    std::vector<std::string> svm_paths;
-    for (size_t c = 0; c < model.classes.size(); ++c) {
-      need(svm_file(static_cast<int>(c)));
-      svm_paths.push_back((root / svm_file(static_cast<int>(c))).string());
+    model.channels = model.config.channel_list();
+    long dimension = 0;
+    for (size_t ch = 0; ch < model.channels.size(); ++ch) {
+      const ChannelConfig& channel = model.channels[ch];
+      const std::string name = codebook_file(ch), path = (root / name).string();
+      model.codebooks.emplace_back(parse_npy_f4(need(name), path), channel.codebook);
+      const Codebook& codebook = model.codebooks.back();
+      if (codebook.words() != channel.codebook.words || codebook.dimension() != channel.descriptor.dimension())
+        throw std::runtime_error(path + ": " + std::to_string(codebook.words()) + " words of dimension " +
+                                 std::to_string(codebook.dimension()) + ", channel " + channel.name + " needs " +
+                                 std::to_string(channel.codebook.words) + " of dimension " +
+                                 std::to_string(channel.descriptor.dimension()));
+      dimension += channel.dimension();
     }
-    model.svm = OneVsRestSvm::load(parse_kernel(model.config.svm.kernel), std::move(sv), svm_paths);
+    RowMatrixXd sv = parse_npy_f8(need("support_vectors.npy"), (root / "support_vectors.npy").string());
+    if (sv.cols() != dimension)
+      throw std::runtime_error("support_vectors.npy has the wrong dimension for this pipeline");
+    const Kernel kernel = model.config.svm.kernel_function();
+    const int k = static_cast<int>(model.classes.size());
+    if (contents.count("class_means.npy")) {
+      const std::string path = (root / "class_means.npy").string();
+      model.class_means = parse_npy_f8(contents.at("class_means.npy"), path);
+      model.class_counts = manifest.at("class_counts").get<std::vector<long>>();
+      if (model.class_means.rows() != k || model.class_means.cols() != dimension ||
+          static_cast<int>(model.class_counts.size()) != k)
+        throw std::runtime_error(path + ": needs one row of dimension " + std::to_string(dimension) +
+                                 " and one class count per class");
+    }
+    if (model.config.multiclass == "one_vs_one") {
+      need(kOneVsOneFile);
+      model.pairwise = OneVsOneSvm::load(kernel.type, std::move(sv), k, (root / kOneVsOneFile).string());
+      model.svm = model.pairwise.summed_machines();
+    } else {
+      std::vector<std::string> svm_paths;
+      for (int c = 0; c < k; ++c) {
+        need(svm_file(c));
+        svm_paths.push_back((root / svm_file(c)).string());
+      }
+      model.svm = OneVsRestSvm::load(kernel, std::move(sv), svm_paths);
+    }
     return model;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(manifest_path + ": damaged manifest (" + e.what() + ")");

@@ -1,12 +1,16 @@
 #pragma once
 // Sum-decomposable kernels k(x, y) = sum_d k_d(x_d, y_d) (DESIGN.md 1.4).
+#include <cmath>
 #include <string>
 
 namespace pixelwise {
 
-enum class KernelType { linear, intersection, chi2 };
+/// The first four are sum-decomposable; rbf, expchi2 and polynomial are not
+/// and take parameters (gamma, degree, coef0): see kernel_function.hpp.
+enum class KernelType { linear, intersection, chi2, hellinger, rbf, expchi2, polynomial };
 
-/// "linear", "hik" (histogram intersection), "chi2" (additive chi-square).
+/// "linear", "hik" (histogram intersection), "chi2" (additive chi-square),
+/// "hellinger" (sqrt(u v)), "rbf", "expchi2", "poly".
 KernelType parse_kernel(const std::string& name);
 std::string kernel_name(KernelType kernel);
 
@@ -19,11 +23,33 @@ inline double kernel_term(KernelType kernel, double u, double v) {
       const double s = u + v;
       return s == 0.0 ? 0.0 : 2.0 * u * v / s;  // 0 when u + v = 0 (DESIGN.md 1.4)
     }
+    case KernelType::hellinger: {
+      // sqrt(u v) for histograms; for signed values the linear kernel of the
+      // signed square roots, sign(u) sqrt|u| sign(v) sqrt|v|, which stays positive definite.
+      const double p = u * v;
+      return p == 0.0 ? 0.0 : std::copysign(std::sqrt(std::abs(u)) * std::sqrt(std::abs(v)), p);
+    }
+    case KernelType::rbf:
+    case KernelType::expchi2:
+    case KernelType::polynomial: break;  // no per-dimension terms; callers check is_additive
   }
   return 0.0;
 }
 
-/// k(a, b), summed in index order d = 0 .. n-1.
+/// Whether k(x, y) = sum_d k_d(x_d, y_d) (the kernels with a kernel_term).
+inline bool is_additive(KernelType kernel) {
+  return kernel == KernelType::linear || kernel == KernelType::intersection || kernel == KernelType::chi2 ||
+         kernel == KernelType::hellinger;
+}
+
+/// k(a, b), summed in index order d = 0 .. n-1 (additive kernels only; the
+/// others throw: use Kernel of kernel_function.hpp).
 double kernel_value(KernelType kernel, const double* a, const double* b, long n);
+
+/// The factor s with k(s u, s v) = w k(u, v) for every u, v: sqrt(w) for the
+/// linear kernel (degree 2), w for the others (degree 1). Scaling a channel's
+/// histogram block by s weights that channel's kernel by w (sum of weighted
+/// per-channel kernels). w must be positive.
+double kernel_weight_scale(KernelType kernel, double weight);
 
 }  // namespace pixelwise

@@ -21,5 +21,10 @@ struct BinRelevance {
 };
 
 BinRelevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x, BiasPolicy policy);
+/// The same from a forward record: terms_d = sum_i coef_i k_d(x_i,d, x_d) and
+/// the decision f(x) = score of a machine with bias b, e.g. the per-bin terms
+/// of OneVsRestSvm::evaluate_additive, computed in the pass that gave the score.
+BinRelevance decompose_svm(Eigen::VectorXd terms, double score, double bias, const Eigen::VectorXd& x,
+                           BiasPolicy policy);
 
 }  // namespace pixelwise

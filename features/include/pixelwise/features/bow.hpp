@@ -22,21 +22,35 @@ struct Codes {
   int features() const { return static_cast<int>(offsets.size()) - 1; }
 };
 
+/// Coding (DESIGN.md 1.1), over the k = knn nearest words of a descriptor:
+///   "hard": m_d = 1 for the nearest word;
+///   "soft": kernel codebook, m_d proportional to exp(-|v - c_d|^2 / (2 sigma^2));
+///   "rank": m_d proportional to decay^(-r), r = 0 .. knn-1 the rank of d;
+/// soft and rank codes are normalised to sum 1 over the knn words.
 struct CodingOptions {
-  std::string type = "hard";  ///< "hard": weight 1 on the nearest word
+  std::string type = "hard";
+  int knn = 5;          ///< soft, rank: number of nearest words
+  double sigma = 1.0;   ///< soft: kernel width in descriptor units
+  double decay = 2.0;   ///< rank: ratio between consecutive ranks' weights (> 1)
   void validate() const;
+  int neighbours() const { return type == "hard" ? 1 : knn; }
 };
 
+/// Pooling over a spatial cell c holding M_c features (DESIGN.md 1.2):
+///   "sum":    x_{c,d} = sum_{l in c} m_d(l)
+///   "pmeans": x_{c,d} = ((1/M_c) sum_{l in c} m_d(l)^p)^(1/p)
+///   "max":    x_{c,d} = max_{l in c} m_d(l)
 struct PoolingOptions {
-  std::string type = "sum";   ///< "sum": x_{c,d} = sum_{l in c} m_d(l)  (p-means with p = 1)
+  std::string type = "sum";
   /// Spatial pyramid: one grid (columns, rows) per level; {1, 1} is the whole image.
   std::vector<std::array<int, 2>> pyramid{{1, 1}};
+  double p = 2.0;       ///< pmeans exponent (>= 1)
   void validate() const;
   int cells() const;
 };
 
 struct NormalisationOptions {
-  /// Applied in order; each of "l1", "l2", "power" (signed square root).
+  /// Applied in order; each of "l1", "l2", "power" (signed square root); empty = none.
   std::vector<std::string> steps{"l1"};
   void validate() const;
 };
@@ -49,6 +63,8 @@ void to_json(nlohmann::json& j, const NormalisationOptions& o);
 void from_json(const nlohmann::json& j, NormalisationOptions& o);
 
 Codes encode(const Codebook& codebook, const LocalFeatures& features, const CodingOptions& options);
+/// The same coding for descriptors given in double precision (one a row).
+Codes encode(const Codebook& codebook, const RowMatrixXd& descriptors, const CodingOptions& options);
 
 /// Spatial cells of every feature: cells_of[l] lists the cell indices (one per
 /// pyramid level) of the cell holding the feature's centre.
@@ -60,6 +76,10 @@ struct BowEncoding {
   Eigen::VectorXd pooled;                  ///< x before normalisation, cells * V, cell-major
   Eigen::VectorXd histogram;               ///< x after normalisation: what the classifier sees
   int cells = 0;
+  PoolingOptions pooling;                  ///< the pooling that made `pooled`
+  /// Record for the pooling relevance rules: per bin (c, d), max_{l in c} m_d(l)
+  /// (0 when no feature of c has word d).
+  Eigen::VectorXd bin_max;
 };
 
 BowEncoding pool(Codes codes, std::vector<std::vector<int>> cells_of, int cells, const PoolingOptions& options);

@@ -50,8 +50,23 @@ class Codebook {
   /// Squared distances of every row to every centre (M x V), in double.
   RowMatrixXd squared_distances(const RowMatrixXf& descriptors) const;
 
+  /// The k nearest centres of every row, nearest first (ties: lower index
+  /// first), with squared distances in double. Exact search works through the
+  /// rows in blocks, so memory stays O(block * V); kd-forest search returns
+  /// VLFeat's approximate neighbours with their distances recomputed in double.
+  struct Neighbours {
+    int k = 0;
+    std::vector<int> index;         ///< row-major M x k
+    std::vector<double> distance;   ///< squared Euclidean, same layout
+  };
+  Neighbours nearest_k(const RowMatrixXd& descriptors, int k) const;
+  /// The same for float descriptors, converted to double block by block.
+  Neighbours nearest_k(const RowMatrixXf& descriptors, int k) const;
+
  private:
   struct KdForest;
+  template <typename Matrix>
+  Neighbours nearest_k_of(const Matrix& descriptors, int k) const;
   RowMatrixXf centres_;
   CodebookOptions options_;
   std::unique_ptr<KdForest> forest_;

@@ -1,9 +1,15 @@
 #pragma once
-// Image input: every pipeline works on a single-channel float image in [0, 1].
+// Image input: pipelines work on float images in [0, 1], either grey
+// (CV_32FC1) or colour (CV_32FC3, OpenCV's BGR order).
 #include <opencv2/core.hpp>
 #include <string>
+#include <vector>
 
 namespace pixelwise {
+
+/// Reads an image file as it is stored (cv::IMREAD_UNCHANGED). Throws
+/// std::runtime_error naming the file when it is missing, unreadable or empty.
+cv::Mat read_image_file(const std::string& path);
 
 /// Reads an image file as grey levels in [0, 1] (CV_32F). Throws
 /// std::runtime_error naming the file when it is missing, unreadable or empty.
@@ -13,5 +19,23 @@ cv::Mat load_gray_image(const std::string& path);
 /// [0, 1] (8-bit divided by 255; float taken as it is). `what` names the input
 /// in error messages.
 cv::Mat to_gray_float(const cv::Mat& image, const std::string& what);
+
+/// Converts an image with 1, 3 or 4 channels to colour CV_32FC3 (BGR) in
+/// [0, 1]; a grey image is replicated into the three channels.
+cv::Mat to_colour_float(const cv::Mat& image, const std::string& what);
+
+/// The planes a descriptor is computed on (van de Sande, Gevers, Snoek 2010,
+/// "Evaluating color descriptors for object and scene recognition"), each
+/// CV_32FC1, from a grey (CV_32FC1) or colour (CV_32FC3, BGR) float image:
+///   "grey":     one plane, the grey image (a colour image is converted with
+///               OpenCV's BGR -> grey weights);
+///   "rgb":      R, G, B;
+///   "opponent": O1 = (R - G) / sqrt 2, O2 = (R + G - 2B) / sqrt 6, O3 = (R + G + B) / sqrt 3;
+///   "hsv":      H / 360 in [0, 1), S, V (OpenCV's float conversion).
+/// A grey image given to a colour space is first replicated to R = G = B.
+std::vector<cv::Mat> colour_planes(const cv::Mat& image, const std::string& space, const std::string& what);
+
+/// Names of the planes of a colour space, e.g. {"O1", "O2", "O3"}.
+const std::vector<std::string>& plane_names(const std::string& space);
 
 }  // namespace pixelwise

@@ -2,6 +2,8 @@
 // Local features of one image: descriptors, frames and pixel supports
 // (DESIGN.md section 1, notation l = 1..M, supp(l)).
 #include <Eigen/Core>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
 #include <vector>
 
 namespace pixelwise {
@@ -18,12 +20,26 @@ struct PixelBox {
   bool contains(int x, int y) const { return x >= x0 && x < x1 && y >= y0 && y < y1; }
 };
 
-/// Where a descriptor was computed: centre (x right, y down, in pixels), the
-/// bin size it was computed with and the support square it summarises.
+/// Where a descriptor was computed: centre (x right, y down, in pixels; pixel
+/// (i, j) has its centre at (i, j) as in VLFeat), its scale and its support.
+///
+/// The support is a square of side 2 * half_side centred on (x, y):
+/// - angle == 0: the axis-aligned pixel box `support` (dense SIFT rounds it as
+///   in compute_dense_sift);
+/// - angle != 0 (keypoint SIFT with orientation): the pixels q whose offsets
+///   d = q - (x, y), rotated into the keypoint's frame, u = cos(a) dx + sin(a) dy,
+///   v = -sin(a) dx + cos(a) dy (VLFeat's descriptor geometry), satisfy
+///   -half_side <= u < half_side and -half_side <= v < half_side; `support` is
+///   then the bounding box of those pixels. See support_spans().
 struct Frame {
   double x = 0, y = 0;
-  int bin_size = 0;
-  PixelBox support;
+  int bin_size = 0;        ///< dense SIFT bin size in pixels (0 for keypoint SIFT)
+  PixelBox support;        ///< clipped support box (bounding box when rotated)
+  double scale = 0;        ///< dense SIFT: the bin size; keypoint SIFT: the keypoint's sigma
+  double angle = 0;        ///< orientation of the support square in radians (0: axis-aligned)
+  double half_side = 0;    ///< half the side of the support square before clipping
+  int channel = 0;         ///< feature channel of a multi-channel pipeline
+  bool rotated() const { return angle != 0.0; }
 };
 
 struct LocalFeatures {
@@ -31,6 +47,32 @@ struct LocalFeatures {
   RowMatrixXf descriptors;    ///< M x D, one descriptor a row
   std::vector<Frame> frames;  ///< M frames, same order
   int size() const { return static_cast<int>(frames.size()); }
+};
+
+/// One row of a support: pixels [x0, x1) of row y.
+struct RowSpan {
+  int y = 0, x0 = 0, x1 = 0;
+};
+
+/// The pixels of a frame's support, clipped to a width x height image, row by
+/// row (a square is convex, so each row holds one span). For an axis-aligned
+/// frame these are the rows of `support`; for a rotated one every pixel of the
+/// bounding square is tested against the definition above.
+std::vector<RowSpan> support_spans(const Frame& frame, int width, int height);
+
+/// Bounding box of spans (empty box if there are none).
+PixelBox bounding_box(const std::vector<RowSpan>& spans);
+
+/// How relevance is spread over a support's pixels (DESIGN.md 1.5):
+/// w_l(q) uniform, or Gaussian exp(-|q - centre|^2 / (2 s^2)) with
+/// s = sigma * half_side, normalised to sum 1 over the clipped support.
+/// sigma = 1 matches the Gaussian window of a SIFT descriptor (whose standard
+/// deviation is half the descriptor width).
+struct SupportWeighting {
+  std::string type = "uniform";  ///< "uniform" or "gaussian"
+  double sigma = 1.0;            ///< Gaussian only, in units of the support's half side
+  void validate() const;
+  bool gaussian() const { return type == "gaussian"; }
 };
 
 }  // namespace pixelwise

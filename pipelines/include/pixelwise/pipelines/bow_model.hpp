@@ -5,31 +5,48 @@
 // Model directory:
 //   manifest.json        format, version, pipeline config, classes, and the
 //                        size and CRC-32 of every other file
-//   codebook.npy         float32 V x D k-means centres
+//   codebook.npy         float32 V x D k-means centres (codebook-<i>.npy: those
+//                        of channel i >= 1 of a multi-channel pipeline)
 //   support_vectors.npy  float64 U x (cells * V) histograms of the support vectors
 //   svm-<c>.model        libsvm model of class c (precomputed kernel; support
-//                        vectors are 1-based rows of support_vectors.npy)
+//                        vectors are 1-based rows of support_vectors.npy), or
+//   svm-ovo.model        libsvm's multi-class model ("multiclass": "one_vs_one")
+//   class_means.npy      float64 classes x (cells * V): mean training histogram per
+//                        class (the manifest's class_counts: images per class)
+// The configuration format is documented in docs/config.md.
 #include <Eigen/Core>
 #include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "pixelwise/classifiers/one_vs_one.hpp"
 #include "pixelwise/classifiers/svm.hpp"
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/codebook.hpp"
-#include "pixelwise/features/dense_sift.hpp"
+#include "pixelwise/features/descriptors.hpp"
+#include "pixelwise/pipelines/bow_channels.hpp"
 #include "pixelwise/pipelines/dataset.hpp"
 
 namespace pixelwise {
 
 struct PipelineConfig {
-  DenseSiftOptions descriptor;
+  // The top-level sections: the single channel of a one-channel pipeline, and
+  // the defaults every entry of `channels` starts from.
+  DescriptorOptions descriptor;
   CodebookOptions codebook;
   CodingOptions coding;
   PoolingOptions pooling;
   NormalisationOptions normalisation;
   SvmOptions svm;
+  std::string multiclass = "one_vs_rest";  ///< or "one_vs_one" (libsvm's own); JSON: svm.multiclass
+  std::string combine = "concatenate";     ///< or "sum_of_kernels" (see bow_channels.hpp)
+  std::vector<ChannelConfig> channels;     ///< as configured; empty: one channel of the top-level sections
+
+  /// The channels the pipeline computes (planes "separate" expanded).
+  std::vector<ChannelConfig> channel_list() const;
+  /// Whether some channel needs the colour image.
+  bool uses_colour() const;
 
   /// Unknown sections or keys are rejected, so that a typo cannot silently
   /// fall back to a default.
@@ -42,18 +59,33 @@ class BowModel {
  public:
   PipelineConfig config;
   std::vector<std::string> classes;
-  Codebook codebook;
+  std::vector<ChannelConfig> channels;   ///< config.channel_list()
+  std::vector<Codebook> codebooks;       ///< one per channel
+  /// The machines whose decisions are the class scores: the one-vs-rest SVMs,
+  /// or for one-vs-one the summed pairwise machines (OneVsOneSvm::summed_machines).
   OneVsRestSvm svm;
+  OneVsOneSvm pairwise;                  ///< one-vs-one only (classes() == 0 otherwise)
+  /// Mean training histogram of every class (classes x dimension) and the
+  /// number of training images of each: reference points of the Taylor
+  /// decomposition (DESIGN.md 1.4). Empty for models saved before they were kept.
+  RowMatrixXd class_means;
+  std::vector<long> class_counts;
   nlohmann::json training_info;
 
   struct Forward {
-    LocalFeatures features;
-    BowEncoding encoding;
-    Eigen::VectorXd scores;  ///< f_c(x) for every class
+    ImageEncoding encoding;  ///< per channel: features, codes, cells; histogram: the SVM input
+    Eigen::VectorXd scores;  ///< f_c(x) for every class (one-vs-one: sum of pairwise scores)
+    /// Additive kernels: the pass that gave the scores, with every class's
+    /// per-bin kernel terms (OneVsRestSvm::evaluate_additive); empty otherwise.
+    AdditiveEvaluation svm_pass;
   };
-  /// Descriptors, encoding and all class scores of one grey image; `what` names it in errors.
-  Forward forward(const cv::Mat& gray, const std::string& what) const;
-  Eigen::VectorXd histogram(const cv::Mat& gray, const std::string& what) const;
+  /// Descriptors, encoding and all class scores of one image, grey (CV_32FC1)
+  /// or colour (CV_32FC3, BGR) in [0, 1]; `what` names it in errors.
+  Forward forward(const cv::Mat& image, const std::string& what) const;
+  Eigen::VectorXd histogram(const cv::Mat& image, const std::string& what) const;
+  /// The image of a sample this model reads: the colour one if a channel uses
+  /// colour and the sample has it, otherwise the grey one.
+  const cv::Mat& input(const ImageSample& sample) const;
 
   /// Trains codebook and SVMs on a data set; progress lines go to `log` if given.
   static BowModel train(const PipelineConfig& config, const Dataset& data, std::ostream* log);

@@ -1,0 +1,303 @@
+// Benchmarks of every stage of the BoW + kernel-SVM pipeline and of its
+// explanation on a VOC-size image (issue 8). Run through scripts/bench.sh,
+// which prints the ratios (explain / predict, occlusion / LRP, images per
+// second, peak memory) from this program's JSON output.
+//
+// The set-up is seeded and needs no training: a real photo (opencv-doc's
+// home.jpg, 512 x 384, resized to 500 x 375), dense multi-scale SIFT, a
+// 4096-word vocabulary sampled from the descriptors of four other photos, and
+// a 10-class one-vs-rest histogram-intersection SVM over 2000 support vectors
+// whose histograms are drawn like images' (the word frequencies of the other
+// photos, the same number of descriptors as the benchmark image, uniform over
+// the 2 x 2 cells) with random coefficients. It need not be accurate: costs
+// depend on sizes and sparsity, not on what the model has learnt.
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <numeric>
+#include <opencv2/imgproc.hpp>
+#include <random>
+#include <string>
+
+#include "pixelwise/decomposition/baselines.hpp"
+#include "pixelwise/decomposition/bow_relevance.hpp"
+#include "pixelwise/decomposition/svm_relevance.hpp"
+#include "pixelwise/features/image.hpp"
+#include "pixelwise/pipelines/bow_explain.hpp"
+#include "pixelwise/pipelines/bow_model.hpp"
+
+using namespace pixelwise;
+
+namespace {
+
+constexpr int kWidth = 500, kHeight = 375;
+constexpr int kWords = 4096, kSupportVectors = 2000, kClasses = 10;
+constexpr unsigned kSeed = 8;
+
+std::string data_dir() {
+  const char* dir = std::getenv("PIXELWISE_OPENCV_DATA");
+  return dir && *dir ? dir : "/usr/share/doc/opencv-doc/examples/data";
+}
+
+cv::Mat photo(const std::string& name) {
+  cv::Mat grey = load_gray_image(data_dir() + "/" + name), resized;
+  cv::resize(grey, resized, cv::Size(kWidth, kHeight), 0, 0, cv::INTER_AREA);
+  return resized;
+}
+
+const char* kConfig = R"({
+  "descriptor": {"type": "dsift", "step": 6, "bin_sizes": [4, 6, 8, 10]},
+  "codebook": {"words": 4096, "training_descriptors": 4096, "seed": 8, "search": "kdforest",
+               "kdforest_trees": 4, "kdforest_checks": 256},
+  "coding": {"type": "hard"},
+  "pooling": {"type": "sum", "pyramid": [[1, 1], [2, 2]]},
+  "normalisation": {"steps": ["l1"]},
+  "svm": {"kernel": "hik", "C": 10}
+})";
+
+struct Setup {
+  cv::Mat image;
+  BowModel model;
+  LocalFeatures features;
+  Codes codes;
+  BowEncoding encoding;
+  Eigen::VectorXd histogram;
+  int explained = 0;
+  BinRelevance bins;
+  FeatureRelevance feature_relevance;
+
+  Setup() {
+    image = photo("home.jpg");
+    model.config = PipelineConfig::parse(nlohmann::json::parse(kConfig));
+    model.channels = model.config.channel_list();
+    for (int c = 0; c < kClasses; ++c) model.classes.push_back("class-" + std::to_string(c));
+    const ChannelConfig& channel = model.channels.front();
+    std::mt19937_64 rng(kSeed);
+
+    // Vocabulary: descriptors of four other photos, sampled without replacement.
+    RowMatrixXf photos;
+    for (const char* name : {"fruits.jpg", "building.jpg", "baboon.jpg", "stuff.jpg"}) {
+      const LocalFeatures f = channel_features(channel, photo(name), name);
+      RowMatrixXf joined(photos.rows() + f.descriptors.rows(), f.descriptors.cols());
+      joined << photos, f.descriptors;
+      photos.swap(joined);
+    }
+    std::vector<long> rows(photos.rows());
+    std::iota(rows.begin(), rows.end(), 0L);
+    std::shuffle(rows.begin(), rows.end(), rng);
+    RowMatrixXf centres(kWords, photos.cols());
+    for (int w = 0; w < kWords; ++w) centres.row(w) = photos.row(rows[w]);
+    model.codebooks.emplace_back(std::move(centres), channel.codebook);
+
+    // Word frequencies of the other photos, for the support vectors' histograms.
+    const Codes pool_codes = encode(model.codebooks[0], RowMatrixXd(photos.cast<double>()), channel.coding);
+    std::vector<double> frequency(kWords, 1.0);
+    for (int word : pool_codes.word) frequency[word] += 1.0;
+    std::discrete_distribution<int> draw_word(frequency.begin(), frequency.end());
+
+    features = channel_features(channel, image, "home.jpg");
+    const long descriptors = features.size(), V = kWords, cells = channel.pooling.cells();
+    RowMatrixXd sv = RowMatrixXd::Zero(kSupportVectors, cells * V);
+    for (long u = 0; u < kSupportVectors; ++u) {
+      Eigen::VectorXd pooled = Eigen::VectorXd::Zero(cells * V);
+      for (long l = 0; l < descriptors; ++l) {
+        const int word = draw_word(rng);
+        pooled[word] += 1;                                 // level 0: the whole image
+        pooled[(1 + static_cast<long>(rng() % 4)) * V + word] += 1;  // level 1: one of the 2 x 2 cells
+      }
+      sv.row(u) = normalise(pooled, channel.normalisation).transpose();
+    }
+    std::vector<BinaryMachine> machines(kClasses);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    for (auto& m : machines) {
+      for (int u = 0; u < kSupportVectors; ++u)
+        if (uniform(rng) < 0.15) {
+          m.support.push_back(u);
+          m.coef.push_back((uniform(rng) < 0.5 ? -1 : 1) * 10 * uniform(rng));
+        }
+      m.rho = uniform(rng) - 0.5;
+    }
+    model.svm = OneVsRestSvm(Kernel(KernelType::intersection), std::move(sv), std::move(machines));
+
+    codes = encode(model.codebooks[0], features, channel.coding);
+    encoding = pool(codes, assign_cells(features, channel.pooling), channel.pooling.cells(), channel.pooling);
+    histogram = normalise(encoding.pooled, channel.normalisation);
+    model.svm.decisions(histogram).maxCoeff(&explained);
+    bins = decompose_svm(model.svm, explained, histogram, BiasPolicy::nonzero);
+    feature_relevance = pool_relevance(encoding, bins.relevance);
+  }
+};
+
+Setup& setup() {
+  static Setup s;
+  return s;
+}
+
+void sizes(benchmark::State& state) {
+  const Setup& s = setup();
+  state.counters["descriptors"] = s.features.size();
+  state.counters["dimension"] = static_cast<double>(s.histogram.size());
+  state.counters["nonzero_bins"] = static_cast<double>((s.histogram.array() != 0).count());
+}
+
+void BM_Descriptors(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) benchmark::DoNotOptimize(channel_features(s.model.channels[0], s.image, "home.jpg"));
+  sizes(state);
+}
+
+void BM_CodingKdForest(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) benchmark::DoNotOptimize(encode(s.model.codebooks[0], s.features, s.model.channels[0].coding));
+}
+
+void BM_CodingExact(benchmark::State& state) {
+  const Setup& s = setup();
+  CodebookOptions exact = s.model.channels[0].codebook;
+  exact.search = "exact";
+  const Codebook codebook(s.model.codebooks[0].centres(), exact);
+  for (auto _ : state) benchmark::DoNotOptimize(encode(codebook, s.features, s.model.channels[0].coding));
+}
+
+void BM_Pooling(benchmark::State& state) {
+  const Setup& s = setup();
+  const PoolingOptions& p = s.model.channels[0].pooling;
+  for (auto _ : state) {
+    BowEncoding e = pool(s.codes, assign_cells(s.features, p), p.cells(), p);
+    benchmark::DoNotOptimize(normalise(e.pooled, s.model.channels[0].normalisation));
+  }
+}
+
+// The direct kernel sum: every support vector, every dimension (libsvm's order).
+void BM_SvmDecisionDirect(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) benchmark::DoNotOptimize(s.model.svm.decisions(s.histogram));
+  state.counters["support_vectors"] = static_cast<double>(s.model.svm.support_vectors().rows());
+}
+
+// Per-dimension tables (Maji et al. 2008): all decisions and every class's bin terms.
+void BM_SvmDecisionTables(benchmark::State& state) {
+  const Setup& s = setup();
+  s.model.svm.evaluate_additive(s.histogram);  // builds the tables outside the timing
+  for (auto _ : state) benchmark::DoNotOptimize(s.model.svm.evaluate_additive(s.histogram));
+}
+
+void BM_SvmTablesBuild(benchmark::State& state) {
+  const Setup& s = setup();
+  std::vector<BinaryMachine> machines;
+  for (int c = 0; c < s.model.svm.classes(); ++c) machines.push_back(s.model.svm.machine(c));
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    AdditiveTables tables(s.model.svm.kernel(), s.model.svm.support_vectors(), machines);
+    bytes = tables.bytes();
+  }
+  state.counters["table_MB"] = static_cast<double>(bytes) / (1 << 20);
+  state.counters["support_vector_table_MB"] =
+      static_cast<double>(s.model.svm.support_vectors().size() * sizeof(double)) / (1 << 20);
+}
+
+// Relevance steps (DESIGN.md 1.4, 1.2, 1.5).
+void BM_RelevanceSvmDirect(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) benchmark::DoNotOptimize(decompose_svm(s.model.svm, s.explained, s.histogram, BiasPolicy::nonzero));
+}
+
+void BM_RelevancePooling(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) benchmark::DoNotOptimize(pool_relevance(s.encoding, s.bins.relevance));
+}
+
+void BM_RelevancePixelsFast(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(spread_to_pixels(s.features.frames, s.feature_relevance.relevance, kWidth, kHeight));
+}
+
+// The obvious loop over every pixel of every support: O(M * support area).
+void BM_RelevancePixelsDirect(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) {
+    RowMatrixXd map = RowMatrixXd::Zero(kHeight, kWidth);
+    for (int l = 0; l < s.features.size(); ++l) {
+      const PixelBox& b = s.features.frames[l].support;
+      const double v = s.feature_relevance.relevance[l] / static_cast<double>(b.area());
+      for (int y = b.y0; y < b.y1; ++y)
+        for (int x = b.x0; x < b.x1; ++x) map(y, x) += v;
+    }
+    benchmark::DoNotOptimize(map.data());
+  }
+}
+
+void BM_Predict(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) benchmark::DoNotOptimize(s.model.forward(s.image, "home.jpg").scores);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Explain(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state) benchmark::DoNotOptimize(explain(s.model, s.image, -1, BiasPolicy::nonzero, "home.jpg").pixels);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Occlusion (Zeiler & Fergus 2014) with the BoW model seen from outside: one
+// forward pass per patch position. 64-pixel patches moved by 32 pixels: a
+// coarse setting (the default 8 / 4 needs about 12000 passes on this image).
+class BowScores : public ScoreModel {
+ public:
+  explicit BowScores(const BowModel& model) : model_(model) {}
+
+ protected:
+  Eigen::VectorXd evaluate(const std::vector<cv::Mat>& batch, int c) const override {
+    Eigen::VectorXd s(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) s[static_cast<long>(i)] = model_.forward(batch[i], "occluded").scores[c];
+    return s;
+  }
+
+ private:
+  const BowModel& model_;
+};
+
+void BM_Occlusion(benchmark::State& state) {
+  const Setup& s = setup();
+  OcclusionOptions options;
+  options.patch = 64;
+  options.stride = 32;
+  options.fill = 0.5;
+  options.batching.threads = 1;  // one core, as predict and explain above
+  long evaluations = 0;
+  for (auto _ : state) evaluations = occlusion(BowScores(s.model), s.image, s.explained, options).evaluations;
+  state.counters["evaluations"] = static_cast<double>(evaluations);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Descriptors)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CodingKdForest)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CodingExact)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_Pooling)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SvmDecisionDirect)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SvmDecisionTables)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SvmTablesBuild)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_RelevanceSvmDirect)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RelevancePooling)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RelevancePixelsFast)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RelevancePixelsDirect)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Predict)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_Explain)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_Occlusion)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::fprintf(stderr, "peak_rss_mb %.1f\n", usage.ru_maxrss / 1024.0);
+  return 0;
+}

@@ -1,0 +1,122 @@
+// Homogeneous kernel maps + linear SVMs against exact additive-kernel SVMs on
+// Fashion-MNIST (issue 8; docs/performance.md). One BoW pipeline (the demo
+// configuration, codebook learnt on the first 3000 training images) gives the
+// histograms; then, for training sets of growing size, the exact kernel SVM
+// (libsvm, precomputed kernel matrix) and the linear SVM on the order-n map
+// (VLFeat SDCA) are trained and tested on the 10000 test images: accuracy,
+// training time, per-image decision time, model memory.
+//   homkermap_fashion [CONFIG] [KERNEL_SIZES] [MAP_SIZES]
+//   defaults: configs/demo.json, "3000,10000", "3000,10000,60000"
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "pixelwise/classifiers/homkermap_svm.hpp"
+#include "pixelwise/pipelines/batch.hpp"
+#include "pixelwise/pipelines/bow_model.hpp"
+
+using namespace pixelwise;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::vector<long> sizes(const std::string& text) {
+  std::vector<long> out;
+  std::stringstream s(text);
+  for (std::string item; std::getline(s, item, ',');) out.push_back(std::stol(item));
+  return out;
+}
+
+struct Histograms {
+  RowMatrixXd X;
+  std::vector<int> labels;
+};
+
+Histograms histograms(const BowModel& model, const Dataset& data) {
+  Histograms h;
+  h.X.resize(static_cast<long>(data.images.size()), model.svm.dimension());
+  h.labels.resize(data.images.size());
+  for_each_parallel(static_cast<long>(data.images.size()), 0, [&](long i) {
+    h.X.row(i) = model.histogram(model.input(data.images[i]), data.images[i].source).transpose();
+    h.labels[i] = data.images[i].label;
+  });
+  return h;
+}
+
+template <typename Scores>
+std::pair<double, double> accuracy_and_ms(const Histograms& test, Scores&& scores) {
+  long correct = 0;
+  const auto start = Clock::now();
+  for (long i = 0; i < test.X.rows(); ++i) {
+    int best;
+    scores(Eigen::VectorXd(test.X.row(i).transpose())).maxCoeff(&best);
+    correct += best == test.labels[i];
+  }
+  return {static_cast<double>(correct) / test.X.rows(), 1e3 * since(start) / test.X.rows()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::string config_path = argc > 1 ? argv[1] : "configs/demo.json";
+    const std::vector<long> kernel_sizes = sizes(argc > 2 ? argv[2] : "3000,10000");
+    const std::vector<long> map_sizes = sizes(argc > 3 ? argv[3] : "3000,10000,60000");
+    long largest = 0;
+    for (long n : kernel_sizes) largest = std::max(largest, n);
+    for (long n : map_sizes) largest = std::max(largest, n);
+
+    auto t = Clock::now();
+    const PipelineConfig config = PipelineConfig::load(config_path);
+    const BowModel pipeline = BowModel::train(config, load_dataset("fashion-mnist:train:3000"), nullptr);
+    std::cerr << "pipeline (codebook, 3000 images): " << since(t) << " s\n";
+    t = Clock::now();
+    const Histograms train = histograms(pipeline, load_dataset("fashion-mnist:train:" + std::to_string(largest)));
+    const Histograms test = histograms(pipeline, load_dataset("fashion-mnist:test"));
+    std::cerr << "histograms of " << train.X.rows() << " + " << test.X.rows() << " images: " << since(t) << " s\n";
+
+    std::printf("| classifier | training images | test accuracy (10000) | training s | decision ms/image | model MB |\n");
+    std::printf("|---|---|---|---|---|---|\n");
+    for (const char* kernel : {"hik", "chi2"}) {
+      for (long n : kernel_sizes) {
+        SvmOptions options = config.svm;
+        options.kernel = kernel;
+        t = Clock::now();
+        const OneVsRestSvm svm =
+            OneVsRestSvm::train(train.X.topRows(n), std::vector<int>(train.labels.begin(), train.labels.begin() + n), 10, options);
+        const double seconds = since(t);
+        const auto direct = accuracy_and_ms(test, [&](const Eigen::VectorXd& x) { return svm.decisions(x); });
+        svm.evaluate_additive(test.X.row(0).transpose());  // tables built outside the timing
+        const auto tables = accuracy_and_ms(test, [&](const Eigen::VectorXd& x) { return svm.evaluate_additive(x).scores; });
+        std::printf("| exact %s kernel SVM (%ld SVs) | %ld | %.4f | %.1f | %.3f direct, %.3f tables | %.1f |\n", kernel,
+                    static_cast<long>(svm.support_vectors().rows()), n, direct.first, seconds, direct.second,
+                    tables.second, svm.support_vectors().size() * 8.0 / (1 << 20));
+        std::fflush(stdout);
+      }
+      for (int order : {1, 2, 3}) {
+        FeatureMapOptions map;
+        map.kernel = kernel;
+        map.order = order;
+        LinearSvmOptions options;
+        options.C = config.svm.C;
+        for (long n : map_sizes) {
+          t = Clock::now();
+          const MappedLinearSvm svm = MappedLinearSvm::train(
+              train.X.topRows(n), std::vector<int>(train.labels.begin(), train.labels.begin() + n), 10, map, options);
+          const double seconds = since(t);
+          const auto r = accuracy_and_ms(test, [&](const Eigen::VectorXd& x) { return svm.evaluate(x).scores; });
+          std::printf("| %s map order %d + linear SVM | %ld | %.4f | %.1f | %.3f | %.1f |\n", kernel, order, n, r.first,
+                      seconds, r.second, svm.weights().size() * 8.0 / (1 << 20));
+          std::fflush(stdout);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "homkermap_fashion: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

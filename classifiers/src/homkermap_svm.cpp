@@ -1,0 +1,176 @@
+#include "pixelwise/classifiers/homkermap_svm.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+extern "C" {
+#include <vl/generic.h>
+#include <vl/homkermap.h>
+#include <vl/random.h>
+#include <vl/svm.h>
+}
+
+namespace pixelwise {
+
+void FeatureMapOptions::validate() const {
+  if (kernel != "chi2" && kernel != "hik")
+    throw std::invalid_argument("feature map: kernel must be \"chi2\" or \"hik\", got \"" + kernel + "\"");
+  if (order < 0 || order > 20) throw std::invalid_argument("feature map: order must be between 0 and 20");
+  if (!(period >= 0) || !std::isfinite(period)) throw std::invalid_argument("feature map: period must be >= 0 (0: automatic)");
+}
+
+void LinearSvmOptions::validate() const {
+  if (!(C > 0) || !std::isfinite(C)) throw std::invalid_argument("linear svm: C must be a positive number");
+  if (!(epsilon > 0)) throw std::invalid_argument("linear svm: epsilon must be positive");
+  if (max_passes < 1) throw std::invalid_argument("linear svm: max_passes must be >= 1");
+}
+
+struct HomogeneousKernelMap::Map {
+  VlHomogeneousKernelMap* map = nullptr;
+  ~Map() {
+    if (map) vl_homogeneouskernelmap_delete(map);
+  }
+};
+
+HomogeneousKernelMap::HomogeneousKernelMap(const FeatureMapOptions& options) : options_(options), map_(new Map) {
+  options_.validate();
+  // VLFeat's automatic period is requested with a negative value.
+  map_->map = vl_homogeneouskernelmap_new(
+      options_.kernel == "chi2" ? VlHomogeneousKernelChi2 : VlHomogeneousKernelIntersection, 1.0,
+      static_cast<vl_size>(options_.order), options_.period > 0 ? options_.period : -1.0,
+      VlHomogeneousKernelMapWindowRectangular);
+  if (!map_->map) throw std::bad_alloc();
+}
+HomogeneousKernelMap::~HomogeneousKernelMap() = default;
+HomogeneousKernelMap::HomogeneousKernelMap(HomogeneousKernelMap&&) noexcept = default;
+HomogeneousKernelMap& HomogeneousKernelMap::operator=(HomogeneousKernelMap&&) noexcept = default;
+
+void HomogeneousKernelMap::map(double s, double* out) const {
+  if (s == 0.0) {  // psi(0) = 0: absent bins carry nothing
+    for (int j = 0; j < expansion(); ++j) out[j] = 0.0;
+    return;
+  }
+  vl_homogeneouskernelmap_evaluate_d(map_->map, out, 1, s);
+}
+
+Eigen::VectorXd HomogeneousKernelMap::map(const Eigen::VectorXd& x) const {
+  const int e = expansion();
+  Eigen::VectorXd out(x.size() * e);
+  for (long d = 0; d < x.size(); ++d) map(x[d], out.data() + d * e);
+  return out;
+}
+
+MappedLinearSvm::MappedLinearSvm(FeatureMapOptions map, RowMatrixXd weights, Eigen::VectorXd bias)
+    : map_(map), weights_(std::move(weights)), bias_(std::move(bias)) {
+  if (weights_.rows() != bias_.size()) throw std::invalid_argument("linear svm: one bias per class needed");
+  if (weights_.cols() % map_.expansion() != 0)
+    throw std::invalid_argument("linear svm: weights are not a whole number of mapped bins");
+  if (!weights_.allFinite() || !bias_.allFinite()) throw std::invalid_argument("linear svm: weights must be finite");
+}
+
+namespace {
+
+// The training data as VLFeat's SDCA solver sees it: psi(x_i) computed on the
+// fly, bin by bin, skipping the zero bins (psi(0) = 0).
+struct MappedData {
+  const RowMatrixXd* X;
+  const HomogeneousKernelMap* map;
+};
+
+double inner_product(const void* data, vl_uindex element, double* model) {  // VLFeat's type; model is read only
+  const MappedData& m = *static_cast<const MappedData*>(data);
+  const int e = m.map->expansion();
+  const double* x = m.X->row(static_cast<long>(element)).data();
+  double psi[64], sum = 0;
+  for (long d = 0; d < m.X->cols(); ++d) {
+    if (x[d] == 0.0) continue;
+    m.map->map(x[d], psi);
+    for (int j = 0; j < e; ++j) sum += model[d * e + j] * psi[j];
+  }
+  return sum;
+}
+
+void accumulate(const void* data, vl_uindex element, double* model, double multiplier) {
+  const MappedData& m = *static_cast<const MappedData*>(data);
+  const int e = m.map->expansion();
+  const double* x = m.X->row(static_cast<long>(element)).data();
+  double psi[64];
+  for (long d = 0; d < m.X->cols(); ++d) {
+    if (x[d] == 0.0) continue;
+    m.map->map(x[d], psi);
+    for (int j = 0; j < e; ++j) model[d * e + j] += multiplier * psi[j];
+  }
+}
+
+struct SvmDeleter {
+  void operator()(VlSvm* s) const { vl_svm_delete(s); }
+};
+
+}  // namespace
+
+MappedLinearSvm MappedLinearSvm::train(const RowMatrixXd& X, const std::vector<int>& labels, int classes,
+                                       const FeatureMapOptions& map_options, const LinearSvmOptions& options) {
+  options.validate();
+  const HomogeneousKernelMap map(map_options);
+  const long n = X.rows(), D = X.cols(), e = map.expansion();
+  if (n == 0) throw std::runtime_error("linear svm: no training vectors");
+  if (static_cast<long>(labels.size()) != n) throw std::invalid_argument("linear svm: one label per training vector needed");
+  if (!X.allFinite()) throw std::runtime_error("linear svm: training vectors contain NaN or infinite values");
+  if (classes < 2) throw std::invalid_argument("linear svm: at least two classes are needed");
+  for (int y : labels)
+    if (y < 0 || y >= classes) throw std::invalid_argument("linear svm: label out of range");
+  MappedData data{&X, &map};
+  RowMatrixXd weights(classes, D * e);
+  Eigen::VectorXd bias(classes);
+  std::vector<double> y(n);
+  for (int c = 0; c < classes; ++c) {
+    for (long i = 0; i < n; ++i) y[i] = labels[i] == c ? 1.0 : -1.0;
+    // SVM objective lambda/2 |w|^2 + 1/N sum_i hinge: lambda = 1 / (C N) matches libsvm's C.
+    std::unique_ptr<VlSvm, SvmDeleter> svm(vl_svm_new_with_abstract_data(
+        VlSvmSolverSdca, &data, static_cast<vl_size>(D * e), static_cast<vl_size>(n), y.data(), 1.0 / (options.C * n)));
+    if (!svm) throw std::bad_alloc();
+    vl_svm_set_data_functions(svm.get(), &inner_product, &accumulate);
+    vl_svm_set_epsilon(svm.get(), options.epsilon);
+    vl_svm_set_max_num_iterations(svm.get(), static_cast<vl_size>(options.max_passes * n));
+    vl_rand_seed(vl_get_rand(), options.seed + static_cast<std::uint32_t>(c));  // SDCA's update order
+    vl_svm_train(svm.get());
+    weights.row(c) = Eigen::Map<const Eigen::RowVectorXd>(vl_svm_get_model(svm.get()), D * e);
+    bias[c] = vl_svm_get_bias(svm.get());
+  }
+  return MappedLinearSvm(map_options, std::move(weights), std::move(bias));
+}
+
+AdditiveEvaluation MappedLinearSvm::evaluate(const Eigen::VectorXd& x) const {
+  if (x.size() != dimension())
+    throw std::invalid_argument("linear svm: input has dimension " + std::to_string(x.size()) + ", the model expects " +
+                                std::to_string(dimension()));
+  const int e = map_.expansion();
+  const long C = classes();
+  AdditiveEvaluation out;
+  for (long d = 0; d < x.size(); ++d)
+    if (x[d] != 0.0) out.bins.push_back(d);
+  out.terms = RowMatrixXd::Zero(static_cast<long>(out.bins.size()), C);
+  double psi[64];
+  for (size_t j = 0; j < out.bins.size(); ++j) {
+    const long d = out.bins[j];
+    map_.map(x[d], psi);
+    // A bin's relevance: the sum over its expanded dimensions.
+    for (long c = 0; c < C; ++c) {
+      const double* w = weights_.row(c).data() + d * e;
+      double h = 0;
+      for (int k = 0; k < e; ++k) h += w[k] * psi[k];
+      out.terms(static_cast<long>(j), c) = h;
+    }
+  }
+  out.scores.resize(C);
+  for (long c = 0; c < C; ++c) out.scores[c] = out.terms.col(c).sum() + bias_[c];
+  return out;
+}
+
+Eigen::VectorXd MappedLinearSvm::decisions(const Eigen::VectorXd& x) const {
+  if (x.size() != dimension()) throw std::invalid_argument("linear svm: input dimension differs from the model's");
+  return weights_ * map_.map(x) + bias_;
+}
+
+}  // namespace pixelwise

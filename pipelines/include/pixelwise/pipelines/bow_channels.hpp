@@ -1,0 +1,84 @@
+#pragma once
+// Feature channels of a BoW pipeline (issue 3): each channel has its own
+// descriptors, codebook, coding, pooling and normalisation; the channels'
+// histograms are combined into the one vector the SVM sees, either
+//   "concatenate":    x = normalise(concat_ch pooled_ch) with the top-level
+//                     normalisation (one kernel on the joint histogram), or
+//   "sum_of_kernels": x_ch = s_ch * normalise_ch(pooled_ch), so that for the
+//                     additive kernel k, k(x, y) = sum_ch weight_ch k(x_ch, y_ch)
+//                     (s_ch from kernel_weight_scale).
+// Relevance passes through the combination unchanged (global factors, DESIGN.md
+// 1.3); each channel's block of bin relevance goes down its own pooling and
+// pixel layers, and the channels' pixel maps add up.
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "pixelwise/classifiers/kernels.hpp"
+#include "pixelwise/features/bow.hpp"
+#include "pixelwise/features/codebook.hpp"
+#include "pixelwise/features/descriptors.hpp"
+
+namespace pixelwise {
+
+struct ChannelConfig {
+  std::string name;
+  DescriptorOptions descriptor;
+  CodebookOptions codebook;
+  CodingOptions coding;
+  PoolingOptions pooling;
+  NormalisationOptions normalisation;
+  double weight = 1.0;  ///< sum_of_kernels only: weight of this channel's kernel
+
+  /// Histogram dimension: cells * words.
+  long dimension() const { return static_cast<long>(pooling.cells()) * codebook.words; }
+  /// Whether the descriptor needs a colour image (otherwise the grey one is used).
+  bool uses_colour() const { return descriptor.colour != "grey"; }
+};
+
+/// Reads the channel sections (descriptor, codebook, coding, pooling,
+/// normalisation) present in `j`, each over the matching section of `base`
+/// (key by key; a section naming another "type" than the base replaces it).
+/// Unknown keys are errors naming `where`.
+ChannelConfig parse_channel_sections(const nlohmann::json& j, const ChannelConfig& base, const std::string& where);
+nlohmann::json channel_sections_json(const ChannelConfig& c);
+
+/// The "channels" list of a configuration: each entry's sections over `base`,
+/// plus "name" and "weight". With combine "concatenate" a channel may not set
+/// its own normalisation or weight (the joint histogram is normalised once).
+std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const ChannelConfig& base,
+                                              const std::string& combine);
+nlohmann::json channel_list_json(const std::vector<ChannelConfig>& channels, const std::string& combine);
+
+/// The channels a pipeline computes: a channel whose colour planes are
+/// "separate" becomes one channel per plane (name + "/" + plane name); names
+/// must be unique. An empty name becomes "<type>-<colour>".
+std::vector<ChannelConfig> expand_channels(std::vector<ChannelConfig> channels);
+
+void check_combine(const std::string& combine);
+
+/// One channel's part of an image encoding.
+struct ChannelEncoding {
+  std::string name;
+  LocalFeatures features;       ///< frames carry `channel` = index of this channel
+  BowEncoding bow;              ///< bow.histogram = this channel's block of the SVM input
+  long offset = 0;              ///< first dimension of the block in the SVM input
+  SupportWeighting weighting;   ///< how this channel's relevance spreads over pixels
+};
+
+struct ImageEncoding {
+  std::vector<ChannelEncoding> channels;
+  Eigen::VectorXd histogram;    ///< what the SVM sees: the channels' blocks in order
+};
+
+/// The descriptors of one channel for a grey (CV_32FC1) or colour (CV_32FC3,
+/// BGR) float image.
+LocalFeatures channel_features(const ChannelConfig& channel, const cv::Mat& image, const std::string& what);
+
+/// Encodes an image with every channel and combines the blocks.
+ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std::vector<Codebook>& codebooks,
+                           const std::string& combine, const NormalisationOptions& joint_normalisation,
+                           KernelType kernel, const cv::Mat& image, const std::string& what);
+
+}  // namespace pixelwise

@@ -1,0 +1,37 @@
+#pragma once
+// Reference points x' for the Taylor decomposition of a BoW model's SVM
+// (DESIGN.md 1.4; decomposition/taylor.hpp): the root lies on the segment
+// from x to x', and x' must have the opposite sign of the explained score.
+//   nearest  the nearest support vector whose score has the opposite sign
+//            (the model keeps the support vectors, not all training vectors)
+//   mean     the mean training histogram of the other side of the machine:
+//            of the explained class when f(x) < 0, else of the classes on
+//            the negative side (all others, or the `versus` class of a
+//            pairwise one-vs-one machine), weighted by their image counts
+//   given    a user-given histogram (e.g. a .npy file)
+// No reference of the opposite sign is an error; there is no fallback.
+#include <Eigen/Core>
+#include <string>
+
+#include "pixelwise/decomposition/taylor.hpp"
+#include "pixelwise/pipelines/bow_model.hpp"
+
+namespace pixelwise {
+
+struct TaylorReference {
+  std::string kind = "nearest";  ///< "nearest", "mean" or "given"
+  Eigen::VectorXd point;         ///< given: the histogram
+  std::string name;              ///< given: where it came from
+
+  /// "nearest", "mean", or the path of a .npy file holding one histogram
+  /// (float64, 1-D or one row). Throws naming the file on a bad one.
+  static TaylorReference parse(const std::string& spec);
+};
+
+/// The candidate reference points for machine `c` (explained class c, versus
+/// the class `versus` of a pairwise machine or -1) of `model` when the
+/// explained score is `score`.
+ReferencePoints taylor_references(const BowModel& model, const TaylorReference& reference, int c, int versus,
+                                  double score);
+
+}  // namespace pixelwise

@@ -1,0 +1,157 @@
+#pragma once
+// Conversions between numpy / Python objects and the library's types, shared
+// by the binding sources of the `pixelwise` Python module (issue 7).
+//
+// Arrays out of C++:
+//   owned_array(m)       moves an Eigen matrix (or std::vector) to the heap and
+//                        returns a numpy array over its memory, owned by a
+//                        capsule: no copy, the array alone keeps the data alive;
+//   view_array(m, owner) a read-only numpy view of memory that `owner` (a
+//                        Python object wrapping the C++ object) keeps alive.
+// Images into C++: numpy H x W, H x W x 1, H x W x 3 (RGB) or H x W x 4 (RGBA),
+// dtype uint8 (0..255), uint16 (0..65535) or float32/float64 in [0, 1], or a
+// string naming an image file / data-set image reference as the CLI reads it.
+// Everything else is refused with a TypeError or ValueError naming the input.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>  // in every binding source alike (pybind11 requires it)
+
+#include <Eigen/Core>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pixelwise/decomposition/accounting.hpp"
+#include "pixelwise/features/local_features.hpp"
+#include "pixelwise/pipelines/dataset.hpp"
+
+namespace pixelwise::python {
+
+namespace py = pybind11;
+
+// ---------------------------------------------------------------- arrays out
+
+/// Shape and element strides (in elements) -> numpy array over `data` with `base`.
+template <typename T>
+py::array make_array(const T* data, std::vector<py::ssize_t> shape, py::handle base, bool writable) {
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t step = sizeof(T);
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = step;
+    step *= std::max<py::ssize_t>(shape[i], 1);
+  }
+  py::array a(py::dtype::of<T>(), std::move(shape), std::move(strides), data, base);
+  if (!writable) a.attr("setflags")(py::arg("write") = false);
+  return a;
+}
+
+template <typename Scalar, int Rows, int Cols, int Options>
+std::vector<py::ssize_t> shape_of(const Eigen::Matrix<Scalar, Rows, Cols, Options>& m) {
+  static_assert(Cols == 1 || (Options & Eigen::RowMajor), "numpy views need vectors or row-major matrices");
+  if constexpr (Cols == 1)
+    return {static_cast<py::ssize_t>(m.size())};
+  else
+    return {static_cast<py::ssize_t>(m.rows()), static_cast<py::ssize_t>(m.cols())};
+}
+
+/// Moves `m` (Eigen vector or row-major matrix) into a numpy array without copying its data.
+template <typename Matrix>
+py::array owned_array(Matrix&& m) {
+  using M = std::decay_t<Matrix>;
+  auto* owned = new M(std::forward<Matrix>(m));
+  py::capsule base(owned, [](void* p) { delete static_cast<M*>(p); });
+  return make_array(owned->data(), shape_of(*owned), base, true);
+}
+
+/// Moves a std::vector into a 1-D (or, with `columns`, 2-D) numpy array without copying.
+template <typename T>
+py::array owned_vector(std::vector<T>&& v, py::ssize_t columns = 0) {
+  auto* owned = new std::vector<T>(std::move(v));
+  py::capsule base(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  const auto n = static_cast<py::ssize_t>(owned->size());
+  std::vector<py::ssize_t> shape = columns > 0 ? std::vector<py::ssize_t>{n / columns, columns} : std::vector<py::ssize_t>{n};
+  return make_array(owned->data(), shape, base, true);
+}
+
+/// Read-only view of an Eigen vector or row-major matrix that `owner` keeps alive.
+template <typename Matrix>
+py::array view_array(const Matrix& m, py::handle owner) {
+  return make_array(m.data(), shape_of(m), owner, false);
+}
+
+template <typename T>
+py::array view_vector(const std::vector<T>& v, py::handle owner) {
+  return make_array(v.data(), {static_cast<py::ssize_t>(v.size())}, owner, false);
+}
+
+/// A cv::Mat (any depth the library uses, 1 or more channels) as a numpy array
+/// sharing its reference-counted buffer: H x W, or H x W x C for C > 1.
+py::array mat_array(const cv::Mat& m);
+
+// ---------------------------------------------------------------- arrays in
+
+/// A 1-D float64 vector; `what` names the argument in errors. Copies (input only).
+Eigen::VectorXd vector_arg(const py::handle& obj, const std::string& what, long expected_size = -1);
+/// A 2-D float64 / float32 matrix (row-major).
+RowMatrixXd matrix_arg(const py::handle& obj, const std::string& what, long expected_cols = -1);
+RowMatrixXf matrix_f32_arg(const py::handle& obj, const std::string& what, long expected_cols = -1);
+/// A 1-D integer vector.
+std::vector<int> int_vector_arg(const py::handle& obj, const std::string& what);
+/// A 2-D boolean mask (bool, or integers 0/1).
+Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> mask_arg(const py::handle& obj,
+                                                                              const std::string& what);
+
+// ---------------------------------------------------------------- images
+
+/// An image from Python as the CLI would read it: the grey plane (CV_32FC1 in
+/// [0, 1]) and, for a colour input, the colour one (CV_32FC3, BGR). A string is
+/// an image file or data-set reference (load_network_image); a numpy array
+/// follows the rules at the top of this file.
+ImageSample image_arg(const py::handle& obj, const std::string& what);
+
+/// A sequence of images: a list/tuple of images or an array whose first axis
+/// counts them (N x H x W or N x H x W x C).
+std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what);
+
+// ---------------------------------------------------------------- JSON
+
+nlohmann::json to_json(const py::handle& obj, const std::string& what);
+py::object from_json(const nlohmann::json& j);
+
+/// Options of a library type from a Python dict (None: defaults), through the
+/// type's JSON reader; errors name `what`.
+template <typename Options>
+Options options_arg(const py::handle& obj, const std::string& what) {
+  if (obj.is_none()) return Options{};
+  const nlohmann::json j = to_json(obj, what);
+  if (!j.is_object()) throw py::type_error(what + ": expected a dict of options");
+  Options o;
+  try {
+    o = j.get<Options>();
+  } catch (const nlohmann::json::exception& e) {
+    throw py::value_error(what + ": " + e.what());
+  }
+  // A key the type does not write back is one it does not know: refuse it,
+  // as configuration files do, so that a typo cannot fall back to a default.
+  const nlohmann::json known = o;
+  for (const auto& item : j.items())
+    if (!known.contains(item.key())) {
+      std::string names;
+      for (const auto& k : known.items()) names += (names.empty() ? "" : ", ") + k.key();
+      throw py::value_error(what + ": unknown key '" + item.key() + "' (known: " + names + ")");
+    }
+  o.validate();
+  return o;
+}
+
+// ---------------------------------------------------------------- records
+
+py::dict layer_dict(const LayerRelevance& layer);
+py::list layer_list(const std::vector<LayerRelevance>& layers);
+/// Frames as a dict of arrays: x, y, bin_size, support (M x 4: x0, y0, x1, y1),
+/// scale, angle, half_side, channel.
+py::dict frames_dict(const std::vector<Frame>& frames);
+
+}  // namespace pixelwise::python

@@ -1,0 +1,185 @@
+// Python bindings of the network classifiers (DESIGN.md 1.7; issue 7): LRP
+// Toolbox text files and network model directories, prediction, and
+// explanations by LRP with a rule or composite, Taylor decomposition at a root
+// point, or sensitivity, as `pixelwise explain --model NETWORK` computes them.
+#include <memory>
+#include <opencv2/imgproc.hpp>
+
+#include "bindings.hpp"
+#include "convert.hpp"
+#include "pixelwise/pipelines/network_explain.hpp"
+#include "pixelwise/pipelines/network_model.hpp"
+
+namespace pixelwise::python {
+namespace {
+
+struct PyNetworkExplanation {
+  std::shared_ptr<const NetworkModel> model;
+  NetworkExplanation e;
+  cv::Mat gray;  ///< the explained image (for figure())
+};
+
+}  // namespace
+
+void bind_network(py::module_& m) {
+  py::class_<PyNetworkExplanation> network_explanation(
+      m, "NetworkExplanation",
+      "A network explanation. Arrays are read-only views into it (no copy). For LRP, pixels.sum() + residual\n"
+      "== score, the residual being what the layers absorbed (biases, epsilon) or could not pass on.");
+  py::class_<NetworkModel, std::shared_ptr<NetworkModel>>(
+      m, "NetworkModel",
+      "A layered neural network classifier (LRP Toolbox layers: Linear, Convolution, SumPool, MaxPool, Rect,\n"
+      "Tanh, SoftMax, Flatten) with its classes and input convention: a grey image g in [0, 1] enters the\n"
+      "network as low + (high - low) g. Images as for BowModel (numpy or an image reference such as\n"
+      "'digits:test@3').")
+      .def_static(
+          "load",
+          [](const std::string& path, const py::object& input_range) {
+            std::optional<std::pair<double, double>> range;
+            if (!input_range.is_none()) {
+              const auto r = input_range.cast<std::pair<double, double>>();
+              if (!(r.first < r.second)) throw py::value_error("input_range: expected (low, high) with low < high");
+              range = r;
+            }
+            return std::make_shared<NetworkModel>(NetworkModel::load(path, range));
+          },
+          py::arg("path"), py::arg("input_range") = py::none(),
+          "Reads an LRP Toolbox text file (input_range: the (low, high) that grey 0..1 maps to, default (-1, 1)\n"
+          "as the toolbox's MNIST models) or a network model directory (which records its own range).")
+      .def_readonly("classes", &NetworkModel::classes, "class names (empty for toolbox files: classes are indices)")
+      .def_property_readonly("input_range", [](const NetworkModel& n) { return py::make_tuple(n.input.low, n.input.high); })
+      .def_property_readonly("source", [](const NetworkModel& n) { return n.source; })
+      .def_property_readonly(
+          "layers",
+          [](const NetworkModel& n) {
+            std::vector<std::string> layers;
+            for (int k = 0; k < n.network.size(); ++k) layers.push_back(n.network.layer(k).describe());
+            return layers;
+          },
+          "one line per layer, input first")
+      .def("class_name", &NetworkModel::class_name, py::arg("index"))
+      .def(
+          "predict",
+          [](const NetworkModel& n, const py::handle& image) {
+            const ImageSample s = image_arg(image, "image");
+            Eigen::VectorXd scores;
+            {
+              py::gil_scoped_release release;
+              const TensorShape shape = n.input_shape(s.gray, s.source);
+              const Eigen::VectorXd x = n.input_vector(s.gray, s.source);
+              scores = n.network.scores(x.transpose(), shape).row(0).transpose();
+            }
+            return owned_array(std::move(scores));
+          },
+          py::arg("image"), "Pre-softmax scores of all outputs (the explained quantities).")
+      .def(
+          "explain",
+          [](const std::shared_ptr<NetworkModel>& n, const py::handle& image, const std::string& method,
+             const std::string& rule, bool ignore_bias, const py::handle& target) {
+            NetworkExplainOptions options;
+            options.method = parse_network_method(method);
+            options.rule = rule;
+            options.ignore_bias = ignore_bias;
+            if (!target.is_none()) {
+              if (py::isinstance<py::str>(target)) {
+                options.class_index = -2;  // resolved below, once the number of outputs is known
+              } else if (py::isinstance<py::bool_>(target) || !py::hasattr(target, "__index__")) {
+                throw py::type_error("target: expected a class index, a class name or None");
+              } else {
+                const long long c = target.attr("__index__")().cast<long long>();
+                if (c < 0) throw py::value_error("target: class index must be >= 0");
+                options.class_index = static_cast<int>(c);
+              }
+            }
+            PyNetworkExplanation out{n, {}, {}};
+            const ImageSample s = image_arg(image, "image");
+            out.gray = s.gray;
+            py::gil_scoped_release release;
+            if (options.class_index == -2) {
+              const TensorShape shape = n->input_shape(s.gray, s.source);
+              const long outputs = n->network.shapes(shape, n->network.score_layers()).back().size();
+              py::gil_scoped_acquire acquire;
+              options.class_index = n->class_index(target.cast<std::string>(), outputs);
+            }
+            out.e = explain_network(*n, s.gray, options, s.source);
+            return out;
+          },
+          py::arg("image"), py::arg("method") = "lrp", py::arg("rule") = "zb-epsilon-plus", py::arg("ignore_bias") = false,
+          py::arg("target") = py::none(),
+          "Explains the pre-softmax score of `target` (index or name; None: the predicted class).\n"
+          "method: 'lrp' (rule: a composite preset, a rule such as 'epsilon:0.01', 'alpha-beta:2,1', 'z+', 'w2',\n"
+          "'flat', 'zb', or 'SELECTOR=RULE;...' per layer; see composite_presets()), 'taylor' (first-order Taylor\n"
+          "decomposition at a root point, paper Fig 11) or 'sensitivity' ((df/dx)^2). ignore_bias: biases absorb\n"
+          "no relevance. The same numbers as `pixelwise explain --model NETWORK`.")
+      .def("__repr__", [](const NetworkModel& n) {
+        return "<pixelwise.NetworkModel '" + n.source + "': " + std::to_string(n.network.size()) + " layers>";
+      });
+
+  network_explanation
+      .def_property_readonly("pixels", [](py::object self) { return view_array(self.cast<PyNetworkExplanation&>().e.pixels, self); },
+                             "H x W float64 relevance (channels summed)")
+      .def_property_readonly("scores", [](py::object self) { return view_array(self.cast<PyNetworkExplanation&>().e.scores, self); })
+      .def_property_readonly("score", [](const PyNetworkExplanation& x) { return x.e.score; })
+      .def_property_readonly("class_index", [](const PyNetworkExplanation& x) { return x.e.class_index; })
+      .def_property_readonly("class_name", [](const PyNetworkExplanation& x) { return x.model->class_name(x.e.class_index); })
+      .def_property_readonly("predicted", [](const PyNetworkExplanation& x) { return x.e.predicted; })
+      .def_property_readonly("method", [](const PyNetworkExplanation& x) { return network_method_name(x.e.method); })
+      .def_property_readonly("rule", [](const PyNetworkExplanation& x) { return x.e.rule; }, "the composite as applied")
+      .def_property_readonly("layer_rules", [](const PyNetworkExplanation& x) { return x.e.layer_rules; },
+                             "rule per layer, input first ('' for pass-through layers)")
+      .def_property_readonly("layers", [](const PyNetworkExplanation& x) { return layer_list(x.e.layers); },
+                             "LRP: per layer, top first: relevance_in, relevance_out, absorbed, unassigned, unaccounted")
+      .def_property_readonly("pixel_sum", [](const PyNetworkExplanation& x) { return x.e.pixel_sum; })
+      .def_property_readonly("residual", [](const PyNetworkExplanation& x) { return x.e.residual(); })
+      .def_property_readonly(
+          "root",
+          [](py::object self) -> py::object {
+            const auto& x = self.cast<PyNetworkExplanation&>();
+            if (x.e.method != NetworkMethod::taylor) return py::none();
+            return view_array(x.e.root, self);
+          },
+          "taylor: the root point x0 (H x W, input space, channels summed); None otherwise")
+      .def_property_readonly(
+          "root_gradient",
+          [](py::object self) -> py::object {
+            const auto& x = self.cast<PyNetworkExplanation&>();
+            if (x.e.method != NetworkMethod::taylor) return py::none();
+            return view_array(x.e.root_gradient, self);
+          },
+          "taylor: df/dx at the root; None otherwise")
+      .def_property_readonly("root_score", [](const PyNetworkExplanation& x) { return x.e.root_score; })
+      .def_property_readonly("root_reference", [](const PyNetworkExplanation& x) { return x.e.root_reference; })
+      .def("to_json", [](const PyNetworkExplanation& x) { return from_json(network_explanation_json(*x.model, x.e)); },
+           "The report the CLI writes as NAME.json, as a dict.")
+      .def(
+          "heatmap",
+          [](const PyNetworkExplanation& x, const py::handle& image, double scale, int min_side) {
+            return heatmap_array(x.e.pixels, image, scale, min_side);
+          },
+          py::arg("image") = py::none(), py::arg("scale") = 0.0, py::arg("min_side") = 112,
+          "render_heatmap(self.pixels, image, scale, min_side)")
+      .def(
+          "figure",
+          [](const PyNetworkExplanation& x) {
+            cv::Mat rgb;
+            cv::cvtColor(network_figure(*x.model, x.gray, x.e), rgb, cv::COLOR_BGR2RGB);
+            return mat_array(rgb);
+          },
+          "Side-by-side panels as an RGB uint8 array: input and heatmap, or for taylor input, root point, gradient\n"
+          "at the root and decomposition (paper Fig 11); the CLI's --figure picture.")
+      .def("__repr__", [](const PyNetworkExplanation& x) {
+        return "<pixelwise.NetworkExplanation: " + network_method_name(x.e.method) + ", class " +
+               std::to_string(x.e.class_index) + ", score " + std::to_string(x.e.score) + ">";
+      });
+
+  m.def(
+      "composite_presets",
+      [] {
+        py::dict d;
+        for (const auto& [name, spec] : Composite::presets()) d[py::str(name)] = spec;
+        return d;
+      },
+      "LRP composite presets (name -> 'SELECTOR=RULE;...') accepted as the `rule` of NetworkModel.explain.");
+}
+
+}  // namespace pixelwise::python

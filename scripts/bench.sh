@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Benchmarks (issue 8): builds a Release tree, runs benchmarks/bench_pipeline
+# (every stage on a VOC-size image, predict vs explain, occlusion) and a batch
+# of `pixelwise explain` runs on Fashion-MNIST, then prints the figures of
+# docs/performance.md: per-stage times, explain / predict, occlusion / LRP,
+# images per second, peak memory (getrusage), memory over growing batches.
+#   PIXELWISE_BENCH_BUILD_DIR  build tree (default build-perf)
+#   PIXELWISE_BENCH_OUT        folder for the raw results (default <build>/bench-results)
+#   PIXELWISE_BENCH_BATCHES    batch sizes of the memory check (default "500 4000")
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${PIXELWISE_BENCH_BUILD_DIR:-$root/build-perf}
+out=${PIXELWISE_BENCH_OUT:-$build_dir/bench-results}
+batches=${PIXELWISE_BENCH_BATCHES:-500 4000}
+python=/usr/bin/python3  # Debian's interpreter (only the standard library is used)
+
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build_dir" -j "${PIXELWISE_JOBS:-$(nproc)}" --target bench_pipeline pixelwise
+mkdir -p "$out"
+
+echo "== stages on a 500 x 375 photo (benchmarks/bench_pipeline.cpp)"
+"$build_dir/benchmarks/bench_pipeline" --benchmark_out="$out/stages.json" --benchmark_out_format=json \
+  2> >(tee "$out/stages.stderr" >&2)
+
+echo "== batch explain on Fashion-MNIST (pixelwise explain --list)"
+cat > "$out/batch-config.json" <<'JSON'
+{
+  "descriptor": {"step": 2, "bin_sizes": [3, 4]},
+  "codebook": {"words": 256, "training_descriptors": 30000, "seed": 1},
+  "pooling": {"type": "sum", "pyramid": [[1, 1], [2, 2]]},
+  "normalisation": {"steps": ["l1"]},
+  "svm": {"kernel": "hik", "C": 10}
+}
+JSON
+"$build_dir/pixelwise" train --quiet --config "$out/batch-config.json" --data fashion-mnist:train:1000 --out "$out/batch-model"
+
+"$python" - "$build_dir/pixelwise" "$out" "$batches" <<'PY'
+import json, os, resource, shutil, subprocess, sys, time
+binary, out, batches = sys.argv[1], sys.argv[2], [int(b) for b in sys.argv[3].split()]
+results = []
+def run(count, jobs):
+    listing = os.path.join(out, f"list-{count}.txt")
+    with open(listing, "w") as f:
+        for i in range(count):
+            f.write(f"fashion-mnist:test@{i % 10000}\n")
+    target = os.path.join(out, "batch-explanations")
+    shutil.rmtree(target, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    # A child per run, so that its peak RSS is its own: fork a small waiter.
+    pid = os.fork()
+    if pid == 0:
+        with open(os.devnull, "w") as null:
+            code = subprocess.call([binary, "explain", "--model", os.path.join(out, "batch-model"), "--out", target,
+                                    "--jobs", str(jobs), "--list", listing], stdout=null)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        with open(os.path.join(out, "peak.txt"), "w") as f:
+            f.write(str(peak))
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    seconds = time.monotonic() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"pixelwise explain failed for {count} images")
+    with open(os.path.join(out, "peak.txt")) as f:
+        peak_mb = int(f.read()) / 1024
+    files = len(os.listdir(target))
+    if files != 3 * count:
+        sys.exit(f"expected {3 * count} output files, found {files}")
+    results.append({"images": count, "jobs": jobs, "seconds": seconds, "images_per_second": count / seconds,
+                    "peak_rss_mb": peak_mb})
+    print(f"  {count:6d} images, --jobs {jobs}: {seconds:7.1f} s, {count / seconds:7.1f} images/s, peak RSS {peak_mb:6.1f} MB")
+run(batches[0], 1)
+for count in batches:
+    run(count, 0)
+with open(os.path.join(out, "batch.json"), "w") as f:
+    json.dump(results, f, indent=2)
+PY
+
+"$python" - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+stages = {b["name"]: b for b in json.load(open(os.path.join(out, "stages.json")))["benchmarks"]}
+def cpu(name):
+    b = stages[name]
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+    return b["cpu_time"] * scale, b["real_time"] * scale
+print("\n== figures (CPU ms per image, one core; wall ms in brackets)")
+for name in sorted(stages, key=lambda n: list(stages).index(n)):
+    c, r = cpu(name)
+    counters = {k: v for k, v in stages[name].items()
+                if k in ("descriptors", "dimension", "nonzero_bins", "support_vectors", "evaluations", "table_MB",
+                         "support_vector_table_MB")}
+    extra = "  " + ", ".join(f"{k} {v:g}" for k, v in counters.items()) if counters else ""
+    print(f"  {name:34s} {c:10.2f}  [{r:10.2f}]{extra}")
+def ratio(a, b):
+    return cpu(a)[0] / cpu(b)[0]
+print("\n== ratios")
+print(f"  explain / predict                  {ratio('BM_Explain/min_time:3.000', 'BM_Predict/min_time:3.000'):.3f}")
+print(f"  SVM decision direct / tables       {ratio('BM_SvmDecisionDirect', 'BM_SvmDecisionTables'):.1f}")
+print(f"  pixel spreading direct / fast      {ratio('BM_RelevancePixelsDirect', 'BM_RelevancePixelsFast'):.1f}")
+occ = stages["BM_Occlusion/iterations:1"]
+print(f"  occlusion (64 px patches, stride 32, {occ['evaluations']:.0f} passes) / LRP explain  "
+      f"{ratio('BM_Occlusion/iterations:1', 'BM_Explain/min_time:3.000'):.0f}")
+per_pass = cpu("BM_Predict/min_time:3.000")[0]
+print(f"  occlusion at the default 8 px / 4 px: about 12000 passes, i.e. about {12000 * per_pass / cpu('BM_Explain/min_time:3.000')[0]:.0f} x LRP")
+with open(os.path.join(out, "stages.stderr")) as f:
+    peak = [l.split()[1] for l in f if l.startswith("peak_rss_mb")]
+print(f"  peak RSS of the stage benchmarks   {peak[0] if peak else '?'} MB")
+print("\n== batch explain (Fashion-MNIST 28 x 28, 256 words, 1x1 + 2x2 pyramid, hik)")
+for r in json.load(open(os.path.join(out, "batch.json"))):
+    print(f"  {r['images']:6d} images, --jobs {r['jobs']}: {r['images_per_second']:7.1f} images/s, peak RSS {r['peak_rss_mb']:6.1f} MB")
+PY

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Measures the explanation methods (issue 6; docs/evaluation.md) on the two
+# localisation benchmarks and on Fashion-MNIST:
+#   1. "fashion" scenes: Fashion-MNIST items on OpenCV sample photographs,
+#      detect "trouser" (80 x 80, 600 training and 200 test scenes);
+#   2. "shapes" scenes: a circle among squares and triangles (64 x 64, same counts);
+#   3. Fashion-MNIST itself: the demo model (configs/demo.json, 3000 training
+#      images), masks = the item's pixels (grey level > 0).
+# For each it trains a BoW + SVM model, reports its test accuracy and runs
+# `pixelwise evaluate` with lrp, taylor, occlusion, sensitivity and random:
+# AOPC (MoRF, LeRF, pixel flipping), relevance mass and rank accuracy, pointing
+# game with the chance level, conservation, and the time per image. Outputs go
+# to evaluation-output/ (or the folder given as the first argument): per run
+# evaluation.json (every number and setting) and report/index.html, and a
+# markdown summary of all three in summary.md.
+#
+# Environment: PIXELWISE_BINARY (a built pixelwise; otherwise the script sets
+# up and builds like demo.sh), SCENES_EVALUATED (test scenes read per
+# benchmark, half of them hold the target; default 60), MNIST_EVALUATED
+# (default 100), STEPS (perturbation steps on the scenes, default 50; the
+# Fashion-MNIST run uses the default L = 100 with 3 x 3 regions).
+# Everything is seeded: the same command gives the same numbers (times aside).
+# About 20 minutes on two idle cores (45 on a loaded machine).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/evaluation-output}
+if [ -z "${PIXELWISE_BINARY:-}" ]; then
+  "$root/scripts/setup.sh"
+  "$root/scripts/build.sh"
+  PIXELWISE_BINARY="${PIXELWISE_BUILD_DIR:-$root/build}/pixelwise"
+fi
+pixelwise=$PIXELWISE_BINARY
+scenes_evaluated=${SCENES_EVALUATED:-60}
+mnist_evaluated=${MNIST_EVALUATED:-100}
+steps=${STEPS:-50}
+methods=lrp,taylor,occlusion,sensitivity,random
+mkdir -p "$out"
+
+benchmark() {  # kind, size, target class
+  local kind=$1 size=$2 target=$3 dir="$out/$1"
+  echo "== $kind scenes: generate, train, test"
+  "$pixelwise" make-scenes --kind "$kind" --size "$size" --train 600 --test 200 --seed 1 --quiet --out "$dir/scenes"
+  "$pixelwise" train --quiet --config "$root/configs/scenes.json" --data "$dir/scenes/train" --out "$dir/model"
+  "$pixelwise" test --model "$dir/model" --data "$dir/scenes/test" --json > "$dir/accuracy.json"
+  echo "== $kind scenes: evaluate the $((scenes_evaluated / 2)) test scenes that hold a $target"
+  "$pixelwise" evaluate --quiet --model "$dir/model" --data "scenes:$dir/scenes:test:$scenes_evaluated" \
+    --label "$target" --class "$target" --methods "$methods" --steps "$steps" --flip-steps "$steps" \
+    --out "$dir/evaluation" | tee "$dir/evaluation.txt"
+}
+
+benchmark fashion 80 trouser
+benchmark shapes 64 circle
+
+echo "== Fashion-MNIST: train the demo model, test, evaluate $mnist_evaluated test images (predicted class)"
+dir="$out/fashion-mnist"
+mkdir -p "$dir"
+"$pixelwise" train --quiet --config "$root/configs/demo.json" --data fashion-mnist:train:3000 --out "$dir/model"
+"$pixelwise" test --model "$dir/model" --data fashion-mnist:test:2000 --json > "$dir/accuracy.json"
+"$pixelwise" evaluate --quiet --model "$dir/model" --data "fashion-mnist:test:$mnist_evaluated" --foreground 0 \
+  --methods "$methods" --out "$dir/evaluation" | tee "$dir/evaluation.txt"
+
+# One markdown table per run (Debian's python3, standard library only).
+/usr/bin/python3 - "$out" > "$out/summary.md" <<'EOF'
+import json, sys, os
+out = sys.argv[1]
+def cell(s, key, digits=3):
+    if key not in s or s[key]["mean"] is None:
+        return "–"
+    v = s[key]
+    return f"{v['mean']:.{digits}f} ± {v['ci95']:.{digits}f}" if v["count"] > 1 else f"{v['mean']:.{digits}f}"
+for run in ("fashion", "shapes", "fashion-mnist"):
+    ev = json.load(open(os.path.join(out, run, "evaluation", "evaluation.json")))
+    acc = json.load(open(os.path.join(out, run, "accuracy.json")))
+    st = ev["settings"]
+    print(f"### {run}\n")
+    print(f"Model test accuracy {acc['accuracy']:.3f} on {acc['images']} images; evaluated "
+          f"{st['data']['evaluated']} images of `{st['data']['spec']}`, class {st['class']}, "
+          f"L = {st['perturbation']['steps']}, masks: {st['data']['masks']}.\n")
+    print("| method | AOPC MoRF ↑ | AOPC LeRF ↓ | pixel flipping ↑ | mass accuracy ↑ | rank accuracy ↑ | pointing game ↑ | s / image | evaluations / image |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m in st["methods"]:
+        s = ev["summary"][m]
+        print(f"| {m} | {cell(s, 'aopc')} | {cell(s, 'lerf')} | {cell(s, 'pixel-flipping')} | {cell(s, 'mass')} | "
+              f"{cell(s, 'rank')} | {cell(s, 'pointing')} | {cell(s, 'seconds', 4)} | {cell(s, 'evaluations', 0)} |")
+    ch = ev["chance"]["mask_fraction"]
+    c = "–" if ch["mean"] is None else f"{ch['mean']:.3f}"
+    print(f"| chance (mask fraction) | | | | {c} | {c} | {c} | | |\n")
+EOF
+echo "== done: $out/summary.md; reports in $out/*/evaluation/report/index.html"
+cat "$out/summary.md"

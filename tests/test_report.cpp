@@ -1,0 +1,140 @@
+// The evaluation command end to end on a generated benchmark, and its HTML
+// report loaded in a real headless browser (Debian's chromium): every image
+// must load and every table must be there (issue 6).
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "pixelwise/pipelines/files.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace pixelwise;
+
+namespace {
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// Runs a shell command, returns its exit code and standard output.
+test::CommandResult run(const std::string& command) {
+  test::CommandResult result{0, ""};
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string chromium() {
+  for (const char* candidate : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
+    if (fs::exists(candidate)) return candidate;
+  throw std::runtime_error("chromium is not installed (Debian package chromium; scripts/setup.sh installs it)");
+}
+
+// The headless browser with a fresh profile and nothing that reaches the network.
+std::string browser_command(const std::string& profile, const std::string& what) {
+  return chromium() + " --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking "
+                      "--disable-component-update --disable-sync --virtual-time-budget=10000 --user-data-dir=" +
+         quote(profile) + " " + what;
+}
+
+std::string body_attribute(const std::string& dom, const std::string& name) {
+  const std::regex body("<body[^>]*\\s" + name + "=\"([^\"]*)\"");
+  std::smatch m;
+  if (!std::regex_search(dom, m, body)) return "<missing>";
+  return m[1];
+}
+
+long count_of(const std::string& text, const std::string& pattern) {
+  const std::regex r(pattern);
+  return std::distance(std::sregex_iterator(text.begin(), text.end(), r), std::sregex_iterator());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(evaluation_report_opens_in_headless_chromium) {
+  test::ScratchDir dir("report");
+  // 1. A small shapes benchmark and a tiny BoW detector trained on it.
+  auto r = test::run_cli("make-scenes --kind shapes --size 48 --train 60 --test 4 --seed 2 --quiet --out " + quote(dir / "scenes"));
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  std::ofstream(dir / "config.json") << R"({"descriptor": {"step": 3, "bin_sizes": [4, 6]},
+    "codebook": {"words": 24, "training_descriptors": 4000, "seed": 1},
+    "pooling": {"type": "sum", "pyramid": [[1, 1], [2, 2]]}, "svm": {"kernel": "hik", "C": 10}})";
+  r = test::run_cli("train --quiet --config " + quote(dir / "config.json") + " --data " + quote(dir / "scenes/train") +
+                    " --out " + quote(dir / "model"));
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+
+  // 2. The evaluation: positive test scenes, the circle class explained.
+  const std::string eval = dir / "eval";
+  r = test::run_cli("evaluate --quiet --model " + quote(dir / "model") + " --data " + quote("scenes:" + (dir / "scenes") + ":test") +
+                    " --label circle --class circle --methods lrp,taylor,occlusion,sensitivity,random --steps 12"
+                    " --flip-steps 8 --report-images 2 --out " + quote(eval));
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  BOOST_TEST(r.output.find("AOPC-MoRF") != std::string::npos);
+  const nlohmann::json j = test::read_json(eval + "/evaluation.json");
+  BOOST_TEST(j.at("images").size() == 2u);  // test scenes 0 and 2 hold a circle
+  for (const auto& rec : j.at("images")) {
+    BOOST_TEST(rec.at("class").get<std::string>() == "circle");
+    for (const char* m : {"lrp", "taylor", "occlusion", "sensitivity", "random"}) {
+      const auto& v = rec.at("methods").at(m);
+      BOOST_TEST(v.at("curves").at("aopc").at("scores").size() <= 13u, m);
+      BOOST_TEST(v.at("curves").at("aopc").at("scores").front().get<double>() == rec.at("score").get<double>(), m);
+      BOOST_TEST(v.at("mass").get<double>() >= 0.0, m);
+      BOOST_TEST(v.at("mass").get<double>() <= 1.0, m);
+      BOOST_TEST(v.at("seconds").get<double>() > 0.0, m);
+    }
+    // LRP conserves the score down to the pixels (bias policy nonzero).
+    BOOST_TEST(std::abs(rec.at("methods").at("lrp").at("residual").get<double>()) < 1e-9);
+    // Occlusion on 48 x 48: patch 12, stride 6: origins 0, 6, ..., 36 (7 per axis).
+    BOOST_TEST(rec.at("methods").at("occlusion").at("evaluations").get<long>() == 50);
+  }
+  BOOST_TEST(j.at("chance").at("mask_fraction").at("count").get<long>() == 2);
+
+  // 3. The report in a real browser: all images load, all tables are there.
+  const std::string index = eval + "/report/index.html";
+  BOOST_TEST_REQUIRE(fs::is_regular_file(index));
+  const std::string html = read_file(index);
+  const long expected_images = std::stol(body_attribute(html, "data-expected-images"));
+  const long expected_tables = std::stol(body_attribute(html, "data-expected-tables"));
+  // 3 curve charts + per image: original, 5 methods x (heatmap, overlay), a MoRF chart.
+  BOOST_TEST(expected_images == 3 + 2 * (1 + 5 * 2 + 1));
+  BOOST_TEST(expected_tables == 5);  // faithfulness, localisation, conservation, heatmaps, settings
+  for (const auto& src : std::vector<std::string>{"img/curve-aopc.svg", "img/curve-lerf.svg", "img/curve-pixel-flipping.svg"})
+    BOOST_TEST(fs::is_regular_file(eval + "/report/" + src), src);
+
+  const std::string url = "file://" + fs::absolute(index).string();
+  const auto dom = run(browser_command(dir / "profile-dom", "--dump-dom " + quote(url)));
+  BOOST_TEST_REQUIRE(dom.exit_code == 0);
+  BOOST_TEST(body_attribute(dom.output, "data-check") == "done");
+  BOOST_TEST(body_attribute(dom.output, "data-images-total") == std::to_string(expected_images));
+  BOOST_TEST(body_attribute(dom.output, "data-images-loaded") == std::to_string(expected_images));
+  BOOST_TEST(body_attribute(dom.output, "data-images-broken") == "");
+  BOOST_TEST(body_attribute(dom.output, "data-tables") == std::to_string(expected_tables));
+  BOOST_TEST(count_of(dom.output, "<img ") == expected_images);
+  for (const char* id : {"faithfulness", "localisation", "conservation", "heatmaps", "settings"})
+    BOOST_TEST(dom.output.find(std::string("<table id=\"") + id + "\"") != std::string::npos, id);
+  BOOST_TEST(dom.output.find("chance (mask fraction)") != std::string::npos);
+
+  // A screenshot is not blank: the page rendered.
+  const std::string shot = dir / "page.png";
+  const auto s = run(browser_command(dir / "profile-shot", "--window-size=1200,2000 --screenshot=" + quote(shot) + " " + quote(url)));
+  BOOST_TEST_REQUIRE(s.exit_code == 0);
+  BOOST_TEST_REQUIRE(fs::is_regular_file(shot));
+  BOOST_TEST(fs::file_size(shot) > 20000u);
+}
+
+BOOST_AUTO_TEST_CASE(evaluate_and_baseline_explain_reject_bad_input_without_output) {
+  test::ScratchDir dir("report-bad");
+  auto r = test::run_cli("evaluate --model " + quote(dir / "no-model") + " --data fashion-mnist:test:2 --out " + quote(dir / "out"));
+  BOOST_TEST(r.exit_code != 0);
+  BOOST_TEST(r.output.find("no-model") != std::string::npos, r.output);
+  BOOST_TEST(!fs::exists(dir / "out"));
+  r = test::run_cli("make-scenes --kind fashion --target hat --out " + quote(dir / "scenes"));
+  BOOST_TEST(r.exit_code != 0);
+  BOOST_TEST(r.output.find("hat") != std::string::npos, r.output);
+  BOOST_TEST(!fs::exists(dir / "scenes"));
+}
