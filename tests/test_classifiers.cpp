@@ -7,24 +7,7 @@
 
 using namespace pixelwise;
 
-namespace {
-
-// Three separable-ish clusters of L1-normalised 6-bin histograms.
-void make_data(RowMatrixXd& X, std::vector<int>& y, int per_class, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::gamma_distribution<double> gamma(1.0);
-  X.resize(3 * per_class, 6);
-  y.clear();
-  for (int c = 0; c < 3; ++c)
-    for (int i = 0; i < per_class; ++i) {
-      const long r = c * per_class + i;
-      for (int d = 0; d < 6; ++d) X(r, d) = gamma(rng) * ((d / 2 == c) ? 8.0 : 1.0) * (rng() % 5 == 0 ? 0.0 : 1.0);
-      X.row(r) /= std::max(1e-12, X.row(r).sum());
-      y.push_back(c);
-    }
-}
-
-}  // namespace
+using test::clustered_histograms;
 
 BOOST_AUTO_TEST_CASE(kernel_terms_by_hand) {
   BOOST_TEST(kernel_term(KernelType::linear, 0.5, 0.4) == 0.2);
@@ -43,7 +26,7 @@ BOOST_AUTO_TEST_CASE(kernel_terms_by_hand) {
 BOOST_AUTO_TEST_CASE(decisions_equal_libsvm_predict_values_to_the_last_bit) {
   RowMatrixXd X;
   std::vector<int> y;
-  make_data(X, y, 30, 11);
+  clustered_histograms(X, y, 30, 11);
   for (const char* kernel : {"linear", "hik", "chi2"}) {
     SvmOptions options;
     options.kernel = kernel;
@@ -53,7 +36,7 @@ BOOST_AUTO_TEST_CASE(decisions_equal_libsvm_predict_values_to_the_last_bit) {
     BOOST_TEST(svm.support_vectors().rows() > 0);
     RowMatrixXd T;
     std::vector<int> ty;
-    make_data(T, ty, 10, 12);
+    clustered_histograms(T, ty, 10, 12);
     int correct = 0;
     for (long i = 0; i < T.rows(); ++i) {
       const Eigen::VectorXd f = svm.decisions(T.row(i).transpose());
@@ -74,7 +57,7 @@ BOOST_AUTO_TEST_CASE(decisions_equal_libsvm_predict_values_to_the_last_bit) {
 BOOST_AUTO_TEST_CASE(saved_and_reloaded_machines_decide_identically) {
   RowMatrixXd X;
   std::vector<int> y;
-  make_data(X, y, 20, 3);
+  clustered_histograms(X, y, 20, 3);
   const OneVsRestSvm svm = OneVsRestSvm::train(X, y, 3, SvmOptions{});
   test::ScratchDir dir("svm");
   std::vector<std::string> paths;

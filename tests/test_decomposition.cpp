@@ -5,6 +5,7 @@
 
 #include "pixelwise/decomposition/bow_relevance.hpp"
 #include "pixelwise/decomposition/svm_relevance.hpp"
+#include "bow_toy.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;
@@ -36,13 +37,6 @@ RowMatrixXd spread_slowly(const std::vector<Frame>& frames, const Eigen::VectorX
   return out;
 }
 
-Frame frame_with_box(int x0, int y0, int x1, int y1) {
-  Frame f;
-  f.x = (x0 + x1) / 2.0;
-  f.y = (y0 + y1) / 2.0;
-  f.support = {x0, y0, x1, y1};
-  return f;
-}
 
 }  // namespace
 
@@ -133,7 +127,7 @@ BOOST_AUTO_TEST_SUITE(pixel_layer)
 
 BOOST_AUTO_TEST_CASE(hand_computed_overlapping_supports) {
   // A = [0,2) x [0,2) with R = 4 (1 per pixel); B = [1,4) x [1,3) with R = 3 (0.5 per pixel).
-  const std::vector<Frame> frames{frame_with_box(0, 0, 2, 2), frame_with_box(1, 1, 4, 3)};
+  const std::vector<Frame> frames{test::frame_with_box(0, 0, 2, 2), test::frame_with_box(1, 1, 4, 3)};
   const PixelRelevance p = spread_to_pixels(frames, (Eigen::VectorXd(2) << 4.0, 3.0).finished(), 4, 4);
   RowMatrixXd expected(4, 4);
   expected << 1, 1, 0, 0,
@@ -153,7 +147,7 @@ BOOST_AUTO_TEST_CASE(fast_spreading_matches_slow_reference_on_random_supports) {
     std::normal_distribution<double> normal;
     for (long l = 0; l < r.size(); ++l) {
       const int x0 = rng() % width, y0 = rng() % height;
-      frames.push_back(frame_with_box(x0, y0, x0 + 1 + rng() % (width - x0), y0 + 1 + rng() % (height - y0)));
+      frames.push_back(test::frame_with_box(x0, y0, x0 + 1 + rng() % (width - x0), y0 + 1 + rng() % (height - y0)));
       r[l] = normal(rng);
     }
     const PixelRelevance fast = spread_to_pixels(frames, r, width, height);
@@ -165,7 +159,7 @@ BOOST_AUTO_TEST_CASE(fast_spreading_matches_slow_reference_on_random_supports) {
 }
 
 BOOST_AUTO_TEST_CASE(rejects_support_outside_image) {
-  const std::vector<Frame> frames{frame_with_box(0, 0, 5, 2)};
+  const std::vector<Frame> frames{test::frame_with_box(0, 0, 5, 2)};
   BOOST_CHECK_THROW(spread_to_pixels(frames, Eigen::VectorXd::Ones(1), 4, 4), std::invalid_argument);
 }
 
@@ -175,23 +169,9 @@ BOOST_AUTO_TEST_SUITE_END()
 // given, so every additive-kernel case checks pooling, normalisation, the SVM
 // decomposition under each bias policy, and pixel spreading.
 BOOST_AUTO_TEST_CASE(bow_toy_reference_cases) {
-  const nlohmann::json toy = test::read_json(test::reference_dir() + "/bow_toy/toy_cases.json");
-  const int V = static_cast<int>(toy["codebook"].size());
-  const auto blocks = toy["blocks"].get<std::vector<std::vector<int>>>();
-  const auto boxes = toy["boxes_x0y0x1y1_exclusive"].get<std::vector<std::vector<int>>>();
-  const int height = toy["image_shape"][0], width = toy["image_shape"][1];
-  const auto sv_rows = toy["sv"].get<std::vector<std::vector<double>>>();
-  RowMatrixXd sv(sv_rows.size(), sv_rows[0].size());
-  for (size_t i = 0; i < sv_rows.size(); ++i)
-    for (size_t d = 0; d < sv_rows[i].size(); ++d) sv(i, d) = sv_rows[i][d];
-  const auto coef = toy["coef"].get<std::vector<double>>();
-  BinaryMachine machine{{0, 1, 2}, coef, -toy["b"].get<double>()};
-  std::vector<Frame> frames;
-  for (const auto& b : boxes) frames.push_back(frame_with_box(b[0], b[1], b[2], b[3]));
-  std::vector<std::vector<int>> cells_of(frames.size());
-  for (size_t c = 0; c < blocks.size(); ++c)
-    for (size_t l = 0; l < frames.size(); ++l)
-      if (blocks[c][l]) cells_of[l].push_back(static_cast<int>(c));
+  const test::BowToy t;
+  const nlohmann::json& toy = t.toy;
+  const BinaryMachine machine{{0, 1, 2}, toy["coef"].get<std::vector<double>>(), -toy["b"].get<double>()};
 
   int checked = 0;
   for (const auto& tc : toy["cases"]) {
@@ -199,33 +179,20 @@ BOOST_AUTO_TEST_CASE(bow_toy_reference_cases) {
     const std::string label = tc["coding"].get<std::string>() + "/" + tc["kernel"].get<std::string>() + "/" +
                               tc["policy"].get<std::string>();
     BOOST_TEST_CONTEXT(label) {
-      Codes codes;
-      codes.words = V;
-      for (const auto& row : tc["M"]) {
-        for (int d = 0; d < V; ++d)
-          if (row[d].get<double>() != 0) {
-            codes.word.push_back(d);
-            codes.weight.push_back(row[d]);
-          }
-        codes.offsets.push_back(static_cast<int>(codes.word.size()));
-      }
-      PoolingOptions pooling;
-      pooling.pyramid = {{1, 1}, {2, 2}};
-      BowEncoding e = pool(codes, cells_of, static_cast<int>(blocks.size()), pooling);
-      e.histogram = normalise(e.pooled, NormalisationOptions{});
+      const BowEncoding e = t.encode(tc);
       BOOST_TEST(std::abs(e.pooled.lpNorm<1>() - tc["Z"].get<double>()) <= 1e-12);
       check_vector(e.histogram, tc["x"].get<std::vector<double>>(), 1e-15);
 
-      const OneVsRestSvm svm(parse_kernel(tc["kernel"]), sv, {machine});
+      const OneVsRestSvm svm(parse_kernel(tc["kernel"]), t.sv, {machine});
       BOOST_TEST(std::abs(svm.decision(0, e.histogram) - tc["f"].get<double>()) <= 1e-13);
       const BinRelevance r3 = decompose_svm(svm, 0, e.histogram, parse_bias_policy(tc["policy"]));
       check_vector(r3.relevance, tc["R3"].get<std::vector<double>>(), 1e-13);
       const FeatureRelevance r2 = pool_relevance(e, r3.relevance);
       check_vector(r2.relevance, tc["R2"].get<std::vector<double>>(), 1e-13);
-      const PixelRelevance r1 = spread_to_pixels(frames, r2.relevance, width, height);
+      const PixelRelevance r1 = spread_to_pixels(t.frames, r2.relevance, t.width, t.height);
       const auto expected = tc["R1"].get<std::vector<std::vector<double>>>();
-      for (int y = 0; y < height; ++y)
-        for (int x = 0; x < width; ++x) BOOST_TEST(std::abs(r1.relevance(y, x) - expected[y][x]) <= 1e-13);
+      for (int y = 0; y < t.height; ++y)
+        for (int x = 0; x < t.width; ++x) BOOST_TEST(std::abs(r1.relevance(y, x) - expected[y][x]) <= 1e-13);
       const auto sums = tc["sums"].get<std::vector<double>>();
       BOOST_TEST(std::abs(r3.layer.relevance_out - sums[0]) <= 1e-13);
       BOOST_TEST(std::abs(r2.layer.relevance_out - sums[1]) <= 1e-13);

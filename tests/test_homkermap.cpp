@@ -6,27 +6,11 @@
 
 #include "pixelwise/classifiers/homkermap_svm.hpp"
 #include "pixelwise/classifiers/svm.hpp"
+#include "test_support.hpp"
 
 using namespace pixelwise;
 
-namespace {
-
-// Three clusters of L1-normalised 6-bin histograms (as in test_classifiers.cpp).
-void make_data(RowMatrixXd& X, std::vector<int>& y, int per_class, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::gamma_distribution<double> gamma(1.0);
-  X.resize(3 * per_class, 6);
-  y.clear();
-  for (int c = 0; c < 3; ++c)
-    for (int i = 0; i < per_class; ++i) {
-      const long r = c * per_class + i;
-      for (int d = 0; d < 6; ++d) X(r, d) = gamma(rng) * ((d / 2 == c) ? 8.0 : 1.0) * (rng() % 5 == 0 ? 0.0 : 1.0);
-      X.row(r) /= std::max(1e-12, X.row(r).sum());
-      y.push_back(c);
-    }
-}
-
-}  // namespace
+using test::clustered_histograms;
 
 BOOST_AUTO_TEST_CASE(the_map_approximates_the_kernel_terms) {
   for (const char* kernel : {"chi2", "hik"}) {
@@ -68,8 +52,8 @@ BOOST_AUTO_TEST_CASE(the_map_approximates_the_kernel_terms) {
 BOOST_AUTO_TEST_CASE(bin_terms_sum_to_the_decision_and_equal_the_dot_product) {
   RowMatrixXd X, T;
   std::vector<int> y, ty;
-  make_data(X, y, 40, 11);
-  make_data(T, ty, 10, 12);
+  clustered_histograms(X, y, 40, 11);
+  clustered_histograms(T, ty, 10, 12);
   for (const char* kernel : {"chi2", "hik"}) {
     FeatureMapOptions map;
     map.kernel = kernel;

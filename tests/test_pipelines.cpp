@@ -9,22 +9,13 @@
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
 #include "test_support.hpp"
+#include "tiny_bow.hpp"
 
 namespace fs = std::filesystem;
 using namespace pixelwise;
 
 namespace {
 
-PipelineConfig tiny_config(const std::string& kernel) {
-  PipelineConfig c = PipelineConfig::parse(nlohmann::json::parse(R"({
-    "descriptor": {"step": 3, "bin_sizes": [3, 4]},
-    "codebook": {"words": 24, "training_descriptors": 3000, "seed": 3},
-    "pooling": {"type": "sum", "pyramid": [[1, 1], [2, 2]]},
-    "svm": {"C": 10}
-  })"));
-  c.svm.kernel = kernel;
-  return c;
-}
 
 // Trains one small model per kernel once for the whole suite.
 struct Models {
@@ -32,7 +23,7 @@ struct Models {
   Dataset test = load_dataset("fashion-mnist:test:8");
   std::map<std::string, BowModel> by_kernel;
   Models() {
-    for (const char* k : {"linear", "hik", "chi2"}) by_kernel.emplace(k, BowModel::train(tiny_config(k), train, nullptr));
+    for (const char* k : {"linear", "hik", "chi2"}) by_kernel.emplace(k, BowModel::train(test::tiny_config(k), train, nullptr));
   }
 };
 Models& models() {
@@ -140,7 +131,7 @@ struct CliModel {
   std::string model = dir / "model";
   CliModel() {
     const std::string config = dir / "config.json";
-    std::ofstream(config) << tiny_config("hik").to_json().dump();
+    std::ofstream(config) << test::tiny_config("hik").to_json().dump();
     const auto r = test::run_cli("train --quiet --config " + config + " --data fashion-mnist:train:150 --out " + model);
     if (r.exit_code != 0) throw std::runtime_error("training through the CLI failed: " + r.output);
   }

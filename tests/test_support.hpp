@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by the test suites: where the reference data and the CLI are,
 // scratch folders, and small models trained on real Fashion-MNIST images.
+#include <Eigen/Core>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +10,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace pixelwise::test {
 
@@ -66,6 +69,23 @@ inline CommandResult run_cli(const std::string& arguments) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+/// Three separable-ish clusters of L1-normalised 6-bin histograms (class c is
+/// heavy on bins 2c and 2c + 1; one value in five is zero), seeded.
+inline void clustered_histograms(Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>& X,
+                                 std::vector<int>& y, int per_class, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::gamma_distribution<double> gamma(1.0);
+  X.resize(3 * per_class, 6);
+  y.clear();
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < per_class; ++i) {
+      const long r = c * per_class + i;
+      for (int d = 0; d < 6; ++d) X(r, d) = gamma(rng) * ((d / 2 == c) ? 8.0 : 1.0) * (rng() % 5 == 0 ? 0.0 : 1.0);
+      X.row(r) /= std::max(1e-12, X.row(r).sum());
+      y.push_back(c);
+    }
 }
 
 }  // namespace pixelwise::test

@@ -17,7 +17,9 @@
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
 #include "pixelwise/pipelines/tiles.hpp"
+#include "bow_toy.hpp"
 #include "test_support.hpp"
+#include "tiny_bow.hpp"
 
 namespace fs = std::filesystem;
 using namespace pixelwise;
@@ -355,26 +357,8 @@ BOOST_AUTO_TEST_CASE(no_reference_of_the_other_sign_is_an_error) {
 // The shared bow_toy Taylor cases (expchi2, reference sv[1]):
 // shared/reference/bow_toy/README.md.
 BOOST_AUTO_TEST_CASE(bow_toy_taylor_cases) {
-  const nlohmann::json toy = test::read_json(test::reference_dir() + "/bow_toy/toy_cases.json");
-  const int V = static_cast<int>(toy["codebook"].size());
-  const auto blocks = toy["blocks"].get<std::vector<std::vector<int>>>();
-  const int height = toy["image_shape"][0], width = toy["image_shape"][1];
-  const auto sv_rows = toy["sv"].get<std::vector<std::vector<double>>>();
-  RowMatrixXd sv(sv_rows.size(), sv_rows[0].size());
-  for (size_t i = 0; i < sv_rows.size(); ++i)
-    for (size_t d = 0; d < sv_rows[i].size(); ++d) sv(i, d) = sv_rows[i][d];
-  std::vector<Frame> frames;
-  for (const auto& b : toy["boxes_x0y0x1y1_exclusive"]) {
-    Frame f;
-    f.support = {b[0].get<int>(), b[1].get<int>(), b[2].get<int>(), b[3].get<int>()};
-    f.x = (f.support.x0 + f.support.x1) / 2.0;
-    f.y = (f.support.y0 + f.support.y1) / 2.0;
-    frames.push_back(f);
-  }
-  std::vector<std::vector<int>> cells_of(frames.size());
-  for (size_t c = 0; c < blocks.size(); ++c)
-    for (size_t l = 0; l < frames.size(); ++l)
-      if (blocks[c][l]) cells_of[l].push_back(static_cast<int>(c));
+  const test::BowToy bow;
+  const nlohmann::json& toy = bow.toy;
   auto check = [](const Eigen::VectorXd& got, const std::vector<double>& expected, double tol, const char* what) {
     BOOST_REQUIRE_EQUAL(got.size(), static_cast<long>(expected.size()));
     for (size_t i = 0; i < expected.size(); ++i)
@@ -385,31 +369,18 @@ BOOST_AUTO_TEST_CASE(bow_toy_taylor_cases) {
   for (const auto& tc : toy["cases"]) {
     if (tc["policy"] != "taylor") continue;
     BOOST_TEST_CONTEXT(tc["coding"].get<std::string>() << "/expchi2/taylor") {
-      Codes codes;
-      codes.words = V;
-      for (const auto& row : tc["M"]) {
-        for (int d = 0; d < V; ++d)
-          if (row[d].get<double>() != 0) {
-            codes.word.push_back(d);
-            codes.weight.push_back(row[d]);
-          }
-        codes.offsets.push_back(static_cast<int>(codes.word.size()));
-      }
-      PoolingOptions pooling;
-      pooling.pyramid = {{1, 1}, {2, 2}};
-      BowEncoding e = pool(codes, cells_of, static_cast<int>(blocks.size()), pooling);
-      e.histogram = normalise(e.pooled, NormalisationOptions{});
+      const BowEncoding e = bow.encode(tc);
       check(e.histogram, tc["x"].get<std::vector<double>>(), 1e-15, "x");
 
       BOOST_TEST(tc["kernel"] == "expchi2");
-      const OneVsRestSvm svm(Kernel::exp_chi2(tc["gamma"].get<double>()), sv,
+      const OneVsRestSvm svm(Kernel::exp_chi2(tc["gamma"].get<double>()), bow.sv,
                              {BinaryMachine{{0, 1, 2}, toy["coef"].get<std::vector<double>>(), -tc["b"].get<double>()}});
       BOOST_TEST(std::abs(svm.decision(0, e.histogram) - tc["f"].get<double>()) <= 1e-14);
       check(decision_gradient(svm, 0, e.histogram), tc["grad_x"].get<std::vector<double>>(), 1e-13, "grad_x");
 
       TaylorOptions options;
       options.tolerance = 1e-15;
-      const Eigen::VectorXd ref = sv.row(1).transpose();
+      const Eigen::VectorXd ref = bow.sv.row(1).transpose();
       check(ref, tc["x_ref"].get<std::vector<double>>(), 0, "x_ref");
       const SvmTaylorRelevance t = taylor_decompose_svm(svm, 0, e.histogram, one_reference(ref, "sv[1]"), options);
       BOOST_TEST(std::abs(t.a - tc["a"].get<double>()) <= 1e-12);
@@ -421,10 +392,10 @@ BOOST_AUTO_TEST_CASE(bow_toy_taylor_cases) {
 
       const FeatureRelevance r2 = pool_relevance(e, t.relevance);
       check(r2.relevance, tc["R2"].get<std::vector<double>>(), 1e-12, "R2");
-      const PixelRelevance r1 = spread_to_pixels(frames, r2.relevance, width, height);
+      const PixelRelevance r1 = spread_to_pixels(bow.frames, r2.relevance, bow.width, bow.height);
       const auto expected = tc["R1"].get<std::vector<std::vector<double>>>();
-      for (int y = 0; y < height; ++y)
-        for (int x = 0; x < width; ++x) BOOST_TEST(std::abs(r1.relevance(y, x) - expected[y][x]) <= 1e-12);
+      for (int y = 0; y < bow.height; ++y)
+        for (int x = 0; x < bow.width; ++x) BOOST_TEST(std::abs(r1.relevance(y, x) - expected[y][x]) <= 1e-12);
       const auto sums = tc["sums"].get<std::vector<double>>();
       BOOST_TEST(std::abs(t.first_order_sum - sums[0]) <= 1e-12);
       BOOST_TEST(std::abs(r2.layer.relevance_out - sums[1]) <= 1e-12);
@@ -444,13 +415,7 @@ BOOST_AUTO_TEST_SUITE_END()
 namespace {
 
 PipelineConfig tiny_config(const std::string& kernel) {
-  PipelineConfig c = PipelineConfig::parse(nlohmann::json::parse(R"({
-    "descriptor": {"step": 3, "bin_sizes": [3, 4]},
-    "codebook": {"words": 24, "training_descriptors": 3000, "seed": 3},
-    "pooling": {"type": "sum", "pyramid": [[1, 1], [2, 2]]},
-    "svm": {"C": 10}
-  })"));
-  c.svm.kernel = kernel;
+  PipelineConfig c = test::tiny_config(kernel);
   // A linear kernel on L1-normalised histograms has tiny values: with C = 10
   // it underfits so much that no support vector has a positive score.
   if (kernel == "linear") c.svm.C = 1000;

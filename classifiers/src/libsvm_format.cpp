@@ -18,9 +18,12 @@
 #include <vector>
 
 #include "pixelwise/classifiers/svm.hpp"
+#include "libsvm_training.hpp"
 
 namespace pixelwise {
 namespace {
+
+using libsvm_training::allocate;
 
 std::vector<std::string> tokens_of(const std::string& line) {
   std::vector<std::string> out;
@@ -34,12 +37,6 @@ std::vector<std::string> tokens_of(const std::string& line) {
   return out;
 }
 
-template <typename T>
-T* allocate(size_t n) {
-  T* p = static_cast<T*>(std::calloc(n == 0 ? 1 : n, sizeof(T)));
-  if (!p) throw std::bad_alloc();
-  return p;
-}
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "pixelwise/classifiers/one_vs_one.hpp"
 
+#include "libsvm_training.hpp"
+
 #include <libsvm/svm.h>
 
 #include <algorithm>
@@ -7,18 +9,12 @@
 #include <cstdlib>
 #include <map>
 #include <stdexcept>
-#include <thread>
 
 namespace pixelwise {
 namespace {
 
-template <typename T>
-T* allocate(size_t n) {
-  // libsvm frees model arrays with free(): they must come from malloc.
-  T* p = static_cast<T*>(std::calloc(std::max<size_t>(n, 1), sizeof(T)));
-  if (!p) throw std::bad_alloc();
-  return p;
-}
+using namespace libsvm_training;
+
 
 // Index of pair (a, b), a < b in libsvm's order (a = 0..K-1, b = a+1..K-1).
 int pair_index(int a, int b, int K) { return a * K - a * (a + 1) / 2 + (b - a - 1); }
@@ -30,46 +26,14 @@ OneVsOneSvm OneVsOneSvm::train(const RowMatrixXd& X, const std::vector<int>& lab
   options.validate();
   const KernelType kernel = parse_kernel(options.kernel);
   const long n = X.rows();
-  if (n == 0) throw std::runtime_error("svm: no training vectors");
-  if (static_cast<long>(labels.size()) != n) throw std::invalid_argument("svm: one label per training vector needed");
-  if (!X.allFinite()) throw std::runtime_error("svm: training vectors contain NaN or infinite values");
-  std::vector<int> counts(classes, 0);
-  for (int y : labels) {
-    if (y < 0 || y >= classes) throw std::invalid_argument("svm: label out of range");
-    ++counts[y];
-  }
-  for (int c = 0; c < classes; ++c)
-    if (counts[c] == 0) throw std::runtime_error("svm: class " + std::to_string(c) + " has no training images");
-
-  // Precomputed kernel rows (libsvm README): node 0 the 1-based sample index.
-  std::vector<svm_node> nodes(static_cast<size_t>(n) * (n + 2));
-  std::vector<svm_node*> rows(n);
+  check_training_set(X, labels, classes);
+  PrecomputedRows rows =
+      precomputed_rows(X, [&](const double* u, const double* v, long d) { return kernel_value(kernel, u, v, d); });
   std::vector<double> y(n);
-  const long threads = std::max(1L, std::min<long>(n, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (long t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      for (long i = t; i < n; i += threads) {
-        svm_node* row = &nodes[static_cast<size_t>(i) * (n + 2)];
-        rows[i] = row;
-        row[0] = {0, static_cast<double>(i + 1)};
-        for (long j = 0; j < n; ++j)
-          row[j + 1] = {static_cast<int>(j + 1), kernel_value(kernel, X.row(i).data(), X.row(j).data(), X.cols())};
-        row[n + 1] = {-1, 0.0};
-      }
-    });
-  for (auto& th : pool) th.join();
   for (long i = 0; i < n; ++i) y[i] = labels[i];
 
-  svm_parameter param{};
-  param.svm_type = C_SVC;
-  param.kernel_type = PRECOMPUTED;
-  param.cache_size = options.cache_mb;
-  param.eps = options.tolerance;
-  param.C = options.C;
-  param.shrinking = 1;
-  param.probability = 0;
-  svm_problem problem{static_cast<int>(n), y.data(), rows.data()};
+  const svm_parameter param = precomputed_parameters(options);
+  svm_problem problem{static_cast<int>(n), y.data(), rows.rows.data()};
   if (const char* error = svm_check_parameter(&problem, &param))
     throw std::runtime_error(std::string("svm: libsvm rejected the parameters: ") + error);
   LibsvmModel trained(svm_train(&problem, &param));

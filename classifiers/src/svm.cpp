@@ -1,5 +1,7 @@
 #include "pixelwise/classifiers/svm.hpp"
 
+#include "libsvm_training.hpp"
+
 #include <libsvm/svm.h>
 
 #include <algorithm>
@@ -11,10 +13,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 namespace pixelwise {
 namespace {
+
+using namespace libsvm_training;
 
 void silent(const char*) {}
 
@@ -23,25 +26,7 @@ struct SilenceLibsvm {
 };
 const SilenceLibsvm silence_libsvm;
 
-template <typename T>
-T* allocate(size_t n) {
-  // libsvm frees model arrays with free(): they must come from malloc.
-  T* p = static_cast<T*>(std::calloc(std::max<size_t>(n, 1), sizeof(T)));
-  if (!p) throw std::bad_alloc();
-  return p;
-}
 
-// Rows of a kernel matrix, split over the machine's cores.
-template <typename Fn>
-void parallel_rows(long rows, Fn&& fn) {
-  const long threads = std::max(1L, std::min<long>(rows, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (long t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      for (long i = t; i < rows; i += threads) fn(i);
-    });
-  for (auto& th : pool) th.join();
-}
 
 }  // namespace
 
@@ -146,16 +131,9 @@ OneVsRestSvm OneVsRestSvm::train(const RowMatrixXd& X, const std::vector<int>& l
   const bool mean_gamma = kernel.uses_gamma() && !options.gamma;
   if (!mean_gamma) kernel = options.kernel_function();
   const long n = X.rows();
-  if (n == 0) throw std::runtime_error("svm: no training vectors");
-  if (static_cast<long>(labels.size()) != n) throw std::invalid_argument("svm: one label per training vector needed");
-  if (!X.allFinite()) throw std::runtime_error("svm: training vectors contain NaN or infinite values");
-  std::vector<int> counts(classes, 0);
-  for (int y : labels) {
-    if (y < 0 || y >= classes) throw std::invalid_argument("svm: label out of range");
-    ++counts[y];
-  }
+  const std::vector<long> counts = check_training_set(X, labels, classes);
   for (int c = 0; c < classes; ++c)
-    if (counts[c] == 0 || counts[c] == n)
+    if (counts[c] == n)
       throw std::runtime_error("svm: class " + std::to_string(c) +
                                " needs both positive and negative training images for one-vs-rest");
 
@@ -163,41 +141,23 @@ OneVsRestSvm OneVsRestSvm::train(const RowMatrixXd& X, const std::vector<int>& l
   // 1..n the kernel values (libsvm README, "precomputed kernel"). For the
   // "mean" gamma rule the rows first hold inner(x_i, x_j), whose mean over
   // i != j sets gamma, and are then mapped through outer (kernel_function.hpp).
-  std::vector<svm_node> nodes(static_cast<size_t>(n) * (n + 2));
-  std::vector<svm_node*> rows(n);
-  parallel_rows(n, [&](long i) {
-    svm_node* row = &nodes[static_cast<size_t>(i) * (n + 2)];
-    rows[i] = row;
-    row[0] = {0, static_cast<double>(i + 1)};
-    for (long j = 0; j < n; ++j) {
-      const double* a = X.row(i).data();
-      const double* b = X.row(j).data();
-      row[j + 1] = {static_cast<int>(j + 1), mean_gamma ? kernel.inner(a, b, X.cols()) : kernel(a, b, X.cols())};
-    }
-    row[n + 1] = {-1, 0.0};
-  });
+  PrecomputedRows rows = precomputed_rows(
+      X, [&](const double* a, const double* b, long d) { return mean_gamma ? kernel.inner(a, b, d) : kernel(a, b, d); });
   if (mean_gamma) {
     double sum = 0;
     for (long i = 0; i < n; ++i)
       for (long j = 0; j < n; ++j)
-        if (j != i) sum += rows[i][j + 1].value;
+        if (j != i) sum += rows.value(i, j);
     kernel.gamma = gamma_from_mean(kernel, n > 1 ? sum / (static_cast<double>(n) * (n - 1)) : 0.0);
     kernel.degree = options.degree;
     kernel.coef0 = options.coef0;
     kernel.validate();
-    parallel_rows(n, [&](long i) {
-      for (long j = 0; j < n; ++j) rows[i][j + 1].value = kernel.outer(rows[i][j + 1].value);
+    for_each_parallel(n, 0, [&](long i) {
+      for (long j = 0; j < n; ++j) rows.value(i, j) = kernel.outer(rows.value(i, j));
     });
   }
 
-  svm_parameter param{};
-  param.svm_type = C_SVC;
-  param.kernel_type = PRECOMPUTED;
-  param.cache_size = options.cache_mb;
-  param.eps = options.tolerance;
-  param.C = options.C;
-  param.shrinking = 1;
-  param.probability = 0;
+  const svm_parameter param = precomputed_parameters(options);
 
   struct Trained {
     std::vector<int> samples;  // 0-based training indices
@@ -206,10 +166,10 @@ OneVsRestSvm OneVsRestSvm::train(const RowMatrixXd& X, const std::vector<int>& l
   };
   std::vector<Trained> trained(classes);
   std::vector<std::string> errors(classes);
-  parallel_rows(classes, [&](long c) {
+  for_each_parallel(classes, 0, [&](long c) {
     std::vector<double> y(n);
     for (long i = 0; i < n; ++i) y[i] = labels[i] == c ? +1.0 : -1.0;
-    svm_problem problem{static_cast<int>(n), y.data(), rows.data()};
+    svm_problem problem{static_cast<int>(n), y.data(), rows.rows.data()};
     if (const char* error = svm_check_parameter(&problem, &param)) {
       errors[c] = error;
       return;

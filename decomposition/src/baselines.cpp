@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <mutex>
 #include <random>
 #include <stdexcept>
-#include <thread>
+
+#include "pixelwise/classifiers/parallel.hpp"
 
 namespace pixelwise {
 
@@ -38,9 +37,6 @@ Eigen::VectorXd evaluate_images(const ScoreModel& model, long count, const std::
   options.validate();
   Eigen::VectorXd out(count);
   const long batches = (count + options.batch - 1) / options.batch;
-  long threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  if (!model.concurrent()) threads = 1;
-  threads = std::max(1L, std::min(threads, batches));
   auto run_batch = [&](long b) {
     const long first = b * options.batch, last = std::min(count, first + options.batch);
     std::vector<cv::Mat> images;
@@ -48,24 +44,7 @@ Eigen::VectorXd evaluate_images(const ScoreModel& model, long count, const std::
     for (long i = first; i < last; ++i) images.push_back(make(i));
     out.segment(first, last - first) = model.scores(images, c);
   };
-  if (threads == 1) {
-    for (long b = 0; b < batches; ++b) run_batch(b);
-    return out;
-  }
-  std::vector<std::thread> pool;
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  for (long t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      try {
-        for (long b = t; b < batches; b += threads) run_batch(b);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-    });
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  for_each_parallel(batches, model.concurrent() ? options.threads : 1, run_batch);
   return out;
 }
 

@@ -113,30 +113,5 @@ void Progress::advance() {
   if (shown_) draw();
 }
 
-void for_each_parallel(long n, int threads, const std::function<void(long)>& work) {
-  if (threads < 0) throw std::invalid_argument("threads must be 0 (all cores) or more");
-  long count = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-  count = std::max(1L, std::min(count, n));
-  std::atomic<long> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto run = [&] {
-    for (long i; !failed && (i = next++) < n;) {
-      try {
-        work(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (long t = 1; t < count; ++t) pool.emplace_back(run);
-  run();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
-}
 
 }  // namespace pixelwise

@@ -2,11 +2,12 @@
 // Batch runs over many images (issue 8; docs/cluster.md): image lists,
 // deterministic shards for job arrays, resumable output folders, and threads
 // over images with a progress bar on a terminal.
-#include <functional>
 #include <iosfwd>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "pixelwise/classifiers/parallel.hpp"  // for_each_parallel over images
 
 namespace pixelwise {
 
@@ -54,9 +55,5 @@ class Progress {
   double started_;
 };
 
-/// Runs work(i) for every i in [0, n) on `threads` threads (0: all cores),
-/// each thread taking the next index as it becomes free. After the first
-/// exception no new item starts; it is rethrown once the running ones end.
-void for_each_parallel(long n, int threads, const std::function<void(long)>& work);
 
 }  // namespace pixelwise

@@ -1,0 +1,46 @@
+#pragma once
+// The project's one thread loop: kernel matrices, SVM training, occlusion
+// batches and batch explanations all run items on a pool of threads with it.
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace pixelwise {
+
+/// Runs work(i) for every i in [0, n) on `threads` threads (0: all cores; the
+/// calling thread is one of them). Items are handed out one at a time, so
+/// uneven items balance. The first exception stops new items from starting and
+/// is rethrown once every thread has finished its current item. work must
+/// only write to what item i owns.
+template <typename Work>
+void for_each_parallel(long n, int threads, Work&& work) {
+  if (threads < 0) throw std::invalid_argument("threads must be 0 (all cores) or more");
+  long count = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  count = std::max(1L, std::min(count, n));
+  std::atomic<long> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto run = [&] {
+    for (long i; !failed && (i = next++) < n;) {
+      try {
+        work(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (long t = 1; t < count; ++t) pool.emplace_back(run);
+  run();
+  for (auto& th : pool) th.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace pixelwise
