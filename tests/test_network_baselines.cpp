@@ -7,17 +7,13 @@
 
 #include "pixelwise/classifiers/network.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
+#include "test_support.hpp"
 
 using namespace pixelwise;
 
 namespace {
 
-RowMatrixXd random_matrix(long rows, long cols, std::mt19937_64& rng, double lo = -1, double hi = 1) {
-  std::uniform_real_distribution<double> u(lo, hi);
-  RowMatrixXd m(rows, cols);
-  for (long i = 0; i < m.size(); ++i) m.data()[i] = u(rng);
-  return m;
-}
+using test::random_matrix;
 
 Eigen::VectorXd random_vector(long n, std::mt19937_64& rng) { return random_matrix(n, 1, rng).col(0); }
 

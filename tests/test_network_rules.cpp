@@ -8,17 +8,13 @@
 
 #include "pixelwise/classifiers/network.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
+#include "test_support.hpp"
 
 using namespace pixelwise;
 
 namespace {
 
-RowMatrixXd random_matrix(long rows, long cols, std::mt19937_64& rng, double lo = -1, double hi = 1) {
-  std::uniform_real_distribution<double> u(lo, hi);
-  RowMatrixXd m(rows, cols);
-  for (long i = 0; i < m.size(); ++i) m.data()[i] = u(rng);
-  return m;
-}
+using test::random_matrix;
 
 Eigen::RowVectorXd random_row(long n, std::mt19937_64& rng, double lo = -1, double hi = 1) {
   return random_matrix(1, n, rng, lo, hi).row(0);

@@ -17,17 +17,7 @@ namespace {
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // Runs a shell command, returns its exit code and standard output.
-test::CommandResult run(const std::string& command) {
-  test::CommandResult result{0, ""};
-  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + command);
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+test::CommandResult run(const std::string& command) { return test::run_command(command + " 2>/dev/null"); }
 
 std::string chromium() {
   for (const char* candidate : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})

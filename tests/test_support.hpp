@@ -54,12 +54,11 @@ class ScratchDir {
 
 struct CommandResult {
   int exit_code;
-  std::string output;  ///< stdout and stderr together
+  std::string output;
 };
 
-/// Runs the pixelwise CLI with the given arguments (already shell-quoted where needed).
-inline CommandResult run_cli(const std::string& arguments) {
-  const std::string command = "\"" + cli_binary() + "\" " + arguments + " 2>&1";
+/// Runs a shell command and collects what it writes to standard output.
+inline CommandResult run_command(const std::string& command) {
   CommandResult result{0, ""};
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("cannot run " + command);
@@ -69,6 +68,12 @@ inline CommandResult run_cli(const std::string& arguments) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+/// Runs the pixelwise CLI with the given arguments (already shell-quoted where
+/// needed); output holds stdout and stderr together.
+inline CommandResult run_cli(const std::string& arguments) {
+  return run_command("\"" + cli_binary() + "\" " + arguments + " 2>&1");
 }
 
 /// Three separable-ish clusters of L1-normalised 6-bin histograms (class c is
@@ -86,6 +91,17 @@ inline void clustered_histograms(Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dy
       X.row(r) /= std::max(1e-12, X.row(r).sum());
       y.push_back(c);
     }
+}
+
+/// A matrix of i.i.d. uniform values in [lo, hi).
+inline Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> random_matrix(long rows, long cols,
+                                                                                           std::mt19937_64& rng,
+                                                                                           double lo = -1,
+                                                                                           double hi = 1) {
+  std::uniform_real_distribution<double> u(lo, hi);
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(rows, cols);
+  for (long i = 0; i < m.size(); ++i) m.data()[i] = u(rng);
+  return m;
 }
 
 }  // namespace pixelwise::test

@@ -19,23 +19,14 @@
 
 #include "pixelwise/classifiers/svm.hpp"
 #include "libsvm_training.hpp"
+#include "text_lines.hpp"
 
 namespace pixelwise {
 namespace {
 
 using libsvm_training::allocate;
+using text::tokens_of;
 
-std::vector<std::string> tokens_of(const std::string& line) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    const size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
-  return out;
-}
 
 
 }  // namespace
@@ -60,18 +51,7 @@ LibsvmModel LibsvmModel::parse(const std::string& text, const std::string& what)
     return v;
   };
 
-  std::vector<std::string> lines;
-  {
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      std::string line = text.substr(start, end - start);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      lines.push_back(std::move(line));
-      start = end + 1;
-    }
-  }
+  const std::vector<std::string> lines = text::split_lines(text);
 
   // Header: "key values..." lines up to "SV", each key once.
   static const std::vector<std::string> keys{"svm_type", "kernel_type", "nr_class", "total_sv", "rho", "label", "nr_sv"};

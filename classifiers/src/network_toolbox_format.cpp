@@ -7,31 +7,13 @@
 #include <stdexcept>
 
 #include "pixelwise/classifiers/network.hpp"
+#include "text_lines.hpp"
 
 namespace pixelwise {
 namespace {
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = end + 1;
-  }
-  return lines;
-}
-
-std::vector<std::string> tokens_of(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> tokens;
-  std::string t;
-  while (in >> t) tokens.push_back(t);
-  return tokens;
-}
+using text::split_lines;
+using text::tokens_of;
 
 class Reader {
  public:
