@@ -669,7 +669,7 @@ BOOST_AUTO_TEST_CASE(network_adapter_scores_batches_and_explains_itself) {
   config.hidden = {16};
   config.training.epochs = 2;
   const Dataset train = load_dataset("fashion-mnist:train:300");
-  const auto model = make_network_adapter(train_network_model(train, config, nullptr));
+  const auto model = make_network_adapter(std::make_shared<const NetworkModel>(train_network_model(train, config, nullptr)));
   BOOST_TEST(model->kind() == "network");
   BOOST_TEST(model->class_names() == fashion_mnist_classes());
   BOOST_TEST(model->class_index("sandal") == 5);

@@ -68,8 +68,8 @@ nlohmann::json perturbation_json(const PerturbationOptions& o) {
 }  // namespace
 
 std::unique_ptr<ExplainableModel> load_explainable_model(const std::string& path) {
-  if (NetworkModel::is_network_model(path)) return make_network_adapter(NetworkModel::load(path));
-  return make_bow_adapter(BowModel::load(path), path);
+  if (NetworkModel::is_network_model(path)) return make_network_adapter(std::make_shared<const NetworkModel>(NetworkModel::load(path)));
+  return make_bow_adapter(std::make_shared<const BowModel>(BowModel::load(path)), path);
 }
 
 const std::vector<std::string>& generic_methods() {

@@ -1,5 +1,6 @@
 // The BoW + SVM adapter of the evaluation (evaluate.hpp) and the BoW
 // descriptor-level sensitivity; the network adapter is evaluate_network.cpp.
+#include <memory>
 #include <stdexcept>
 
 #include "pixelwise/classifiers/kernel_gradients.hpp"
@@ -12,7 +13,8 @@ namespace {
 
 class BowAdapter : public ExplainableModel {
  public:
-  BowAdapter(BowModel model, std::string source) : model_(std::move(model)), source_(std::move(source)) {
+  BowAdapter(std::shared_ptr<const BowModel> model, std::string source)
+      : owner_(std::move(model)), model_(*owner_), source_(std::move(source)) {
     for (const auto& channel : model_.channels) concurrent_ = concurrent_ && channel.codebook.search == "exact";
   }
   std::string kind() const override { return "bow"; }
@@ -62,14 +64,15 @@ class BowAdapter : public ExplainableModel {
   }
 
  private:
-  BowModel model_;
+  std::shared_ptr<const BowModel> owner_;  // shared read-only, e.g. with the Python BowModel
+  const BowModel& model_;
   std::string source_;
   bool concurrent_ = true;
 };
 
 }  // namespace
 
-std::unique_ptr<ExplainableModel> make_bow_adapter(BowModel model, std::string source) {
+std::unique_ptr<ExplainableModel> make_bow_adapter(std::shared_ptr<const BowModel> model, std::string source) {
   return std::make_unique<BowAdapter>(std::move(model), std::move(source));
 }
 

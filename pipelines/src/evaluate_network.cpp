@@ -9,7 +9,7 @@ namespace {
 
 class NetworkAdapter : public ExplainableModel {
  public:
-  explicit NetworkAdapter(NetworkModel model) : model_(std::move(model)) {
+  explicit NetworkAdapter(std::shared_ptr<const NetworkModel> model) : owner_(std::move(model)), model_(*owner_) {
     // The number of outputs: the last affine layer's (pooling and element-wise
     // layers keep sizes that depend on the input).
     for (int k = model_.network.size() - 1; k >= 0 && outputs_ == 0; --k)
@@ -66,13 +66,14 @@ class NetworkAdapter : public ExplainableModel {
   }
 
  private:
-  NetworkModel model_;
+  std::shared_ptr<const NetworkModel> owner_;  // shared read-only, e.g. with the Python NetworkModel
+  const NetworkModel& model_;
   int outputs_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<ExplainableModel> make_network_adapter(NetworkModel model) {
+std::unique_ptr<ExplainableModel> make_network_adapter(std::shared_ptr<const NetworkModel> model) {
   return std::make_unique<NetworkAdapter>(std::move(model));
 }
 

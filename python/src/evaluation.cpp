@@ -42,26 +42,6 @@ class CallableModel : public ScoreModel {
 
 /// f_c of a BoW model held by Python, as the library's BoW adapter computes it
 /// (one BowModel::forward per image).
-class BowScoreModel : public ScoreModel {
- public:
-  explicit BowScoreModel(std::shared_ptr<const BowModel> model) : model_(std::move(model)) {
-    for (const auto& channel : model_->channels) concurrent_ = concurrent_ && channel.codebook.search == "exact";
-  }
-  bool concurrent() const override { return concurrent_; }  // a kd-forest query is not reentrant
-
- protected:
-  Eigen::VectorXd evaluate(const std::vector<cv::Mat>& batch, int c) const override {
-    Eigen::VectorXd s(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i)
-      s[static_cast<long>(i)] = model_->forward(batch[i], "perturbed image").scores[c];
-    return s;
-  }
-
- private:
-  std::shared_ptr<const BowModel> model_;
-  bool concurrent_ = true;
-};
-
 /// What a metric or baseline may be given as a model.
 struct ModelArg {
   std::shared_ptr<const ScoreModel> model;
@@ -90,24 +70,14 @@ int explainable_target(const ExplainableModel& m, const py::handle& target, cons
 
 ModelArg model_arg(const py::handle& obj) {
   ModelArg a;
-  if (py::isinstance<ExplainableModel>(obj)) {
-    auto m = obj.cast<std::shared_ptr<ExplainableModel>>();
-    a.model = m;
-    a.target = [m](const py::handle& t, const cv::Mat& gray) { return explainable_target(*m, t, gray); };
-  } else if (py::isinstance<BowModel>(obj)) {
-    auto b = obj.cast<std::shared_ptr<BowModel>>();
-    a.model = std::make_shared<BowScoreModel>(b);
-    a.target = [b](const py::handle& t, const cv::Mat& gray) {
-      if (t.is_none()) {
-        int best;
-        b->forward(gray, "image").scores.maxCoeff(&best);
-        return best;
-      }
-      if (py::isinstance<py::str>(t)) return b->class_index(t.cast<std::string>());
-      return index_arg(t, static_cast<int>(b->classes.size()));
-    };
-  } else if (py::isinstance<NetworkModel>(obj)) {
-    std::shared_ptr<ExplainableModel> m = make_network_adapter(obj.cast<const NetworkModel&>());
+  std::shared_ptr<ExplainableModel> m;
+  if (py::isinstance<ExplainableModel>(obj))
+    m = obj.cast<std::shared_ptr<ExplainableModel>>();
+  else if (py::isinstance<BowModel>(obj))
+    m = make_bow_adapter(obj.cast<std::shared_ptr<BowModel>>(), "BowModel in memory");
+  else if (py::isinstance<NetworkModel>(obj))
+    m = make_network_adapter(obj.cast<std::shared_ptr<NetworkModel>>());
+  if (m) {
     a.model = m;
     a.target = [m](const py::handle& t, const cv::Mat& gray) { return explainable_target(*m, t, gray); };
   } else if (PyCallable_Check(obj.ptr())) {
@@ -218,6 +188,20 @@ void bind_evaluation(py::module_& m) {
   m.def(
       "load_model", [](const std::string& path) { return std::shared_ptr<ExplainableModel>(load_explainable_model(path)); },
       py::arg("path"), "A BoW model directory, a network model directory or an LRP Toolbox text file, as a Model.");
+  m.def(
+      "as_model",
+      [](std::shared_ptr<BowModel> model) {
+        return std::shared_ptr<ExplainableModel>(make_bow_adapter(std::move(model), "BowModel in memory"));
+      },
+      py::arg("model"),
+      "A BowModel (loaded or just trained) as a Model, sharing it: every method and metric without a\n"
+      "round trip through a model directory.");
+  m.def(
+      "as_model",
+      [](std::shared_ptr<NetworkModel> model) {
+        return std::shared_ptr<ExplainableModel>(make_network_adapter(std::move(model)));
+      },
+      py::arg("model"), "A NetworkModel as a Model, sharing it.");
   m.def("image_seed", &image_seed, py::arg("seed"), py::arg("index"),
         "The seed of image `index` in a run seeded with `seed` (as the CLI's --seed).");
 

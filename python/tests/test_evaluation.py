@@ -23,6 +23,16 @@ def test_methods_equal_the_cli(cli, generic, model_dir, test_images, tmp_path, m
     assert generic.kind == "bow" and set(generic.methods) >= {"lrp", "taylor", "sensitivity", "occlusion", "random"}
 
 
+def test_a_model_in_memory_explains_like_the_loaded_one(generic, model, test_images):
+    # `model` is the same directory loaded as a BowModel: sharing it must give the same bits.
+    shared = pixelwise.as_model(model)
+    image = test_images[0][5]
+    assert shared.kind == "bow" and shared.classes == generic.classes
+    for method in ("lrp", "occlusion", "sensitivity"):
+        assert np.array_equal(shared.explain(image, method=method).pixels, generic.explain(image, method=method).pixels)
+    assert np.array_equal(shared.scores(image), model.predict(image))
+
+
 def test_random_method_is_the_seeded_random_map(generic, test_images):
     image = test_images[0][0]
     r = generic.explain(image, method="random", seed=7, image_index=2)

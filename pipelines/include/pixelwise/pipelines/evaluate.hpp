@@ -68,8 +68,9 @@ class ExplainableModel : public ScoreModel {
   virtual nlohmann::json describe() const = 0;
 };
 
-std::unique_ptr<ExplainableModel> make_bow_adapter(BowModel model, std::string source);
-std::unique_ptr<ExplainableModel> make_network_adapter(NetworkModel model);
+/// Adapters that share a loaded model read-only (it must not change while they live).
+std::unique_ptr<ExplainableModel> make_bow_adapter(std::shared_ptr<const BowModel> model, std::string source);
+std::unique_ptr<ExplainableModel> make_network_adapter(std::shared_ptr<const NetworkModel> model);
 /// A BoW model directory, a network model directory or an LRP Toolbox text file.
 std::unique_ptr<ExplainableModel> load_explainable_model(const std::string& path);
 
