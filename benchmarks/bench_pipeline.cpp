@@ -206,6 +206,17 @@ void BM_RelevanceSvmDirect(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(decompose_svm(s.model.svm, s.explained, s.histogram, BiasPolicy::nonzero));
 }
 
+// The SVM step as explain runs it: from the bin terms of the forward pass
+// (BowModel::Forward::svm_pass, the tables above), plus the bias shares.
+void BM_RelevanceSvmFromPass(benchmark::State& state) {
+  const Setup& s = setup();
+  const AdditiveEvaluation pass = s.model.svm.evaluate_additive(s.histogram);
+  const double bias = s.model.svm.machine(s.explained).bias();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(decompose_svm(pass.class_terms(s.explained, s.histogram.size()), pass.scores[s.explained],
+                                           bias, s.histogram, BiasPolicy::nonzero));
+}
+
 void BM_RelevancePooling(benchmark::State& state) {
   const Setup& s = setup();
   for (auto _ : state) benchmark::DoNotOptimize(pool_relevance(s.encoding, s.bins.relevance));
@@ -272,6 +283,10 @@ void BM_Occlusion(benchmark::State& state) {
   long evaluations = 0;
   for (auto _ : state) evaluations = occlusion(BowScores(s.model), s.image, s.explained, options).evaluations;
   state.counters["evaluations"] = static_cast<double>(evaluations);
+  // Passes at the default setting (8-pixel patches, stride 4) on this image.
+  const OcclusionOptions defaults;
+  state.counters["default_evaluations"] = static_cast<double>(
+      patch_origins(kHeight, defaults.patch, defaults.stride).size() * patch_origins(kWidth, defaults.patch, defaults.stride).size() + 1);
 }
 
 }  // namespace
@@ -284,6 +299,7 @@ BENCHMARK(BM_SvmDecisionDirect)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SvmDecisionTables)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SvmTablesBuild)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_RelevanceSvmDirect)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RelevanceSvmFromPass)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePooling)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsFast)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsDirect)->Unit(benchmark::kMillisecond);

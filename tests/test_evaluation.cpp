@@ -555,7 +555,10 @@ BOOST_AUTO_TEST_CASE(bow_sensitivity_is_the_derivative_with_respect_to_descripto
                              R"({"descriptor": {"step": 3, "bin_sizes": [4]}, "codebook": {"words": 16, "training_descriptors": 2000},
                                   "coding": {"type": "soft", "knn": 3, "sigma": 0.3},
                                   "pooling": {"type": "pmeans", "p": 2, "pyramid": [[1, 1]]}, "normalisation": {"steps": ["power", "l2"]},
-                                  "svm": {"kernel": "linear", "C": 1}})"}) {
+                                  "svm": {"kernel": "linear", "C": 1}})",
+                             R"({"descriptor": {"step": 3, "bin_sizes": [4]}, "codebook": {"words": 16, "training_descriptors": 2000},
+                                  "pooling": {"type": "sum", "pyramid": [[1, 1], [2, 2]]}, "normalisation": {"steps": ["l1"]},
+                                  "network": {"hidden": [12], "activation": "tanh", "epochs": 3, "seed": 2}})"}) {
     const BowModel model = BowModel::train(PipelineConfig::parse(nlohmann::json::parse(config)), train, nullptr);
     for (const auto& image : test.images) {
       const int c = image.label;
@@ -574,7 +577,9 @@ BOOST_AUTO_TEST_CASE(bow_sensitivity_is_the_derivative_with_respect_to_descripto
           Codes codes = e.codes;
           for (int k = codes.offsets[l]; k < codes.offsets[l + 1]; ++k) codes.weight[k] *= t;
           const BowEncoding scaled = pool(codes, e.cells_of, e.cells, e.pooling);
-          return model.svm.decision(c, normalise(scaled.pooled, model.config.normalisation));
+          const Eigen::VectorXd x = normalise(scaled.pooled, model.config.normalisation);
+          if (model.config.network) return model.network.scores(x.transpose(), model.histogram_shape())(0, c);
+          return model.svm.decision(c, x);
         };
         const double h = 1e-5, numeric = (f_of(1 + h) - f_of(1 - h)) / (2 * h);
         BOOST_TEST(std::abs(s[l] - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)), "feature " << l);

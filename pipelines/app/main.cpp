@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "pixelwise/decomposition/network_lrp.hpp"
 #include "pixelwise/pipelines/batch.hpp"
 #include "pixelwise/pipelines/bow_explain.hpp"
 #include "pixelwise/pipelines/bow_model.hpp"
@@ -163,7 +164,8 @@ struct BatchRequest {
 
 int run_explain(const std::string& model_dir, const std::string& class_name, const ExplainOptions& options,
                 const std::optional<TileOptions>& tiles, const std::string& out, const std::vector<std::string>& arguments,
-                bool layers, const std::string& versus_name, const BatchRequest& batch) {
+                bool layers, const std::string& versus_name, const BatchRequest& batch, bool network_flags,
+                bool bias_policy_given) {
   std::vector<std::string> refs = arguments;
   if (!batch.list.empty()) {
     const std::vector<std::string> listed = read_reference_list(batch.list);
@@ -173,6 +175,20 @@ int run_explain(const std::string& model_dir, const std::string& class_name, con
   if (!batch.shard.empty()) refs = Shard::parse(batch.shard).select(refs);
   if (batch.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
   const BowModel model = BowModel::load(model_dir);
+  if (model.config.network) {
+    // A network on the histograms (DESIGN.md 1.7): LRP with --rule, then the BoW layers.
+    if (bias_policy_given || options.method != "lrp")
+      throw std::runtime_error(model_dir + ": the classifier is a network: " +
+                               (bias_policy_given ? "--bias-policy" : "--method " + options.method) +
+                               " applies to SVM classifiers (networks: --method lrp with --rule, --ignore-bias)");
+    try {
+      Composite::parse(options.rule, model.config.histogram_bounds());  // fail before any input
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("--rule: ") + e.what());
+    }
+  } else if (network_flags) {
+    throw std::runtime_error("--rule and --ignore-bias apply to network classifiers; " + model_dir + " has SVMs");
+  }
   const int class_index = class_name.empty() ? -1 : model.class_index(class_name);
   const int versus = versus_name.empty() ? -1 : model.class_index(versus_name);
   if (tiles && (layers || versus >= 0)) throw std::runtime_error("--layers and --versus do not apply to tiled explanations");
@@ -220,7 +236,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> images;
   bool quiet = false, json = false, layers = false;
 
-  auto* train = app.add_subcommand("train", "train a BoW + kernel-SVM model");
+  auto* train = app.add_subcommand("train", "train a BoW model: kernel SVMs, or a network (config section \"network\") on the histograms");
   train->add_option("--config", config, "pipeline configuration (JSON)")->required();
   train->add_option("--data", data, "data set: fashion-mnist:SPLIT[:LIMIT] or a folder of class sub-folders")->required();
   train->add_option("--out", out, "model directory to write")->required();
@@ -286,7 +302,8 @@ int main(int argc, char** argv) {
       explain_cmd->add_option("--threads", baseline.threads, "occlusion: threads (default 0: all cores)")};
   const std::vector<CLI::Option*> network_options{
       explain_cmd->add_option("--rule", net_explain.rule,
-                              "networks: LRP composite preset, rule, or SELECTOR=RULE;... (default zb-epsilon-plus)"),
+                              "networks: LRP composite preset, rule, or SELECTOR=RULE;... (default zb-epsilon-plus; "
+                              "BoW models with a network classifier: " + std::string(kBowNetworkDefaultRule) + ")"),
       explain_cmd->add_option("--input-range", net_explain.input_range,
                               "networks, toolbox text files: LOW,HIGH that grey 0..1 maps to (default -1,1)"),
       explain_cmd->add_flag("--ignore-bias", net_explain.ignore_bias, "networks: biases absorb no relevance"),
@@ -418,11 +435,14 @@ int main(int argc, char** argv) {
       net_explain.images = images;
       return run_network_explain(net_explain, std::cout);
     }
+    // --rule and --ignore-bias also apply to BoW models whose classifier is a network (run_explain checks).
     for (const CLI::Option* option : network_options)
-      if (*explain_cmd && option->count())
+      if (*explain_cmd && option->count() && option->get_name() != "--rule" && option->get_name() != "--ignore-bias")
         throw std::runtime_error(option->get_name() + " applies to network models only");
     if (*explain_cmd) {
       ExplainOptions options;
+      if (explain_cmd->count("--rule")) options.rule = net_explain.rule;
+      options.ignore_bias = net_explain.ignore_bias;
       options.method = net_explain.method;
       if (options.method == "taylor" && explain_cmd->count("--bias-policy"))
         throw std::runtime_error("--bias-policy applies to --method lrp (a Taylor decomposition has no bias share)");
@@ -436,7 +456,8 @@ int main(int argc, char** argv) {
       options.taylor.validate();
       std::optional<TileOptions> tiles;
       if (explain_cmd->count("--tiles")) tiles = TileOptions::parse(tiles_spec);
-      return run_explain(model, class_name, options, tiles, out, images, layers, versus_name, batch);
+      return run_explain(model, class_name, options, tiles, out, images, layers, versus_name, batch,
+                         explain_cmd->count("--rule") || net_explain.ignore_bias, explain_cmd->count("--bias-policy"));
     }
   } catch (const std::exception& e) {
     std::cerr << "pixelwise: error: " << e.what() << "\n";

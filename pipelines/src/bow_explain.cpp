@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "pixelwise/decomposition/bow_relevance.hpp"
+#include "pixelwise/decomposition/network_lrp.hpp"
 
 namespace pixelwise {
 
@@ -22,9 +23,13 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   e.scores = forward.scores;
   e.scores.maxCoeff(&e.predicted);
   e.class_index = class_index < 0 ? e.predicted : class_index;
-  model.svm.machine(e.class_index);  // range check
+  model.check_class(e.class_index);
   e.policy = options.policy;
   e.method = options.method;
+  e.versus = versus;
+  // The classifier layers: relevance of every histogram bin, and their accounts (top first).
+  Eigen::VectorXd bin_relevance;
+  std::vector<LayerRelevance> classifier_layers;
   // The SVM layer (DESIGN.md 1.4): exact (lrp) or Taylor at a root point.
   auto decompose = [&](const OneVsRestSvm& svm, int c) -> BinRelevance {
     const Eigen::VectorXd& x = forward.encoding.histogram;
@@ -43,24 +48,43 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     }
     return {e.taylor->relevance, e.taylor->layer};
   };
-  e.versus = versus;
 
-  // The explained machine: machine c of model.svm (one-vs-rest f_c, or the
-  // summed pairwise s_c), or the pairwise machine f_{c,versus}.
-  BinRelevance bins;
-  if (versus >= 0) {
-    if (model.config.multiclass != "one_vs_one")
-      throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
-                                  model.config.multiclass);
-    if (versus == e.class_index) throw std::invalid_argument("a class cannot be explained versus itself");
-    const OneVsRestSvm pair = model.pairwise.pairwise_machine(e.class_index, versus);
-    e.score = pair.decision(0, forward.encoding.histogram);
-    e.bias = pair.machine(0).bias();
-    bins = decompose(pair, 0);
+  if (model.config.network) {
+    // A network on the histogram (DESIGN.md 1.7): its LRP rules down to the bins.
+    if (options.method != "lrp")
+      throw std::invalid_argument("method \"" + options.method +
+                                  "\" explains an SVM layer; this model's classifier is a network (use lrp)");
+    if (versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
+    const Composite composite = Composite::parse(options.rule, model.config.histogram_bounds());
+    NetworkRelevance r = explain_lrp(model.network, forward.encoding.histogram, model.histogram_shape(), e.class_index,
+                                     composite, LrpOptions{options.ignore_bias});
+    e.score = r.score;
+    e.rule = composite.spec();
+    e.layer_rules = std::move(r.rules);
+    e.ignore_bias = options.ignore_bias;
+    bin_relevance = std::move(r.input);
+    classifier_layers = std::move(r.layers);
+    for (auto& layer : classifier_layers) layer.name = "network " + layer.name;
   } else {
-    e.score = e.scores[e.class_index];
-    e.bias = model.svm.machine(e.class_index).bias();
-    bins = decompose(model.svm, e.class_index);
+    // The explained machine: machine c of model.svm (one-vs-rest f_c, or the
+    // summed pairwise s_c), or the pairwise machine f_{c,versus}.
+    BinRelevance bins;
+    if (versus >= 0) {
+      if (model.config.multiclass != "one_vs_one")
+        throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
+                                    model.config.multiclass);
+      if (versus == e.class_index) throw std::invalid_argument("a class cannot be explained versus itself");
+      const OneVsRestSvm pair = model.pairwise.pairwise_machine(e.class_index, versus);
+      e.score = pair.decision(0, forward.encoding.histogram);
+      e.bias = pair.machine(0).bias();
+      bins = decompose(pair, 0);
+    } else {
+      e.score = e.scores[e.class_index];
+      e.bias = model.svm.machine(e.class_index).bias();
+      bins = decompose(model.svm, e.class_index);
+    }
+    bin_relevance = std::move(bins.relevance);
+    classifier_layers = {bins.layer};
   }
 
   // Each channel's block of bins down its own pooling and pixel layers.
@@ -77,7 +101,7 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     c.bins = channel.bow.pooled.size();
     c.first_feature = e.features.size();
     c.features = channel.features.size();
-    const Eigen::VectorXd block = bins.relevance.segment(c.offset, c.bins);
+    const Eigen::VectorXd block = bin_relevance.segment(c.offset, c.bins);
     c.bin_relevance = block.sum();
     FeatureRelevance f = pool_relevance(channel.bow, block);
     PixelRelevance p = spread_to_pixels(channel.features.frames, f.relevance, width, height, channel.weighting);
@@ -95,8 +119,10 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     e.features.frames.insert(e.features.frames.end(), channel.features.frames.begin(), channel.features.frames.end());
     e.channels.push_back(std::move(c));
   }
-  e.layers = {bins.layer, pooling, pixels};
-  e.bin_relevance = std::move(bins.relevance);
+  e.layers = std::move(classifier_layers);
+  e.layers.push_back(pooling);
+  e.layers.push_back(pixels);
+  e.bin_relevance = std::move(bin_relevance);
   e.feature_relevance = Eigen::Map<const Eigen::VectorXd>(feature_relevance.data(), feature_relevance.size());
   e.pixel_sum = e.pixels.sum();
   return e;
@@ -125,15 +151,16 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
                         {"pixels", c.pixels},
                         {"pixel_sum", c.pixel_map.sum()}});
   }
-  const bool ovo = model.config.multiclass == "one_vs_one";
-  const std::string explained = e.versus >= 0 ? "pairwise decision f(" + model.classes[e.class_index] + " vs " +
-                                                    model.classes[e.versus] + ")"
-                                : ovo         ? "sum of the pairwise decisions of " + model.classes[e.class_index]
-                                              : "one-vs-rest decision of " + model.classes[e.class_index];
+  const bool ovo = model.config.multiclass == "one_vs_one", network = model.config.network.has_value();
+  const std::string explained = network       ? "network output of " + model.classes[e.class_index] + " (pre-softmax)"
+                                : e.versus >= 0 ? "pairwise decision f(" + model.classes[e.class_index] + " vs " +
+                                                      model.classes[e.versus] + ")"
+                                : ovo           ? "sum of the pairwise decisions of " + model.classes[e.class_index]
+                                                : "one-vs-rest decision of " + model.classes[e.class_index];
   nlohmann::json j = {{"class", model.classes[e.class_index]},
                       {"class_index", e.class_index},
                       {"predicted", model.classes[e.predicted]},
-                      {"multiclass", model.config.multiclass},
+                      {"classifier", network ? "network" : "svm"},
                       {"explained", explained},
                       {"score", e.score},
                       {"scores", scores},
@@ -150,6 +177,16 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
                       {"residual", e.residual()},
                       {"unaccounted", e.residual() - absorbed - unassigned}};
   if (e.versus >= 0) j["versus"] = model.classes[e.versus];
+  if (network) {
+    // The network's biases absorb relevance (reported per layer) unless ignored.
+    j.erase("bias");
+    j.erase("bias_policy");
+    j["rule"] = e.rule;
+    j["layer_rules"] = e.layer_rules;
+    j["ignore_bias"] = e.ignore_bias;
+  } else {
+    j["multiclass"] = model.config.multiclass;
+  }
   if (e.taylor) {
     // Taylor (DESIGN.md 1.4): the absorbed relevance of the svm layer is the
     // residual f(x) - sum R = f(x0) + higher-order terms; per layer, the residual

@@ -35,7 +35,51 @@ void check_keys(const nlohmann::json& j, const std::set<std::string>& allowed, c
 }
 
 const std::set<std::string> kTopLevelKeys{"descriptor", "codebook", "coding", "pooling", "normalisation", "svm",
-                                          "description", "channels", "combine"};
+                                          "network", "description", "channels", "combine"};
+
+LayerKind activation_kind(const std::string& name, const std::string& where) {
+  if (name == "relu") return LayerKind::relu;
+  if (name == "tanh") return LayerKind::tanh;
+  throw std::invalid_argument(where + ": unknown activation \"" + name + "\" (known: relu, tanh)");
+}
+
+// The "network" section: an MLP on the histograms, with the options of
+// `pixelwise train-network` (network_commands.hpp).
+NetworkTrainingConfig parse_network_section(const nlohmann::json& j) {
+  const std::string where = "config section \"network\"";
+  check_keys(j, {"hidden", "activation", "optimizer", "learning_rate", "momentum", "weight_decay", "epochs",
+                 "batch_size", "seed"},
+             where);
+  NetworkTrainingConfig c;
+  try {
+    c.hidden = j.value("hidden", c.hidden);
+    c.activation = j.value("activation", c.activation);
+    TrainingOptions& t = c.training;
+    t.optimizer = j.value("optimizer", t.optimizer);
+    t.learning_rate = j.value("learning_rate", t.learning_rate);
+    t.momentum = j.value("momentum", t.momentum);
+    t.weight_decay = j.value("weight_decay", t.weight_decay);
+    t.epochs = j.value("epochs", t.epochs);
+    t.batch_size = j.value("batch_size", t.batch_size);
+    t.seed = j.value("seed", t.seed);
+    t.validate();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(where + ": " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(where + ": " + e.what());
+  }
+  for (int size : c.hidden)
+    if (size <= 0) throw std::invalid_argument(where + ": hidden layer sizes must be positive, got " + std::to_string(size));
+  activation_kind(c.activation, where);
+  return c;
+}
+
+nlohmann::json network_section_json(const NetworkTrainingConfig& c) {
+  const TrainingOptions& t = c.training;
+  return {{"hidden", c.hidden},         {"activation", c.activation},     {"optimizer", t.optimizer},
+          {"learning_rate", t.learning_rate}, {"momentum", t.momentum}, {"weight_decay", t.weight_decay},
+          {"epochs", t.epochs},         {"batch_size", t.batch_size},     {"seed", t.seed}};
+}
 
 // Runs fn(i) for i in [0, n) on all cores.
 template <typename Fn>
@@ -59,6 +103,7 @@ void parallel_for(long n, Fn&& fn) {
 
 std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
 constexpr const char* kOneVsOneFile = "svm-ovo.model";
+constexpr const char* kNetworkFile = "network.txt";
 // Channel 0 keeps the single-channel name codebook.npy.
 std::string codebook_file(size_t channel) {
   return channel == 0 ? "codebook.npy" : "codebook-" + std::to_string(channel) + ".npy";
@@ -101,6 +146,14 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   if (c.combine == "sum_of_kernels" && !is_additive(parse_kernel(c.svm.kernel)))
     throw std::invalid_argument("config: combine \"sum_of_kernels\" weights additive kernels (linear, hik, chi2, "
                                 "hellinger), not " + c.svm.kernel);
+  if (j.contains("network")) {
+    if (j.contains("svm"))
+      throw std::invalid_argument("config: sections \"svm\" and \"network\" name two classifiers; give one of them");
+    c.network = parse_network_section(j.at("network"));
+    if (c.combine != "concatenate")
+      throw std::invalid_argument("config: combine \"" + c.combine +
+                                  "\" weights kernels; a network classifier takes \"concatenate\"");
+  }
   if (j.contains("channels")) c.channels = parse_channel_list(j.at("channels"), top, c.combine);
   c.channel_list();  // checks the expanded channels (unique names)
   return c;
@@ -115,6 +168,11 @@ std::vector<ChannelConfig> PipelineConfig::channel_list() const {
   single.pooling = pooling;
   single.normalisation = normalisation;
   return expand_channels({single});
+}
+
+std::optional<std::pair<double, double>> PipelineConfig::histogram_bounds() const {
+  if (normalisation.steps.empty()) return std::nullopt;
+  return std::make_pair(0.0, 1.0);
 }
 
 bool PipelineConfig::uses_colour() const {
@@ -138,18 +196,28 @@ PipelineConfig PipelineConfig::load(const std::string& path) {
 }
 
 nlohmann::json PipelineConfig::to_json() const {
-  nlohmann::json svm_json = svm;
-  svm_json["multiclass"] = multiclass;
   nlohmann::json j = {{"descriptor", descriptor}, {"codebook", codebook},           {"coding", coding},
-                      {"pooling", pooling},       {"normalisation", normalisation}, {"svm", svm_json},
-                      {"combine", combine}};
+                      {"pooling", pooling},       {"normalisation", normalisation}, {"combine", combine}};
+  if (network) {
+    j["network"] = network_section_json(*network);
+  } else {
+    j["svm"] = svm;
+    j["svm"]["multiclass"] = multiclass;
+  }
   if (!channels.empty()) j["channels"] = channel_list_json(channels, combine);
   return j;
 }
 
 BowModel::Forward BowModel::forward(const cv::Mat& image, const std::string& what) const {
   Forward f;
-  f.encoding = encode_image(channels, codebooks, config.combine, config.normalisation, svm.kernel(), image, what);
+  // (The kernel only matters to "sum_of_kernels", which a network does not take.)
+  f.encoding = encode_image(channels, codebooks, config.combine, config.normalisation,
+                            config.network ? parse_kernel(config.svm.kernel) : svm.kernel(), image, what);
+  if (config.network) {
+    // The network's pre-softmax outputs (DESIGN.md 1.7).
+    f.scores = network.scores(f.encoding.histogram.transpose(), histogram_shape()).row(0).transpose();
+    return f;
+  }
   // Additive kernels: per-dimension tables, one pass for the scores and the
   // bin terms an explanation needs (additive_tables.hpp; equal to the direct
   // kernel sum up to rounding).
@@ -160,6 +228,18 @@ BowModel::Forward BowModel::forward(const cv::Mat& image, const std::string& wha
     f.scores = svm.decisions(f.encoding.histogram);
   }
   return f;
+}
+
+long BowModel::dimension() const {
+  long d = 0;
+  for (const auto& channel : channels) d += channel.dimension();
+  return d;
+}
+
+void BowModel::check_class(int c) const {
+  if (c < 0 || c >= static_cast<int>(classes.size()))
+    throw std::out_of_range("class index " + std::to_string(c) + " out of range (model has " +
+                            std::to_string(classes.size()) + " classes)");
 }
 
 Eigen::VectorXd BowModel::histogram(const cv::Mat& image, const std::string& what) const {
@@ -248,9 +328,27 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   for (size_t c = 0; c < data.classes.size(); ++c)
     if (model.class_counts[c] > 0) model.class_means.row(c) /= static_cast<double>(model.class_counts[c]);
 
+  const int k = static_cast<int>(data.classes.size());
+  model.training_info = {{"data", data.spec}, {"images", n}, {"codebook_descriptors", total}};
+  if (config.network) {
+    // 4. An MLP on the histograms (DESIGN.md 1.7), seeded like `pixelwise train-network`.
+    const NetworkTrainingConfig& net = *config.network;
+    say("network: hidden " + nlohmann::json(net.hidden).dump() + ", " + net.activation + ", " + net.training.optimizer +
+        ", " + std::to_string(net.training.epochs) + " epochs on " + std::to_string(dimension) + "-D histograms");
+    model.network = make_mlp(static_cast<int>(dimension), net.hidden, k, activation_kind(net.activation, "network"),
+                             net.training.seed);
+    const TrainingHistory history = train_classifier(model.network, X, model.histogram_shape(), labels, net.training, log);
+    const std::vector<int> predicted = predict_classes(model.network, X, model.histogram_shape());
+    long correct = 0;
+    for (long i = 0; i < n; ++i) correct += predicted[i] == labels[i];
+    model.training_info["final_loss"] = history.loss.back();
+    model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
+    say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
+    model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
+    return model;
+  }
   // 4. SVMs: one-vs-rest machines, or libsvm's one-vs-one model whose summed
   // pairwise machines give the class scores.
-  const int k = static_cast<int>(data.classes.size());
   say("SVMs: " + config.multiclass + ", " + std::to_string(k) + " classes, kernel " + config.svm.kernel);
   if (config.multiclass == "one_vs_one") {
     model.pairwise = OneVsOneSvm::train(X, labels, k, config.svm);
@@ -261,10 +359,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   say("done: " + std::to_string(model.svm.support_vectors().rows()) + " support vectors");
   // A gamma set by the "mean" rule is stored, so that the model reloads exactly.
   if (model.svm.kernel_function().uses_gamma()) model.config.svm.gamma = model.svm.kernel_function().gamma;
-  model.training_info = {{"data", data.spec},
-                         {"images", n},
-                         {"codebook_descriptors", total},
-                         {"seconds", std::chrono::duration<double>(clock::now() - start).count()}};
+  model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
   return model;
 }
 
@@ -278,9 +373,11 @@ void BowModel::save(const std::string& dir) const {
   try {
     std::map<std::string, std::string> files;
     for (size_t ch = 0; ch < codebooks.size(); ++ch) files[codebook_file(ch)] = npy_bytes(codebooks[ch].centres());
-    files["support_vectors.npy"] = npy_bytes(svm.support_vectors());
     if (class_means.size() > 0) files["class_means.npy"] = npy_bytes(class_means);
-    if (config.multiclass == "one_vs_one") {
+    if (!config.network) files["support_vectors.npy"] = npy_bytes(svm.support_vectors());
+    if (config.network) {
+      files[kNetworkFile] = network.toolbox_text();
+    } else if (config.multiclass == "one_vs_one") {
       const fs::path p = partial / kOneVsOneFile;
       pairwise.save(p.string());
       files[kOneVsOneFile] = read_file(p.string());
@@ -364,10 +461,6 @@ BowModel BowModel::load(const std::string& dir) {
                                  std::to_string(channel.descriptor.dimension()));
       dimension += channel.dimension();
     }
-    RowMatrixXd sv = parse_npy_f8(need("support_vectors.npy"), (root / "support_vectors.npy").string());
-    if (sv.cols() != dimension)
-      throw std::runtime_error("support_vectors.npy has the wrong dimension for this pipeline");
-    const Kernel kernel = model.config.svm.kernel_function();
     const int k = static_cast<int>(model.classes.size());
     if (contents.count("class_means.npy")) {
       const std::string path = (root / "class_means.npy").string();
@@ -378,6 +471,25 @@ BowModel BowModel::load(const std::string& dir) {
         throw std::runtime_error(path + ": needs one row of dimension " + std::to_string(dimension) +
                                  " and one class count per class");
     }
+    if (model.config.network) {
+      const std::string path = (root / kNetworkFile).string();
+      model.network = Network::parse_toolbox(need(kNetworkFile), path);
+      long outputs = 0;
+      try {
+        outputs = model.network.shapes(model.histogram_shape()).back().size();
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(path + ": the network cannot take the pipeline's " + std::to_string(dimension) +
+                                 "-D histograms: " + e.what());
+      }
+      if (outputs != k)
+        throw std::runtime_error(path + ": the network has " + std::to_string(outputs) + " outputs for " +
+                                 std::to_string(k) + " classes");
+      return model;
+    }
+    RowMatrixXd sv = parse_npy_f8(need("support_vectors.npy"), (root / "support_vectors.npy").string());
+    if (sv.cols() != dimension)
+      throw std::runtime_error("support_vectors.npy has the wrong dimension for this pipeline");
+    const Kernel kernel = model.config.svm.kernel_function();
     if (model.config.multiclass == "one_vs_one") {
       need(kOneVsOneFile);
       model.pairwise = OneVsOneSvm::load(kernel.type, std::move(sv), k, (root / kOneVsOneFile).string());

@@ -25,7 +25,10 @@ class BowAdapter : public ExplainableModel {
   Eigen::VectorXd all_scores(const cv::Mat& gray, const std::string& what) const override {
     return model_.forward(gray, what).scores;
   }
-  std::vector<std::string> own_methods() const override { return {"lrp", "taylor", "sensitivity"}; }
+  std::vector<std::string> own_methods() const override {
+    if (model_.config.network) return {"lrp", "sensitivity"};  // Taylor is offered for SVM layers only
+    return {"lrp", "taylor", "sensitivity"};
+  }
 
   MethodResult explain_own(const cv::Mat& gray, int c, const std::string& method, const std::string& what) const override {
     MethodResult r;
@@ -81,7 +84,13 @@ RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, 
   const BowModel::Forward f = model.forward(image, what);
   const ImageEncoding& enc = f.encoding;
   if (score) *score = f.scores[c];
-  Eigen::VectorXd g = decision_gradient(model.svm, c, enc.histogram);
+  // d f_c / d x of the classifier on the histogram: the kernel SVM's analytic
+  // gradient, or the network's by backpropagation.
+  Eigen::VectorXd g = model.config.network
+                          ? Eigen::VectorXd(model.network.gradient(enc.histogram.transpose(), model.histogram_shape(), c)
+                                                .row(0)
+                                                .transpose())
+                          : decision_gradient(model.svm, c, enc.histogram);
   // Bins that are 0 in the image have no feature whose weight could move them
   // (and their Hellinger derivative is infinite): they take no part.
   for (long d = 0; d < g.size(); ++d)

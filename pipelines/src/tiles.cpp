@@ -81,7 +81,7 @@ TiledExplanation explain_tiled(const BowModel& model, const cv::Mat& image, int 
   out.scores = model.forward(image, what).scores;
   out.scores.maxCoeff(&out.predicted);
   out.class_index = class_index < 0 ? out.predicted : class_index;
-  model.svm.machine(out.class_index);  // range check
+  model.check_class(out.class_index);
   out.score = out.scores[out.class_index];
   std::vector<RowMatrixXd> maps;
   for (const Tile& tile : out.tiles) {

@@ -57,7 +57,7 @@ ExplainOptions explain_options(const BowModel& b, const std::string& method, con
     options.reference = TaylorReference::parse(reference.cast<std::string>());
   } else {
     options.reference.kind = "given";
-    options.reference.point = vector_arg(reference, "reference", b.svm.dimension());
+    options.reference.point = vector_arg(reference, "reference", b.dimension());
     options.reference.name = "reference histogram from Python";
   }
   options.taylor.tolerance = root_tolerance;
@@ -274,9 +274,15 @@ void bind_bow(py::module_& m) {
           "config", [](const BowModel& b) { return from_json(b.config.to_json()); },
           "the pipeline configuration as a dict")
       .def_property_readonly("training_info", [](const BowModel& b) { return from_json(b.training_info); })
-      .def_property_readonly("kernel", [](const BowModel& b) { return b.svm.kernel_function().describe(); })
-      .def_property_readonly("dimension", [](const BowModel& b) { return b.svm.dimension(); },
-                             "length of the histogram the SVM sees")
+      .def_property_readonly(
+          "kernel",
+          [](const BowModel& b) -> py::object {
+            if (b.config.network) return py::none();
+            return py::str(b.svm.kernel_function().describe());
+          },
+          "the SVM kernel (None when the classifier is a network)")
+      .def_property_readonly("dimension", [](const BowModel& b) { return b.dimension(); },
+                             "length of the histogram the classifier sees")
       .def_property_readonly("uses_colour", [](const BowModel& b) { return b.config.uses_colour(); })
       .def_property_readonly(
           "channels",
@@ -343,9 +349,13 @@ void bind_bow(py::module_& m) {
           "explain",
           [](const std::shared_ptr<BowModel>& b, const py::handle& image, const py::handle& target,
              const std::string& bias_policy, const py::object& versus, const std::string& method,
-             const py::handle& reference, double root_tolerance, int scan_steps) {
-            const ExplainOptions options =
-                explain_options(*b, method, bias_policy, reference, root_tolerance, scan_steps);
+             const py::handle& reference, double root_tolerance, int scan_steps, const py::object& rule,
+             bool ignore_bias) {
+            ExplainOptions options = explain_options(*b, method, bias_policy, reference, root_tolerance, scan_steps);
+            if (!b->config.network && (!rule.is_none() || ignore_bias))
+              throw py::value_error("rule and ignore_bias apply to a network classifier; this model has SVMs");
+            if (!rule.is_none()) options.rule = rule.cast<std::string>();
+            options.ignore_bias = ignore_bias;
             const int c = target_arg(*b, target);
             const int v = versus.is_none() ? -1 : target_arg(*b, versus);
             const ImageSample s = image_arg(image, "image");
@@ -359,6 +369,7 @@ void bind_bow(py::module_& m) {
           py::arg("image"), py::arg("target") = py::none(), py::arg("bias_policy") = "nonzero",
           py::arg("versus") = py::none(), py::arg("method") = "lrp", py::arg("reference") = "nearest",
           py::arg("root_tolerance") = TaylorOptions{}.tolerance, py::arg("scan_steps") = TaylorOptions{}.scan_steps,
+          py::arg("rule") = py::none(), py::arg("ignore_bias") = false,
           "Explains the score of class `target` (index or name; None: the predicted class) pixel by pixel:\n"
           "SVM score -> histogram bins -> descriptors -> pixels (DESIGN.md 1.2-1.5).\n"
           "method 'lrp' (default): exact per-bin decomposition of an additive-kernel SVM, bias_policy 'nonzero'\n"
@@ -366,7 +377,10 @@ void bind_bow(py::module_& m) {
           "method 'taylor': first-order Taylor decomposition at a root point on the segment to a reference\n"
           "(reference 'nearest' support vector of the other sign, 'mean' training histogram of the other side,\n"
           "a .npy file, or a numpy histogram), as the CLI's --method taylor --reference --root-tolerance.\n"
-          "For a one-vs-one model, `versus` explains the pairwise decision against that class. Returns a\n"
+          "For a one-vs-one model, `versus` explains the pairwise decision against that class.\n"
+          "A model whose classifier is a network (config section 'network') is explained by LRP with the\n"
+          "composite `rule` (default 'epsilon-plus'; the CLI's --rule) down to the bins, biases absorbing\n"
+          "relevance unless ignore_bias=True, then by the same BoW layers. Returns a\n"
           "BowExplanation equal to the CLI's `explain` output to the last bit.")
       .def(
           "explain_tiled",
@@ -395,8 +409,9 @@ void bind_bow(py::module_& m) {
           "tile is classified and explained on its own (class `target`, default: the class predicted for the\n"
           "whole image) and a pixel's relevance is the mean over the tiles covering it. The CLI's --tiles.")
       .def("__repr__", [](const BowModel& b) {
-        return "<pixelwise.BowModel: " + std::to_string(b.classes.size()) + " classes, kernel " +
-               b.svm.kernel_function().describe() + ", " + std::to_string(b.svm.dimension()) + "-D histograms>";
+        return "<pixelwise.BowModel: " + std::to_string(b.classes.size()) + " classes, " +
+               (b.config.network ? std::string("network classifier") : "kernel " + b.svm.kernel_function().describe()) +
+               ", " + std::to_string(b.dimension()) + "-D histograms>";
       });
 
   bow_explanation

@@ -1,7 +1,7 @@
 #pragma once
-// Explaining one decision of a BoW model pixel by pixel (DESIGN.md 1.2-1.5):
-// SVM score -> histogram bins -> local features -> pixels, with the
-// conservation account of every step. A multi-channel model sends each
+// Explaining one decision of a BoW model pixel by pixel (DESIGN.md 1.2-1.5,
+// 1.7): SVM score (or the network's layers, by their LRP rules) -> histogram
+// bins -> local features -> pixels, with the conservation account of every step. A multi-channel model sends each
 // channel's block of bin relevance down that channel's pooling and pixel
 // layers; the per-channel accounts are reported and the pixel maps summed.
 #include <nlohmann/json.hpp>
@@ -26,16 +26,29 @@ struct ChannelRelevance {
   RowMatrixXd pixel_map;       ///< H x W, this channel's part of BowExplanation::pixels
 };
 
-/// How the SVM layer is decomposed (DESIGN.md 1.4); the layers below always
-/// use their LRP rules.
-///   "lrp":    the exact decomposition of an additive kernel, bias by `policy`;
-///   "taylor": first-order Taylor at a root point (any kernel; taylor.hpp),
-///             reference `reference`, root search `taylor`.
+/// The LRP composite of a network classifier on BoW histograms when none is
+/// given: epsilon (0.01) on every Linear layer. Relevance then reaches only
+/// bins that are present in the image, which the pooling layer passes on to
+/// features; z^B ("zb-epsilon-plus", the default for networks on pixels) would
+/// also give relevance to empty bins, which no feature can take (unassigned).
+inline constexpr const char* kBowNetworkDefaultRule = "epsilon-plus";
+
+/// How the classifier layer is decomposed (DESIGN.md 1.4, 1.7); the layers
+/// below always use their LRP rules.
+///   "lrp":    SVM: the exact decomposition of an additive kernel, bias by
+///             `policy`; network: LRP with the composite `rule` (bias absorbed
+///             and reported unless `ignore_bias`);
+///   "taylor": SVM only: first-order Taylor at a root point (any kernel;
+///             taylor.hpp), reference `reference`, root search `taylor`.
 struct ExplainOptions {
   std::string method = "lrp";
   BiasPolicy policy = BiasPolicy::nonzero;
   TaylorReference reference;
   TaylorOptions taylor;
+  /// Network classifiers: composite preset, rule or "SELECTOR=RULE;..."
+  /// (Composite::parse; "zb" without bounds takes PipelineConfig::histogram_bounds).
+  std::string rule = kBowNetworkDefaultRule;
+  bool ignore_bias = false;  ///< network classifiers: biases absorb no relevance
 };
 
 struct BowExplanation {
@@ -44,14 +57,19 @@ struct BowExplanation {
   int predicted = 0;
   int versus = -1;           ///< one-vs-one pairwise explanation: the other class (else -1)
   double score = 0;          ///< the explained score: f_c(x), s_c(x) (one-vs-one) or f_{c,versus}(x)
-  double bias = 0;           ///< b of the explained machine
+  double bias = 0;           ///< b of the explained machine (network: 0)
   BiasPolicy policy = BiasPolicy::nonzero;
+  std::string rule;          ///< network classifier: the composite as applied (else empty)
+  std::vector<std::string> layer_rules;  ///< network classifier: rule per network layer, in network order
+  bool ignore_bias = false;  ///< network classifier: ExplainOptions::ignore_bias
   Eigen::VectorXd scores;    ///< all classes
   Eigen::VectorXd bin_relevance;
   LocalFeatures features;    ///< frames of all channels in channel order (Frame::channel); no descriptors
   Eigen::VectorXd feature_relevance;
   RowMatrixXd pixels;        ///< H x W relevance, summed over the channels
-  std::vector<LayerRelevance> layers;  ///< svm, pooling, pixels (the latter two summed over channels)
+  /// svm (network: one entry per network layer, top first), pooling, pixels
+  /// (the latter two summed over channels).
+  std::vector<LayerRelevance> layers;
   std::vector<ChannelRelevance> channels;
   /// method "taylor": root, reference, gradient, root score, first-order sum.
   std::optional<SvmTaylorRelevance> taylor;
@@ -64,7 +82,9 @@ struct BowExplanation {
 /// Explains class `class_index` (-1: the predicted class) for one image (grey
 /// or colour, as BowModel::forward). For a one-vs-one model, `versus` >= 0
 /// explains the pairwise decision f_{class, versus}; versus = -1 explains the
-/// summed pairwise score s_class. One-vs-rest models take no `versus`.
+/// summed pairwise score s_class. One-vs-rest models take no `versus`. A
+/// network classifier is explained by LRP with options.rule down to the bins
+/// (as explain_lrp on the histogram), then by the same BoW layers.
 BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
                        const std::string& what, int versus = -1);
 /// The same with method "lrp" and the given bias policy.

@@ -1,6 +1,8 @@
 #pragma once
-// A trained BoW + kernel-SVM classifier: the pipeline configuration, the
-// codebook and the one-vs-rest SVMs, with its model directory (DESIGN.md 3).
+// A trained BoW classifier: the pipeline configuration, the codebooks and the
+// classifier on the histograms -- one-vs-rest (or one-vs-one) kernel SVMs, or a
+// layered network (DESIGN.md 1.7: "a network can also sit on top of a BoW
+// histogram instead of an SVM") -- with its model directory (DESIGN.md 3).
 //
 // Model directory:
 //   manifest.json        format, version, pipeline config, classes, and the
@@ -11,15 +13,21 @@
 //   svm-<c>.model        libsvm model of class c (precomputed kernel; support
 //                        vectors are 1-based rows of support_vectors.npy), or
 //   svm-ovo.model        libsvm's multi-class model ("multiclass": "one_vs_one")
+//   network.txt          instead of the SVM files when the configuration has a
+//                        "network" section: the MLP on the histograms in the LRP
+//                        Toolbox's plain-text format (as in network model
+//                        directories, network_model.hpp)
 //   class_means.npy      float64 classes x (cells * V): mean training histogram per
 //                        class (the manifest's class_counts: images per class)
 // The configuration format is documented in docs/config.md.
 #include <Eigen/Core>
 #include <iosfwd>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "pixelwise/classifiers/network.hpp"
 #include "pixelwise/classifiers/one_vs_one.hpp"
 #include "pixelwise/classifiers/svm.hpp"
 #include "pixelwise/features/bow.hpp"
@@ -27,6 +35,7 @@
 #include "pixelwise/features/descriptors.hpp"
 #include "pixelwise/pipelines/bow_channels.hpp"
 #include "pixelwise/pipelines/dataset.hpp"
+#include "pixelwise/pipelines/network_commands.hpp"
 
 namespace pixelwise {
 
@@ -42,11 +51,20 @@ struct PipelineConfig {
   std::string multiclass = "one_vs_rest";  ///< or "one_vs_one" (libsvm's own); JSON: svm.multiclass
   std::string combine = "concatenate";     ///< or "sum_of_kernels" (see bow_channels.hpp)
   std::vector<ChannelConfig> channels;     ///< as configured; empty: one channel of the top-level sections
+  /// JSON section "network": the classifier is an MLP trained on the
+  /// histograms (hidden sizes, activation and the training options of
+  /// `pixelwise train-network`; input_range is not used) instead of the SVMs.
+  std::optional<NetworkTrainingConfig> network;
 
   /// The channels the pipeline computes (planes "separate" expanded).
   std::vector<ChannelConfig> channel_list() const;
   /// Whether some channel needs the colour image.
   bool uses_colour() const;
+  /// Value bounds of every histogram entry, [0, 1] when the histogram is
+  /// normalised (codes are non-negative; an l1 or l2 step leaves every entry in
+  /// [0, 1] and a power step keeps it there); none without normalisation. The
+  /// bounds of the "zb" rule of a network classifier.
+  std::optional<std::pair<double, double>> histogram_bounds() const;
 
   /// Unknown sections or keys are rejected, so that a typo cannot silently
   /// fall back to a default.
@@ -70,11 +88,23 @@ class BowModel {
   /// decomposition (DESIGN.md 1.4). Empty for models saved before they were kept.
   RowMatrixXd class_means;
   std::vector<long> class_counts;
+  /// The network classifier (config.network set): histogram (1 x 1 x dimension)
+  /// -> class scores (pre-softmax), with a trailing SoftMax; empty otherwise.
+  Network network;
   nlohmann::json training_info;
 
+  /// Length of the histograms (the classifier's input).
+  long dimension() const;
+  /// The classifier's input shape 1 x 1 x dimension().
+  TensorShape histogram_shape() const { return {1, 1, static_cast<int>(dimension())}; }
+  /// Throws std::out_of_range unless 0 <= c < classes.size().
+  void check_class(int c) const;
+
   struct Forward {
-    ImageEncoding encoding;  ///< per channel: features, codes, cells; histogram: the SVM input
-    Eigen::VectorXd scores;  ///< f_c(x) for every class (one-vs-one: sum of pairwise scores)
+    ImageEncoding encoding;  ///< per channel: features, codes, cells; histogram: the classifier's input
+    /// f_c(x) for every class (one-vs-one: sum of pairwise scores; network:
+    /// the pre-softmax outputs).
+    Eigen::VectorXd scores;
     /// Additive kernels: the pass that gave the scores, with every class's
     /// per-bin kernel terms (OneVsRestSvm::evaluate_additive); empty otherwise.
     AdditiveEvaluation svm_pass;
@@ -87,7 +117,8 @@ class BowModel {
   /// colour and the sample has it, otherwise the grey one.
   const cv::Mat& input(const ImageSample& sample) const;
 
-  /// Trains codebook and SVMs on a data set; progress lines go to `log` if given.
+  /// Trains codebooks and classifier (SVMs or network) on a data set; progress
+  /// lines go to `log` if given.
   static BowModel train(const PipelineConfig& config, const Dataset& data, std::ostream* log);
 
   /// Writes the model directory atomically (a complete new directory replaces
