@@ -1,7 +1,5 @@
 #include "pixelwise/pipelines/benchmark_scenes.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -306,12 +304,7 @@ Scene generate_scene(const SceneOptions& options, const std::string& split, int 
 
 void make_scenes(const SceneOptions& options, const std::string& out, std::ostream* log) {
   options.validate();
-  const fs::path target = fs::absolute(out).lexically_normal();
-  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "scenes.json"))))
-    throw std::runtime_error(out + ": exists and is not a scenes folder; refusing to replace it");
-  const fs::path partial = target.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(partial);
-  try {
+  write_folder_atomically(out, "scenes.json", "scenes folder", [&](const fs::path& partial) {
     const auto classes = options.classes();
     nlohmann::json records = nlohmann::json::array();
     for (const std::string split : {"train", "test"}) {
@@ -339,19 +332,7 @@ void make_scenes(const SceneOptions& options, const std::string& out, std::ostre
     const nlohmann::json manifest = {{"format", kFormat}, {"version", kVersion}, {"options", options.to_json()},
                                      {"classes", classes}, {"target", options.target_class()}, {"scenes", records}};
     write_file_atomically((partial / "scenes.json").string(), manifest.dump(1) + "\n");
-    if (fs::exists(target)) {
-      const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
-      fs::rename(target, old);
-      fs::rename(partial, target);
-      fs::remove_all(old);
-    } else {
-      fs::rename(partial, target);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(partial, ignored);
-    throw;
-  }
+  });
   if (log) *log << "scenes written to " << out << "\n";
 }
 

@@ -1,18 +1,15 @@
 #include "pixelwise/pipelines/bow_model.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <ostream>
 #include <random>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
+#include "pixelwise/classifiers/parallel.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
 
@@ -79,26 +76,6 @@ nlohmann::json network_section_json(const NetworkTrainingConfig& c) {
   return {{"hidden", c.hidden},         {"activation", c.activation},     {"optimizer", t.optimizer},
           {"learning_rate", t.learning_rate}, {"momentum", t.momentum}, {"weight_decay", t.weight_decay},
           {"epochs", t.epochs},         {"batch_size", t.batch_size},     {"seed", t.seed}};
-}
-
-// Runs fn(i) for i in [0, n) on all cores.
-template <typename Fn>
-void parallel_for(long n, Fn&& fn) {
-  const long threads = std::max(1L, std::min<long>(n, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  for (long t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      try {
-        for (long i = t; i < n; i += threads) fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-    });
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
 }
 
 std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
@@ -273,7 +250,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
     say("channel " + channel.name + ": descriptors of " + std::to_string(n) + " images");
     const long per_image = (channel.codebook.training_descriptors + n - 1) / n;
     std::vector<RowMatrixXf> samples(n);
-    parallel_for(n, [&](long i) {
+    for_each_parallel(n, 0, [&](long i) {
       const ImageSample& image = data.images[i];
       const LocalFeatures f = channel_features(channel, model.input(image), image.source);
       std::mt19937_64 rng(channel.codebook.seed * 1000003ULL + static_cast<unsigned long long>(i));
@@ -315,7 +292,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
     labels[i] = data.images[i].label;
   };
   if (threads_safe)
-    parallel_for(n, encode_one);
+    for_each_parallel(n, 0, encode_one);
   else
     for (long i = 0; i < n; ++i) encode_one(i);
   // Class means, reference points of the Taylor decomposition.
@@ -364,13 +341,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
 }
 
 void BowModel::save(const std::string& dir) const {
-  const fs::path target = fs::absolute(dir).lexically_normal();
-  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "manifest.json"))))
-    throw std::runtime_error(dir + ": exists and is not a pixelwise model directory; refusing to replace it");
-  const fs::path partial = target.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(partial);
-  fs::create_directories(partial);
-  try {
+  write_folder_atomically(dir, "manifest.json", "pixelwise model directory", [&](const fs::path& partial) {
     std::map<std::string, std::string> files;
     for (size_t ch = 0; ch < codebooks.size(); ++ch) files[codebook_file(ch)] = npy_bytes(codebooks[ch].centres());
     if (class_means.size() > 0) files["class_means.npy"] = npy_bytes(class_means);
@@ -399,19 +370,7 @@ void BowModel::save(const std::string& dir) const {
       manifest["files"][name] = {{"bytes", bytes.size()}, {"crc32", crc32_of(bytes)}};
     }
     write_file_atomically((partial / "manifest.json").string(), manifest.dump(2) + "\n");
-    if (fs::exists(target)) {
-      const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
-      fs::rename(target, old);
-      fs::rename(partial, target);
-      fs::remove_all(old);
-    } else {
-      fs::rename(partial, target);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(partial, ignored);
-    throw;
-  }
+  });
 }
 
 BowModel BowModel::load(const std::string& dir) {

@@ -54,4 +54,30 @@ std::uint32_t crc32_of(const std::string& bytes) {
   return static_cast<std::uint32_t>(crc);
 }
 
+void write_folder_atomically(const std::string& dir, const std::string& marker, const std::string& kind,
+                             const std::function<void(const std::filesystem::path& partial)>& fill) {
+  namespace fs = std::filesystem;
+  const fs::path target = fs::absolute(dir).lexically_normal();
+  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / marker))))
+    throw std::runtime_error(dir + ": exists and is not a " + kind + "; refusing to replace it");
+  const fs::path partial = target.string() + ".partial-" + std::to_string(::getpid());
+  fs::remove_all(partial);
+  fs::create_directories(partial);
+  try {
+    fill(partial);
+    if (fs::exists(target)) {
+      const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
+      fs::rename(target, old);
+      fs::rename(partial, target);
+      fs::remove_all(old);
+    } else {
+      fs::rename(partial, target);
+    }
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(partial, ignored);
+    throw;
+  }
+}
+
 }  // namespace pixelwise

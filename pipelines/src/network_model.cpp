@@ -1,7 +1,5 @@
 #include "pixelwise/pipelines/network_model.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -174,13 +172,7 @@ void NetworkModel::save(const std::string& dir) const {
   if (static_cast<long>(classes.size()) != outputs)
     throw std::runtime_error(dir + ": " + std::to_string(classes.size()) + " class names for " +
                              std::to_string(outputs) + " network outputs");
-  const fs::path target = fs::absolute(dir).lexically_normal();
-  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "manifest.json"))))
-    throw std::runtime_error(dir + ": exists and is not a pixelwise model directory; refusing to replace it");
-  const fs::path partial = target.string() + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(partial);
-  fs::create_directories(partial);
-  try {
+  write_folder_atomically(dir, "manifest.json", "pixelwise model directory", [&](const fs::path& partial) {
     const std::string text = network.toolbox_text();
     const nlohmann::json manifest = {
         {"format", kFormat},
@@ -196,19 +188,7 @@ void NetworkModel::save(const std::string& dir) const {
         {"files", {{kNetworkFile, {{"bytes", text.size()}, {"crc32", crc32_of(text)}}}}}};
     write_file_atomically((partial / kNetworkFile).string(), text);
     write_file_atomically((partial / "manifest.json").string(), manifest.dump(2) + "\n");
-    if (fs::exists(target)) {
-      const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
-      fs::rename(target, old);
-      fs::rename(partial, target);
-      fs::remove_all(old);
-    } else {
-      fs::rename(partial, target);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(partial, ignored);
-    throw;
-  }
+  });
 }
 
 TensorShape NetworkModel::input_shape(const cv::Mat& gray, const std::string& what) const {

@@ -2,6 +2,8 @@
 // Output files are written atomically: to a temporary name in the same folder,
 // then renamed, so a failure never leaves a half-written file behind.
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,5 +13,14 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);
 /// CRC-32 (zlib) of a byte string, for the model manifest's integrity check.
 std::uint32_t crc32_of(const std::string& bytes);
+
+/// Writes a folder atomically: `fill` writes into a fresh sibling folder
+/// (DIR.partial-PID), which then takes the place of DIR; an older DIR is
+/// removed only after the swap. DIR may already exist only as an empty folder
+/// or one holding `marker` (a folder this program wrote, described as `kind`
+/// in the refusal); anything else is refused. On any error the partial folder
+/// is removed and DIR is left as it was.
+void write_folder_atomically(const std::string& dir, const std::string& marker, const std::string& kind,
+                             const std::function<void(const std::filesystem::path& partial)>& fill);
 
 }  // namespace pixelwise
