@@ -8,8 +8,9 @@
 // accuracy comes from the per-dimension tables (the same decisions as the
 // direct kernel sum to 1e-12, tests/test_additive_tables.cpp); the direct sum
 // is only timed, on the first 1000 test images.
-//   homkermap_fashion [CONFIG] [KERNEL_SIZES] [MAP_SIZES]
-//   defaults: configs/demo.json, "3000,10000", "3000,10000,60000"
+//   homkermap_fashion [CONFIG] [KERNEL_SIZES] [MAP_SIZES] [ORDERS]
+//   defaults: configs/demo.json, "3000,10000", "3000,10000,60000", "1,2,3"
+//   (an empty list skips that part, e.g. "" for no exact SVMs)
 // Run from the source folder (scripts/bench.sh with PIXELWISE_BENCH_HOMKERMAP=1).
 #include <algorithm>
 #include <chrono>
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     const std::string config_path = argc > 1 ? argv[1] : "configs/demo.json";
     const std::vector<long> kernel_sizes = sizes(argc > 2 ? argv[2] : "3000,10000");
     const std::vector<long> map_sizes = sizes(argc > 3 ? argv[3] : "3000,10000,60000");
+    const std::vector<long> orders = sizes(argc > 4 ? argv[4] : "1,2,3");
     long largest = 0;
     for (long n : kernel_sizes) largest = std::max(largest, n);
     for (long n : map_sizes) largest = std::max(largest, n);
@@ -102,10 +104,10 @@ int main(int argc, char** argv) {
                     tables.second, svm.support_vectors().size() * 8.0 / (1 << 20));
         std::fflush(stdout);
       }
-      for (int order : {1, 2, 3}) {
+      for (long order : orders) {
         FeatureMapOptions map;
         map.kernel = kernel;
-        map.order = order;
+        map.order = static_cast<int>(order);
         LinearSvmOptions options;
         options.C = config.svm.C;
         for (long n : map_sizes) {
@@ -114,7 +116,7 @@ int main(int argc, char** argv) {
               train.X.topRows(n), std::vector<int>(train.labels.begin(), train.labels.begin() + n), 10, map, options);
           const double seconds = since(t);
           const auto r = accuracy_and_ms(test, [&](const Eigen::VectorXd& x) { return svm.evaluate(x).scores; });
-          std::printf("| %s map order %d + linear SVM | %ld | %.4f | %.1f | %.3f | %.1f |\n", kernel, order, n, r.first,
+          std::printf("| %s map order %ld + linear SVM | %ld | %.4f | %.1f | %.3f | %.1f |\n", kernel, order, n, r.first,
                       seconds, r.second, svm.weights().size() * 8.0 / (1 << 20));
           std::fflush(stdout);
         }

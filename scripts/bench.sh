@@ -102,27 +102,29 @@ for name in sorted(stages, key=lambda n: list(stages).index(n)):
     c, r = cpu(name)
     counters = {k: v for k, v in stages[name].items()
                 if k in ("descriptors", "dimension", "nonzero_bins", "support_vectors", "evaluations", "table_MB",
-                         "support_vector_table_MB")}
+                         "support_vector_table_MB", "pairs", "predict_ms", "explain_ms", "ratio_median")}
     extra = "  " + ", ".join(f"{k} {v:g}" for k, v in counters.items()) if counters else ""
     print(f"  {name:34s} {c:10.2f}  [{r:10.2f}]{extra}")
 def ratio(a, b):
     return cpu(a)[0] / cpu(b)[0]
+pairs = stages["BM_ExplainVsPredict/10/iterations:1"]
+predict_ms, explain_ms = pairs["predict_ms"], pairs["explain_ms"]
 print("\n== ratios")
-print(f"  explain / predict                  {ratio('BM_Explain/min_time:3.000', 'BM_Predict/min_time:3.000'):.3f}"
-      f"   (target <= 1.15; explain - predict = "
-      f"{cpu('BM_Explain/min_time:3.000')[0] - cpu('BM_Predict/min_time:3.000')[0]:.1f} ms)")
+print(f"  predict / explain per image        {predict_ms:.0f} ms / {explain_ms:.0f} ms  "
+      f"(medians of {pairs['pairs']:.0f} interleaved pairs, thread CPU time)")
+print(f"  explain / predict                  {pairs['ratio_median']:.3f}   (target <= 1.15; median of the pairs, "
+      f"range {pairs['ratio_min']:.3f} - {pairs['ratio_max']:.3f})")
 relevance = sum(cpu(n)[0] for n in ("BM_RelevanceSvmFromPass", "BM_RelevancePooling", "BM_RelevancePixelsFast"))
 print(f"  relevance steps (svm from the pass + pooling + pixels) {relevance:.2f} ms = "
-      f"{relevance / cpu('BM_Predict/min_time:3.000')[0]:.4f} x predict")
+      f"{relevance / predict_ms:.4f} x predict")
 print(f"  SVM decision direct / tables       {ratio('BM_SvmDecisionDirect', 'BM_SvmDecisionTables'):.1f}")
 print(f"  pixel spreading direct / fast      {ratio('BM_RelevancePixelsDirect', 'BM_RelevancePixelsFast'):.1f}")
 occ = stages["BM_Occlusion/iterations:1"]
 print(f"  occlusion (64 px patches, stride 32, {occ['evaluations']:.0f} passes) / LRP explain  "
-      f"{ratio('BM_Occlusion/iterations:1', 'BM_Explain/min_time:3.000'):.0f}")
-per_pass = cpu("BM_Predict/min_time:3.000")[0]
+      f"{cpu('BM_Occlusion/iterations:1')[0] / explain_ms:.0f}")
 default_passes = occ["default_evaluations"]
 print(f"  occlusion at the default 8 px / 4 px: {default_passes:.0f} passes, i.e. about "
-      f"{default_passes * per_pass / cpu('BM_Explain/min_time:3.000')[0]:.0f} x LRP (estimated from predict)")
+      f"{default_passes * predict_ms / explain_ms:.0f} x LRP (estimated from predict)")
 with open(os.path.join(out, "stages.stderr")) as f:
     peak = [l.split()[1] for l in f if l.startswith("peak_rss_mb")]
 print(f"  peak RSS of the stage benchmarks   {peak[0] if peak else '?'} MB")

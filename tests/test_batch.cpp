@@ -153,10 +153,12 @@ BOOST_AUTO_TEST_CASE(merged_evaluation_shards_equal_one_whole_evaluation) {
     const test::CommandResult r = test::run_cli(args);
     BOOST_TEST(r.exit_code == 0, args << ": " << r.output);
   };
-  run(common + " --out " + dir / "whole");
-  for (int k = 1; k <= 3; ++k) run(common + " --shard " + std::to_string(k) + "/3 --out " + dir / ("part" + std::to_string(k)));
-  run("merge-evaluations --out " + dir / "merged " + dir / "part2/evaluation.json " + dir / "part1/evaluation.json " +
-      dir / "part3/evaluation.json");
+  // The whole run one image at a time; the parts on threads over images.
+  run(common + " --jobs 1 --threads 1 --out " + dir / "whole");
+  for (int k = 1; k <= 3; ++k)
+    run(common + " --jobs 2 --shard " + std::to_string(k) + "/3 --out " + dir / ("part" + std::to_string(k)));
+  run("merge-evaluations --out " + dir / "merged " + dir / "part2/evaluation.json " + dir / "part1 " +
+      dir / "part3/evaluation.json");  // a file or the folder holding it
   nlohmann::json whole = test::read_json(dir / "whole/evaluation.json");
   nlohmann::json merged = test::read_json(dir / "merged/evaluation.json");
   BOOST_TEST(test::read_json(dir / "part2/evaluation.json")["images"].size() == 2u);  // indices 1 and 4

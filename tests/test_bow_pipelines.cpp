@@ -432,6 +432,7 @@ BOOST_AUTO_TEST_CASE(cli_trains_on_voc_and_layers_report_channel_and_scale_of_ev
   const auto bad = test::run_cli("explain --versus 0 --model " + model_dir + " --out " + dir / "bad" + " " + image);
   BOOST_TEST(bad.exit_code != 0);
   BOOST_TEST(bad.output.find("one-vs-one") != std::string::npos, bad.output);
+  BOOST_TEST(!fs::exists(dir / "bad"));  // refused before any output
 }
 
 BOOST_AUTO_TEST_CASE(shipped_presets_parse_and_the_voc_preset_trains_when_scaled_down) {

@@ -2,11 +2,13 @@
 // models whose correct answer is known, slow obviously-correct references for
 // the fast code, and the evaluation pipeline on a small real model.
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <sstream>
 #include <thread>
 
 #include "pixelwise/decomposition/baselines.hpp"
@@ -410,7 +412,8 @@ namespace {
 // and known: R = x inside the box (class 0), -x (class 1), 0 elsewhere.
 class BoxModel : public ExplainableModel {
  public:
-  explicit BoxModel(cv::Rect box) : box_(box) {}
+  explicit BoxModel(cv::Rect box, bool concurrent = true) : box_(box), concurrent_(concurrent) {}
+  bool concurrent() const override { return concurrent_; }
   std::string kind() const override { return "toy"; }
   std::string source() const override { return "box-sum model"; }
   std::vector<std::string> class_names() const override { return {"box", "not-box"}; }
@@ -448,6 +451,7 @@ class BoxModel : public ExplainableModel {
 
  private:
   cv::Rect box_;
+  bool concurrent_;
 };
 
 MaskedDataset box_data(int n, cv::Rect box) {
@@ -542,6 +546,73 @@ BOOST_AUTO_TEST_CASE(evaluation_of_a_model_whose_explanation_is_known) {
   o.methods = {"lrp"};
   o.metrics = {"aopc", "speed"};
   BOOST_CHECK_THROW(evaluate(model, data, o, nullptr, nullptr), std::invalid_argument);
+}
+
+namespace {
+
+// Everything but the wall times and how the machine was used.
+nlohmann::json without_seconds(nlohmann::json j) {
+  j.erase("seconds");
+  for (auto& image : j["images"])
+    for (auto& [method, m] : image["methods"].items()) m.erase("seconds");
+  for (auto& [method, m] : j["summary"].items()) m.erase("seconds");
+  j["settings"].erase("execution");
+  return j;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(threads_over_images_give_the_sequential_evaluation) {
+  const cv::Rect box(3, 2, 5, 4);
+  const BoxModel model(box);
+  MaskedDataset data = box_data(7, box);
+  data.data.images[4].label = 1;  // one image left out by --label
+  EvaluationOptions o;
+  o.methods = {"lrp", "occlusion", "random"};
+  o.only_label = "box";
+  o.perturbation.region = 2;
+  o.perturbation.steps = 10;
+  o.pixel_flipping_steps = 6;
+  o.report_images = 4;
+  o.jobs = 1;
+  o.batching.threads = 1;
+  std::vector<ReportImage> sequential_shown;
+  const nlohmann::json sequential = evaluate(model, data, o, &sequential_shown, nullptr);
+  BOOST_TEST(sequential.at("settings").at("execution").at("jobs").get<long>() == 1);
+  for (const int jobs : {2, 3, 0}) {
+    o.jobs = jobs;
+    o.batching.threads = jobs == 3 ? 2 : 0;
+    o.batching.batch = jobs + 1;
+    std::vector<ReportImage> shown;
+    std::ostringstream log;
+    const nlohmann::json threaded = evaluate(model, data, o, &shown, &log);
+    BOOST_TEST(without_seconds(threaded) == without_seconds(sequential), "jobs " << jobs);
+    if (jobs > 0) BOOST_TEST(threaded.at("settings").at("execution").at("jobs").get<long>() == jobs);
+    // The images in data set order, the report's images the first ones.
+    std::vector<long> indices;
+    for (const auto& image : threaded.at("images")) indices.push_back(image.at("index").get<long>());
+    BOOST_TEST(indices == std::vector<long>({0, 1, 2, 3, 5, 6}), boost::test_tools::per_element());
+    BOOST_TEST(shown.size() == 4u);
+    for (size_t k = 0; k < shown.size(); ++k) {
+      BOOST_TEST(shown[k].name == sequential_shown[k].name);
+      for (size_t m = 0; m < shown[k].results.size(); ++m)
+        BOOST_TEST((shown[k].results[m].pixels == sequential_shown[k].results[m].pixels), shown[k].name);
+    }
+    // One line per image (no bar: standard error is not a terminal here).
+    const std::string text = log.str();
+    BOOST_TEST(std::count(text.begin(), text.end(), '\n') == 6);
+    BOOST_TEST(text.find("/6: toy-6 class box") != std::string::npos, text);
+  }
+  // A model that is not concurrent is evaluated one image at a time, on one thread.
+  o.jobs = 0;
+  o.batching.threads = 0;
+  const BoxModel serial(box, /*concurrent=*/false);
+  const nlohmann::json one_at_a_time = evaluate(serial, data, o, nullptr, nullptr);
+  BOOST_TEST(one_at_a_time.at("settings").at("execution").at("jobs").get<long>() == 1);
+  BOOST_TEST(without_seconds(one_at_a_time) == without_seconds(sequential));
+  o.jobs = -1;
+  BOOST_CHECK_EXCEPTION(evaluate(model, data, o, nullptr, nullptr), std::invalid_argument,
+                        [](const std::invalid_argument& e) { return std::string(e.what()).find("jobs") != std::string::npos; });
 }
 
 BOOST_AUTO_TEST_CASE(bow_sensitivity_is_the_derivative_with_respect_to_descriptor_weights) {

@@ -83,8 +83,15 @@ BOOST_AUTO_TEST_CASE(bin_terms_sum_to_the_decision_and_equal_the_dot_product) {
       correct += best == ty[i];
     }
     BOOST_TEST(correct >= 24, kernel << ": " << correct << "/30");  // as the kernel SVMs of test_classifiers.cpp
-    // Seeded: training again gives the same weights.
+    // Seeded: training again gives the same weights, whatever the threads.
     BOOST_TEST((MappedLinearSvm::train(X, y, 3, map, options).weights() == svm.weights()));
+    for (const int threads : {1, 3}) {
+      LinearSvmOptions threaded = options;
+      threaded.threads = threads;
+      const MappedLinearSvm again = MappedLinearSvm::train(X, y, 3, map, threaded);
+      BOOST_TEST((again.weights() == svm.weights()), threads << " threads");
+      BOOST_TEST((again.bias() == svm.bias()), threads << " threads");
+    }
   }
 }
 

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "pixelwise/classifiers/parallel.hpp"
 
 extern "C" {
 #include <vl/generic.h>
@@ -24,6 +27,7 @@ void LinearSvmOptions::validate() const {
   if (!(C > 0) || !std::isfinite(C)) throw std::invalid_argument("linear svm: C must be a positive number");
   if (!(epsilon > 0)) throw std::invalid_argument("linear svm: epsilon must be positive");
   if (max_passes < 1) throw std::invalid_argument("linear svm: max_passes must be >= 1");
+  if (threads < 0) throw std::invalid_argument("linear svm: threads must be 0 (all cores) or more");
 }
 
 struct HomogeneousKernelMap::Map {
@@ -71,35 +75,53 @@ MappedLinearSvm::MappedLinearSvm(FeatureMapOptions map, RowMatrixXd weights, Eig
 
 namespace {
 
-// The training data as VLFeat's SDCA solver sees it: psi(x_i) computed on the
-// fly, bin by bin, skipping the zero bins (psi(0) = 0).
+// The training data as VLFeat's SDCA solver sees it: psi(x_i), mapped once
+// and kept sparse (psi(0) = 0, so only the nonzero bins of each row), which
+// every class's solver then reads. SDCA touches one row per iteration, many
+// passes over the data: mapping once and skipping the zeros is what makes
+// large training sets affordable (docs/performance.md).
 struct MappedData {
-  const RowMatrixXd* X;
-  const HomogeneousKernelMap* map;
+  int expansion = 0;
+  std::vector<long> row_start;  // rows' first entries in bins; n + 1 offsets
+  std::vector<long> bins;       // nonzero bins d of each row, increasing
+  std::vector<double> psi;      // expansion values for each entry of bins
+
+  MappedData(const RowMatrixXd& X, const HomogeneousKernelMap& map) : expansion(map.expansion()) {
+    const long nonzero = (X.array() != 0.0).count();
+    row_start.reserve(static_cast<size_t>(X.rows()) + 1);
+    bins.reserve(static_cast<size_t>(nonzero));
+    psi.resize(static_cast<size_t>(nonzero * expansion));
+    row_start.push_back(0);
+    for (long i = 0; i < X.rows(); ++i) {
+      for (long d = 0; d < X.cols(); ++d)
+        if (X(i, d) != 0.0) {
+          map.map(X(i, d), psi.data() + bins.size() * expansion);
+          bins.push_back(d);
+        }
+      row_start.push_back(static_cast<long>(bins.size()));
+    }
+  }
 };
 
 double inner_product(const void* data, vl_uindex element, double* model) {  // VLFeat's type; model is read only
   const MappedData& m = *static_cast<const MappedData*>(data);
-  const int e = m.map->expansion();
-  const double* x = m.X->row(static_cast<long>(element)).data();
-  double psi[64], sum = 0;
-  for (long d = 0; d < m.X->cols(); ++d) {
-    if (x[d] == 0.0) continue;
-    m.map->map(x[d], psi);
-    for (int j = 0; j < e; ++j) sum += model[d * e + j] * psi[j];
+  const int e = m.expansion;
+  double sum = 0;
+  for (long k = m.row_start[element]; k < m.row_start[element + 1]; ++k) {
+    const double* w = model + m.bins[k] * e;
+    const double* psi = m.psi.data() + k * e;
+    for (int j = 0; j < e; ++j) sum += w[j] * psi[j];
   }
   return sum;
 }
 
 void accumulate(const void* data, vl_uindex element, double* model, double multiplier) {
   const MappedData& m = *static_cast<const MappedData*>(data);
-  const int e = m.map->expansion();
-  const double* x = m.X->row(static_cast<long>(element)).data();
-  double psi[64];
-  for (long d = 0; d < m.X->cols(); ++d) {
-    if (x[d] == 0.0) continue;
-    m.map->map(x[d], psi);
-    for (int j = 0; j < e; ++j) model[d * e + j] += multiplier * psi[j];
+  const int e = m.expansion;
+  for (long k = m.row_start[element]; k < m.row_start[element + 1]; ++k) {
+    double* w = model + m.bins[k] * e;
+    const double* psi = m.psi.data() + k * e;
+    for (int j = 0; j < e; ++j) w[j] += multiplier * psi[j];
   }
 }
 
@@ -120,15 +142,18 @@ MappedLinearSvm MappedLinearSvm::train(const RowMatrixXd& X, const std::vector<i
   if (classes < 2) throw std::invalid_argument("linear svm: at least two classes are needed");
   for (int y : labels)
     if (y < 0 || y >= classes) throw std::invalid_argument("linear svm: label out of range");
-  MappedData data{&X, &map};
+  const MappedData data(X, map);
   RowMatrixXd weights(classes, D * e);
   Eigen::VectorXd bias(classes);
-  std::vector<double> y(n);
-  for (int c = 0; c < classes; ++c) {
+  // One machine per class on the threads: each solver has its own state and
+  // seeds the random generator of its thread (VLFeat's is per thread), so the
+  // weights do not depend on the threads.
+  for_each_parallel(classes, options.threads, [&](long c) {
+    std::vector<double> y(n);
     for (long i = 0; i < n; ++i) y[i] = labels[i] == c ? 1.0 : -1.0;
     // SVM objective lambda/2 |w|^2 + 1/N sum_i hinge: lambda = 1 / (C N) matches libsvm's C.
     std::unique_ptr<VlSvm, SvmDeleter> svm(vl_svm_new_with_abstract_data(
-        VlSvmSolverSdca, &data, static_cast<vl_size>(D * e), static_cast<vl_size>(n), y.data(), 1.0 / (options.C * n)));
+        VlSvmSolverSdca, const_cast<MappedData*>(&data), static_cast<vl_size>(D * e), static_cast<vl_size>(n), y.data(), 1.0 / (options.C * n)));
     if (!svm) throw std::bad_alloc();
     vl_svm_set_data_functions(svm.get(), &inner_product, &accumulate);
     vl_svm_set_epsilon(svm.get(), options.epsilon);
@@ -137,7 +162,7 @@ MappedLinearSvm MappedLinearSvm::train(const RowMatrixXd& X, const std::vector<i
     vl_svm_train(svm.get());
     weights.row(c) = Eigen::Map<const Eigen::RowVectorXd>(vl_svm_get_model(svm.get()), D * e);
     bias[c] = vl_svm_get_bias(svm.get());
-  }
+  });
   return MappedLinearSvm(map_options, std::move(weights), std::move(bias));
 }
 

@@ -188,9 +188,15 @@ int run_explain(const std::string& model_dir, const std::string& class_name, con
     }
   } else if (network_flags) {
     throw std::runtime_error("--rule and --ignore-bias apply to network classifiers; " + model_dir + " has SVMs");
+  } else if (model.mapped_svm && options.method != "lrp") {
+    throw std::runtime_error(model_dir + ": the classifier is linear SVMs on a kernel map: --method " + options.method +
+                             " needs kernel SVMs (lrp decomposes this model exactly)");
   }
   const int class_index = class_name.empty() ? -1 : model.class_index(class_name);
   const int versus = versus_name.empty() ? -1 : model.class_index(versus_name);
+  if (versus >= 0 && model.config.multiclass != "one_vs_one")
+    throw std::runtime_error("--versus explains a pairwise decision of a one-vs-one model; " + model_dir + " is " +
+                             (model.config.network ? std::string("a network") : model.config.multiclass));
   if (tiles && (layers || versus >= 0)) throw std::runtime_error("--layers and --versus do not apply to tiled explanations");
   // Every input is read and checked before anything is written; one image at
   // a time, so that memory stays flat over long lists.
@@ -350,7 +356,9 @@ int main(int argc, char** argv) {
   evaluate_cmd->add_option("--patch", evaluation.patch, "occlusion patch side (default: a quarter of the image side)");
   evaluate_cmd->add_option("--stride", evaluation.stride, "occlusion stride (default: half the patch)");
   evaluate_cmd->add_option("--fill", evaluation.fill, "occlusion fill grey level (default 0)");
-  evaluate_cmd->add_option("--threads", evaluation.threads, "threads for batched model evaluations (default 0: all cores)");
+  evaluate_cmd->add_option("--jobs", evaluation.jobs, "images evaluated at once, on threads sharing the model (default 0: all cores)");
+  evaluate_cmd->add_option("--threads", evaluation.threads,
+                           "threads for the batched model evaluations of one image (default 0: the cores --jobs leaves)");
   evaluate_cmd->add_option("--batch", evaluation.batch, "images per batched model evaluation (default 32)");
   evaluate_cmd->add_option("--report-images", evaluation.report_images, "images shown in the report (default 12)");
   evaluate_cmd->add_flag("--quiet", evaluation.quiet, "no progress lines");
@@ -361,7 +369,7 @@ int main(int argc, char** argv) {
   std::string merge_out;
   auto* merge_cmd = app.add_subcommand("merge-evaluations", "combine the evaluation.json files of evaluate --shard runs");
   merge_cmd->add_option("--out", merge_out, "folder for the merged evaluation.json and report/index.html")->required();
-  merge_cmd->add_option("evaluations", merge_inputs, "evaluation.json of every shard")->required();
+  merge_cmd->add_option("evaluations", merge_inputs, "the evaluation.json (or the evaluate --out folder) of every shard")->required();
 
   SceneOptions scenes;
   std::string scenes_out;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "pixelwise/features/image.hpp"
+#include "config_keys.hpp"
 
 namespace pixelwise {
 namespace {
@@ -13,16 +14,6 @@ const std::set<std::string> kCodebookKeys{"words", "training_descriptors", "seed
 const std::set<std::string> kCodingKeys{"type", "knn", "sigma", "decay"};
 const std::set<std::string> kPoolingKeys{"type", "pyramid", "p"};
 const std::set<std::string> kNormalisationKeys{"steps"};
-
-void check_keys(const nlohmann::json& j, const std::set<std::string>& allowed, const std::string& where) {
-  if (!j.is_object()) throw std::invalid_argument(where + ": must be a JSON object");
-  for (const auto& item : j.items())
-    if (!allowed.count(item.key())) {
-      std::string known;
-      for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
-      throw std::invalid_argument(where + ": unknown key \"" + item.key() + "\" (known: " + known + ")");
-    }
-}
 
 // The user's section over the base section, key by key. When the user names
 // another type, the base's type-specific keys are dropped first (they would

@@ -69,7 +69,20 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     // The explained machine: machine c of model.svm (one-vs-rest f_c, or the
     // summed pairwise s_c), or the pairwise machine f_{c,versus}.
     BinRelevance bins;
-    if (versus >= 0) {
+    if (model.mapped_svm) {
+      // Linear SVMs on a kernel map (homkermap_svm.hpp): f_c is a sum of
+      // per-bin terms plus b_c, exactly, so LRP is the same rule as for an
+      // additive kernel (DESIGN.md 1.4) on the terms of the forward pass.
+      if (options.method != "lrp")
+        throw std::invalid_argument("method \"" + options.method +
+                                    "\" needs kernel SVMs; this model's linear SVMs on a kernel map are decomposed "
+                                    "exactly by lrp");
+      if (versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
+      const Eigen::VectorXd& x = forward.encoding.histogram;
+      e.score = e.scores[e.class_index];
+      e.bias = model.mapped_svm->bias()[e.class_index];
+      bins = decompose_svm(forward.svm_pass.class_terms(e.class_index, x.size()), e.score, e.bias, x, options.policy);
+    } else if (versus >= 0) {
       if (model.config.multiclass != "one_vs_one")
         throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
                                     model.config.multiclass);
@@ -156,11 +169,13 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
                                 : e.versus >= 0 ? "pairwise decision f(" + model.classes[e.class_index] + " vs " +
                                                       model.classes[e.versus] + ")"
                                 : ovo           ? "sum of the pairwise decisions of " + model.classes[e.class_index]
-                                                : "one-vs-rest decision of " + model.classes[e.class_index];
+                                : model.mapped_svm ? "one-vs-rest linear SVM decision on the " + model.config.svm.kernel +
+                                                         " kernel map of " + model.classes[e.class_index]
+                                                   : "one-vs-rest decision of " + model.classes[e.class_index];
   nlohmann::json j = {{"class", model.classes[e.class_index]},
                       {"class_index", e.class_index},
                       {"predicted", model.classes[e.predicted]},
-                      {"classifier", network ? "network" : "svm"},
+                      {"classifier", network ? "network" : model.mapped_svm ? "kernel-map svm" : "svm"},
                       {"explained", explained},
                       {"score", e.score},
                       {"scores", scores},

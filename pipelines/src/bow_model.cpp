@@ -12,6 +12,7 @@
 #include "pixelwise/classifiers/parallel.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
+#include "config_keys.hpp"
 
 namespace fs = std::filesystem;
 
@@ -20,16 +21,6 @@ namespace {
 
 constexpr const char* kFormat = "pixelwise-bow-model";
 constexpr int kVersion = 1;
-
-void check_keys(const nlohmann::json& j, const std::set<std::string>& allowed, const std::string& where) {
-  if (!j.is_object()) throw std::invalid_argument(where + ": must be a JSON object");
-  for (const auto& item : j.items())
-    if (!allowed.count(item.key())) {
-      std::string known;
-      for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
-      throw std::invalid_argument(where + ": unknown key \"" + item.key() + "\" (known: " + known + ")");
-    }
-}
 
 const std::set<std::string> kTopLevelKeys{"descriptor", "codebook", "coding", "pooling", "normalisation", "svm",
                                           "network", "description", "channels", "combine"};
@@ -81,9 +72,44 @@ nlohmann::json network_section_json(const NetworkTrainingConfig& c) {
 std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
 constexpr const char* kOneVsOneFile = "svm-ovo.model";
 constexpr const char* kNetworkFile = "network.txt";
+constexpr const char* kMappedSvmFile = "mapped_svm.npy";
 // Channel 0 keeps the single-channel name codebook.npy.
 std::string codebook_file(size_t channel) {
   return channel == 0 ? "codebook.npy" : "codebook-" + std::to_string(channel) + ".npy";
+}
+
+}  // namespace
+
+namespace {
+
+// svm.feature_map (docs/config.md): the map's order and period and the SDCA
+// solver's settings; kernel and C come from the svm section.
+PipelineConfig::FeatureMap parse_feature_map(const nlohmann::json& j, const PipelineConfig& c) {
+  const std::string where = "config section \"svm\": feature_map";
+  check_keys(j, {"order", "period", "epsilon", "max_passes", "seed"}, where);
+  PipelineConfig::FeatureMap f;
+  try {
+    f.map.kernel = c.svm.kernel;
+    f.map.order = j.value("order", f.map.order);
+    f.map.period = j.value("period", f.map.period);
+    f.solver.C = c.svm.C;
+    f.solver.epsilon = j.value("epsilon", f.solver.epsilon);
+    f.solver.max_passes = j.value("max_passes", f.solver.max_passes);
+    f.solver.seed = j.value("seed", f.solver.seed);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(where + ": " + e.what());
+  }
+  if (c.svm.kernel != "hik" && c.svm.kernel != "chi2")
+    throw std::invalid_argument(where + ": homogeneous kernel maps exist for the hik and chi2 kernels, not " + c.svm.kernel);
+  if (c.multiclass != "one_vs_rest")
+    throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + c.multiclass);
+  try {
+    f.map.validate();
+    f.solver.validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(where + ": " + e.what());
+  }
+  return f;
 }
 
 }  // namespace
@@ -100,13 +126,17 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   c.normalisation = top.normalisation;
   if (j.contains("svm")) {
     const std::string where = "config section \"svm\"";
-    check_keys(j.at("svm"), {"kernel", "C", "tolerance", "cache_mb", "multiclass", "gamma", "degree", "coef0"}, where);
+    check_keys(j.at("svm"),
+               {"kernel", "C", "tolerance", "cache_mb", "multiclass", "gamma", "degree", "coef0", "feature_map"}, where);
     try {
-      c.svm = j.at("svm").get<SvmOptions>();
+      nlohmann::json options = j.at("svm");
+      options.erase("feature_map");
+      c.svm = options.get<SvmOptions>();
       c.multiclass = j.at("svm").value("multiclass", c.multiclass);
     } catch (const nlohmann::json::exception& e) {
       throw std::invalid_argument(where + ": " + e.what());
     }
+    if (j.at("svm").contains("feature_map")) c.feature_map = parse_feature_map(j.at("svm").at("feature_map"), c);
     if (c.multiclass != "one_vs_rest" && c.multiclass != "one_vs_one")
       throw std::invalid_argument(where + ": multiclass must be \"one_vs_rest\" or \"one_vs_one\", got \"" +
                                   c.multiclass + "\"");
@@ -123,6 +153,9 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   if (c.combine == "sum_of_kernels" && !is_additive(parse_kernel(c.svm.kernel)))
     throw std::invalid_argument("config: combine \"sum_of_kernels\" weights additive kernels (linear, hik, chi2, "
                                 "hellinger), not " + c.svm.kernel);
+  if (c.feature_map && c.combine != "concatenate")
+    throw std::invalid_argument("config: combine \"" + c.combine +
+                                "\" weights kernels; a kernel-map SVM (svm.feature_map) takes \"concatenate\"");
   if (j.contains("network")) {
     if (j.contains("svm"))
       throw std::invalid_argument("config: sections \"svm\" and \"network\" name two classifiers; give one of them");
@@ -180,6 +213,10 @@ nlohmann::json PipelineConfig::to_json() const {
   } else {
     j["svm"] = svm;
     j["svm"]["multiclass"] = multiclass;
+    if (feature_map)
+      j["svm"]["feature_map"] = {{"order", feature_map->map.order},        {"period", feature_map->map.period},
+                                 {"epsilon", feature_map->solver.epsilon}, {"max_passes", feature_map->solver.max_passes},
+                                 {"seed", feature_map->solver.seed}};
   }
   if (!channels.empty()) j["channels"] = channel_list_json(channels, combine);
   return j;
@@ -189,10 +226,16 @@ BowModel::Forward BowModel::forward(const cv::Mat& image, const std::string& wha
   Forward f;
   // (The kernel only matters to "sum_of_kernels", which a network does not take.)
   f.encoding = encode_image(channels, codebooks, config.combine, config.normalisation,
-                            config.network ? parse_kernel(config.svm.kernel) : svm.kernel(), image, what);
+                            config.network || mapped_svm ? parse_kernel(config.svm.kernel) : svm.kernel(), image, what);
   if (config.network) {
     // The network's pre-softmax outputs (DESIGN.md 1.7).
     f.scores = network.scores(f.encoding.histogram.transpose(), histogram_shape()).row(0).transpose();
+    return f;
+  }
+  // A kernel map: w_c . psi(x) + b_c, split over the bins in the same pass.
+  if (mapped_svm) {
+    f.svm_pass = mapped_svm->evaluate(f.encoding.histogram);
+    f.scores = f.svm_pass.scores;
     return f;
   }
   // Additive kernels: per-dimension tables, one pass for the scores and the
@@ -324,6 +367,23 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
     model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
     return model;
   }
+  if (config.feature_map) {
+    // 4. Linear SVMs on the homogeneous kernel map: no kernel matrix (homkermap_svm.hpp).
+    const PipelineConfig::FeatureMap& fm = *config.feature_map;
+    say("linear SVMs on the order-" + std::to_string(fm.map.order) + " " + fm.map.kernel + " kernel map: " +
+        std::to_string(k) + " classes, " + std::to_string(n) + " histograms of " + std::to_string(dimension) + " bins");
+    model.mapped_svm = MappedLinearSvm::train(X, labels, k, fm.map, fm.solver);
+    long correct = 0;
+    for (long i = 0; i < n; ++i) {
+      int best;
+      model.mapped_svm->decisions(X.row(i).transpose()).maxCoeff(&best);
+      correct += best == labels[i];
+    }
+    model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
+    say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
+    model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
+    return model;
+  }
   // 4. SVMs: one-vs-rest machines, or libsvm's one-vs-one model whose summed
   // pairwise machines give the class scores.
   say("SVMs: " + config.multiclass + ", " + std::to_string(k) + " classes, kernel " + config.svm.kernel);
@@ -345,9 +405,13 @@ void BowModel::save(const std::string& dir) const {
     std::map<std::string, std::string> files;
     for (size_t ch = 0; ch < codebooks.size(); ++ch) files[codebook_file(ch)] = npy_bytes(codebooks[ch].centres());
     if (class_means.size() > 0) files["class_means.npy"] = npy_bytes(class_means);
-    if (!config.network) files["support_vectors.npy"] = npy_bytes(svm.support_vectors());
+    if (!config.network && !mapped_svm) files["support_vectors.npy"] = npy_bytes(svm.support_vectors());
     if (config.network) {
       files[kNetworkFile] = network.toolbox_text();
+    } else if (mapped_svm) {
+      RowMatrixXd table(mapped_svm->classes(), mapped_svm->weights().cols() + 1);
+      table << mapped_svm->weights(), mapped_svm->bias();
+      files[kMappedSvmFile] = npy_bytes(table);
     } else if (config.multiclass == "one_vs_one") {
       const fs::path p = partial / kOneVsOneFile;
       pairwise.save(p.string());
@@ -443,6 +507,22 @@ BowModel BowModel::load(const std::string& dir) {
       if (outputs != k)
         throw std::runtime_error(path + ": the network has " + std::to_string(outputs) + " outputs for " +
                                  std::to_string(k) + " classes");
+      return model;
+    }
+    if (model.config.feature_map) {
+      const std::string path = (root / kMappedSvmFile).string();
+      const RowMatrixXd table = parse_npy_f8(need(kMappedSvmFile), path);
+      const FeatureMapOptions& map = model.config.feature_map->map;
+      const long columns = dimension * (2 * map.order + 1) + 1;
+      if (table.rows() != k || table.cols() != columns)
+        throw std::runtime_error(path + ": " + std::to_string(table.rows()) + " x " + std::to_string(table.cols()) +
+                                 ", the pipeline needs " + std::to_string(k) + " x " + std::to_string(columns) +
+                                 " (a row of weights and the bias per class)");
+      try {
+        model.mapped_svm = MappedLinearSvm(map, table.leftCols(columns - 1), table.col(columns - 1));
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(path + ": " + e.what());
+      }
       return model;
     }
     RowMatrixXd sv = parse_npy_f8(need("support_vectors.npy"), (root / "support_vectors.npy").string());

@@ -1,6 +1,8 @@
 #include "pixelwise/pipelines/evaluate.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <iterator>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -50,8 +52,7 @@ OcclusionOptions occlusion_for(const OcclusionOptions& o, int rows, int cols) {
 }
 
 nlohmann::json occlusion_json(const OcclusionOptions& o) {
-  return {{"patch", o.patch}, {"stride", o.stride}, {"fill", o.fill}, {"batch", o.batching.batch},
-          {"threads", o.batching.threads}};
+  return {{"patch", o.patch}, {"stride", o.stride}, {"fill", o.fill}};
 }
 
 nlohmann::json perturbation_json(const PerturbationOptions& o) {
@@ -133,6 +134,8 @@ void EvaluationOptions::validate() const {
   perturbation.validate();
   if (pixel_flipping_steps < 1) throw std::invalid_argument("evaluate: pixel flipping needs at least one step");
   if (report_images < 0) throw std::invalid_argument("evaluate: report_images must not be negative");
+  if (jobs < 0) throw std::invalid_argument("evaluate: jobs must be 0 (all cores) or more");
+  batching.validate();
 }
 
 nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data, const EvaluationOptions& options,
@@ -156,15 +159,36 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
                               : model.class_index(options.class_choice);
   const int only = options.only_label.empty() ? -1 : model.class_index(options.only_label);
 
-  nlohmann::json images = nlohmann::json::array();
-  const auto started = Clock::now();
-  long evaluated = 0;
+  // The images of the run, in data set order; each keeps its data set index,
+  // which seeds it, so that no result depends on the threads or the shard.
   const long total = static_cast<long>(data.data.images.size());
+  std::vector<long> selected;
+  for (long i = 0; i < total; ++i)
+    if ((only < 0 || data.data.images[i].label == only) && options.shard.owns(i)) selected.push_back(i);
+  if (selected.empty()) throw std::runtime_error(data.data.spec + ": no image to evaluate (check --label)");
+  const long count = static_cast<long>(selected.size());
 
-  for (long i = 0; i < total; ++i) {
+  // Threads over images share the model read-only (issue 8); the batched
+  // model evaluations within an image get the cores the images leave over.
+  const long cores = std::max(1u, std::thread::hardware_concurrency());
+  const long jobs = !model.concurrent() ? 1 : std::min(count, options.jobs > 0 ? static_cast<long>(options.jobs) : cores);
+  BatchOptions batching = options.batching;
+  if (batching.threads <= 0) batching.threads = static_cast<int>(std::max(1L, cores / jobs));
+  PerturbationOptions perturbation = options.perturbation;
+  perturbation.batching = batching;
+  MethodSettings method_settings = options.method_settings;
+  method_settings.occlusion.batching = batching;
+
+  const long kept = shown ? std::min<long>(count, std::max(0, options.report_images)) : 0;
+  std::vector<nlohmann::json> records(count);
+  std::vector<ReportImage> views(kept);
+  const auto started = Clock::now();
+  Progress progress(log ? count : 0, "evaluate");
+  std::atomic<long> finished{0};
+
+  for_each_parallel(count, static_cast<int>(jobs), [&](long position) {
+    const long i = selected[position];
     const ImageSample& sample = data.data.images[i];
-    if (only >= 0 && sample.label != only) continue;
-    if (!options.shard.owns(i)) continue;
     const std::optional<MaskArray>& mask = data.masks[i];
     const Eigen::VectorXd scores = model.all_scores(sample.gray, sample.source);
     int predicted;
@@ -175,8 +199,8 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
       if (sample.label < 0) throw std::runtime_error(sample.source + ": no label to explain (--class label)");
       c = sample.label;
     }
-    const std::uint64_t seed = image_seed(options.method_settings.seed, i);
-    const std::uint64_t noise_seed = image_seed(options.perturbation.seed, i);
+    const std::uint64_t seed = image_seed(method_settings.seed, i);
+    const std::uint64_t noise_seed = image_seed(perturbation.seed, i);
     nlohmann::json record = {{"index", i},
                              {"name", sample.name},
                              {"source", sample.source},
@@ -191,8 +215,8 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
       record["mask_pixels"] = mask->count();
       record["mask_fraction"] = static_cast<double>(mask->count()) / static_cast<double>(mask->size());
     }
+    const bool keep = position < kept;  // the report shows the first images, whatever the threads
     ReportImage view;
-    const bool keep = shown && static_cast<int>(shown->size()) < options.report_images;
     if (keep) {
       view.name = sample.name;
       view.gray = sample.gray;
@@ -200,7 +224,7 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
     }
     nlohmann::json per_method = nlohmann::json::object();
     for (const auto& method : options.methods) {
-      MethodResult r = explain_with(model, sample.gray, c, method, options.method_settings, seed, sample.source);
+      MethodResult r = explain_with(model, sample.gray, c, method, method_settings, seed, sample.source);
       nlohmann::json m = {{"seconds", r.seconds}, {"evaluations", r.evaluations}, {"score", r.score},
                           {"pixel_sum", r.pixels.sum()}, {"details", r.details}};
       auto curve = [&](const std::string& metric, PerturbationOptions p) {
@@ -210,17 +234,17 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
         m["curves"][metric] = {{"scores", k.scores}, {"region", k.region}, {"regions_per_step", k.regions_per_step}};
       };
       if (wants("aopc")) {
-        PerturbationOptions p = options.perturbation;
+        PerturbationOptions p = perturbation;
         p.most_relevant_first = true;
         curve("aopc", p);
       }
       if (wants("lerf")) {
-        PerturbationOptions p = options.perturbation;
+        PerturbationOptions p = perturbation;
         p.most_relevant_first = false;
         curve("lerf", p);
       }
       if (wants("pixel-flipping")) {
-        PerturbationOptions p = options.perturbation;
+        PerturbationOptions p = perturbation;
         p.most_relevant_first = true;
         p.region = 1;
         p.regions_per_step = 0;
@@ -245,18 +269,21 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
       if (keep) view.results.push_back(std::move(r));
     }
     record["methods"] = per_method;
-    images.push_back(record);
-    if (keep) shown->push_back(std::move(view));
-    ++evaluated;
+    records[position] = std::move(record);
+    if (keep) views[position] = std::move(view);
     if (log) {
-      *log << "[" << std::fixed << std::setprecision(1) << seconds_since(started) << " s] " << evaluated << ": "
-           << sample.name << " class " << names[c];
+      std::ostringstream line;
+      line << "[" << std::fixed << std::setprecision(1) << seconds_since(started) << " s] " << ++finished << "/" << count
+           << ": " << sample.name << " class " << names[c];
       for (const auto& method : options.methods)
-        *log << "  " << method << " " << std::setprecision(3) << per_method[method]["seconds"].get<double>() << " s";
-      *log << std::endl;
+        line << "  " << method << " " << std::setprecision(3) << per_method[method]["seconds"].get<double>() << " s";
+      progress.print(*log, line.str());
     }
-  }
-  if (evaluated == 0) throw std::runtime_error(data.data.spec + ": no image to evaluate (check --label)");
+    progress.advance();
+  });
+  const long evaluated = count;
+  nlohmann::json images(std::move(records));
+  if (shown) std::move(views.begin(), views.end(), std::back_inserter(*shown));
 
   const nlohmann::json summary = summarise_evaluation_images(images, options.methods, options.metrics);
 
@@ -273,10 +300,9 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
                           {"replacement", replacement_name(options.perturbation.replacement)}}},
       {"occlusion", occlusion_json(options.method_settings.occlusion)},
       {"random", {{"seed", options.method_settings.seed}, {"per_image", "image_seed(seed, index)"}}},
-      {"hardware_threads", std::thread::hardware_concurrency()},
-      {"batch", options.perturbation.batching.batch},
-      {"threads", options.perturbation.batching.threads},
-      {"model_concurrent", model.concurrent()},
+      // How the run used the machine; no result depends on it (merges ignore it).
+      {"execution", {{"hardware_threads", cores}, {"jobs", jobs}, {"threads_per_image", batching.threads},
+                     {"batch", batching.batch}, {"model_concurrent", model.concurrent()}}},
       {"shard", options.shard.str()}};
   if (options.method_settings.occlusion.patch <= 0) settings["occlusion"]["patch"] = "auto (a quarter of the shorter side)";
   if (options.method_settings.occlusion.stride <= 0) settings["occlusion"]["stride"] = "auto (half the patch)";
@@ -313,8 +339,6 @@ PerturbationOptions perturbation_from(const EvaluateRequest& r) {
     else if (p.replacement == Replacement::blur) p.blur_sigma = v;
     else throw std::invalid_argument("--replacement uniform takes no value");
   }
-  p.batching.threads = r.threads;
-  p.batching.batch = r.batch;
   return p;
 }
 
@@ -334,11 +358,13 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   options.class_choice = request.class_choice;
   options.only_label = request.only_label;
   options.perturbation = perturbation_from(request);
+  options.batching.threads = request.threads;
+  options.batching.batch = request.batch;
+  options.jobs = request.jobs;
   options.pixel_flipping_steps = request.pixel_flipping_steps;
   options.method_settings.occlusion.patch = request.patch;
   options.method_settings.occlusion.stride = request.stride;
   options.method_settings.occlusion.fill = request.fill;
-  options.method_settings.occlusion.batching = options.perturbation.batching;
   options.method_settings.seed = request.seed;
   options.report_images = request.report_images;
   if (!request.shard.empty()) options.shard = Shard::parse(request.shard);

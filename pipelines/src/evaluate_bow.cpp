@@ -11,22 +11,23 @@
 namespace pixelwise {
 namespace {
 
+// Concurrent (the ScoreModel default): a BowModel is read-only once loaded and
+// every kd-forest query has its own VLFeat searcher (features/codebook.cpp;
+// tests/test_concurrency.cpp).
 class BowAdapter : public ExplainableModel {
  public:
   BowAdapter(std::shared_ptr<const BowModel> model, std::string source)
-      : owner_(std::move(model)), model_(*owner_), source_(std::move(source)) {
-    for (const auto& channel : model_.channels) concurrent_ = concurrent_ && channel.codebook.search == "exact";
-  }
+      : owner_(std::move(model)), model_(*owner_), source_(std::move(source)) {}
   std::string kind() const override { return "bow"; }
   std::string source() const override { return source_; }
   std::vector<std::string> class_names() const override { return model_.classes; }
   int class_index(const std::string& name_or_index) const override { return model_.class_index(name_or_index); }
-  bool concurrent() const override { return concurrent_; }  // a kd-forest query is not reentrant
   Eigen::VectorXd all_scores(const cv::Mat& gray, const std::string& what) const override {
     return model_.forward(gray, what).scores;
   }
   std::vector<std::string> own_methods() const override {
     if (model_.config.network) return {"lrp", "sensitivity"};  // Taylor is offered for SVM layers only
+    if (model_.mapped_svm) return {"lrp"};  // no support vectors (Taylor), no map derivative (sensitivity)
     return {"lrp", "taylor", "sensitivity"};
   }
 
@@ -70,7 +71,6 @@ class BowAdapter : public ExplainableModel {
   std::shared_ptr<const BowModel> owner_;  // shared read-only, e.g. with the Python BowModel
   const BowModel& model_;
   std::string source_;
-  bool concurrent_ = true;
 };
 
 }  // namespace
@@ -81,6 +81,9 @@ std::unique_ptr<ExplainableModel> make_bow_adapter(std::shared_ptr<const BowMode
 
 RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, const std::string& what,
                             Eigen::VectorXd* descriptors, double* score) {
+  if (model.mapped_svm)
+    throw std::invalid_argument(what + ": the descriptor-level sensitivity needs the classifier's gradient; a linear "
+                                "SVM on a kernel map has none here (VLFeat's map is tabulated): use lrp or occlusion");
   const BowModel::Forward f = model.forward(image, what);
   const ImageEncoding& enc = f.encoding;
   if (score) *score = f.scores[c];

@@ -155,7 +155,11 @@ nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const
 
 int run_merge_evaluations(const std::vector<std::string>& inputs, const std::string& out, std::ostream& log) {
   std::vector<nlohmann::json> parts;
-  for (const auto& path : inputs) {
+  std::vector<std::string> names;
+  for (const auto& input : inputs) {
+    // An `evaluate --out` folder stands for its evaluation.json.
+    const std::string path = fs::is_directory(input) ? (fs::path(input) / "evaluation.json").string() : input;
+    names.push_back(path);
     try {
       parts.push_back(nlohmann::json::parse(read_file(path)));
     } catch (const nlohmann::json::exception& e) {
@@ -164,7 +168,7 @@ int run_merge_evaluations(const std::vector<std::string>& inputs, const std::str
   }
   nlohmann::json merged;
   try {
-    merged = merge_evaluations(parts, inputs);
+    merged = merge_evaluations(parts, names);
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error("merge: a part lacks an entry of an evaluation (" + std::string(e.what()) + ")");
   }

@@ -18,6 +18,14 @@
 namespace pixelwise::python {
 namespace {
 
+/// The kernel of an SVM model, e.g. "hik" or "chi2 (order-2 homogeneous kernel map + linear SVMs)".
+std::string describe_classifier(const BowModel& b) {
+  if (b.mapped_svm)
+    return b.config.svm.kernel + " (order-" + std::to_string(b.mapped_svm->feature_map().options().order) +
+           " homogeneous kernel map + linear SVMs)";
+  return b.svm.kernel_function().describe();
+}
+
 /// An explanation together with the model it came from (for class names and JSON).
 struct PyBowExplanation {
   std::shared_ptr<const BowModel> model;
@@ -278,7 +286,7 @@ void bind_bow(py::module_& m) {
           "kernel",
           [](const BowModel& b) -> py::object {
             if (b.config.network) return py::none();
-            return py::str(b.svm.kernel_function().describe());
+            return py::str(describe_classifier(b));
           },
           "the SVM kernel (None when the classifier is a network)")
       .def_property_readonly("dimension", [](const BowModel& b) { return b.dimension(); },
@@ -303,10 +311,13 @@ void bind_bow(py::module_& m) {
           "one Codebook per channel (views into the model)")
       .def_property_readonly(
           "svm",
-          [](py::object self) {
-            return py::cast(&self.cast<const BowModel&>().svm, py::return_value_policy::reference_internal, self);
+          [](py::object self) -> py::object {
+            const BowModel& b = self.cast<const BowModel&>();
+            if (b.config.network || b.mapped_svm) return py::none();
+            return py::cast(&b.svm, py::return_value_policy::reference_internal, self);
           },
-          "the machines whose decisions are the class scores (an Svm view into the model)")
+          "the kernel SVMs whose decisions are the class scores (an Svm view into the model; None when the "
+          "classifier is a network or linear SVMs on a kernel map)")
       .def("class_index", &BowModel::class_index, py::arg("name_or_index"))
       .def(
           "predict",
@@ -410,7 +421,7 @@ void bind_bow(py::module_& m) {
           "whole image) and a pixel's relevance is the mean over the tiles covering it. The CLI's --tiles.")
       .def("__repr__", [](const BowModel& b) {
         return "<pixelwise.BowModel: " + std::to_string(b.classes.size()) + " classes, " +
-               (b.config.network ? std::string("network classifier") : "kernel " + b.svm.kernel_function().describe()) +
+               (b.config.network ? std::string("network classifier") : "kernel " + describe_classifier(b)) +
                ", " + std::to_string(b.dimension()) + "-D histograms>";
       });
 

@@ -7,8 +7,9 @@
 // psi(u) . psi(v) ~ k_d(u, v), the per-dimension term of the intersection or
 // additive chi-square kernel (kernels.hpp), so that a linear SVM on
 // psi(x) = (psi(x_1), ..., psi(x_D)) approximates the kernel SVM. Training
-// (VLFeat's SDCA solver, which expands the data on the fly) costs
-// O(iterations * D * (2n + 1)) instead of a kernel matrix of O(N^2 D).
+// (VLFeat's SDCA solver on the mapped nonzero bins, kept in memory: N * nnz *
+// (2n + 1) values) costs O(iterations * nnz * (2n + 1)) instead of a kernel
+// matrix of O(N^2 D).
 //
 // The decision f_c(x) = w_c . psi(x) + b_c splits over the original bins
 // exactly (DESIGN.md 1.4, here for the linear model on the map):
@@ -60,6 +61,7 @@ struct LinearSvmOptions {
   double epsilon = 1e-4;      ///< SDCA's stopping tolerance (duality gap)
   long max_passes = 200;      ///< at most max_passes * N SDCA iterations
   std::uint32_t seed = 1;     ///< seeds the order of SDCA's updates
+  int threads = 0;            ///< classes trained at once (0: all cores); no result depends on it
   void validate() const;
 };
 

@@ -13,6 +13,10 @@
 //   svm-<c>.model        libsvm model of class c (precomputed kernel; support
 //                        vectors are 1-based rows of support_vectors.npy), or
 //   svm-ovo.model        libsvm's multi-class model ("multiclass": "one_vs_one")
+//   mapped_svm.npy       instead of the SVM files when the svm section has a
+//                        "feature_map": float64 classes x (D (2n + 1) + 1), the
+//                        linear SVMs on the homogeneous kernel map of order n
+//                        (weights, then the bias, per class)
 //   network.txt          instead of the SVM files when the configuration has a
 //                        "network" section: the MLP on the histograms in the LRP
 //                        Toolbox's plain-text format (as in network model
@@ -27,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/classifiers/homkermap_svm.hpp"
 #include "pixelwise/classifiers/network.hpp"
 #include "pixelwise/classifiers/one_vs_one.hpp"
 #include "pixelwise/classifiers/svm.hpp"
@@ -50,6 +55,15 @@ struct PipelineConfig {
   SvmOptions svm;
   std::string multiclass = "one_vs_rest";  ///< or "one_vs_one" (libsvm's own); JSON: svm.multiclass
   std::string combine = "concatenate";     ///< or "sum_of_kernels" (see bow_channels.hpp)
+  /// JSON svm.feature_map: instead of kernel SVMs, linear SVMs on VLFeat's
+  /// homogeneous kernel map of svm.kernel (hik or chi2) for training sets too
+  /// large for a kernel matrix (homkermap_svm.hpp). map.kernel is svm.kernel;
+  /// solver.C is svm.C.
+  struct FeatureMap {
+    FeatureMapOptions map;
+    LinearSvmOptions solver;
+  };
+  std::optional<FeatureMap> feature_map;
   std::vector<ChannelConfig> channels;     ///< as configured; empty: one channel of the top-level sections
   /// JSON section "network": the classifier is an MLP trained on the
   /// histograms (hidden sizes, activation and the training options of
@@ -83,6 +97,9 @@ class BowModel {
   /// or for one-vs-one the summed pairwise machines (OneVsOneSvm::summed_machines).
   OneVsRestSvm svm;
   OneVsOneSvm pairwise;                  ///< one-vs-one only (classes() == 0 otherwise)
+  /// config.feature_map: the linear SVMs on the kernel map whose decisions
+  /// are the class scores (svm is then empty).
+  std::optional<MappedLinearSvm> mapped_svm;
   /// Mean training histogram of every class (classes x dimension) and the
   /// number of training images of each: reference points of the Taylor
   /// decomposition (DESIGN.md 1.4). Empty for models saved before they were kept.
@@ -106,7 +123,8 @@ class BowModel {
     /// the pre-softmax outputs).
     Eigen::VectorXd scores;
     /// Additive kernels: the pass that gave the scores, with every class's
-    /// per-bin kernel terms (OneVsRestSvm::evaluate_additive); empty otherwise.
+    /// per-bin kernel terms (OneVsRestSvm::evaluate_additive, or
+    /// MappedLinearSvm::evaluate for a kernel map); empty otherwise.
     AdditiveEvaluation svm_pass;
   };
   /// Descriptors, encoding and all class scores of one image, grey (CV_32FC1)

@@ -114,6 +114,13 @@ struct EvaluationOptions {
   int pixel_flipping_steps = 100;      ///< pixel flipping: 1 x 1 regions, L steps covering the image
   MethodSettings method_settings;
   int report_images = 12;              ///< images whose heatmaps the report shows
+  /// Images evaluated at once, on threads sharing the model (0: all cores; a
+  /// model that is not concurrent gets 1). Results do not depend on it.
+  int jobs = 0;
+  /// The batched model evaluations of occlusion and the perturbation metrics
+  /// (it replaces perturbation.batching and method_settings.occlusion.batching);
+  /// threads 0: the cores the jobs leave over, at least 1.
+  BatchOptions batching;
   /// Only the images of this shard (batch.hpp) by their data set index; the
   /// index keeps seeding each image, so merged shards equal one whole run.
   Shard shard;
@@ -140,8 +147,9 @@ nlohmann::json chance_of_evaluation_images(const nlohmann::json& images);
 /// seconds added up. The parts must have the same settings apart from the
 /// shard and the command; throws std::runtime_error naming the part otherwise.
 nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const std::vector<std::string>& names);
-/// `pixelwise merge-evaluations --out DIR EVALUATION.json...`: writes
-/// DIR/evaluation.json and DIR/report (without heatmaps).
+/// `pixelwise merge-evaluations --out DIR EVALUATION...`: writes
+/// DIR/evaluation.json and DIR/report (without heatmaps). An EVALUATION is an
+/// evaluation.json or the `evaluate --out` folder holding it.
 int run_merge_evaluations(const std::vector<std::string>& inputs, const std::string& out, std::ostream& log);
 
 /// Runs the evaluation; returns the JSON (format "pixelwise-evaluation") and
@@ -163,6 +171,7 @@ struct EvaluateRequest {
   int patch = 0, stride = 0;  ///< occlusion; 0: a quarter and an eighth of the image side (at least 1)
   double fill = 0;
   int threads = 0, batch = 32;
+  int jobs = 0;  ///< images at once (0: all cores)
   int report_images = 12;
   std::string shard;  ///< K/N: only shard K of N of the images (merge with run_merge_evaluations)
   bool quiet = false;
