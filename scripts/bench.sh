@@ -8,8 +8,8 @@
 #   PIXELWISE_BENCH_OUT        folder for the raw results (default <build>/bench-results)
 #   PIXELWISE_BENCH_BATCHES    batch sizes of the memory check (default "500 4000")
 #   PIXELWISE_BENCH_HOMKERMAP  1: also run benchmarks/homkermap_fashion (explicit
-#                              maps vs exact kernel SVMs on Fashion-MNIST; an
-#                              hour or more on 2 cores) into <out>/homkermap.md
+#                              maps vs exact kernel SVMs on Fashion-MNIST; about
+#                              half an hour on 2 cores) into <out>/homkermap.md
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${PIXELWISE_BENCH_BUILD_DIR:-$root/build-perf}

@@ -186,3 +186,46 @@ BOOST_AUTO_TEST_CASE(merged_evaluation_shards_equal_one_whole_evaluation) {
   BOOST_TEST(other.exit_code == 1);
   BOOST_TEST(!fs::exists(dir / "bad"));
 }
+
+BOOST_AUTO_TEST_CASE(baseline_and_network_explanations_on_threads_over_images_equal_sequential_ones) {
+  test::ScratchDir dir("batch-methods");
+  const PipelineConfig config = PipelineConfig::parse(nlohmann::json::parse(R"({
+    "descriptor": {"step": 3, "bin_sizes": [3, 4]},
+    "codebook": {"words": 16, "training_descriptors": 1500, "seed": 2},
+    "svm": {"kernel": "hik", "C": 10}
+  })"));
+  BowModel::train(config, load_dataset("fashion-mnist:train:100"), nullptr).save(dir / "model");
+  const std::string toolbox = test::reference_dir() + "/lrp_toolbox/mlp_relu.txt";
+  std::string images;
+  for (int i = 0; i < 5; ++i) images += " fashion-mnist:test@" + std::to_string(i);
+  struct Case {
+    std::string model, method;
+  };
+  for (const Case& c : std::vector<Case>{{dir / "model", "occlusion --patch 7 --stride 4"},
+                                         {dir / "model", "sensitivity"},
+                                         {toolbox, "lrp"},
+                                         {toolbox, "occlusion --patch 7 --stride 7"}}) {
+    const std::string tag = c.method.substr(0, c.method.find(' ')) + (c.model == toolbox ? "-network" : "-bow");
+    for (const char* jobs : {"1", "3"}) {
+      const test::CommandResult r = test::run_cli("explain --model \"" + c.model + "\" --method " + c.method + " --jobs " +
+                                                  jobs + " --out " + dir / (tag + "-" + jobs) + images);
+      BOOST_TEST(r.exit_code == 0, tag << ": " << r.output);
+    }
+    for (int i = 0; i < 5; ++i) {
+      const std::string stem = "/fashion-mnist-test-" + std::to_string(i);
+      for (const char* ext : {".npy", ".png"})
+        BOOST_TEST(read_file(dir / (tag + "-1") + stem + ext) == read_file(dir / (tag + "-3") + stem + ext), tag << stem << ext);
+      nlohmann::json one = test::read_json(dir / (tag + "-1") + stem + ".json"),
+                     three = test::read_json(dir / (tag + "-3") + stem + ".json");
+      one.erase("seconds");
+      three.erase("seconds");
+      BOOST_TEST(one == three, tag << stem);
+    }
+  }
+  // What the batch options of BoW LRP do not cover is refused, --jobs -1 too.
+  for (const std::string bad : {"--jobs -1", "--resume"}) {
+    const test::CommandResult r = test::run_cli("explain --model \"" + toolbox + "\" " + bad + " --out " + dir / "bad" + images);
+    BOOST_TEST(r.exit_code != 0, bad);
+    BOOST_TEST(!fs::exists(dir / "bad"), bad);
+  }
+}

@@ -35,14 +35,8 @@ std::string config_text(const std::string& kernel, const std::string& feature_ma
 
 PipelineConfig config_of(const std::string& text) { return PipelineConfig::parse(nlohmann::json::parse(text)); }
 
-const Dataset& train_data() {
-  static const Dataset d = load_dataset("fashion-mnist:train:400");
-  return d;
-}
-const Dataset& test_data() {
-  static const Dataset d = load_dataset("fashion-mnist:test:300");
-  return d;
-}
+const Dataset& train_data() { return test::cached_dataset("fashion-mnist:train:400"); }
+const Dataset& test_data() { return test::cached_dataset("fashion-mnist:test:300"); }
 const BowModel& mapped(const std::string& kernel) {
   static const BowModel hik = BowModel::train(config_of(config_text("hik", R"({"order": 2})")), train_data(), nullptr);
   static const BowModel chi2 = BowModel::train(config_of(config_text("chi2", R"({"order": 1})")), train_data(), nullptr);

@@ -38,14 +38,8 @@ constexpr const char* kConfig = R"({
 
 PipelineConfig config_of(const std::string& text) { return PipelineConfig::parse(nlohmann::json::parse(text)); }
 
-const Dataset& train_data() {
-  static const Dataset d = load_dataset("fashion-mnist:train:200");
-  return d;
-}
-const Dataset& test_data() {
-  static const Dataset d = load_dataset("fashion-mnist:test:200");
-  return d;
-}
+const Dataset& train_data() { return test::cached_dataset("fashion-mnist:train:200"); }
+const Dataset& test_data() { return test::cached_dataset("fashion-mnist:test:200"); }
 const BowModel& model() {
   static const BowModel m = BowModel::train(config_of(kConfig), train_data(), nullptr);
   return m;

@@ -6,13 +6,25 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "pixelwise/pipelines/dataset.hpp"
+
 namespace pixelwise::test {
+
+/// A data set (load_dataset spec) read once per test program; tests run on
+/// one thread, so no lock.
+inline const Dataset& cached_dataset(const std::string& spec) {
+  static std::map<std::string, Dataset> loaded;
+  auto it = loaded.find(spec);
+  if (it == loaded.end()) it = loaded.emplace(spec, load_dataset(spec)).first;
+  return it->second;
+}
 
 inline std::string env_or_throw(const char* name) {
   const char* value = std::getenv(name);

@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
   const std::vector<CLI::Option*> batch_options{
       explain_cmd->add_option("--list", batch.list, "BoW: a file of image references, one a line (# comments)"),
       explain_cmd->add_option("--shard", batch.shard, "BoW: explain only shard K of N of the images (K/N, 1 <= K <= N)"),
-      explain_cmd->add_option("--jobs", batch.jobs, "BoW: images explained at once (default 0: all cores)"),
+      explain_cmd->add_option("--jobs", batch.jobs, "images explained at once, on threads sharing the model (default 0: all cores)"),
       explain_cmd->add_flag("--resume", batch.resume, "BoW: skip images whose .npy, .png and .json are complete")};
   // BoW: the SVM layer by LRP (exact, additive kernels) or Taylor (any kernel), and tiles (DESIGN.md 1.4, 1.6).
   std::string tiles_spec, reference = "nearest", versus_name;
@@ -305,7 +305,8 @@ int main(int argc, char** argv) {
       explain_cmd->add_option("--stride", baseline.stride, "occlusion: step between patches (default: half the patch)"),
       explain_cmd->add_option("--fill", baseline.fill, "occlusion: grey level of the patch (default 0)"),
       explain_cmd->add_option("--seed", baseline.seed, "random: seed (default 1; image i uses a mix of seed and i)"),
-      explain_cmd->add_option("--threads", baseline.threads, "occlusion: threads (default 0: all cores)")};
+      explain_cmd->add_option("--threads", baseline.threads,
+                              "occlusion: threads for the model evaluations of one image (default 0: the cores --jobs leaves)")};
   const std::vector<CLI::Option*> network_options{
       explain_cmd->add_option("--rule", net_explain.rule,
                               "networks: LRP composite preset, rule, or SELECTOR=RULE;... (default zb-epsilon-plus; "
@@ -417,13 +418,15 @@ int main(int argc, char** argv) {
         for (const CLI::Option* option : *list)
           if (option->count()) throw std::runtime_error(option->get_name() + " does not apply to --method " + net_explain.method);
       for (const CLI::Option* option : batch_options)
-        if (option->count()) throw std::runtime_error(option->get_name() + " applies to BoW LRP and Taylor explanations");
+        if (option->count() && option->get_name() != "--jobs")
+          throw std::runtime_error(option->get_name() + " applies to BoW LRP and Taylor explanations");
       if (images.empty()) throw std::runtime_error("no image to explain");
       baseline.model = model;
       baseline.class_name = class_name;
       baseline.out = out;
       baseline.method = net_explain.method;
       baseline.images = images;
+      baseline.jobs = batch.jobs;
       return run_baseline_explain(baseline, std::cout);
     }
     for (const CLI::Option* option : baseline_options)
@@ -435,12 +438,14 @@ int main(int argc, char** argv) {
       for (const CLI::Option* option : bow_options)
         if (option->count()) throw std::runtime_error(option->get_name() + " applies to BoW models, not to networks");
       for (const CLI::Option* option : batch_options)
-        if (option->count()) throw std::runtime_error(option->get_name() + " applies to BoW LRP and Taylor explanations");
+        if (option->count() && option->get_name() != "--jobs")
+          throw std::runtime_error(option->get_name() + " applies to BoW LRP and Taylor explanations");
       if (images.empty()) throw std::runtime_error("no image to explain");
       net_explain.model = model;
       net_explain.class_name = class_name;
       net_explain.out = out;
       net_explain.images = images;
+      net_explain.jobs = batch.jobs;
       return run_network_explain(net_explain, std::cout);
     }
     // --rule and --ignore-bias also apply to BoW models whose classifier is a network (run_explain checks).

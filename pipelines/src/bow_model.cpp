@@ -350,6 +350,14 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
 
   const int k = static_cast<int>(data.classes.size());
   model.training_info = {{"data", data.spec}, {"images", n}, {"codebook_descriptors", total}};
+  // A classifier without a libsvm report: its accuracy on the training set, and the time.
+  auto finish = [&](const std::vector<int>& predicted) {
+    long correct = 0;
+    for (long i = 0; i < n; ++i) correct += predicted[i] == labels[i];
+    model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
+    say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
+    model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
+  };
   if (config.network) {
     // 4. An MLP on the histograms (DESIGN.md 1.7), seeded like `pixelwise train-network`.
     const NetworkTrainingConfig& net = *config.network;
@@ -358,13 +366,8 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
     model.network = make_mlp(static_cast<int>(dimension), net.hidden, k, activation_kind(net.activation, "network"),
                              net.training.seed);
     const TrainingHistory history = train_classifier(model.network, X, model.histogram_shape(), labels, net.training, log);
-    const std::vector<int> predicted = predict_classes(model.network, X, model.histogram_shape());
-    long correct = 0;
-    for (long i = 0; i < n; ++i) correct += predicted[i] == labels[i];
     model.training_info["final_loss"] = history.loss.back();
-    model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
-    say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
-    model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
+    finish(predict_classes(model.network, X, model.histogram_shape()));
     return model;
   }
   if (config.feature_map) {
@@ -373,15 +376,9 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
     say("linear SVMs on the order-" + std::to_string(fm.map.order) + " " + fm.map.kernel + " kernel map: " +
         std::to_string(k) + " classes, " + std::to_string(n) + " histograms of " + std::to_string(dimension) + " bins");
     model.mapped_svm = MappedLinearSvm::train(X, labels, k, fm.map, fm.solver);
-    long correct = 0;
-    for (long i = 0; i < n; ++i) {
-      int best;
-      model.mapped_svm->decisions(X.row(i).transpose()).maxCoeff(&best);
-      correct += best == labels[i];
-    }
-    model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
-    say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
-    model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
+    std::vector<int> predicted(n);
+    for (long i = 0; i < n; ++i) model.mapped_svm->decisions(X.row(i).transpose()).maxCoeff(&predicted[i]);
+    finish(predicted);
     return model;
   }
   // 4. SVMs: one-vs-rest machines, or libsvm's one-vs-one model whose summed

@@ -411,6 +411,7 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
 }
 
 int run_baseline_explain(const BaselineExplainRequest& request, std::ostream& out) {
+  if (request.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
   const auto model = load_explainable_model(request.model);
   MethodSettings settings;
   settings.occlusion.patch = request.patch;
@@ -429,8 +430,14 @@ int run_baseline_explain(const BaselineExplainRequest& request, std::ostream& ou
       throw std::runtime_error(ref + ": another input has the same output name \"" + images.back().name + "\"");
   }
   const std::vector<std::string> names = model->class_names();
-  std::vector<std::pair<MethodResult, nlohmann::json>> results;
-  for (size_t i = 0; i < images.size(); ++i) {
+  // Threads over images share the model (issue 8); occlusion's batches get the cores they leave.
+  const long count = static_cast<long>(images.size());
+  const long cores = std::max(1u, std::thread::hardware_concurrency());
+  const long jobs = !model->concurrent() ? 1 : std::min(count, request.jobs > 0 ? static_cast<long>(request.jobs) : cores);
+  if (settings.occlusion.batching.threads <= 0)
+    settings.occlusion.batching.threads = static_cast<int>(std::max(1L, cores / std::max(1L, jobs)));
+  std::vector<std::pair<MethodResult, nlohmann::json>> results(images.size());
+  for_each_parallel(count, static_cast<int>(jobs), [&](long i) {
     const ImageSample& image = images[i];
     const Eigen::VectorXd scores = model->all_scores(image.gray, image.source);
     int predicted;
@@ -455,8 +462,8 @@ int run_baseline_explain(const BaselineExplainRequest& request, std::ostream& ou
                         {"seconds", r.seconds},
                         {"details", r.details}};
     if (r.account) j["residual"] = r.account->score - r.account->pixel_sum;
-    results.emplace_back(std::move(r), std::move(j));
-  }
+    results[i] = {std::move(r), std::move(j)};
+  });
   fs::create_directories(request.out);
   for (size_t i = 0; i < images.size(); ++i) {
     const auto& [r, j] = results[i];

@@ -1,3 +1,4 @@
+#include "pixelwise/classifiers/parallel.hpp"
 #include "pixelwise/pipelines/network_commands.hpp"
 
 #include <chrono>
@@ -141,6 +142,7 @@ int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std
 }
 
 int run_network_explain(const NetworkExplainRequest& request, std::ostream& out) {
+  if (request.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
   std::optional<std::pair<double, double>> range;
   if (!request.input_range.empty()) range = parse_range(request.input_range, "--input-range");
   const NetworkModel model = NetworkModel::load(request.model, range);
@@ -171,13 +173,15 @@ int run_network_explain(const NetworkExplainRequest& request, std::ostream& out)
     std::map<std::string, std::string> files;  // suffix -> bytes
     std::string line;
   };
-  std::vector<Output> outputs;
-  for (size_t i = 0; i < images.size(); ++i) {
+  // Threads over images share the model read-only (issue 8); each output has its slot.
+  std::vector<Output> outputs(images.size());
+  for_each_parallel(static_cast<long>(images.size()), request.jobs, [&](long i) {
     const ImageSample& image = images[i];
     const TensorShape shape = model.input_shape(image.gray, request.images[i]);
+    NetworkExplainOptions image_options = options;
     if (!request.class_name.empty())
-      options.class_index = model.class_index(request.class_name, model.network.shapes(shape).back().size());
-    const NetworkExplanation e = explain_network(model, image.gray, options, request.images[i]);
+      image_options.class_index = model.class_index(request.class_name, model.network.shapes(shape).back().size());
+    const NetworkExplanation e = explain_network(model, image.gray, image_options, request.images[i]);
     Output o;
     o.stem = (fs::path(request.out) / image.name).string();
     nlohmann::json j = network_explanation_json(model, e);
@@ -195,8 +199,8 @@ int run_network_explain(const NetworkExplainRequest& request, std::ostream& out)
          << e.score << " pixel sum " << e.pixel_sum;
     if (e.method != NetworkMethod::sensitivity) line << " residual " << std::setprecision(3) << e.residual();
     o.line = line.str();
-    outputs.push_back(std::move(o));
-  }
+    outputs[i] = std::move(o);
+  });
   fs::create_directories(request.out);
   for (const auto& o : outputs) {
     for (const auto& [suffix, bytes] : o.files) write_file_atomically(o.stem + suffix, bytes);

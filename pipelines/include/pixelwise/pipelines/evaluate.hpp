@@ -186,7 +186,8 @@ struct BaselineExplainRequest {
   int patch = 0, stride = 0;
   double fill = 0;
   std::uint64_t seed = 1;
-  int threads = 0, batch = 32;
+  int threads = 0, batch = 32;  ///< occlusion's batched model evaluations; threads 0: the cores the jobs leave
+  int jobs = 0;                 ///< images explained at once (0: all cores)
 };
 int run_baseline_explain(const BaselineExplainRequest& request, std::ostream& out);
 

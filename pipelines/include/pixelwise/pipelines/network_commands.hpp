@@ -48,6 +48,7 @@ struct NetworkExplainRequest {
   std::string input_range;  ///< toolbox text files only; empty: [-1, 1]
   bool ignore_bias = false;
   bool figure = false;      ///< also write <name>-figure.png
+  int jobs = 0;             ///< images explained at once, on threads sharing the model (0: all cores)
 };
 /// Explains every image (all are computed before anything is written) and
 /// writes <name>.npy, <name>.png, <name>.json (and the figure) into `out`.
