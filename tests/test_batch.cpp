@@ -138,14 +138,23 @@ BOOST_AUTO_TEST_CASE(sharded_resumed_threaded_cli_runs_equal_one_plain_run) {
   BOOST_TEST(!fs::exists(dir / "bad"));
 }
 
-BOOST_AUTO_TEST_CASE(merged_evaluation_shards_equal_one_whole_evaluation) {
-  test::ScratchDir dir("batch-evaluate");
+namespace {
+
+// A small hik model on 100 Fashion-MNIST images (16 words), saved at `path`.
+void save_small_model(const std::string& path) {
   const PipelineConfig config = PipelineConfig::parse(nlohmann::json::parse(R"({
     "descriptor": {"step": 3, "bin_sizes": [3, 4]},
     "codebook": {"words": 16, "training_descriptors": 1500, "seed": 2},
     "svm": {"kernel": "hik", "C": 10}
   })"));
-  BowModel::train(config, load_dataset("fashion-mnist:train:100"), nullptr).save(dir / "model");
+  BowModel::train(config, load_dataset("fashion-mnist:train:100"), nullptr).save(path);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(merged_evaluation_shards_equal_one_whole_evaluation) {
+  test::ScratchDir dir("batch-evaluate");
+  save_small_model(dir / "model");
   const std::string common = "evaluate --quiet --model " + dir / "model" +
                              " --data fashion-mnist:test:7 --methods lrp,random --metrics aopc,lerf,conservation "
                              "--steps 4 --region 7 --report-images 0";
@@ -189,12 +198,7 @@ BOOST_AUTO_TEST_CASE(merged_evaluation_shards_equal_one_whole_evaluation) {
 
 BOOST_AUTO_TEST_CASE(baseline_and_network_explanations_on_threads_over_images_equal_sequential_ones) {
   test::ScratchDir dir("batch-methods");
-  const PipelineConfig config = PipelineConfig::parse(nlohmann::json::parse(R"({
-    "descriptor": {"step": 3, "bin_sizes": [3, 4]},
-    "codebook": {"words": 16, "training_descriptors": 1500, "seed": 2},
-    "svm": {"kernel": "hik", "C": 10}
-  })"));
-  BowModel::train(config, load_dataset("fashion-mnist:train:100"), nullptr).save(dir / "model");
+  save_small_model(dir / "model");
   const std::string toolbox = test::reference_dir() + "/lrp_toolbox/mlp_relu.txt";
   std::string images;
   for (int i = 0; i < 5; ++i) images += " fashion-mnist:test@" + std::to_string(i);

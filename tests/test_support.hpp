@@ -17,6 +17,17 @@
 
 namespace pixelwise::test {
 
+/// The message of the std::exception that f() throws, or "(no error)".
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 /// A data set (load_dataset spec) read once per test program; tests run on
 /// one thread, so no lock.
 inline const Dataset& cached_dataset(const std::string& spec) {
