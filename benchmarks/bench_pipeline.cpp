@@ -69,8 +69,8 @@ struct Setup {
   BowEncoding encoding;
   Eigen::VectorXd histogram;
   int explained = 0;
-  BinRelevance bins;
-  FeatureRelevance feature_relevance;
+  Relevance bins;
+  Relevance feature_relevance;
 
   Setup() {
     image = photo("home.jpg");

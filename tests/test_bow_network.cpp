@@ -207,11 +207,11 @@ BOOST_AUTO_TEST_CASE(bin_relevance_is_the_network_explanation_of_the_histogram_a
             BOOST_TEST((e.bin_relevance - slow).cwiseAbs().maxCoeff() / scale <= 1e-9);
             // 3. Below the bins, the same BoW layers as for an SVM.
             const ChannelEncoding& ch = f.encoding.channels.at(0);
-            const FeatureRelevance features = pool_relevance(ch.bow, direct.input);
-            const PixelRelevance pixels =
+            const Relevance features = pool_relevance(ch.bow, direct.input);
+            const Relevance pixels =
                 spread_to_pixels(ch.features.frames, features.relevance, image.gray.cols, image.gray.rows, ch.weighting);
             BOOST_TEST((e.feature_relevance - features.relevance).cwiseAbs().maxCoeff() == 0.0);
-            BOOST_TEST((e.pixels - pixels.relevance).cwiseAbs().maxCoeff() == 0.0);
+            BOOST_TEST((e.pixels - pixel_map(pixels.relevance, image.gray.cols, image.gray.rows)).cwiseAbs().maxCoeff() == 0.0);
           }
         }
       }

@@ -204,13 +204,13 @@ BOOST_AUTO_TEST_CASE(sum_pmeans_and_max_pooling_and_their_relevance_by_hand) {
 
   const BowEncoding sum = pool(codes, one_cell, 1, pooling_of("sum"));
   check_close(sum.pooled, {0.8, 2.2}, 1e-15);
-  const FeatureRelevance rs = pool_relevance(sum, R);
+  const Relevance rs = pool_relevance(sum, R);
   check_close(rs.relevance, {0.6 / 0.8 + 2 * 0.4 / 2.2, 0.2 / 0.8 + 2 * 0.8 / 2.2, 2 * 1.0 / 2.2}, 1e-15);
 
   // p = 2: x = sqrt(mean m^2); shares m^2 / sum m^2.
   const BowEncoding pm = pool(codes, one_cell, 1, pooling_of("pmeans", 2.0));
   check_close(pm.pooled, {std::sqrt(0.4 / 3), std::sqrt(1.8 / 3)}, 1e-15);
-  const FeatureRelevance rp = pool_relevance(pm, R);
+  const Relevance rp = pool_relevance(pm, R);
   check_close(rp.relevance, {0.36 / 0.4 + 2 * 0.16 / 1.8, 0.04 / 0.4 + 2 * 0.64 / 1.8, 2 * 1.0 / 1.8}, 1e-15);
 
   // Max: the winner takes the bin; f2 wins word 1 alone.
@@ -228,9 +228,9 @@ BOOST_AUTO_TEST_CASE(sum_pmeans_and_max_pooling_and_their_relevance_by_hand) {
   BOOST_TEST((pool_relevance(p1, R).relevance - rs.relevance).norm() <= 1e-15);
 
   for (const auto* e : {&sum, &pm, &mx}) {
-    const FeatureRelevance r = pool_relevance(*e, R);
-    BOOST_TEST(std::abs(r.layer.relevance_out - 3.0) <= 1e-15);
-    BOOST_TEST(r.layer.unassigned == 0.0);
+    const Relevance r = pool_relevance(*e, R);
+    BOOST_TEST(std::abs(r.account.relevance_out - 3.0) <= 1e-15);
+    BOOST_TEST(r.account.unassigned == 0.0);
   }
   BOOST_CHECK_THROW(pooling_of("median").validate(), std::invalid_argument);
   BOOST_CHECK_THROW(pooling_of("pmeans", 0.0).validate(), std::invalid_argument);
@@ -244,10 +244,10 @@ BOOST_AUTO_TEST_CASE(a_bin_without_features_keeps_its_relevance_as_unassigned_fo
   for (const char* type : {"sum", "pmeans", "max"}) {
     BOOST_TEST_CONTEXT(type) {
       const BowEncoding e = pool(codes, cells, 2, pooling_of(type, 3.0));
-      const FeatureRelevance r = pool_relevance(e, R);
-      BOOST_TEST(r.layer.unassigned == 0.125);  // exactly the relevance of bin (cell 1, word 0)
+      const Relevance r = pool_relevance(e, R);
+      BOOST_TEST(r.account.unassigned == 0.125);  // exactly the relevance of bin (cell 1, word 0)
       check_close(r.relevance, {0.25 - 0.5, 1.0}, 0);
-      BOOST_TEST(std::abs(r.layer.unaccounted()) <= 1e-15);
+      BOOST_TEST(std::abs(r.account.unaccounted()) <= 1e-15);
     }
   }
 }
@@ -362,18 +362,19 @@ BOOST_AUTO_TEST_CASE(bow_toy_soft_cases_with_codes_from_our_coder) {
       e.histogram = normalise(e.pooled, NormalisationOptions{});
       check_close(e.histogram, tc["x"].get<std::vector<double>>(), 1e-15);
       const OneVsRestSvm svm(parse_kernel(tc["kernel"]), sv, {machine});
-      const BinRelevance r3 = decompose_svm(svm, 0, e.histogram, parse_bias_policy(tc["policy"]));
+      const Relevance r3 = decompose_svm(svm, 0, e.histogram, parse_bias_policy(tc["policy"]));
       check_close(r3.relevance, tc["R3"].get<std::vector<double>>(), 1e-12);
-      const FeatureRelevance r2 = pool_relevance(e, r3.relevance);
+      const Relevance r2 = pool_relevance(e, r3.relevance);
       check_close(r2.relevance, tc["R2"].get<std::vector<double>>(), 1e-12);
-      const PixelRelevance r1 = spread_to_pixels(frames, r2.relevance, width, height);
+      const Relevance r1 = spread_to_pixels(frames, r2.relevance, width, height);
+      const RowMatrixXd map1 = pixel_map(r1.relevance, width, height);
       const auto R1 = tc["R1"].get<std::vector<std::vector<double>>>();
       for (int y = 0; y < height; ++y)
-        for (int x = 0; x < width; ++x) BOOST_TEST(std::abs(r1.relevance(y, x) - R1[y][x]) <= 1e-12);
+        for (int x = 0; x < width; ++x) BOOST_TEST(std::abs(map1(y, x) - R1[y][x]) <= 1e-12);
       const auto sums = tc["sums"].get<std::vector<double>>();
-      BOOST_TEST(std::abs(r3.layer.relevance_out - sums[0]) <= 1e-12);
-      BOOST_TEST(std::abs(r2.layer.relevance_out - sums[1]) <= 1e-12);
-      BOOST_TEST(std::abs(r1.layer.relevance_out - sums[2]) <= 1e-12);
+      BOOST_TEST(std::abs(r3.account.relevance_out - sums[0]) <= 1e-12);
+      BOOST_TEST(std::abs(r2.account.relevance_out - sums[1]) <= 1e-12);
+      BOOST_TEST(std::abs(r1.account.relevance_out - sums[2]) <= 1e-12);
       ++checked;
     }
   }
@@ -391,14 +392,15 @@ BOOST_AUTO_TEST_CASE(gaussian_weighting_by_hand) {
   f.half_side = 1;
   f.support = {1, 1, 3, 3};
   SupportWeighting gaussian{"gaussian", 1.0};
-  const PixelRelevance p = spread_to_pixels({f}, Eigen::VectorXd::Constant(1, 3.0), 4, 4, gaussian);
+  const Relevance spread = spread_to_pixels({f}, Eigen::VectorXd::Constant(1, 3.0), 4, 4, gaussian);
+  const RowMatrixXd p = pixel_map(spread.relevance, 4, 4);
   const double z = std::exp(-1.0) + 2 * std::exp(-0.5) + 1;
-  BOOST_TEST(std::abs(p.relevance(1, 1) - 3 * std::exp(-1.0) / z) <= 1e-15);
-  BOOST_TEST(std::abs(p.relevance(1, 2) - 3 * std::exp(-0.5) / z) <= 1e-15);
-  BOOST_TEST(std::abs(p.relevance(2, 1) - 3 * std::exp(-0.5) / z) <= 1e-15);
-  BOOST_TEST(std::abs(p.relevance(2, 2) - 3 / z) <= 1e-15);
-  BOOST_TEST(std::abs(p.relevance.sum() - 3.0) <= 1e-15);
-  BOOST_TEST(p.relevance(0, 0) == 0.0);
+  BOOST_TEST(std::abs(p(1, 1) - 3 * std::exp(-1.0) / z) <= 1e-15);
+  BOOST_TEST(std::abs(p(1, 2) - 3 * std::exp(-0.5) / z) <= 1e-15);
+  BOOST_TEST(std::abs(p(2, 1) - 3 * std::exp(-0.5) / z) <= 1e-15);
+  BOOST_TEST(std::abs(p(2, 2) - 3 / z) <= 1e-15);
+  BOOST_TEST(std::abs(p.sum() - 3.0) <= 1e-15);
+  BOOST_TEST(p(0, 0) == 0.0);
   // A frame without a half side cannot be weighted by a Gaussian.
   f.half_side = 0;
   BOOST_CHECK_THROW(spread_to_pixels({f}, Eigen::VectorXd::Ones(1), 4, 4, gaussian), std::invalid_argument);
@@ -462,11 +464,11 @@ BOOST_AUTO_TEST_CASE(fast_pixel_spreading_equals_the_slow_loop_for_every_support
   for (const SupportWeighting& w : {SupportWeighting{"uniform", 1.0}, SupportWeighting{"gaussian", 0.5},
                                     SupportWeighting{"gaussian", 2.0}}) {
     BOOST_TEST_CONTEXT(w.type << " " << w.sigma) {
-      const PixelRelevance fast = spread_to_pixels(frames, r, width, height, w);
+      const Relevance fast = spread_to_pixels(frames, r, width, height, w);
       const RowMatrixXd slow = spread_slowly(frames, r, width, height, w);
-      BOOST_TEST((fast.relevance - slow).cwiseAbs().maxCoeff() <= 1e-13);
+      BOOST_TEST((pixel_map(fast.relevance, width, height) - slow).cwiseAbs().maxCoeff() <= 1e-13);
       // Every support holds pixels, so everything arrives.
-      BOOST_TEST(fast.layer.unassigned == 0.0);
+      BOOST_TEST(fast.account.unassigned == 0.0);
       BOOST_TEST(std::abs(fast.relevance.sum() - r.sum()) <= 1e-12);
     }
   }
@@ -503,7 +505,7 @@ BOOST_AUTO_TEST_CASE(pmeans_relevance_approaches_max_pooling_relevance_as_p_grow
     pm.type = "pmeans";
     pm.p = p;
     const BowEncoding e = pool(codes, cells, pyramid.cells(), pm);
-    const FeatureRelevance r = pool_relevance(e, R);
+    const Relevance r = pool_relevance(e, R);
     const double distance = (r.relevance - winner).lpNorm<1>();
     BOOST_TEST_MESSAGE("p = " << p << ": |R_pmeans - R_max|_1 = " << distance);
     BOOST_TEST(distance < previous, "p = " << p);
@@ -516,7 +518,7 @@ BOOST_AUTO_TEST_CASE(pmeans_relevance_approaches_max_pooling_relevance_as_p_grow
       BOOST_TEST(e.pooled[b] <= em.pooled[b] * (1 + 1e-12));
       BOOST_TEST(e.pooled[b] >= em.pooled[b] * std::pow(members[b / 12], -1 / p) * (1 - 1e-12));
     }
-    BOOST_TEST(std::abs(r.layer.relevance_out + r.layer.unassigned - R.sum()) <= 1e-12);
+    BOOST_TEST(std::abs(r.account.relevance_out + r.account.unassigned - R.sum()) <= 1e-12);
   }
   BOOST_TEST(previous <= 1e-6 * R.lpNorm<1>());
 }

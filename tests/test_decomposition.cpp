@@ -46,25 +46,25 @@ BOOST_AUTO_TEST_CASE(hand_computed_intersection_kernel_all_policies) {
   const OneVsRestSvm svm = hand_svm(KernelType::intersection);
   // terms: d0 = min(.5,.4) - .5 min(.1,.4) = .35; d1 = 0 (x_1 = 0); d2 = .3 - .5 * .3 = .15; f = .5 + .2 = .7
   BOOST_TEST(std::abs(svm.decision(0, hand_x()) - 0.7) <= 1e-15);
-  BinRelevance none = decompose_svm(svm, 0, hand_x(), BiasPolicy::none);
+  Relevance none = decompose_svm(svm, 0, hand_x(), BiasPolicy::none);
   check_vector(none.relevance, {0.35, 0.0, 0.15}, 1e-15);
-  BOOST_TEST(std::abs(none.layer.absorbed - 0.2) <= 1e-15);
-  BinRelevance uniform = decompose_svm(svm, 0, hand_x(), BiasPolicy::uniform);
+  BOOST_TEST(std::abs(none.account.absorbed - 0.2) <= 1e-15);
+  Relevance uniform = decompose_svm(svm, 0, hand_x(), BiasPolicy::uniform);
   check_vector(uniform.relevance, {0.35 + 0.2 / 3, 0.2 / 3, 0.15 + 0.2 / 3}, 1e-15);
-  BOOST_TEST(uniform.layer.absorbed == 0.0);
-  BinRelevance nonzero = decompose_svm(svm, 0, hand_x(), BiasPolicy::nonzero);
+  BOOST_TEST(uniform.account.absorbed == 0.0);
+  Relevance nonzero = decompose_svm(svm, 0, hand_x(), BiasPolicy::nonzero);
   check_vector(nonzero.relevance, {0.45, 0.0, 0.25}, 1e-15);
-  BOOST_TEST(std::abs(nonzero.layer.relevance_in - 0.7) <= 1e-15);
-  BOOST_TEST(std::abs(nonzero.layer.unaccounted()) <= 1e-15);
+  BOOST_TEST(std::abs(nonzero.account.relevance_in - 0.7) <= 1e-15);
+  BOOST_TEST(std::abs(nonzero.account.unaccounted()) <= 1e-15);
 }
 
 BOOST_AUTO_TEST_CASE(hand_computed_chi2_and_linear) {
   // chi2: d0 = 2*.5*.4/.9 - .5 * 2*.1*.4/.5 = .4/.9 - .08; d2 = .36/.9 - .5 * .36/.9 = .2
-  BinRelevance chi2 = decompose_svm(hand_svm(KernelType::chi2), 0, hand_x(), BiasPolicy::none);
+  Relevance chi2 = decompose_svm(hand_svm(KernelType::chi2), 0, hand_x(), BiasPolicy::none);
   check_vector(chi2.relevance, {0.4 / 0.9 - 0.08, 0.0, 0.2}, 1e-15);
-  BOOST_TEST(std::abs(chi2.layer.relevance_in - (0.4 / 0.9 - 0.08 + 0.2 + 0.2)) <= 1e-15);
+  BOOST_TEST(std::abs(chi2.account.relevance_in - (0.4 / 0.9 - 0.08 + 0.2 + 0.2)) <= 1e-15);
   // linear: d0 = .5*.4 - .5*.1*.4 = .18; d2 = .3*.6 - .5*.3*.6 = .09
-  BinRelevance linear = decompose_svm(hand_svm(KernelType::linear), 0, hand_x(), BiasPolicy::nonzero);
+  Relevance linear = decompose_svm(hand_svm(KernelType::linear), 0, hand_x(), BiasPolicy::nonzero);
   check_vector(linear.relevance, {0.28, 0.0, 0.19}, 1e-15);
 }
 
@@ -95,10 +95,10 @@ BOOST_AUTO_TEST_CASE(hand_computed_sum_pooling_one_cell) {
   const BowEncoding e = pool(three_codes(), {{0}, {0}, {0}}, 1, options);
   check_vector(e.pooled, {2, 0, 1}, 0);
   // bin 1 holds relevance but no feature: it cannot be passed on.
-  const FeatureRelevance r = pool_relevance(e, (Eigen::VectorXd(3) << 0.6, 0.1, -0.3).finished());
+  const Relevance r = pool_relevance(e, (Eigen::VectorXd(3) << 0.6, 0.1, -0.3).finished());
   check_vector(r.relevance, {0.3, 0.3, -0.3}, 1e-15);
-  BOOST_TEST(std::abs(r.layer.unassigned - 0.1) <= 1e-15);
-  BOOST_TEST(std::abs(r.layer.unaccounted()) <= 1e-15);
+  BOOST_TEST(std::abs(r.account.unassigned - 0.1) <= 1e-15);
+  BOOST_TEST(std::abs(r.account.unaccounted()) <= 1e-15);
 }
 
 BOOST_AUTO_TEST_CASE(hand_computed_pyramid_cells) {
@@ -110,10 +110,10 @@ BOOST_AUTO_TEST_CASE(hand_computed_pyramid_cells) {
   check_vector(e.pooled, {2, 0, 1, 1, 0, 1, 1, 0, 0}, 0);
   Eigen::VectorXd bins(9);
   bins << 0.6, 0, -0.3, 0.2, 0, 0.1, 0.4, 0, 0;
-  const FeatureRelevance r = pool_relevance(e, bins);
+  const Relevance r = pool_relevance(e, bins);
   // l0: .6/2 + .2/1; l1: .6/2 + .4/1; l2: -.3/1 + .1/1
   check_vector(r.relevance, {0.5, 0.7, -0.2}, 1e-15);
-  BOOST_TEST(r.layer.unassigned == 0.0);
+  BOOST_TEST(r.account.unassigned == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(rejects_mismatched_relevance) {
@@ -128,14 +128,14 @@ BOOST_AUTO_TEST_SUITE(pixel_layer)
 BOOST_AUTO_TEST_CASE(hand_computed_overlapping_supports) {
   // A = [0,2) x [0,2) with R = 4 (1 per pixel); B = [1,4) x [1,3) with R = 3 (0.5 per pixel).
   const std::vector<Frame> frames{test::frame_with_box(0, 0, 2, 2), test::frame_with_box(1, 1, 4, 3)};
-  const PixelRelevance p = spread_to_pixels(frames, (Eigen::VectorXd(2) << 4.0, 3.0).finished(), 4, 4);
+  const Relevance p = spread_to_pixels(frames, (Eigen::VectorXd(2) << 4.0, 3.0).finished(), 4, 4);
   RowMatrixXd expected(4, 4);
   expected << 1, 1, 0, 0,
               1, 1.5, 0.5, 0.5,
               0, 0.5, 0.5, 0.5,
               0, 0, 0, 0;
-  BOOST_TEST((p.relevance - expected).cwiseAbs().maxCoeff() <= 1e-15);
-  BOOST_TEST(std::abs(p.layer.relevance_out - 7.0) <= 1e-15);
+  BOOST_TEST((pixel_map(p.relevance, 4, 4) - expected).cwiseAbs().maxCoeff() <= 1e-15);
+  BOOST_TEST(std::abs(p.account.relevance_out - 7.0) <= 1e-15);
 }
 
 BOOST_AUTO_TEST_CASE(fast_spreading_matches_slow_reference_on_random_supports) {
@@ -150,10 +150,10 @@ BOOST_AUTO_TEST_CASE(fast_spreading_matches_slow_reference_on_random_supports) {
       frames.push_back(test::frame_with_box(x0, y0, x0 + 1 + rng() % (width - x0), y0 + 1 + rng() % (height - y0)));
       r[l] = normal(rng);
     }
-    const PixelRelevance fast = spread_to_pixels(frames, r, width, height);
+    const Relevance fast = spread_to_pixels(frames, r, width, height);
     const RowMatrixXd slow = spread_slowly(frames, r, width, height);
     const double scale = std::max(1.0, slow.cwiseAbs().maxCoeff());
-    BOOST_TEST((fast.relevance - slow).cwiseAbs().maxCoeff() <= 1e-12 * scale, "trial " << trial);
+    BOOST_TEST((pixel_map(fast.relevance, width, height) - slow).cwiseAbs().maxCoeff() <= 1e-12 * scale, "trial " << trial);
     BOOST_TEST(std::abs(fast.relevance.sum() - r.sum()) <= 1e-12 * std::max(1.0, r.cwiseAbs().sum()));
   }
 }
@@ -185,22 +185,23 @@ BOOST_AUTO_TEST_CASE(bow_toy_reference_cases) {
 
       const OneVsRestSvm svm(parse_kernel(tc["kernel"]), t.sv, {machine});
       BOOST_TEST(std::abs(svm.decision(0, e.histogram) - tc["f"].get<double>()) <= 1e-13);
-      const BinRelevance r3 = decompose_svm(svm, 0, e.histogram, parse_bias_policy(tc["policy"]));
+      const Relevance r3 = decompose_svm(svm, 0, e.histogram, parse_bias_policy(tc["policy"]));
       check_vector(r3.relevance, tc["R3"].get<std::vector<double>>(), 1e-13);
-      const FeatureRelevance r2 = pool_relevance(e, r3.relevance);
+      const Relevance r2 = pool_relevance(e, r3.relevance);
       check_vector(r2.relevance, tc["R2"].get<std::vector<double>>(), 1e-13);
-      const PixelRelevance r1 = spread_to_pixels(t.frames, r2.relevance, t.width, t.height);
+      const Relevance r1 = spread_to_pixels(t.frames, r2.relevance, t.width, t.height);
       const auto expected = tc["R1"].get<std::vector<std::vector<double>>>();
       for (int y = 0; y < t.height; ++y)
-        for (int x = 0; x < t.width; ++x) BOOST_TEST(std::abs(r1.relevance(y, x) - expected[y][x]) <= 1e-13);
+        for (int x = 0; x < t.width; ++x)
+          BOOST_TEST(std::abs(pixel_map(r1.relevance, t.width, t.height)(y, x) - expected[y][x]) <= 1e-13);
       const auto sums = tc["sums"].get<std::vector<double>>();
-      BOOST_TEST(std::abs(r3.layer.relevance_out - sums[0]) <= 1e-13);
-      BOOST_TEST(std::abs(r2.layer.relevance_out - sums[1]) <= 1e-13);
-      BOOST_TEST(std::abs(r1.layer.relevance_out - sums[2]) <= 1e-13);
+      BOOST_TEST(std::abs(r3.account.relevance_out - sums[0]) <= 1e-13);
+      BOOST_TEST(std::abs(r2.account.relevance_out - sums[1]) <= 1e-13);
+      BOOST_TEST(std::abs(r1.account.relevance_out - sums[2]) <= 1e-13);
       // Every loss is accounted for: bias kept at the top, or relevance of empty bins.
-      BOOST_TEST(std::abs(r3.layer.unaccounted()) <= 1e-13);
-      BOOST_TEST(std::abs(r2.layer.unaccounted()) <= 1e-13);
-      BOOST_TEST(std::abs(r1.layer.unaccounted()) <= 1e-13);
+      BOOST_TEST(std::abs(r3.account.unaccounted()) <= 1e-13);
+      BOOST_TEST(std::abs(r2.account.unaccounted()) <= 1e-13);
+      BOOST_TEST(std::abs(r1.account.unaccounted()) <= 1e-13);
       ++checked;
     }
   }

@@ -210,7 +210,7 @@ const std::vector<RuleSpec>& all_rules() {
   return rules;
 }
 
-LayerStep step_of(const Layer& layer, const TensorShape& in, const Eigen::RowVectorXd& x,
+Relevance step_of(const Layer& layer, const TensorShape& in, const Eigen::RowVectorXd& x,
                   const Eigen::RowVectorXd& R, const LrpRule& rule, bool ignore_bias = false) {
   const Eigen::RowVectorXd y = layer.forward(x, in).row(0);
   return propagate_layer(layer, in, x, y, R, &rule, LrpOptions{ignore_bias});
@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(fast_rules_match_the_slow_matrix_form_on_random_layers) {
     const Dense D = dense_of(*c.layer, c.in);
     for (const auto& spec : all_rules())
       for (bool ignore_bias : {false, true}) {
-        const LayerStep fast = step_of(*c.layer, c.in, c.x, R, fast_rule(spec), ignore_bias);
+        const Relevance fast = step_of(*c.layer, c.in, c.x, R, fast_rule(spec), ignore_bias);
         // Max pooling: rules that read the input are winner-take-all.
         const bool wta = c.layer->kind() == LayerKind::max_pool && spec.name != "w2" && spec.name != "flat";
         const SlowResult slow = slow_rule(D, c.x, R, wta ? RuleSpec{"wta"} : spec, ignore_bias);
@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(fast_rules_match_the_slow_matrix_form_on_random_layers) {
       }
     // The unassigned case really occurs where it was built in.
     if (c.name == "linear 6 -> 4, x >= 0") {
-      const LayerStep ab = step_of(*c.layer, c.in, c.x, R, LrpRule::alpha_beta(2, 1));
+      const Relevance ab = step_of(*c.layer, c.in, c.x, R, LrpRule::alpha_beta(2, 1));
       BOOST_TEST(std::abs(ab.account.unassigned - (-1.0 * R[0])) <= 1e-15);
     }
   }
@@ -256,7 +256,7 @@ BOOST_AUTO_TEST_CASE(conv_rows_no_window_covers_get_no_relevance) {
   const Eigen::RowVectorXd x = random_row(96, rng);
   const Eigen::RowVectorXd R = random_row(conv.output_shape(in).size(), rng);
   for (const auto& spec : all_rules()) {
-    const LayerStep step = step_of(conv, in, x, R, fast_rule(spec));
+    const Relevance step = step_of(conv, in, x, R, fast_rule(spec));
     BOOST_TEST(step.relevance.tail(12).cwiseAbs().maxCoeff() == 0.0);  // row 7: 6 columns x 2 channels
     BOOST_TEST(step.relevance.head(84).cwiseAbs().maxCoeff() > 0.0);
   }
@@ -289,7 +289,7 @@ void check_close(const Eigen::RowVectorXd& got, std::initializer_list<double> ex
 BOOST_AUTO_TEST_CASE(hand_computed_lrp0_and_epsilon) {
   Tiny t;
   // LRP-0: R_0 = 1/6*3 + (-1)/0.5*1 = -1.5; R_1 = 4/6*3 + 2/0.5*1 = 6.
-  LayerStep s = step_of(t.layer, t.in, t.x, t.R, LrpRule::lrp0());
+  Relevance s = step_of(t.layer, t.in, t.x, t.R, LrpRule::lrp0());
   check_close(s.relevance, {-1.5, 6}, "lrp0");
   BOOST_TEST(std::abs(s.account.absorbed - (3 * 1.0 / 6 + 1 * -0.5 / 0.5)) <= 1e-15);  // -0.5
   // epsilon 0.5: denominators 6.5 and 1: R_0 = 3/6.5 - 1 = -7/13, R_1 = 12/6.5 + 2 = 50/13.
@@ -313,7 +313,7 @@ BOOST_AUTO_TEST_CASE(hand_computed_alpha_beta_and_z_plus) {
   Tiny t;
   // z+ parts: j0: 1 + 4 + b+ 1 = 6; j1: 2 + b+ 0 = 2. z- parts: j0: none, b- 0 -> 0; j1: -1 + b- (-0.5) = -1.5.
   // alpha 2, beta 1: R_0 = 2*(1/6*3) - 1*((-1)/(-1.5)*1) = 1 - 2/3 = 1/3; R_1 = 2*(4/6*3 + 2/2*1) = 6.
-  LayerStep s = step_of(t.layer, t.in, t.x, t.R, LrpRule::alpha_beta(2, 1));
+  Relevance s = step_of(t.layer, t.in, t.x, t.R, LrpRule::alpha_beta(2, 1));
   check_close(s.relevance, {1.0 / 3, 6}, "alpha-beta 2,1");
   // j0's negative part has a zero denominator: -beta R_0 = -3 unassigned; absorbed 2*3/6 - 1*(-0.5)/(-1.5) = 2/3.
   BOOST_TEST(std::abs(s.account.unassigned - (-3.0)) <= 1e-15);

@@ -390,18 +390,18 @@ BOOST_AUTO_TEST_CASE(bow_toy_taylor_cases) {
       check(t.relevance, tc["R3"].get<std::vector<double>>(), 1e-12, "R3");
       BOOST_TEST(std::abs(std::abs(t.residual()) / std::abs(t.score) - tc["taylor_residual"].get<double>()) <= 1e-10);
 
-      const FeatureRelevance r2 = pool_relevance(e, t.relevance);
+      const Relevance r2 = pool_relevance(e, t.relevance);
       check(r2.relevance, tc["R2"].get<std::vector<double>>(), 1e-12, "R2");
-      const PixelRelevance r1 = spread_to_pixels(bow.frames, r2.relevance, bow.width, bow.height);
+      const Relevance r1 = spread_to_pixels(bow.frames, r2.relevance, bow.width, bow.height);
       const auto expected = tc["R1"].get<std::vector<std::vector<double>>>();
       for (int y = 0; y < bow.height; ++y)
-        for (int x = 0; x < bow.width; ++x) BOOST_TEST(std::abs(r1.relevance(y, x) - expected[y][x]) <= 1e-12);
+        for (int x = 0; x < bow.width; ++x) BOOST_TEST(std::abs(pixel_map(r1.relevance, bow.width, bow.height)(y, x) - expected[y][x]) <= 1e-12);
       const auto sums = tc["sums"].get<std::vector<double>>();
       BOOST_TEST(std::abs(t.first_order_sum - sums[0]) <= 1e-12);
-      BOOST_TEST(std::abs(r2.layer.relevance_out - sums[1]) <= 1e-12);
-      BOOST_TEST(std::abs(r1.layer.relevance_out - sums[2]) <= 1e-12);
+      BOOST_TEST(std::abs(r2.account.relevance_out - sums[1]) <= 1e-12);
+      BOOST_TEST(std::abs(r1.account.relevance_out - sums[2]) <= 1e-12);
       // R3 on bins absent from the image (x_d = 0, x0_d != 0) cannot reach a feature.
-      BOOST_TEST(std::abs(r2.layer.unassigned - (sums[0] - sums[1])) <= 1e-12);
+      BOOST_TEST(std::abs(r2.account.unassigned - (sums[0] - sums[1])) <= 1e-12);
       ++checked;
     }
   }

@@ -4,55 +4,94 @@
 #include <limits>
 #include <stdexcept>
 
-namespace pixelwise {
+#include "pixelwise/decomposition/network_lrp.hpp"
 
-FeatureRelevance pool_relevance(const BowEncoding& e, const Eigen::VectorXd& bin_relevance) {
-  if (bin_relevance.size() != e.pooled.size())
-    throw std::invalid_argument("pooling relevance: " + std::to_string(bin_relevance.size()) +
-                                " bin relevances for a histogram of " + std::to_string(e.pooled.size()));
-  const Codes& codes = e.codes;
-  const long V = codes.words;
-  const std::string& type = e.pooling.type;
-  if (type != "sum" && e.bin_max.size() != e.pooled.size())
-    throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + type + " pooling");
-  // g(m) of the rule (DESIGN.md 1.2), relative to the bin's maximum for p-means.
-  auto g = [&](long bin, double m) {
-    if (type == "sum") return m;
-    if (type == "max") return m == e.bin_max[bin] ? 1.0 : 0.0;
-    return m > 0 ? std::pow(m / e.bin_max[bin], e.pooling.p) : 0.0;
-  };
-  Eigen::VectorXd mass;
-  if (type == "sum") {
-    mass = e.pooled;  // sum pooling: the pooled value is the denominator
-  } else {
-    mass = Eigen::VectorXd::Zero(e.pooled.size());
+namespace pixelwise {
+namespace {
+
+// The pooling layer as the rules see it: one input per (feature, code entry,
+// cell) connection, with value g(m) of the pooling type, feeding its bin with
+// weight 1 (so w = w+ = w^2 = 1 and w- = 0) and no bias.
+class PoolingView : public RuleView {
+ public:
+  enum class Type { sum, max, pmeans };
+  explicit PoolingView(const BowEncoding& e) : bins_(e.pooled.size()) {
+    const Codes& codes = e.codes;
+    const long V = codes.words;
+    const Type type = e.pooling.type == "sum" ? Type::sum : e.pooling.type == "max" ? Type::max : Type::pmeans;
+    if (type != Type::sum && e.bin_max.size() != e.pooled.size())
+      throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + e.pooling.type +
+                                  " pooling");
+    feature_of_.reserve(codes.word.size() * (e.cells_of.empty() ? 1 : e.cells_of.front().size()));
     for (int l = 0; l < codes.features(); ++l)
       for (int c : e.cells_of[l])
         for (int k = codes.offsets[l]; k < codes.offsets[l + 1]; ++k) {
           const long bin = c * V + codes.word[k];
-          mass[bin] += g(bin, codes.weight[k]);
+          const double m = codes.weight[k];
+          // g(m) of the rule (DESIGN.md 1.2), relative to the bin's maximum for p-means.
+          const double g = type == Type::sum   ? m
+                           : type == Type::max ? (m == e.bin_max[bin] ? 1.0 : 0.0)
+                           : m > 0                    ? std::pow(m / e.bin_max[bin], e.pooling.p)
+                                                      : 0.0;
+          bin_of_.push_back(bin);
+          feature_of_.push_back(l);
+          value_.push_back(g);
         }
+    features_ = codes.features();
   }
-  FeatureRelevance out;
-  out.relevance = Eigen::VectorXd::Zero(codes.features());
-  for (int l = 0; l < codes.features(); ++l)
-    for (int c : e.cells_of[l])
-      for (int k = codes.offsets[l]; k < codes.offsets[l + 1]; ++k) {
-        const long bin = c * V + codes.word[k];
-        if (mass[bin] > 0) out.relevance[l] += bin_relevance[bin] * g(bin, codes.weight[k]) / mass[bin];
-      }
-  double unassigned = 0;
-  for (long bin = 0; bin < e.pooled.size(); ++bin)
-    if (!(mass[bin] > 0)) unassigned += bin_relevance[bin];
-  out.layer.name = "pooling";
-  out.layer.relevance_in = bin_relevance.sum();
-  out.layer.relevance_out = out.relevance.sum();
-  out.layer.unassigned = unassigned;
+  Eigen::RowVectorXd apply(const Eigen::RowVectorXd& a, WeightModifier g) const override {
+    Eigen::RowVectorXd z = Eigen::RowVectorXd::Zero(bins_);
+    if (g == WeightModifier::negative) return z;
+    for (size_t u = 0; u < bin_of_.size(); ++u) z[bin_of_[u]] += a[static_cast<long>(u)];
+    return z;
+  }
+  Eigen::RowVectorXd transposed(const Eigen::RowVectorXd& s, WeightModifier g) const override {
+    Eigen::RowVectorXd t = Eigen::RowVectorXd::Zero(static_cast<long>(bin_of_.size()));
+    if (g == WeightModifier::negative) return t;
+    for (size_t u = 0; u < bin_of_.size(); ++u) t[static_cast<long>(u)] = s[bin_of_[u]];
+    return t;
+  }
+  Eigen::RowVectorXd bias() const override { return Eigen::RowVectorXd::Zero(bins_); }
+  /// The connection values g(m), the layer's input as the rules read it.
+  Eigen::RowVectorXd input() const {
+    return Eigen::Map<const Eigen::RowVectorXd>(value_.data(), static_cast<long>(value_.size()));
+  }
+  /// Relevance of the connections summed per feature.
+  Eigen::VectorXd per_feature(const Eigen::RowVectorXd& r) const {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(features_);
+    for (size_t u = 0; u < feature_of_.size(); ++u) out[feature_of_[u]] += r[static_cast<long>(u)];
+    return out;
+  }
+
+ private:
+  long bins_ = 0;
+  int features_ = 0;
+  std::vector<long> bin_of_;
+  std::vector<int> feature_of_;
+  std::vector<double> value_;
+};
+
+}  // namespace
+
+Relevance pool_relevance(const BowEncoding& e, const Eigen::VectorXd& bin_relevance, const LrpRule* rule) {
+  if (bin_relevance.size() != e.pooled.size())
+    throw std::invalid_argument("pooling relevance: " + std::to_string(bin_relevance.size()) +
+                                " bin relevances for a histogram of " + std::to_string(e.pooled.size()));
+  static const LrpRule lrp0 = LrpRule::lrp0();
+  const PoolingView view(e);
+  Relevance out;
+  out.account.name = "pooling";
+  if (rule && rule->name() != "lrp0") out.account.name += " [" + rule->name() + "]";
+  const Eigen::RowVectorXd lower =
+      apply_rule(view, view.input(), bin_relevance.transpose(), rule ? *rule : lrp0, LrpOptions{}, out.account);
+  out.relevance = view.per_feature(lower);
+  close_account(out.account, bin_relevance.sum(), out.relevance.sum());
   return out;
 }
 
-PixelRelevance spread_to_pixels(const std::vector<Frame>& frames, const Eigen::VectorXd& feature_relevance,
-                                int width, int height, const SupportWeighting& weighting) {
+Relevance spread_to_pixels(const std::vector<Frame>& frames, const Eigen::VectorXd& feature_relevance, int width,
+                           int height, const SupportWeighting& weighting) {
+
   weighting.validate();
   if (static_cast<long>(frames.size()) != feature_relevance.size())
     throw std::invalid_argument("pixel relevance: frames and relevances differ in number");
@@ -113,25 +152,80 @@ PixelRelevance spread_to_pixels(const std::vector<Frame>& frames, const Eigen::V
     for (const RowSpan& span : spans)
       for (int x = span.x0; x < span.x1; ++x) direct(span.y, x) += feature_relevance[l] * weight(x, span.y) / total;
   }
-  PixelRelevance out;
-  out.relevance = RowMatrixXd::Zero(height, width);
+  RowMatrixXd map = RowMatrixXd::Zero(height, width);
   for (int y = 0; y < height; ++y) {
     double row = 0;
     for (int x = 0; x < width; ++x) {
       row += diff(y, x);
-      out.relevance(y, x) = row + (y > 0 ? out.relevance(y - 1, x) : 0.0);
+      map(y, x) = row + (y > 0 ? map(y - 1, x) : 0.0);
     }
   }
   if (row_diff.size() != 0)
     for (int y = 0; y < height; ++y) {
       double run = 0;
-      for (int x = 0; x < width; ++x) out.relevance(y, x) += (run += row_diff(y, x));
+      for (int x = 0; x < width; ++x) map(y, x) += (run += row_diff(y, x));
     }
-  if (direct.size() != 0) out.relevance += direct;
-  out.layer.name = "pixels";
-  out.layer.relevance_in = feature_relevance.sum();
-  out.layer.relevance_out = out.relevance.sum();
-  out.layer.unassigned = unassigned;
+  if (direct.size() != 0) map += direct;
+  Relevance out;
+  out.relevance = Eigen::Map<const Eigen::VectorXd>(map.data(), map.size());
+  out.account.name = "pixels";
+  out.account.unassigned = unassigned;
+  close_account(out.account, feature_relevance.sum(), out.relevance.sum());
+  return out;
+}
+
+RowMatrixXd pixel_map(const Eigen::VectorXd& relevance, int width, int height) {
+  if (relevance.size() != static_cast<long>(width) * height)
+    throw std::invalid_argument("pixel map: " + std::to_string(relevance.size()) + " values for " +
+                                std::to_string(width) + " x " + std::to_string(height) + " pixels");
+  return Eigen::Map<const RowMatrixXd>(relevance.data(), height, width);
+}
+
+Relevance PoolingStep::relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const {
+  Relevance out;
+  out.account.name = "pooling";
+  std::vector<Eigen::VectorXd> blocks;
+  long features = 0;
+  for (const BowChannelRecord& ch : channels_) {
+    const long bins = ch.encoding->pooled.size();
+    if (ch.offset < 0 || ch.offset + bins > upper.size())
+      throw std::invalid_argument("pooling relevance: channel " + ch.name + " lies outside the histogram");
+    Relevance r = pool_relevance(*ch.encoding, upper.segment(ch.offset, bins), rule);
+    out.account.name = r.account.name;
+    out.account.absorbed += r.account.absorbed;
+    out.account.unassigned += r.account.unassigned;
+    features += r.relevance.size();
+    blocks.push_back(std::move(r.relevance));
+    out.parts.push_back({r.account, {}});
+  }
+  out.relevance.resize(features);
+  long at = 0;
+  for (const auto& b : blocks) {
+    out.relevance.segment(at, b.size()) = b;
+    at += b.size();
+  }
+  return out;
+}
+
+Relevance PixelStep::relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const {
+  if (rule && rule->name() != "flat")
+    throw std::invalid_argument("the pixel layer spreads a descriptor's relevance over its support by the flat rule "
+                                "(with the support's weighting); it takes no rule \"" + rule->name() + "\"");
+  Relevance out;
+  out.account.name = "pixels";
+  out.relevance = Eigen::VectorXd::Zero(static_cast<long>(width_) * height_);
+  long at = 0;
+  for (const BowChannelRecord& ch : channels_) {
+    const long n = static_cast<long>(ch.frames->size());
+    if (at + n > upper.size())
+      throw std::invalid_argument("pixel relevance: more features than relevance values");
+    Relevance r = spread_to_pixels(*ch.frames, upper.segment(at, n), width_, height_, ch.weighting);
+    at += n;
+    out.account.unassigned += r.account.unassigned;
+    out.relevance += r.relevance;
+    out.parts.push_back({r.account, std::move(r.relevance)});
+  }
+  if (at != upper.size()) throw std::invalid_argument("pixel relevance: fewer features than relevance values");
   return out;
 }
 

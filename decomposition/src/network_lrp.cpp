@@ -53,16 +53,6 @@ bool uses_bounds(const RulePart& part) {
 double sign_of(double z) { return z >= 0 ? 1.0 : -1.0; }  // s(0) = +1
 
 // ------------------------------------------------------------ rule views
-// An affine map as the rules see it: z = A_g(a) for a modified input a and
-// modified weights g, its transpose, and the bias of every output unit.
-class RuleView {
- public:
-  virtual ~RuleView() = default;
-  virtual Eigen::RowVectorXd apply(const Eigen::RowVectorXd& a, WeightModifier g) const = 0;
-  virtual Eigen::RowVectorXd transposed(const Eigen::RowVectorXd& s, WeightModifier g) const = 0;
-  virtual Eigen::RowVectorXd bias() const = 0;
-};
-
 class WeightedView : public RuleView {
  public:
   WeightedView(const AffineLayer& layer, const TensorShape& in) : layer_(layer), in_(in) {}
@@ -122,6 +112,29 @@ Eigen::RowVectorXd bound_vector(const Eigen::VectorXd& bound, long size, const s
                                 std::to_string(size) + " inputs");
   return bound.transpose();
 }
+
+const std::vector<std::string>& selector_names() {
+  static const std::vector<std::string> names{"first", "linear", "conv", "sumpool", "maxpool", "*"};
+  return names;
+}
+
+bool is_index(const std::string& s) {
+  return !s.empty() && s.size() < 7 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::string kind_selector(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::linear: return "linear";
+    case LayerKind::convolution: return "conv";
+    case LayerKind::sum_pool: return "sumpool";
+    case LayerKind::max_pool: return "maxpool";
+    default: return "";
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ rules
 
 // The generic rule (see the header): parts, terms, stabiliser, accounting.
 Eigen::RowVectorXd apply_rule(const RuleView& view, const Eigen::RowVectorXd& x, const Eigen::RowVectorXd& R,
@@ -188,28 +201,7 @@ Eigen::RowVectorXd apply_rule(const RuleView& view, const Eigen::RowVectorXd& x,
   return lower;
 }
 
-const std::vector<std::string>& selector_names() {
-  static const std::vector<std::string> names{"first", "linear", "conv", "sumpool", "maxpool", "*"};
-  return names;
-}
 
-bool is_index(const std::string& s) {
-  return !s.empty() && s.size() < 7 && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
-std::string kind_selector(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::linear: return "linear";
-    case LayerKind::convolution: return "conv";
-    case LayerKind::sum_pool: return "sumpool";
-    case LayerKind::max_pool: return "maxpool";
-    default: return "";
-  }
-}
-
-}  // namespace
-
-// ------------------------------------------------------------------ rules
 
 LrpRule::LrpRule(std::string name, std::vector<RulePart> parts, Eigen::VectorXd lower, Eigen::VectorXd upper)
     : name_(std::move(name)), parts_(std::move(parts)), lower_(std::move(lower)), upper_(std::move(upper)) {
@@ -420,29 +412,29 @@ std::string Composite::spec() const {
 
 // ------------------------------------------------------------- propagation
 
-LayerStep propagate_layer(const Layer& layer, const TensorShape& in, const Eigen::RowVectorXd& x,
+Relevance propagate_layer(const Layer& layer, const TensorShape& in, const Eigen::RowVectorXd& x,
                           const Eigen::RowVectorXd& y, const Eigen::RowVectorXd& relevance, const LrpRule* rule,
                           const LrpOptions& options) {
   const TensorShape out = layer.output_shape(in);
   if (x.size() != in.size() || y.size() != out.size() || relevance.size() != out.size())
     throw std::invalid_argument(layer.describe() + ": record or relevance does not match the shapes " + in.str() +
                                 " -> " + out.str());
-  LayerStep step;
+  Relevance step;
   step.account.name = layer.describe() + (rule ? " [" + rule->name() + "]" : "");
-  step.account.relevance_in = relevance.sum();
   const LayerKind kind = layer.kind();
   if (kind == LayerKind::softmax)
     throw std::invalid_argument(
         "SoftMax: relevance cannot pass a softmax; only a trailing SoftMax is allowed, and it is not explained "
         "(the explained score is the pre-softmax one)");
+  Eigen::RowVectorXd lower;
   if (kind == LayerKind::relu || kind == LayerKind::tanh || kind == LayerKind::flatten) {
-    step.relevance = relevance;  // passed unchanged (DESIGN.md 1.7)
+    lower = relevance;  // passed unchanged (DESIGN.md 1.7)
   } else {
     if (!rule) throw std::invalid_argument(layer.describe() + ": no relevance rule given");
     if (kind == LayerKind::max_pool && rule->uses_input()) {
       // Winner-take-all; k equal maxima get R_j / k each.
       const auto& pool = static_cast<const MaxPoolLayer&>(layer);
-      step.relevance = Eigen::RowVectorXd::Zero(in.size());
+      lower = Eigen::RowVectorXd::Zero(in.size());
       const auto winners = pool.winners(x, y, in);
       for (size_t o = 0; o < winners.size(); ++o) {
         if (winners[o].empty()) {
@@ -450,44 +442,58 @@ LayerStep propagate_layer(const Layer& layer, const TensorShape& in, const Eigen
           continue;
         }
         const double share = relevance[static_cast<long>(o)] / static_cast<double>(winners[o].size());
-        for (long i : winners[o]) step.relevance[i] += share;
+        for (long i : winners[o]) lower[i] += share;
       }
     } else if (const auto* affine = dynamic_cast<const AffineLayer*>(&layer)) {
-      step.relevance = apply_rule(WeightedView(*affine, in), x, relevance, *rule, options, step.account);
+      lower = apply_rule(WeightedView(*affine, in), x, relevance, *rule, options, step.account);
     } else {
       const auto& pool = dynamic_cast<const PoolLayer&>(layer);
-      step.relevance = apply_rule(WindowView(pool, in), x, relevance, *rule, options, step.account);
+      lower = apply_rule(WindowView(pool, in), x, relevance, *rule, options, step.account);
     }
   }
-  step.account.relevance_out = step.relevance.sum();
+  step.relevance = lower.transpose();
+  close_account(step.account, relevance.sum(), lower.sum());
   return step;
 }
 
-NetworkRelevance propagate_relevance(const Network& network, const Network::Record& record,
-                                     const Eigen::VectorXd& output_relevance, const Composite& composite,
-                                     const LrpOptions& options) {
+std::string NetworkLayerStep::selector() const { return kind_selector(network_.layer(k_).kind()); }
+
+Relevance NetworkLayerStep::relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const {
+  Relevance r = propagate_layer(network_.layer(k_), record_.shapes[k_], record_.activations[k_].row(0),
+                                record_.activations[k_ + 1].row(0), upper.transpose(), rule, options_);
+  r.account.name = std::to_string(k_) + " " + r.account.name;
+  return r;
+}
+
+Steps network_steps(const Network& network, const Network::Record& record, const LrpOptions& options) {
   const int L = static_cast<int>(record.shapes.size()) - 1;
   if (L < 0 || L > network.size() || static_cast<int>(record.activations.size()) != L + 1)
     throw std::invalid_argument("relevance: the forward record does not belong to this network");
   if (record.activations.front().rows() != 1)
     throw std::invalid_argument("relevance: the forward record must hold exactly one sample");
+  Steps steps;
+  for (int k = L - 1; k >= 0; --k) steps.push_back(std::make_unique<NetworkLayerStep>(network, k, record, options));
+  return steps;
+}
+
+NetworkRelevance propagate_relevance(const Network& network, const Network::Record& record,
+                                     const Eigen::VectorXd& output_relevance, const Composite& composite,
+                                     const LrpOptions& options) {
+  const Steps steps = network_steps(network, record, options);
   if (output_relevance.size() != record.shapes.back().size())
     throw std::invalid_argument("relevance: " + std::to_string(output_relevance.size()) +
                                 " output relevance values for " + std::to_string(record.shapes.back().size()) +
                                 " outputs");
+  const int L = static_cast<int>(steps.size());
   NetworkRelevance result;
   result.rules.assign(L, "");
-  Eigen::RowVectorXd R = output_relevance.transpose();
-  for (int k = L - 1; k >= 0; --k) {
-    const LrpRule* rule = composite.rule_for(network, k);
-    if (rule) result.rules[k] = rule->name();
-    LayerStep step = propagate_layer(network.layer(k), record.shapes[k], record.activations[k].row(0),
-                                     record.activations[k + 1].row(0), R, rule, options);
-    step.account.name = std::to_string(k) + " " + step.account.name;
-    result.layers.push_back(std::move(step.account));
-    R = std::move(step.relevance);
-  }
-  result.input = R.transpose();
+  Propagation p = propagate(steps, output_relevance, [&](const RelevanceStep&, int i) {
+    const LrpRule* rule = composite.rule_for(network, L - 1 - i);
+    if (rule) result.rules[L - 1 - i] = rule->name();
+    return rule;
+  });
+  result.layers = std::move(p.layers);
+  result.input = std::move(p.relevance.back());
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "pixelwise/decomposition/svm_relevance.hpp"
 
+#include "pixelwise/decomposition/network_lrp.hpp"
+
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -22,17 +24,17 @@ std::string bias_policy_name(BiasPolicy policy) {
   return "?";
 }
 
-BinRelevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x, BiasPolicy policy) {
+Relevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x, BiasPolicy policy) {
   return decompose_svm(svm.kernel_terms(c, x), svm.decision(c, x), svm.machine(c).bias(), x, policy);
 }
 
-BinRelevance decompose_svm(Eigen::VectorXd terms, double score, double bias, const Eigen::VectorXd& x,
+Relevance decompose_svm(Eigen::VectorXd terms, double score, double bias, const Eigen::VectorXd& x,
                            BiasPolicy policy) {
   if (terms.size() != x.size())
     throw std::invalid_argument("svm relevance: " + std::to_string(terms.size()) + " kernel terms for an input of " +
                                 std::to_string(x.size()));
   const double b = bias;
-  BinRelevance out;
+  Relevance out;
   out.relevance = std::move(terms);
   const long V = x.size();
   const long present = (x.array() != 0.0).count();
@@ -46,10 +48,26 @@ BinRelevance decompose_svm(Eigen::VectorXd terms, double score, double bias, con
       if (x[d] != 0.0) out.relevance[d] += share;
     shared = b;
   }
-  out.layer.name = "svm";
-  out.layer.relevance_in = score;
-  out.layer.relevance_out = out.relevance.sum();
-  out.layer.absorbed = b - shared;  // policy none (or an empty histogram): the bias stays at the top
+  out.account.name = "svm";
+  out.account.absorbed = b - shared;  // policy none (or an empty histogram): the bias stays at the top
+  close_account(out.account, score, out.relevance.sum());
+  return out;
+}
+
+Relevance SvmStep::relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const {
+  if (rule)
+    throw std::invalid_argument("the SVM layer is decomposed by its bias policy or a Taylor expansion; it takes no "
+                                "LRP rule \"" + rule->name() + "\"");
+  if (upper.size() != 1)
+    throw std::invalid_argument("svm relevance: one explained decision expected, got " + std::to_string(upper.size()));
+  Relevance out = record_;
+  if (upper[0] != score_) {
+    // Relevance other than f(x) itself scales the decomposition; a zero score has none to scale.
+    const double scale = score_ != 0 ? upper[0] / score_ : 0.0;
+    out.relevance *= scale;
+    out.account.absorbed *= scale;
+    if (score_ == 0) out.account.unassigned += upper[0];
+  }
   return out;
 }
 

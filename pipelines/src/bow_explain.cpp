@@ -4,6 +4,7 @@
 
 #include "pixelwise/decomposition/bow_relevance.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
+#include "pixelwise/decomposition/relevance_step.hpp"
 
 namespace pixelwise {
 
@@ -13,6 +14,66 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   options.policy = policy;
   return explain(model, image, class_index, options, what, versus);
 }
+
+namespace {
+
+// The record of the SVM step (DESIGN.md 1.4): the decomposition of the
+// explained machine's decision -- machine c of model.svm (one-vs-rest f_c, or
+// the summed pairwise s_c), the pairwise machine f_{c,versus}, or the linear
+// SVM on a kernel map -- exact (lrp) or by Taylor at a root point. Sets the
+// explained score, the bias and the Taylor details of `e`.
+Relevance svm_decomposition(const BowModel& model, const BowModel::Forward& forward, const ExplainOptions& options,
+                            int versus, const std::string& what, BowExplanation& e) {
+  const Eigen::VectorXd& x = forward.encoding.histogram;
+  const int c = e.class_index;
+  auto decompose = [&](const OneVsRestSvm& svm, int machine) -> Relevance {
+    if (options.method == "lrp") {
+      // model.svm's bin terms come from the pass that gave the scores (BowModel::Forward::svm_pass).
+      if (&svm == &model.svm && forward.svm_pass.scores.size() != 0)
+        return decompose_svm(forward.svm_pass.class_terms(machine, x.size()), forward.svm_pass.scores[machine],
+                             svm.machine(machine).bias(), x, options.policy);
+      return decompose_svm(svm, machine, x, options.policy);
+    }
+    try {
+      e.taylor = taylor_decompose_svm(svm, machine, x,
+                                      taylor_references(model, options.reference, c, versus, e.score), options.taylor);
+    } catch (const std::exception& error) {
+      throw std::runtime_error(what + ": class " + model.classes[c] + ": " + error.what());
+    }
+    Relevance r;
+    r.relevance = e.taylor->relevance;
+    r.account = e.taylor->layer;
+    return r;
+  };
+  if (model.mapped_svm) {
+    // Linear SVMs on a kernel map (homkermap_svm.hpp): f_c is a sum of
+    // per-bin terms plus b_c, exactly, so LRP is the same rule as for an
+    // additive kernel (DESIGN.md 1.4) on the terms of the forward pass.
+    if (options.method != "lrp")
+      throw std::invalid_argument("method \"" + options.method +
+                                  "\" needs kernel SVMs; this model's linear SVMs on a kernel map are decomposed "
+                                  "exactly by lrp");
+    if (versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
+    e.score = e.scores[c];
+    e.bias = model.mapped_svm->bias()[c];
+    return decompose_svm(forward.svm_pass.class_terms(c, x.size()), e.score, e.bias, x, options.policy);
+  }
+  if (versus >= 0) {
+    if (model.config.multiclass != "one_vs_one")
+      throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
+                                  model.config.multiclass);
+    if (versus == c) throw std::invalid_argument("a class cannot be explained versus itself");
+    const OneVsRestSvm pair = model.pairwise.pairwise_machine(c, versus);
+    e.score = pair.decision(0, x);
+    e.bias = pair.machine(0).bias();
+    return decompose(pair, 0);
+  }
+  e.score = e.scores[c];
+  e.bias = model.svm.machine(c).bias();
+  return decompose(model.svm, c);
+}
+
+}  // namespace
 
 BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
                        const std::string& what, int versus) {
@@ -27,116 +88,78 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   e.policy = options.policy;
   e.method = options.method;
   e.versus = versus;
-  // The classifier layers: relevance of every histogram bin, and their accounts (top first).
-  Eigen::VectorXd bin_relevance;
-  std::vector<LayerRelevance> classifier_layers;
-  // The SVM layer (DESIGN.md 1.4): exact (lrp) or Taylor at a root point.
-  auto decompose = [&](const OneVsRestSvm& svm, int c) -> BinRelevance {
-    const Eigen::VectorXd& x = forward.encoding.histogram;
-    if (options.method == "lrp") {
-      // model.svm's bin terms come from the pass that gave the scores (BowModel::Forward::svm_pass).
-      if (&svm == &model.svm && forward.svm_pass.scores.size() != 0)
-        return decompose_svm(forward.svm_pass.class_terms(c, x.size()), forward.svm_pass.scores[c],
-                             svm.machine(c).bias(), x, options.policy);
-      return decompose_svm(svm, c, x, options.policy);
-    }
-    try {
-      e.taylor = taylor_decompose_svm(
-          svm, c, x, taylor_references(model, options.reference, e.class_index, versus, e.score), options.taylor);
-    } catch (const std::exception& error) {
-      throw std::runtime_error(what + ": class " + model.classes[e.class_index] + ": " + error.what());
-    }
-    return {e.taylor->relevance, e.taylor->layer};
-  };
+  const Eigen::VectorXd& x = forward.encoding.histogram;
 
+  // The layers of the explanation, top first (DESIGN.md section 2): the
+  // classifier's step(s), then pooling and pixels of every channel.
+  Steps steps;
+  Eigen::VectorXd top;
+  Network::Record record;  // network classifiers: the record their steps read
+  std::optional<Composite> composite;
   if (model.config.network) {
     // A network on the histogram (DESIGN.md 1.7): its LRP rules down to the bins.
     if (options.method != "lrp")
       throw std::invalid_argument("method \"" + options.method +
                                   "\" explains an SVM layer; this model's classifier is a network (use lrp)");
     if (versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
-    const Composite composite = Composite::parse(options.rule, model.config.histogram_bounds());
-    NetworkRelevance r = explain_lrp(model.network, forward.encoding.histogram, model.histogram_shape(), e.class_index,
-                                     composite, LrpOptions{options.ignore_bias});
-    e.score = r.score;
-    e.rule = composite.spec();
-    e.layer_rules = std::move(r.rules);
+    composite = Composite::parse(options.rule, model.config.histogram_bounds());
+    record = model.network.forward_record(x.transpose(), model.histogram_shape());
+    e.score = e.scores[e.class_index];
+    top = Eigen::VectorXd::Zero(e.scores.size());
+    top[e.class_index] = e.score;
+    steps = network_steps(model.network, record, LrpOptions{options.ignore_bias});
+    e.rule = composite->spec();
+    e.layer_rules.assign(steps.size(), "");
     e.ignore_bias = options.ignore_bias;
-    bin_relevance = std::move(r.input);
-    classifier_layers = std::move(r.layers);
-    for (auto& layer : classifier_layers) layer.name = "network " + layer.name;
   } else {
-    // The explained machine: machine c of model.svm (one-vs-rest f_c, or the
-    // summed pairwise s_c), or the pairwise machine f_{c,versus}.
-    BinRelevance bins;
-    if (model.mapped_svm) {
-      // Linear SVMs on a kernel map (homkermap_svm.hpp): f_c is a sum of
-      // per-bin terms plus b_c, exactly, so LRP is the same rule as for an
-      // additive kernel (DESIGN.md 1.4) on the terms of the forward pass.
-      if (options.method != "lrp")
-        throw std::invalid_argument("method \"" + options.method +
-                                    "\" needs kernel SVMs; this model's linear SVMs on a kernel map are decomposed "
-                                    "exactly by lrp");
-      if (versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
-      const Eigen::VectorXd& x = forward.encoding.histogram;
-      e.score = e.scores[e.class_index];
-      e.bias = model.mapped_svm->bias()[e.class_index];
-      bins = decompose_svm(forward.svm_pass.class_terms(e.class_index, x.size()), e.score, e.bias, x, options.policy);
-    } else if (versus >= 0) {
-      if (model.config.multiclass != "one_vs_one")
-        throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
-                                    model.config.multiclass);
-      if (versus == e.class_index) throw std::invalid_argument("a class cannot be explained versus itself");
-      const OneVsRestSvm pair = model.pairwise.pairwise_machine(e.class_index, versus);
-      e.score = pair.decision(0, forward.encoding.histogram);
-      e.bias = pair.machine(0).bias();
-      bins = decompose(pair, 0);
-    } else {
-      e.score = e.scores[e.class_index];
-      e.bias = model.svm.machine(e.class_index).bias();
-      bins = decompose(model.svm, e.class_index);
-    }
-    bin_relevance = std::move(bins.relevance);
-    classifier_layers = {bins.layer};
+    steps.push_back(std::make_unique<SvmStep>(svm_decomposition(model, forward, options, versus, what, e), e.score));
+    top = Eigen::VectorXd::Constant(1, e.score);
   }
+  const size_t classifier_steps = steps.size();
 
   // Each channel's block of bins down its own pooling and pixel layers.
   const int height = image.rows, width = image.cols;
-  e.pixels = RowMatrixXd::Zero(height, width);
+  std::vector<BowChannelRecord> channels;
+  for (const ChannelEncoding& channel : forward.encoding.channels)
+    channels.push_back({channel.name, &channel.bow, channel.offset, &channel.features.frames, channel.weighting});
+  steps.push_back(std::make_unique<PoolingStep>(channels));
+  steps.push_back(std::make_unique<PixelStep>(channels, width, height));
+
+  Propagation p = propagate(steps, top, [&](const RelevanceStep&, int k) -> const LrpRule* {
+    if (!composite || k >= static_cast<int>(classifier_steps)) return nullptr;
+    const int layer = static_cast<int>(classifier_steps) - 1 - k;
+    const LrpRule* rule = composite->rule_for(model.network, layer);
+    if (rule) e.layer_rules[layer] = rule->name();
+    return rule;
+  });
+  if (composite)
+    for (size_t k = 0; k < classifier_steps; ++k) p.layers[k].name = "network " + p.layers[k].name;
+
   e.features.image_width = width;
   e.features.image_height = height;
-  LayerRelevance pooling{"pooling"}, pixels{"pixels"};
-  std::vector<double> feature_relevance;
-  for (ChannelEncoding& channel : forward.encoding.channels) {
+  const std::vector<Relevance::Part>& pooling = p.parts[classifier_steps];
+  const std::vector<Relevance::Part>& pixels = p.parts[classifier_steps + 1];
+  int first_feature = 0;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    const ChannelEncoding& channel = forward.encoding.channels[i];
     ChannelRelevance c;
     c.name = channel.name;
     c.offset = channel.offset;
     c.bins = channel.bow.pooled.size();
-    c.first_feature = e.features.size();
+    c.first_feature = first_feature;
     c.features = channel.features.size();
-    const Eigen::VectorXd block = bin_relevance.segment(c.offset, c.bins);
-    c.bin_relevance = block.sum();
-    FeatureRelevance f = pool_relevance(channel.bow, block);
-    PixelRelevance p = spread_to_pixels(channel.features.frames, f.relevance, width, height, channel.weighting);
-    c.pooling = f.layer;
-    c.pixels = p.layer;
-    c.pixel_map = std::move(p.relevance);
-    for (auto [sum, part] : {std::pair{&pooling, &c.pooling}, std::pair{&pixels, &c.pixels}}) {
-      sum->relevance_in += part->relevance_in;
-      sum->relevance_out += part->relevance_out;
-      sum->absorbed += part->absorbed;
-      sum->unassigned += part->unassigned;
-    }
-    e.pixels += c.pixel_map;
-    feature_relevance.insert(feature_relevance.end(), f.relevance.data(), f.relevance.data() + f.relevance.size());
+    c.bin_relevance = p.relevance[classifier_steps].segment(c.offset, c.bins).sum();
+    c.pooling = pooling[i].account;
+    c.pixels = pixels[i].account;
+    c.pixel_map = pixel_map(pixels[i].relevance, width, height);
+    first_feature += c.features;
     e.features.frames.insert(e.features.frames.end(), channel.features.frames.begin(), channel.features.frames.end());
     e.channels.push_back(std::move(c));
   }
-  e.layers = std::move(classifier_layers);
-  e.layers.push_back(pooling);
-  e.layers.push_back(pixels);
-  e.bin_relevance = std::move(bin_relevance);
-  e.feature_relevance = Eigen::Map<const Eigen::VectorXd>(feature_relevance.data(), feature_relevance.size());
+  e.layers = std::move(p.layers);
+  e.bin_relevance = std::move(p.relevance[classifier_steps]);
+  e.feature_relevance = std::move(p.relevance[classifier_steps + 1]);
+  e.pixels = pixel_map(p.lowest(), width, height);
   e.pixel_sum = e.pixels.sum();
   return e;
 }

@@ -120,8 +120,10 @@ RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, 
     const ChannelEncoding& ch = enc.channels[i];
     per_channel.push_back(descriptor_sensitivity(ch.bow, u[i]));
     total += per_channel.back().size();
-    pixels += spread_to_pixels(ch.features.frames, per_channel.back().cwiseAbs2(), image.cols, image.rows, ch.weighting)
-                  .relevance;
+    pixels += pixel_map(
+        spread_to_pixels(ch.features.frames, per_channel.back().cwiseAbs2(), image.cols, image.rows, ch.weighting)
+            .relevance,
+        image.cols, image.rows);
   }
   if (descriptors) {
     descriptors->resize(total);

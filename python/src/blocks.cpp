@@ -393,10 +393,10 @@ void bind_blocks(py::module_& m) {
             const BiasPolicy policy = parse_bias_policy(bias_policy);
             const Eigen::VectorXd v = vector_arg(x, "x", s.dimension());
             s.machine(c);  // range check
-            BinRelevance b = pass ? decompose_svm(pass->class_terms(c, s.dimension()), pass->scores[c],
+            Relevance b = pass ? decompose_svm(pass->class_terms(c, s.dimension()), pass->scores[c],
                                                   s.machine(c).bias(), v, policy)
                                   : decompose_svm(s, c, v, policy);
-            return relevance_result(std::move(b.relevance), b.layer);
+            return relevance_result(std::move(b.relevance), b.account);
           },
           py::arg("c"), py::arg("x"), py::arg("bias_policy") = "nonzero", py::arg("additive_pass") = nullptr,
           "Exact per-bin decomposition R_d = sum_i alpha_i y_i k_d(x_i,d, x_d) + beta_d of f_c(x) for an\n"
@@ -412,8 +412,8 @@ void bind_blocks(py::module_& m) {
       "pool_relevance",
       [](const BowEncoding& encoding, const py::handle& bin_relevance) {
         const Eigen::VectorXd r = relevance_arg(bin_relevance, "bin_relevance", encoding.pooled.size());
-        FeatureRelevance f = pool_relevance(encoding, r);
-        return relevance_result(std::move(f.relevance), f.layer);
+        Relevance f = pool_relevance(encoding, r);
+        return relevance_result(std::move(f.relevance), f.account);
       },
       py::arg("encoding"), py::arg("bin_relevance"),
       "Bins -> descriptors with the pooling rule of the encoding (DESIGN.md 1.2); returns (R per descriptor,\n"
@@ -429,12 +429,12 @@ void bind_blocks(py::module_& m) {
                                 std::to_string(frames.size()) + " frames");
         if (width < 1 || height < 1) throw py::value_error("spread_to_pixels: width and height must be >= 1");
         const SupportWeighting w = weighting_arg(weighting);
-        PixelRelevance p;
+        Relevance p;
         {
           py::gil_scoped_release release;
           p = spread_to_pixels(frames, r, width, height, w);
         }
-        return py::make_tuple(owned_array(std::move(p.relevance)), layer_dict(p.layer));
+        return py::make_tuple(owned_array(pixel_map(p.relevance, width, height)), layer_dict(p.account));
       },
       py::arg("features"), py::arg("relevance"), py::arg("width"), py::arg("height"), py::arg("weighting") = py::none(),
       "Descriptors -> pixels: R_q = sum_l R_l w_l(q) over each support (DESIGN.md 1.5). `features` is a\n"

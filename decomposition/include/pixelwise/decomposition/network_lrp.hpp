@@ -36,6 +36,7 @@
 
 #include "pixelwise/classifiers/network.hpp"
 #include "pixelwise/decomposition/accounting.hpp"
+#include "pixelwise/decomposition/relevance_step.hpp"
 #include "pixelwise/decomposition/taylor.hpp"
 
 namespace pixelwise {
@@ -123,17 +124,50 @@ struct LrpOptions {
   bool ignore_bias = false;  ///< drop every bias from the denominators (default: absorbed and reported)
 };
 
-struct LayerStep {
-  Eigen::RowVectorXd relevance;  ///< relevance of the layer's input
-  LayerRelevance account;
+/// An affine map as the rules see it: z = A_g(a) for a modified input a and
+/// modified weights g, its transpose, and the bias of every output unit. Dense
+/// and convolutional layers, pooling windows and the BoW pooling layer
+/// (bow_relevance.hpp) are views, so one apply_rule serves them all.
+class RuleView {
+ public:
+  virtual ~RuleView() = default;
+  virtual Eigen::RowVectorXd apply(const Eigen::RowVectorXd& a, WeightModifier g) const = 0;
+  virtual Eigen::RowVectorXd transposed(const Eigen::RowVectorXd& s, WeightModifier g) const = 0;
+  virtual Eigen::RowVectorXd bias() const = 0;
 };
+
+/// The generic rule (see the top of this header) on a view with input x and
+/// output relevance R: the relevance of every input; adds what the rule
+/// absorbed and could not pass to `account`.
+Eigen::RowVectorXd apply_rule(const RuleView& view, const Eigen::RowVectorXd& x, const Eigen::RowVectorXd& R,
+                              const LrpRule& rule, const LrpOptions& options, LayerRelevance& account);
 
 /// One layer's relevance rule: x is the layer's input (one sample), y its
 /// output, `relevance` the relevance of its output. `rule` may be nullptr for
-/// layers that pass relevance unchanged.
-LayerStep propagate_layer(const Layer& layer, const TensorShape& in, const Eigen::RowVectorXd& x,
+/// layers that pass relevance unchanged. The account is closed.
+Relevance propagate_layer(const Layer& layer, const TensorShape& in, const Eigen::RowVectorXd& x,
                           const Eigen::RowVectorXd& y, const Eigen::RowVectorXd& relevance, const LrpRule* rule,
                           const LrpOptions& options = {});
+
+/// Layer k of a network bound to its forward record of one sample: the
+/// relevance step of the layer contract (relevance_step.hpp). Its account is
+/// named "k <layer> [rule]".
+class NetworkLayerStep : public RelevanceStep {
+ public:
+  NetworkLayerStep(const Network& network, int k, const Network::Record& record, const LrpOptions& options)
+      : network_(network), k_(k), record_(record), options_(options) {}
+  std::string selector() const override;
+  Relevance relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const override;
+
+ private:
+  const Network& network_;
+  int k_;
+  const Network::Record& record_;
+  LrpOptions options_;
+};
+
+/// The steps of a network's layers for one forward record, top layer first.
+Steps network_steps(const Network& network, const Network::Record& record, const LrpOptions& options = {});
 
 struct NetworkRelevance {
   Eigen::VectorXd scores;  ///< pre-softmax outputs
