@@ -3,7 +3,6 @@
 #include <stdexcept>
 
 #include "pixelwise/decomposition/bow_relevance.hpp"
-#include "pixelwise/decomposition/network_lrp.hpp"
 
 namespace pixelwise {
 
@@ -14,10 +13,26 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   return explain(model, image, class_index, options, what, versus);
 }
 
-BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
-                       const std::string& what, int versus) {
+RelevanceRequest relevance_request(const BowModel& model, const ExplainOptions& options, const std::string& what,
+                                   int versus) {
   if (options.method != "lrp" && options.method != "taylor")
     throw std::invalid_argument("unknown explanation method \"" + options.method + "\" (known: lrp, taylor)");
+  RelevanceRequest r;
+  r.method = parse_histogram_method(options.method);
+  r.policy = options.policy;
+  r.rule = options.rule;
+  r.ignore_bias = options.ignore_bias;
+  r.versus = versus;
+  r.reference = options.reference;
+  r.taylor = options.taylor;
+  r.context = model.context();
+  r.what = what;
+  return r;
+}
+
+BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
+                       const std::string& what, int versus) {
+  const RelevanceRequest request = relevance_request(model, options, what, versus);
   BowModel::Forward forward = model.forward(image, what);
   BowExplanation e;
   e.scores = forward.scores;
@@ -27,78 +42,16 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   e.policy = options.policy;
   e.method = options.method;
   e.versus = versus;
-  // The classifier layers: relevance of every histogram bin, and their accounts (top first).
-  Eigen::VectorXd bin_relevance;
-  std::vector<LayerRelevance> classifier_layers;
-  // The SVM layer (DESIGN.md 1.4): exact (lrp) or Taylor at a root point.
-  auto decompose = [&](const OneVsRestSvm& svm, int c) -> BinRelevance {
-    const Eigen::VectorXd& x = forward.encoding.histogram;
-    if (options.method == "lrp") {
-      // model.svm's bin terms come from the pass that gave the scores (BowModel::Forward::svm_pass).
-      if (&svm == &model.svm && forward.svm_pass.scores.size() != 0)
-        return decompose_svm(forward.svm_pass.class_terms(c, x.size()), forward.svm_pass.scores[c],
-                             svm.machine(c).bias(), x, options.policy);
-      return decompose_svm(svm, c, x, options.policy);
-    }
-    try {
-      e.taylor = taylor_decompose_svm(
-          svm, c, x, taylor_references(model, options.reference, e.class_index, versus, e.score), options.taylor);
-    } catch (const std::exception& error) {
-      throw std::runtime_error(what + ": class " + model.classes[e.class_index] + ": " + error.what());
-    }
-    return {e.taylor->relevance, e.taylor->layer};
-  };
-
-  if (model.config.network) {
-    // A network on the histogram (DESIGN.md 1.7): its LRP rules down to the bins.
-    if (options.method != "lrp")
-      throw std::invalid_argument("method \"" + options.method +
-                                  "\" explains an SVM layer; this model's classifier is a network (use lrp)");
-    if (versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
-    const Composite composite = Composite::parse(options.rule, model.config.histogram_bounds());
-    NetworkRelevance r = explain_lrp(model.network, forward.encoding.histogram, model.histogram_shape(), e.class_index,
-                                     composite, LrpOptions{options.ignore_bias});
-    e.score = r.score;
-    e.rule = composite.spec();
-    e.layer_rules = std::move(r.rules);
-    e.ignore_bias = options.ignore_bias;
-    bin_relevance = std::move(r.input);
-    classifier_layers = std::move(r.layers);
-    for (auto& layer : classifier_layers) layer.name = "network " + layer.name;
-  } else {
-    // The explained machine: machine c of model.svm (one-vs-rest f_c, or the
-    // summed pairwise s_c), or the pairwise machine f_{c,versus}.
-    BinRelevance bins;
-    if (model.mapped_svm) {
-      // Linear SVMs on a kernel map (homkermap_svm.hpp): f_c is a sum of
-      // per-bin terms plus b_c, exactly, so LRP is the same rule as for an
-      // additive kernel (DESIGN.md 1.4) on the terms of the forward pass.
-      if (options.method != "lrp")
-        throw std::invalid_argument("method \"" + options.method +
-                                    "\" needs kernel SVMs; this model's linear SVMs on a kernel map are decomposed "
-                                    "exactly by lrp");
-      if (versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
-      const Eigen::VectorXd& x = forward.encoding.histogram;
-      e.score = e.scores[e.class_index];
-      e.bias = model.mapped_svm->bias()[e.class_index];
-      bins = decompose_svm(forward.svm_pass.class_terms(e.class_index, x.size()), e.score, e.bias, x, options.policy);
-    } else if (versus >= 0) {
-      if (model.config.multiclass != "one_vs_one")
-        throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
-                                    model.config.multiclass);
-      if (versus == e.class_index) throw std::invalid_argument("a class cannot be explained versus itself");
-      const OneVsRestSvm pair = model.pairwise.pairwise_machine(e.class_index, versus);
-      e.score = pair.decision(0, forward.encoding.histogram);
-      e.bias = pair.machine(0).bias();
-      bins = decompose(pair, 0);
-    } else {
-      e.score = e.scores[e.class_index];
-      e.bias = model.svm.machine(e.class_index).bias();
-      bins = decompose(model.svm, e.class_index);
-    }
-    bin_relevance = std::move(bins.relevance);
-    classifier_layers = {bins.layer};
-  }
+  // The classifier layers (DESIGN.md 1.4, 1.7): relevance of every histogram bin, and their accounts (top first).
+  ClassifierRelevance r = model.classifier->relevance(forward.encoding.histogram, forward.pass, e.class_index, request);
+  e.score = r.score;
+  e.bias = r.bias;
+  e.reports_bias = r.reports_bias;
+  e.explained = std::move(r.explained);
+  e.classifier_report = std::move(r.report);
+  e.taylor = std::move(r.taylor);
+  Eigen::VectorXd bin_relevance = std::move(r.bins);
+  std::vector<LayerRelevance> classifier_layers = std::move(r.layers);
 
   // Each channel's block of bins down its own pooling and pixel layers.
   const int height = image.rows, width = image.cols;
@@ -164,19 +117,10 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
                         {"pixels", c.pixels},
                         {"pixel_sum", c.pixel_map.sum()}});
   }
-  const bool ovo = model.config.multiclass == "one_vs_one", network = model.config.network.has_value();
-  const std::string explained = network       ? "network output of " + model.classes[e.class_index] + " (pre-softmax)"
-                                : e.versus >= 0 ? "pairwise decision f(" + model.classes[e.class_index] + " vs " +
-                                                      model.classes[e.versus] + ")"
-                                : ovo           ? "sum of the pairwise decisions of " + model.classes[e.class_index]
-                                : model.mapped_svm ? "one-vs-rest linear SVM decision on the " + model.config.svm.kernel +
-                                                         " kernel map of " + model.classes[e.class_index]
-                                                   : "one-vs-rest decision of " + model.classes[e.class_index];
   nlohmann::json j = {{"class", model.classes[e.class_index]},
                       {"class_index", e.class_index},
                       {"predicted", model.classes[e.predicted]},
-                      {"classifier", network ? "network" : model.mapped_svm ? "kernel-map svm" : "svm"},
-                      {"explained", explained},
+                      {"explained", e.explained},
                       {"score", e.score},
                       {"scores", scores},
                       {"bias", e.bias},
@@ -192,15 +136,12 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
                       {"residual", e.residual()},
                       {"unaccounted", e.residual() - absorbed - unassigned}};
   if (e.versus >= 0) j["versus"] = model.classes[e.versus];
-  if (network) {
-    // The network's biases absorb relevance (reported per layer) unless ignored.
+  // The kind's own fields ("classifier", ...); a network's biases absorb
+  // relevance, reported per layer, instead of a bias policy.
+  j.update(e.classifier_report);
+  if (!e.reports_bias) {
     j.erase("bias");
     j.erase("bias_policy");
-    j["rule"] = e.rule;
-    j["layer_rules"] = e.layer_rules;
-    j["ignore_bias"] = e.ignore_bias;
-  } else {
-    j["multiclass"] = model.config.multiclass;
   }
   if (e.taylor) {
     // Taylor (DESIGN.md 1.4): the absorbed relevance of the svm layer is the
