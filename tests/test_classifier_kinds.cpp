@@ -44,7 +44,9 @@ class NearestMean : public HistogramClassifier {
       : section_(std::move(section)), w_(std::move(w)), b_(std::move(b)) {}
   std::shared_ptr<const ClassifierSection> section() const override { return section_; }
   int classes() const override { return static_cast<int>(w_.rows()); }
-  ClassifierAbilities abilities() const override { return {{HistogramMethod::lrp, HistogramMethod::sensitivity}}; }
+  ClassifierAbilities abilities() const override {
+    return {{HistogramMethod::lrp, HistogramMethod::sensitivity}, true, false};
+  }
   ClassifierPass forward(const Eigen::VectorXd& x) const override {
     ClassifierPass pass;
     pass.scores = w_ * x + b_;

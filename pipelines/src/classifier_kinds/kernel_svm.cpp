@@ -107,7 +107,8 @@ void KernelSvmClassifier::decompose(const OneVsRestSvm& svm, int m, const Eigen:
     static const std::vector<long> no_counts;
     static const std::vector<std::string> no_names;
     const ClassifierContext& context = request.context;
-    const ReferenceSources sources{svm.support_vectors(), context.class_means ? *context.class_means : no_means,
+    // "nearest": the model's support vectors (of the summed machines for a pairwise one).
+    const ReferenceSources sources{machines_.support_vectors(), context.class_means ? *context.class_means : no_means,
                                    context.class_counts ? *context.class_counts : no_counts,
                                    context.classes ? *context.classes : no_names};
     try {

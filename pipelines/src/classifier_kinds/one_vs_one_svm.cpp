@@ -30,7 +30,9 @@ TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run
   auto classifier = std::make_shared<OneVsOneSvmClassifier>(std::make_shared<SvmSection>(s),
                                                             OneVsOneSvm::train(run.X, run.labels, run.classes, s.options));
   run.say("done: " + std::to_string(classifier->machines().support_vectors().rows()) + " support vectors");
-  return {classifier};  // additive kernels only: no gamma to store
+  TrainedClassifier trained;
+  trained.classifier = classifier;  // additive kernels only: no gamma to store
+  return trained;
 }
 
 std::shared_ptr<const HistogramClassifier> load(const ClassifierSection& section, const StoredFiles& files) {

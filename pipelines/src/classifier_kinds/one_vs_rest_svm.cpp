@@ -28,9 +28,11 @@ TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run
   OneVsRestSvm svm = OneVsRestSvm::train(run.X, run.labels, run.classes, s.options);
   run.say("done: " + std::to_string(svm.support_vectors().rows()) + " support vectors");
   // A gamma set by the "mean" rule is stored, so that the model reloads exactly.
-  auto trained = std::make_shared<SvmSection>(s);
-  if (svm.kernel_function().uses_gamma()) trained->options.gamma = svm.kernel_function().gamma;
-  return {std::make_shared<OneVsRestSvmClassifier>(trained, std::move(svm))};
+  auto section_trained = std::make_shared<SvmSection>(s);
+  if (svm.kernel_function().uses_gamma()) section_trained->options.gamma = svm.kernel_function().gamma;
+  TrainedClassifier trained;
+  trained.classifier = std::make_shared<OneVsRestSvmClassifier>(section_trained, std::move(svm));
+  return trained;
 }
 
 std::shared_ptr<const HistogramClassifier> load(const ClassifierSection& section, const StoredFiles& files) {
