@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(cli_trains_tests_predicts_and_explains_a_bow_network_model)
   auto r = run_cli("train --quiet --config \"" + config + "\" --data fashion-mnist:train:200 --out \"" + model_dir + "\"");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   // The same seeds give the same network as the library.
-  BOOST_TEST(read_file(model_dir + "/network.txt") == model().network.toolbox_text());
+  BOOST_TEST(read_file(model_dir + "/network.txt") == model().classifier_as<NetworkClassifier>()->network().toolbox_text());
 
   r = run_cli("test --model \"" + model_dir + "\" --data fashion-mnist:test:50");
   BOOST_TEST(r.exit_code == 0, r.output);
@@ -391,7 +391,7 @@ BOOST_AUTO_TEST_CASE(cli_trains_tests_predicts_and_explains_a_bow_network_model)
 
 BOOST_AUTO_TEST_CASE(the_shipped_bow_mlp_preset_is_a_network_pipeline) {
   const PipelineConfig preset = PipelineConfig::load(pixelwise::test::source_dir() + "/configs/bow_mlp.json");
-  BOOST_REQUIRE(preset.network.has_value());
+  BOOST_REQUIRE(preset.section<NetworkSection>());
   BOOST_TEST(preset.section<NetworkSection>()->network.hidden == std::vector<int>{64});
   BOOST_TEST((preset.histogram_bounds() == std::make_pair(0.0, 1.0)));
 }
