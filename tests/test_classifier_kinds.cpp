@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_CASE(a_fifth_kind_trains_saves_reloads_and_explains_through_the_
 
   // The evaluation's adapter derives its methods from the kind, and the
   // sensitivity goes through the kind's gradient.
-  const auto adapter = make_bow_adapter(std::make_shared<const BowModel>(model), path);
+  const auto adapter = make_bow_adapter(std::make_shared<const BowModel>(BowModel::load(path)), path);
   BOOST_TEST((adapter->own_methods() == std::vector<std::string>{"lrp", "sensitivity"}));
   const RowMatrixXd sensitivity = bow_sensitivity(model, test_data.images[0].gray, 0, "img");
   BOOST_TEST(sensitivity.minCoeff() >= 0.0);
