@@ -64,6 +64,7 @@ const char* kConfig = R"({
 struct Setup {
   cv::Mat image;
   BowModel model;
+  OneVsRestSvm svm;  // the classifier on the histograms, as a one-vs-rest kind would hold it
   LocalFeatures features;
   Codes codes;
   BowEncoding encoding;
@@ -123,13 +124,13 @@ struct Setup {
         }
       m.rho = uniform(rng) - 0.5;
     }
-    model.svm = OneVsRestSvm(Kernel(KernelType::intersection), std::move(sv), std::move(machines));
+    svm = OneVsRestSvm(Kernel(KernelType::intersection), std::move(sv), std::move(machines));
 
     codes = encode(model.codebooks[0], features, channel.coding);
     encoding = pool(codes, assign_cells(features, channel.pooling), channel.pooling.cells(), channel.pooling);
     histogram = normalise(encoding.pooled, channel.normalisation);
-    model.svm.decisions(histogram).maxCoeff(&explained);
-    bins = decompose_svm(model.svm, explained, histogram, BiasPolicy::nonzero);
+    svm.decisions(histogram).maxCoeff(&explained);
+    bins = decompose_svm(svm, explained, histogram, BiasPolicy::nonzero);
     feature_relevance = pool_relevance(encoding, bins.relevance);
   }
 };
@@ -177,43 +178,43 @@ void BM_Pooling(benchmark::State& state) {
 // The direct kernel sum: every support vector, every dimension (libsvm's order).
 void BM_SvmDecisionDirect(benchmark::State& state) {
   const Setup& s = setup();
-  for (auto _ : state) benchmark::DoNotOptimize(s.model.svm.decisions(s.histogram));
-  state.counters["support_vectors"] = static_cast<double>(s.model.svm.support_vectors().rows());
+  for (auto _ : state) benchmark::DoNotOptimize(s.svm.decisions(s.histogram));
+  state.counters["support_vectors"] = static_cast<double>(s.svm.support_vectors().rows());
 }
 
 // Per-dimension tables (Maji et al. 2008): all decisions and every class's bin terms.
 void BM_SvmDecisionTables(benchmark::State& state) {
   const Setup& s = setup();
-  s.model.svm.evaluate_additive(s.histogram);  // builds the tables outside the timing
-  for (auto _ : state) benchmark::DoNotOptimize(s.model.svm.evaluate_additive(s.histogram));
+  s.svm.evaluate_additive(s.histogram);  // builds the tables outside the timing
+  for (auto _ : state) benchmark::DoNotOptimize(s.svm.evaluate_additive(s.histogram));
 }
 
 void BM_SvmTablesBuild(benchmark::State& state) {
   const Setup& s = setup();
   std::vector<BinaryMachine> machines;
-  for (int c = 0; c < s.model.svm.classes(); ++c) machines.push_back(s.model.svm.machine(c));
+  for (int c = 0; c < s.svm.classes(); ++c) machines.push_back(s.svm.machine(c));
   std::size_t bytes = 0;
   for (auto _ : state) {
-    AdditiveTables tables(s.model.svm.kernel(), s.model.svm.support_vectors(), machines);
+    AdditiveTables tables(s.svm.kernel(), s.svm.support_vectors(), machines);
     bytes = tables.bytes();
   }
   state.counters["table_MB"] = static_cast<double>(bytes) / (1 << 20);
   state.counters["support_vector_table_MB"] =
-      static_cast<double>(s.model.svm.support_vectors().size() * sizeof(double)) / (1 << 20);
+      static_cast<double>(s.svm.support_vectors().size() * sizeof(double)) / (1 << 20);
 }
 
 // Relevance steps (DESIGN.md 1.4, 1.2, 1.5).
 void BM_RelevanceSvmDirect(benchmark::State& state) {
   const Setup& s = setup();
-  for (auto _ : state) benchmark::DoNotOptimize(decompose_svm(s.model.svm, s.explained, s.histogram, BiasPolicy::nonzero));
+  for (auto _ : state) benchmark::DoNotOptimize(decompose_svm(s.svm, s.explained, s.histogram, BiasPolicy::nonzero));
 }
 
 // The SVM step as explain runs it: from the bin terms of the forward pass
 // (BowModel::Forward::svm_pass, the tables above), plus the bias shares.
 void BM_RelevanceSvmFromPass(benchmark::State& state) {
   const Setup& s = setup();
-  const AdditiveEvaluation pass = s.model.svm.evaluate_additive(s.histogram);
-  const double bias = s.model.svm.machine(s.explained).bias();
+  const AdditiveEvaluation pass = s.svm.evaluate_additive(s.histogram);
+  const double bias = s.svm.machine(s.explained).bias();
   for (auto _ : state)
     benchmark::DoNotOptimize(decompose_svm(pass.class_terms(s.explained, s.histogram.size()), pass.scores[s.explained],
                                            bias, s.histogram, BiasPolicy::nonzero));

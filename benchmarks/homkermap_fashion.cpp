@@ -21,6 +21,7 @@
 #include "pixelwise/classifiers/homkermap_svm.hpp"
 #include "pixelwise/pipelines/batch.hpp"
 #include "pixelwise/pipelines/bow_model.hpp"
+#include "pixelwise/pipelines/classifier_kinds.hpp"
 
 using namespace pixelwise;
 using Clock = std::chrono::steady_clock;
@@ -43,7 +44,7 @@ struct Histograms {
 
 Histograms histograms(const BowModel& model, const Dataset& data) {
   Histograms h;
-  h.X.resize(static_cast<long>(data.images.size()), model.svm.dimension());
+  h.X.resize(static_cast<long>(data.images.size()), model.dimension());
   h.labels.resize(data.images.size());
   for_each_parallel(static_cast<long>(data.images.size()), 0, [&](long i) {
     h.X.row(i) = model.histogram(model.input(data.images[i]), data.images[i].source).transpose();
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
     std::printf("|---|---|---|---|---|---|\n");
     for (const char* kernel : {"hik", "chi2"}) {
       for (long n : kernel_sizes) {
-        SvmOptions options = config.svm;
+        SvmOptions options = config.section<SvmSection>()->options;
         options.kernel = kernel;
         t = Clock::now();
         const OneVsRestSvm svm =
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
         map.kernel = kernel;
         map.order = static_cast<int>(order);
         LinearSvmOptions options;
-        options.C = config.svm.C;
+        options.C = config.section<SvmSection>()->options.C;
         for (long n : map_sizes) {
           t = Clock::now();
           const MappedLinearSvm svm = MappedLinearSvm::train(

@@ -15,6 +15,7 @@
 #include "pixelwise/pipelines/evaluate.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/pipelines/classifier_kinds.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -58,8 +59,8 @@ double accuracy(const BowModel& model) {
 BOOST_AUTO_TEST_CASE(kernel_map_svms_classify_as_well_as_the_exact_kernel_svms) {
   for (const std::string kernel : {"hik", "chi2"}) {
     const BowModel& model = mapped(kernel);
-    BOOST_REQUIRE(model.mapped_svm.has_value());
-    BOOST_TEST(model.svm.classes() == 0);
+    BOOST_REQUIRE(model.classifier_as<KernelMapSvmClassifier>());
+    BOOST_TEST(model.classifier->kind() == "kernel_map_svm");
     // The same codebook (same seed and data), the exact kernel SVM on the same histograms.
     const BowModel exact = BowModel::train(config_of(config_text(kernel, "")), train_data(), nullptr);
     BOOST_TEST((exact.codebooks[0].centres() == model.codebooks[0].centres()));
@@ -74,7 +75,7 @@ BOOST_AUTO_TEST_CASE(kernel_map_svms_classify_as_well_as_the_exact_kernel_svms) 
 BOOST_AUTO_TEST_CASE(bin_relevance_matches_a_slow_reference_and_is_conserved_to_the_pixels) {
   for (const std::string kernel : {"hik", "chi2"}) {
     const BowModel& model = mapped(kernel);
-    const MappedLinearSvm& svm = *model.mapped_svm;
+    const MappedLinearSvm& svm = model.classifier_as<KernelMapSvmClassifier>()->svm();
     const int e = 2 * svm.feature_map().options().order + 1;
     for (int i = 0; i < 6; ++i) {
       const ImageSample& image = test_data().images[i];
@@ -116,7 +117,7 @@ BOOST_AUTO_TEST_CASE(a_saved_and_reloaded_kernel_map_model_explains_to_the_last_
   BOOST_TEST(manifest["pipeline"]["svm"]["feature_map"]["order"] == 2);
   const BowModel again = BowModel::load(path);
   BOOST_TEST(again.config.to_json() == model.config.to_json());
-  BOOST_TEST((again.mapped_svm->weights() == model.mapped_svm->weights()));
+  BOOST_TEST((again.classifier_as<KernelMapSvmClassifier>()->svm().weights() == model.classifier_as<KernelMapSvmClassifier>()->svm().weights()));
   for (int i = 10; i < 13; ++i) {
     const ImageSample& image = test_data().images[i];
     const BowExplanation a = explain(model, image.gray, -1, BiasPolicy::nonzero, image.name);
@@ -175,11 +176,11 @@ BOOST_AUTO_TEST_CASE(configuration_errors_in_the_feature_map_are_named) {
              std::string::npos);
   // Defaults, and kernel and C taken from the svm section.
   const PipelineConfig c = config_of(R"({"svm": {"kernel": "chi2", "C": 3, "feature_map": {}}})");
-  BOOST_TEST(c.feature_map->map.kernel == "chi2");
-  BOOST_TEST(c.feature_map->map.order == FeatureMapOptions{}.order);
-  BOOST_TEST(c.feature_map->solver.C == 3.0);
-  BOOST_TEST(c.feature_map->solver.epsilon == LinearSvmOptions{}.epsilon);
-  BOOST_TEST(!config_of(R"({"svm": {"kernel": "chi2"}})").feature_map.has_value());
+  BOOST_TEST(c.section<KernelMapSection>()->map.kernel == "chi2");
+  BOOST_TEST(c.section<KernelMapSection>()->map.order == FeatureMapOptions{}.order);
+  BOOST_TEST(c.section<KernelMapSection>()->solver.C == 3.0);
+  BOOST_TEST(c.section<KernelMapSection>()->solver.epsilon == LinearSvmOptions{}.epsilon);
+  BOOST_TEST(!config_of(R"({"svm": {"kernel": "chi2"}})").section<KernelMapSection>());
 }
 
 BOOST_AUTO_TEST_CASE(cli_trains_tests_and_explains_a_kernel_map_model) {

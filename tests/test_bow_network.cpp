@@ -17,6 +17,7 @@
 #include "pixelwise/pipelines/bow_model.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/pipelines/classifier_kinds.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -110,10 +111,12 @@ const std::vector<RuleCase> kRules{
 
 BOOST_AUTO_TEST_CASE(an_mlp_on_bow_histograms_classifies_held_out_images_well_above_chance) {
   const BowModel& m = model();
-  BOOST_REQUIRE(m.config.network.has_value());
+  BOOST_REQUIRE(m.config.section<NetworkSection>());
+  BOOST_REQUIRE(m.classifier_as<NetworkClassifier>());
+  const Network& network = m.classifier_as<NetworkClassifier>()->network();
   BOOST_TEST(m.dimension() == 5 * 24);
-  BOOST_TEST(m.network.size() == 4);  // Linear 120 -> 32, Rect, Linear 32 -> 10, SoftMax
-  BOOST_TEST(m.svm.classes() == 0);   // no SVM in this model
+  BOOST_TEST(network.size() == 4);  // Linear 120 -> 32, Rect, Linear 32 -> 10, SoftMax
+  BOOST_TEST(m.classifier->kind() == "network");  // no SVM in this model
   long correct = 0;
   for (const auto& image : test_data().images) {
     int best;
@@ -193,7 +196,7 @@ BOOST_AUTO_TEST_CASE(bin_relevance_is_the_network_explanation_of_the_histogram_a
             options.ignore_bias = ignore_bias;
             const BowExplanation e = explain(m, image.gray, c, options, image.name);
             // 1. The network explanation run on the histogram directly.
-            const NetworkRelevance direct = explain_lrp(m.network, x, m.histogram_shape(), c,
+            const NetworkRelevance direct = explain_lrp(m.classifier_as<NetworkClassifier>()->network(), x, m.histogram_shape(), c,
                                                         Composite::parse(rule.spec), LrpOptions{ignore_bias});
             BOOST_TEST(e.score == direct.score);
             BOOST_TEST(e.class_index == direct.class_index);
@@ -201,7 +204,7 @@ BOOST_AUTO_TEST_CASE(bin_relevance_is_the_network_explanation_of_the_histogram_a
             // 2. The slow loop-form reference.
             double score = 0;
             const Eigen::VectorXd slow =
-                reference_network(m.network, x, e.class_index, rule.reference, rule.eps, ignore_bias, &score);
+                reference_network(m.classifier_as<NetworkClassifier>()->network(), x, e.class_index, rule.reference, rule.eps, ignore_bias, &score);
             BOOST_TEST(relative_gap(score, e.score) <= 1e-12);
             const double scale = std::max(1e-12, slow.cwiseAbs().maxCoeff());
             BOOST_TEST((e.bin_relevance - slow).cwiseAbs().maxCoeff() / scale <= 1e-9);
@@ -286,9 +289,9 @@ BOOST_AUTO_TEST_CASE(configuration_errors_in_the_network_section_are_named) {
   BOOST_TEST(message(R"({"network": {}, "combine": "sum_of_kernels"})").find("concatenate") != std::string::npos);
   // Defaults: those of `pixelwise train-network`.
   const PipelineConfig defaults = config_of(R"({"network": {}})");
-  BOOST_TEST(defaults.network->hidden == std::vector<int>{100});
-  BOOST_TEST(defaults.network->training.optimizer == "adam");
-  BOOST_TEST(defaults.network->training.epochs == TrainingOptions{}.epochs);
+  BOOST_TEST(defaults.section<NetworkSection>()->network.hidden == std::vector<int>{100});
+  BOOST_TEST(defaults.section<NetworkSection>()->network.training.optimizer == "adam");
+  BOOST_TEST(defaults.section<NetworkSection>()->network.training.epochs == TrainingOptions{}.epochs);
   BOOST_TEST((config_of(R"({"normalisation": {"steps": []}, "network": {}})").histogram_bounds() == std::nullopt));
 }
 
@@ -299,7 +302,7 @@ BOOST_AUTO_TEST_CASE(cli_trains_tests_predicts_and_explains_a_bow_network_model)
   auto r = run_cli("train --quiet --config \"" + config + "\" --data fashion-mnist:train:200 --out \"" + model_dir + "\"");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   // The same seeds give the same network as the library.
-  BOOST_TEST(read_file(model_dir + "/network.txt") == model().network.toolbox_text());
+  BOOST_TEST(read_file(model_dir + "/network.txt") == model().classifier_as<NetworkClassifier>()->network().toolbox_text());
 
   r = run_cli("test --model \"" + model_dir + "\" --data fashion-mnist:test:50");
   BOOST_TEST(r.exit_code == 0, r.output);
@@ -388,7 +391,7 @@ BOOST_AUTO_TEST_CASE(cli_trains_tests_predicts_and_explains_a_bow_network_model)
 
 BOOST_AUTO_TEST_CASE(the_shipped_bow_mlp_preset_is_a_network_pipeline) {
   const PipelineConfig preset = PipelineConfig::load(pixelwise::test::source_dir() + "/configs/bow_mlp.json");
-  BOOST_REQUIRE(preset.network.has_value());
-  BOOST_TEST(preset.network->hidden == std::vector<int>{64});
+  BOOST_REQUIRE(preset.section<NetworkSection>());
+  BOOST_TEST(preset.section<NetworkSection>()->network.hidden == std::vector<int>{64});
   BOOST_TEST((preset.histogram_bounds() == std::make_pair(0.0, 1.0)));
 }

@@ -16,6 +16,7 @@
 #include "pixelwise/pipelines/bow_explain.hpp"
 #include "pixelwise/pipelines/bow_model.hpp"
 #include "pixelwise/pipelines/files.hpp"
+#include "pixelwise/pipelines/classifier_kinds.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -136,9 +137,10 @@ BOOST_AUTO_TEST_CASE(channels_as_concatenated_histograms_or_a_sum_of_weighted_ke
     BOOST_TEST((fine.bow.histogram - normalise(fine.bow.pooled, NormalisationOptions{{"l1"}})).norm() <= 1e-15);
     const Eigen::VectorXd x_coarse = normalise(coarse.bow.pooled, NormalisationOptions{{"l2"}});
     BOOST_TEST((coarse.bow.histogram - 0.5 * x_coarse).norm() <= 1e-15);
-    const RowMatrixXd& sv = sum.svm.support_vectors();
+    const OneVsRestSvm& svm = sum.classifier_as<KernelSvmClassifier>()->machines();
+    const RowMatrixXd& sv = svm.support_vectors();
     for (int c = 0; c < 3; ++c) {
-      const BinaryMachine& m = sum.svm.machine(c);
+      const BinaryMachine& m = svm.machine(c);
       double by_hand = -m.rho;
       for (size_t k = 0; k < m.support.size(); ++k) {
         const Eigen::VectorXd s = sv.row(m.support[k]).transpose();
@@ -201,22 +203,24 @@ BOOST_AUTO_TEST_CASE(libsvm_one_vs_one_models_pairwise_and_summed_decisions_are_
       "codebook": {"words": 16, "training_descriptors": 2000, "seed": 2}, "pooling": {"pyramid": [[1, 1], [2, 2]]},
       "svm": {"kernel": "chi2", "C": 10, "multiclass": "one_vs_one"}})");
   const BowModel model = BowModel::train(config, train3(), nullptr);
-  BOOST_REQUIRE_EQUAL(model.pairwise.classes(), 3);
+  BOOST_REQUIRE(model.classifier_as<OneVsOneSvmClassifier>());
+  const OneVsOneSvm& pairwise = model.classifier_as<OneVsOneSvmClassifier>()->pairwise();
+  BOOST_REQUIRE_EQUAL(pairwise.classes(), 3);
   int agree = 0;
   for (const auto& image : test3().images) {
     const auto f = model.forward(image.gray, image.name);
     const Eigen::VectorXd& x = f.encoding.histogram;
     // libsvm's decision values, in its pair order, are our oriented pairwise machines.
     std::vector<double> values;
-    const int vote = model.pairwise.libsvm_predict(x, &values);
-    const auto& order = model.pairwise.label_order();
+    const int vote = pairwise.libsvm_predict(x, &values);
+    const auto& order = pairwise.label_order();
     std::vector<int> votes(3, 0);
     int p = 0;
     for (int a = 0; a < 3; ++a)
       for (int b = a + 1; b < 3; ++b, ++p) {
-        const double ours = model.pairwise.pairwise_machine(order[a], order[b]).decision(0, x);
+        const double ours = pairwise.pairwise_machine(order[a], order[b]).decision(0, x);
         BOOST_TEST(std::abs(ours - values[p]) <= 1e-12);
-        BOOST_TEST(std::abs(model.pairwise.pairwise_machine(order[b], order[a]).decision(0, x) + ours) <= 1e-12);
+        BOOST_TEST(std::abs(pairwise.pairwise_machine(order[b], order[a]).decision(0, x) + ours) <= 1e-12);
         ++votes[ours > 0 ? order[a] : order[b]];
       }
     // libsvm's winner: most votes, ties to the class it met first.
@@ -228,7 +232,7 @@ BOOST_AUTO_TEST_CASE(libsvm_one_vs_one_models_pairwise_and_summed_decisions_are_
     for (int c = 0; c < 3; ++c) {
       double s = 0;
       for (int o = 0; o < 3; ++o)
-        if (o != c) s += model.pairwise.pairwise_machine(c, o).decision(0, x);
+        if (o != c) s += pairwise.pairwise_machine(c, o).decision(0, x);
       BOOST_TEST(std::abs(f.scores[c] - s) <= 1e-12);
     }
     int argmax;
@@ -240,7 +244,7 @@ BOOST_AUTO_TEST_CASE(libsvm_one_vs_one_models_pairwise_and_summed_decisions_are_
     const int other = (summed.class_index + 1) % 3;
     const BowExplanation pair = explain(model, image.gray, summed.class_index, BiasPolicy::nonzero, image.name, other);
     check_conserved(pair);
-    BOOST_TEST(std::abs(pair.score - model.pairwise.pairwise_machine(summed.class_index, other).decision(0, x)) <= 1e-12);
+    BOOST_TEST(std::abs(pair.score - pairwise.pairwise_machine(summed.class_index, other).decision(0, x)) <= 1e-12);
     // f_{c,c'} = -f_{c',c}, and so are their explanations.
     const BowExplanation reverse = explain(model, image.gray, other, BiasPolicy::nonzero, image.name, summed.class_index);
     BOOST_TEST((pair.pixels + reverse.pixels).cwiseAbs().maxCoeff() <= 1e-12);
@@ -443,7 +447,7 @@ BOOST_AUTO_TEST_CASE(shipped_presets_parse_and_the_voc_preset_trains_when_scaled
   BOOST_TEST(paper.channel_list().size() == 3u);
   BOOST_TEST(paper.codebook.words == 4000);
   BOOST_TEST(paper.coding.type == "rank");
-  BOOST_TEST(paper.svm.kernel == "expchi2");
+  BOOST_TEST(paper.section<SvmSection>()->options.kernel == "expchi2");
   // The same pipeline with a small vocabulary and a sparser grid, on the fixture.
   j["codebook"]["words"] = 12;
   j["codebook"]["training_descriptors"] = 3000;

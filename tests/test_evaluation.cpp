@@ -649,8 +649,7 @@ BOOST_AUTO_TEST_CASE(bow_sensitivity_is_the_derivative_with_respect_to_descripto
           for (int k = codes.offsets[l]; k < codes.offsets[l + 1]; ++k) codes.weight[k] *= t;
           const BowEncoding scaled = pool(codes, e.cells_of, e.cells, e.pooling);
           const Eigen::VectorXd x = normalise(scaled.pooled, model.config.normalisation);
-          if (model.config.network) return model.network.scores(x.transpose(), model.histogram_shape())(0, c);
-          return model.svm.decision(c, x);
+          return model.classifier->forward(x).scores[c];
         };
         const double h = 1e-5, numeric = (f_of(1 + h) - f_of(1 - h)) / (2 * h);
         BOOST_TEST(std::abs(s[l] - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)), "feature " << l);

@@ -72,9 +72,9 @@ BOOST_AUTO_TEST_CASE(model_decisions_are_libsvm_decisions_and_better_than_chance
       const auto f = model.forward(image.gray, image.name);
       // The direct kernel sum is libsvm's to the last bit; the scores of the
       // pipeline's per-dimension tables (additive_tables.hpp) equal it to rounding.
-      const Eigen::VectorXd exact = model.svm.decisions(f.encoding.histogram);
+      const Eigen::VectorXd exact = test::svm_of(model).decisions(f.encoding.histogram);
       for (int c = 0; c < 10; ++c) {
-        BOOST_TEST(exact[c] == model.svm.libsvm_decision(c, f.encoding.histogram));
+        BOOST_TEST(exact[c] == test::svm_of(model).libsvm_decision(c, f.encoding.histogram));
         BOOST_TEST(std::abs(f.scores[c] - exact[c]) <= 1e-12 * std::max(1.0, std::abs(exact[c])));
       }
       int best;
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(a_saved_and_reloaded_model_gives_the_same_decisions_to_the_
     }
     // Saving again over an existing model directory replaces it completely.
     model.save(path);
-    BOOST_TEST(BowModel::load(path).svm.support_vectors().rows() == model.svm.support_vectors().rows());
+    BOOST_TEST(test::svm_of(BowModel::load(path)).support_vectors().rows() == test::svm_of(model).support_vectors().rows());
   }
   const std::string foreign = dir / "foreign";
   fs::create_directories(foreign);

@@ -1,7 +1,8 @@
 // The relevance-step mechanism (DESIGN.md section 2): the loop that carries
 // relevance down a chain of steps and closes every layer's account, the rule
 // vocabulary of the network layers applied to the BoW pooling layer
-// (hand-computed cases and a slow reference), the SVM step and the pixel step.
+// (hand-computed cases and a slow reference), the classifier step and the
+// pixel step.
 #include <boost/test/unit_test.hpp>
 #include <random>
 
@@ -142,12 +143,12 @@ BOOST_AUTO_TEST_CASE(pooling_epsilon_matches_slow_reference) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(svm_step_passes_its_record_and_scales_other_relevance) {
+BOOST_AUTO_TEST_CASE(classifier_step_passes_its_record_and_scales_other_relevance) {
   Relevance record;
   record.relevance = (Eigen::VectorXd(3) << 0.5, 0.25, 0.0).finished();
   record.account.name = "svm";
   record.account.absorbed = 0.25;  // f = 1 = 0.75 + 0.25
-  const SvmStep step(record, 1.0);
+  const ClassifierStep step(record, 1.0);
   const Relevance same = step.relevance(Eigen::VectorXd::Constant(1, 1.0), nullptr);
   BOOST_TEST((same.relevance - record.relevance).cwiseAbs().maxCoeff() == 0.0);
   const Relevance half = step.relevance(Eigen::VectorXd::Constant(1, 0.5), nullptr);

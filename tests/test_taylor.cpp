@@ -415,11 +415,11 @@ BOOST_AUTO_TEST_SUITE_END()
 namespace {
 
 PipelineConfig tiny_config(const std::string& kernel) {
-  PipelineConfig c = test::tiny_config(kernel);
+  nlohmann::json c = test::tiny_config_json(kernel);
   // A linear kernel on L1-normalised histograms has tiny values: with C = 10
   // it underfits so much that no support vector has a positive score.
-  if (kernel == "linear") c.svm.C = 1000;
-  return c;
+  if (kernel == "linear") c["svm"]["C"] = 1000;
+  return PipelineConfig::parse(c);
 }
 
 struct Models {
@@ -493,10 +493,10 @@ BOOST_AUTO_TEST_CASE(linear_model_taylor_is_exact_lrp_of_the_difference_on_real_
   const BowModel& model = models().by_kernel.at("linear");
   for (const auto& image : models().test.images) {
     const BowExplanation t = explain(model, image.gray, -1, taylor_options("nearest"), image.name);
-    const Eigen::VectorXd exact = decompose_svm(model.svm, t.class_index, model.forward(image.gray, "x").encoding.histogram,
+    const Eigen::VectorXd exact = decompose_svm(test::svm_of(model), t.class_index, model.forward(image.gray, "x").encoding.histogram,
                                                 BiasPolicy::none)
                                       .relevance -
-                                  decompose_svm(model.svm, t.class_index, t.taylor->root, BiasPolicy::none).relevance;
+                                  decompose_svm(test::svm_of(model), t.class_index, t.taylor->root, BiasPolicy::none).relevance;
     BOOST_TEST((t.bin_relevance - exact).lpNorm<Eigen::Infinity>() <= 1e-13);
     BOOST_TEST(std::abs(t.taylor->higher_order()) <= 1e-12);
   }
@@ -527,14 +527,15 @@ BOOST_AUTO_TEST_CASE(models_with_parametrised_kernels_round_trip_exactly) {
   test::ScratchDir dir("taylor-model");
   for (const char* kernel : {"expchi2", "poly"}) {
     const BowModel& model = models().by_kernel.at(kernel);
-    BOOST_TEST(model.config.svm.gamma.has_value());  // the "mean" rule's value is stored
-    BOOST_TEST(*model.config.svm.gamma == model.svm.kernel_function().gamma);
+    const SvmOptions& options = model.config.section<SvmSection>()->options;
+    BOOST_TEST(options.gamma.has_value());  // the "mean" rule's value is stored
+    BOOST_TEST(*options.gamma == test::svm_of(model).kernel_function().gamma);
     const std::string path = dir / kernel;
     model.save(path);
     const nlohmann::json manifest = test::read_json(path + "/manifest.json");
-    BOOST_TEST(manifest["pipeline"]["svm"]["gamma"].get<double>() == model.svm.kernel_function().gamma);
+    BOOST_TEST(manifest["pipeline"]["svm"]["gamma"].get<double>() == test::svm_of(model).kernel_function().gamma);
     const BowModel again = BowModel::load(path);
-    BOOST_TEST((again.svm.kernel_function() == model.svm.kernel_function()));
+    BOOST_TEST((test::svm_of(again).kernel_function() == test::svm_of(model).kernel_function()));
     BOOST_TEST(again.config.to_json() == model.config.to_json());
     BOOST_TEST((again.class_means.array() == model.class_means.array()).all());
     BOOST_TEST((again.class_counts == model.class_counts));
@@ -548,7 +549,7 @@ BOOST_AUTO_TEST_CASE(models_with_parametrised_kernels_round_trip_exactly) {
   }
   // The class means are the means of the training histograms.
   const BowModel& model = models().by_kernel.at("rbf");
-  Eigen::VectorXd mean = Eigen::VectorXd::Zero(model.svm.dimension());
+  Eigen::VectorXd mean = Eigen::VectorXd::Zero(model.dimension());
   long count = 0;
   for (const auto& image : models().train.images)
     if (image.label == 4) {
@@ -562,13 +563,13 @@ BOOST_AUTO_TEST_CASE(models_with_parametrised_kernels_round_trip_exactly) {
 BOOST_AUTO_TEST_CASE(kernel_parameters_in_the_configuration) {
   auto parse = [](const char* text) { return PipelineConfig::parse(nlohmann::json::parse(text)); };
   const PipelineConfig rbf = parse(R"({"svm": {"kernel": "rbf", "gamma": 0.25}})");
-  BOOST_TEST(*rbf.svm.gamma == 0.25);
+  BOOST_TEST(*rbf.section<SvmSection>()->options.gamma == 0.25);
   BOOST_TEST(rbf.to_json()["svm"]["gamma"] == 0.25);
   BOOST_TEST(parse(R"({"svm": {"kernel": "expchi2"}})").to_json()["svm"]["gamma"] == "mean");
   const PipelineConfig poly = parse(R"({"svm": {"kernel": "poly", "gamma": "mean", "degree": 3, "coef0": 0.5}})");
-  BOOST_TEST(poly.svm.degree == 3);
+  BOOST_TEST(poly.section<SvmSection>()->options.degree == 3);
   BOOST_TEST(poly.to_json()["svm"]["coef0"] == 0.5);
-  BOOST_TEST(!poly.svm.gamma.has_value());
+  BOOST_TEST(!poly.section<SvmSection>()->options.gamma.has_value());
   // Additive kernels keep their section as before.
   BOOST_TEST(!parse(R"({"svm": {"kernel": "hik"}})").to_json()["svm"].contains("gamma"));
   for (const char* bad : {R"({"svm": {"kernel": "hik", "gamma": 0.5}})", R"({"svm": {"kernel": "rbf", "gamma": -1}})",

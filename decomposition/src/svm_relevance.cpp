@@ -1,7 +1,5 @@
 #include "pixelwise/decomposition/svm_relevance.hpp"
 
-#include "pixelwise/decomposition/network_lrp.hpp"
-
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -51,23 +49,6 @@ Relevance decompose_svm(Eigen::VectorXd terms, double score, double bias, const 
   out.account.name = "svm";
   out.account.absorbed = b - shared;  // policy none (or an empty histogram): the bias stays at the top
   close_account(out.account, score, out.relevance.sum());
-  return out;
-}
-
-Relevance SvmStep::relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const {
-  if (rule)
-    throw std::invalid_argument("the SVM layer is decomposed by its bias policy or a Taylor expansion; it takes no "
-                                "LRP rule \"" + rule->name() + "\"");
-  if (upper.size() != 1)
-    throw std::invalid_argument("svm relevance: one explained decision expected, got " + std::to_string(upper.size()));
-  Relevance out = record_;
-  if (upper[0] != score_) {
-    // Relevance other than f(x) itself scales the decomposition; a zero score has none to scale.
-    const double scale = score_ != 0 ? upper[0] / score_ : 0.0;
-    out.relevance *= scale;
-    out.account.absorbed *= scale;
-    if (score_ == 0) out.account.unassigned += upper[0];
-  }
   return out;
 }
 

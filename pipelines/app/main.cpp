@@ -8,7 +8,6 @@
 #include <set>
 #include <sstream>
 
-#include "pixelwise/decomposition/network_lrp.hpp"
 #include "pixelwise/pipelines/batch.hpp"
 #include "pixelwise/pipelines/bow_explain.hpp"
 #include "pixelwise/pipelines/bow_model.hpp"
@@ -162,6 +161,24 @@ struct BatchRequest {
   bool resume = false; ///< --resume: skip images whose outputs are complete
 };
 
+// What the model's classifier kind takes of the options (histogram_classifier.hpp),
+// checked before any input is read.
+void check_classifier_options(const BowModel& model, const std::string& model_dir, const ExplainOptions& options,
+                              int versus, bool network_flags, bool bias_policy_given) {
+  const HistogramClassifier& classifier = *model.classifier;
+  const ClassifierAbilities abilities = classifier.abilities();
+  const std::string is = model_dir + " (" + classifier.describe() + ")";
+  if (network_flags && !abilities.composite)
+    throw std::runtime_error("--rule and --ignore-bias apply to network classifiers; " + is + " is not one");
+  if (bias_policy_given && !abilities.bias_policy)
+    throw std::runtime_error(is + ": --bias-policy does not apply (its biases absorb relevance, reported per layer)");
+  try {
+    classifier.check(relevance_request(model, options, model_dir, versus));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(is + ": " + e.what());
+  }
+}
+
 int run_explain(const std::string& model_dir, const std::string& class_name, const ExplainOptions& options,
                 const std::optional<TileOptions>& tiles, const std::string& out, const std::vector<std::string>& arguments,
                 bool layers, const std::string& versus_name, const BatchRequest& batch, bool network_flags,
@@ -175,28 +192,9 @@ int run_explain(const std::string& model_dir, const std::string& class_name, con
   if (!batch.shard.empty()) refs = Shard::parse(batch.shard).select(refs);
   if (batch.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
   const BowModel model = BowModel::load(model_dir);
-  if (model.config.network) {
-    // A network on the histograms (DESIGN.md 1.7): LRP with --rule, then the BoW layers.
-    if (bias_policy_given || options.method != "lrp")
-      throw std::runtime_error(model_dir + ": the classifier is a network: " +
-                               (bias_policy_given ? "--bias-policy" : "--method " + options.method) +
-                               " applies to SVM classifiers (networks: --method lrp with --rule, --ignore-bias)");
-    try {
-      Composite::parse(options.rule, model.config.histogram_bounds());  // fail before any input
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(std::string("--rule: ") + e.what());
-    }
-  } else if (network_flags) {
-    throw std::runtime_error("--rule and --ignore-bias apply to network classifiers; " + model_dir + " has SVMs");
-  } else if (model.mapped_svm && options.method != "lrp") {
-    throw std::runtime_error(model_dir + ": the classifier is linear SVMs on a kernel map: --method " + options.method +
-                             " needs kernel SVMs (lrp decomposes this model exactly)");
-  }
   const int class_index = class_name.empty() ? -1 : model.class_index(class_name);
   const int versus = versus_name.empty() ? -1 : model.class_index(versus_name);
-  if (versus >= 0 && model.config.multiclass != "one_vs_one")
-    throw std::runtime_error("--versus explains a pairwise decision of a one-vs-one model; " + model_dir + " is " +
-                             (model.config.network ? std::string("a network") : model.config.multiclass));
+  check_classifier_options(model, model_dir, options, versus, network_flags, bias_policy_given);
   if (tiles && (layers || versus >= 0)) throw std::runtime_error("--layers and --versus do not apply to tiled explanations");
   // Every input is read and checked before anything is written; one image at
   // a time, so that memory stays flat over long lists.

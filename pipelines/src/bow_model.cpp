@@ -22,57 +22,14 @@ namespace {
 constexpr const char* kFormat = "pixelwise-bow-model";
 constexpr int kVersion = 1;
 
-const std::set<std::string> kTopLevelKeys{"descriptor", "codebook", "coding", "pooling", "normalisation", "svm",
-                                          "network", "description", "channels", "combine"};
-
-LayerKind activation_kind(const std::string& name, const std::string& where) {
-  if (name == "relu") return LayerKind::relu;
-  if (name == "tanh") return LayerKind::tanh;
-  throw std::invalid_argument(where + ": unknown activation \"" + name + "\" (known: relu, tanh)");
+// The top-level sections: the pipeline's and every registered classifier kind's.
+std::set<std::string> top_level_keys() {
+  std::set<std::string> keys{"descriptor", "codebook", "coding", "pooling", "normalisation", "description",
+                             "channels",   "combine"};
+  for (const auto& kind : classifier_kinds()) keys.insert(kind.section);
+  return keys;
 }
 
-// The "network" section: an MLP on the histograms, with the options of
-// `pixelwise train-network` (network_commands.hpp).
-NetworkTrainingConfig parse_network_section(const nlohmann::json& j) {
-  const std::string where = "config section \"network\"";
-  check_keys(j, {"hidden", "activation", "optimizer", "learning_rate", "momentum", "weight_decay", "epochs",
-                 "batch_size", "seed"},
-             where);
-  NetworkTrainingConfig c;
-  try {
-    c.hidden = j.value("hidden", c.hidden);
-    c.activation = j.value("activation", c.activation);
-    TrainingOptions& t = c.training;
-    t.optimizer = j.value("optimizer", t.optimizer);
-    t.learning_rate = j.value("learning_rate", t.learning_rate);
-    t.momentum = j.value("momentum", t.momentum);
-    t.weight_decay = j.value("weight_decay", t.weight_decay);
-    t.epochs = j.value("epochs", t.epochs);
-    t.batch_size = j.value("batch_size", t.batch_size);
-    t.seed = j.value("seed", t.seed);
-    t.validate();
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  }
-  for (int size : c.hidden)
-    if (size <= 0) throw std::invalid_argument(where + ": hidden layer sizes must be positive, got " + std::to_string(size));
-  activation_kind(c.activation, where);
-  return c;
-}
-
-nlohmann::json network_section_json(const NetworkTrainingConfig& c) {
-  const TrainingOptions& t = c.training;
-  return {{"hidden", c.hidden},         {"activation", c.activation},     {"optimizer", t.optimizer},
-          {"learning_rate", t.learning_rate}, {"momentum", t.momentum}, {"weight_decay", t.weight_decay},
-          {"epochs", t.epochs},         {"batch_size", t.batch_size},     {"seed", t.seed}};
-}
-
-std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
-constexpr const char* kOneVsOneFile = "svm-ovo.model";
-constexpr const char* kNetworkFile = "network.txt";
-constexpr const char* kMappedSvmFile = "mapped_svm.npy";
 // Channel 0 keeps the single-channel name codebook.npy.
 std::string codebook_file(size_t channel) {
   return channel == 0 ? "codebook.npy" : "codebook-" + std::to_string(channel) + ".npy";
@@ -80,42 +37,8 @@ std::string codebook_file(size_t channel) {
 
 }  // namespace
 
-namespace {
-
-// svm.feature_map (docs/config.md): the map's order and period and the SDCA
-// solver's settings; kernel and C come from the svm section.
-PipelineConfig::FeatureMap parse_feature_map(const nlohmann::json& j, const PipelineConfig& c) {
-  const std::string where = "config section \"svm\": feature_map";
-  check_keys(j, {"order", "period", "epsilon", "max_passes", "seed"}, where);
-  PipelineConfig::FeatureMap f;
-  try {
-    f.map.kernel = c.svm.kernel;
-    f.map.order = j.value("order", f.map.order);
-    f.map.period = j.value("period", f.map.period);
-    f.solver.C = c.svm.C;
-    f.solver.epsilon = j.value("epsilon", f.solver.epsilon);
-    f.solver.max_passes = j.value("max_passes", f.solver.max_passes);
-    f.solver.seed = j.value("seed", f.solver.seed);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  }
-  if (c.svm.kernel != "hik" && c.svm.kernel != "chi2")
-    throw std::invalid_argument(where + ": homogeneous kernel maps exist for the hik and chi2 kernels, not " + c.svm.kernel);
-  if (c.multiclass != "one_vs_rest")
-    throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + c.multiclass);
-  try {
-    f.map.validate();
-    f.solver.validate();
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  }
-  return f;
-}
-
-}  // namespace
-
 PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
-  check_keys(j, kTopLevelKeys, "config");
+  check_keys(j, top_level_keys(), "config");
   PipelineConfig c;
   // Top-level sections over the defaults; they are also what every channel starts from.
   const ChannelConfig top = parse_channel_sections(j, ChannelConfig{}, "config");
@@ -124,46 +47,14 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   c.coding = top.coding;
   c.pooling = top.pooling;
   c.normalisation = top.normalisation;
-  if (j.contains("svm")) {
-    const std::string where = "config section \"svm\"";
-    check_keys(j.at("svm"),
-               {"kernel", "C", "tolerance", "cache_mb", "multiclass", "gamma", "degree", "coef0", "feature_map"}, where);
-    try {
-      nlohmann::json options = j.at("svm");
-      options.erase("feature_map");
-      c.svm = options.get<SvmOptions>();
-      c.multiclass = j.at("svm").value("multiclass", c.multiclass);
-    } catch (const nlohmann::json::exception& e) {
-      throw std::invalid_argument(where + ": " + e.what());
-    }
-    if (j.at("svm").contains("feature_map")) c.feature_map = parse_feature_map(j.at("svm").at("feature_map"), c);
-    if (c.multiclass != "one_vs_rest" && c.multiclass != "one_vs_one")
-      throw std::invalid_argument(where + ": multiclass must be \"one_vs_rest\" or \"one_vs_one\", got \"" +
-                                  c.multiclass + "\"");
-    if (c.multiclass == "one_vs_one" && !is_additive(parse_kernel(c.svm.kernel)))
-      throw std::invalid_argument(where + ": one_vs_one models take an additive kernel (linear, hik, chi2, hellinger), not " +
-                                  c.svm.kernel);
-  }
+  c.classifier = parse_classifier_section(j);
   try {
     c.combine = j.value("combine", c.combine);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("config: combine: ") + e.what());
   }
   check_combine(c.combine);
-  if (c.combine == "sum_of_kernels" && !is_additive(parse_kernel(c.svm.kernel)))
-    throw std::invalid_argument("config: combine \"sum_of_kernels\" weights additive kernels (linear, hik, chi2, "
-                                "hellinger), not " + c.svm.kernel);
-  if (c.feature_map && c.combine != "concatenate")
-    throw std::invalid_argument("config: combine \"" + c.combine +
-                                "\" weights kernels; a kernel-map SVM (svm.feature_map) takes \"concatenate\"");
-  if (j.contains("network")) {
-    if (j.contains("svm"))
-      throw std::invalid_argument("config: sections \"svm\" and \"network\" name two classifiers; give one of them");
-    c.network = parse_network_section(j.at("network"));
-    if (c.combine != "concatenate")
-      throw std::invalid_argument("config: combine \"" + c.combine +
-                                  "\" weights kernels; a network classifier takes \"concatenate\"");
-  }
+  c.classifier->check_combine(c.combine);
   if (j.contains("channels")) c.channels = parse_channel_list(j.at("channels"), top, c.combine);
   c.channel_list();  // checks the expanded channels (unique names)
   return c;
@@ -208,46 +99,31 @@ PipelineConfig PipelineConfig::load(const std::string& path) {
 nlohmann::json PipelineConfig::to_json() const {
   nlohmann::json j = {{"descriptor", descriptor}, {"codebook", codebook},           {"coding", coding},
                       {"pooling", pooling},       {"normalisation", normalisation}, {"combine", combine}};
-  if (network) {
-    j["network"] = network_section_json(*network);
-  } else {
-    j["svm"] = svm;
-    j["svm"]["multiclass"] = multiclass;
-    if (feature_map)
-      j["svm"]["feature_map"] = {{"order", feature_map->map.order},        {"period", feature_map->map.period},
-                                 {"epsilon", feature_map->solver.epsilon}, {"max_passes", feature_map->solver.max_passes},
-                                 {"seed", feature_map->solver.seed}};
-  }
+  j[classifier_kind(classifier->kind()).section] = classifier->to_json();
   if (!channels.empty()) j["channels"] = channel_list_json(channels, combine);
   return j;
 }
 
+namespace {
+
+// The kernel "sum_of_kernels" weights the channels for; a kind that takes only
+// "concatenate" has none, and the encoding does not use it.
+KernelType summed_kernel(const PipelineConfig& config) {
+  return config.classifier->summed_kernel().value_or(KernelType::intersection);
+}
+
+}  // namespace
+
 BowModel::Forward BowModel::forward(const cv::Mat& image, const std::string& what) const {
   Forward f;
-  // (The kernel only matters to "sum_of_kernels", which a network does not take.)
-  f.encoding = encode_image(channels, codebooks, config.combine, config.normalisation,
-                            config.network || mapped_svm ? parse_kernel(config.svm.kernel) : svm.kernel(), image, what);
-  if (config.network) {
-    // The network's pre-softmax outputs (DESIGN.md 1.7).
-    f.scores = network.scores(f.encoding.histogram.transpose(), histogram_shape()).row(0).transpose();
-    return f;
-  }
-  // A kernel map: w_c . psi(x) + b_c, split over the bins in the same pass.
-  if (mapped_svm) {
-    f.svm_pass = mapped_svm->evaluate(f.encoding.histogram);
-    f.scores = f.svm_pass.scores;
-    return f;
-  }
-  // Additive kernels: per-dimension tables, one pass for the scores and the
-  // bin terms an explanation needs (additive_tables.hpp; equal to the direct
-  // kernel sum up to rounding).
-  if (svm.kernel_function().additive()) {
-    f.svm_pass = svm.evaluate_additive(f.encoding.histogram);
-    f.scores = f.svm_pass.scores;
-  } else {
-    f.scores = svm.decisions(f.encoding.histogram);
-  }
+  f.encoding = encode_image(channels, codebooks, config.combine, config.normalisation, summed_kernel(config), image, what);
+  f.pass = classifier->forward(f.encoding.histogram);
+  f.scores = f.pass.scores;
   return f;
+}
+
+ClassifierContext BowModel::context() const {
+  return {&classes, &class_means, &class_counts, config.histogram_bounds()};
 }
 
 long BowModel::dimension() const {
@@ -263,8 +139,7 @@ void BowModel::check_class(int c) const {
 }
 
 Eigen::VectorXd BowModel::histogram(const cv::Mat& image, const std::string& what) const {
-  return encode_image(channels, codebooks, config.combine, config.normalisation, parse_kernel(config.svm.kernel), image,
-                      what)
+  return encode_image(channels, codebooks, config.combine, config.normalisation, summed_kernel(config), image, what)
       .histogram;
 }
 
@@ -350,49 +225,19 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
 
   const int k = static_cast<int>(data.classes.size());
   model.training_info = {{"data", data.spec}, {"images", n}, {"codebook_descriptors", total}};
-  // A classifier without a libsvm report: its accuracy on the training set, and the time.
-  auto finish = [&](const std::vector<int>& predicted) {
+  // 4. The classifier of the configured kind on the histograms.
+  const TrainedClassifier trained =
+      classifier_kind(config.classifier->kind()).train(*config.classifier, TrainingRun{X, labels, k, say, log});
+  model.classifier = trained.classifier;
+  model.config.classifier = trained.classifier->section();  // with values fixed at training
+  for (const auto& [key, value] : trained.info.items()) model.training_info[key] = value;
+  if (trained.predicted) {
+    // A classifier without a libsvm report: its accuracy on the training set.
     long correct = 0;
-    for (long i = 0; i < n; ++i) correct += predicted[i] == labels[i];
+    for (long i = 0; i < n; ++i) correct += (*trained.predicted)[i] == labels[i];
     model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
     say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
-    model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
-  };
-  if (config.network) {
-    // 4. An MLP on the histograms (DESIGN.md 1.7), seeded like `pixelwise train-network`.
-    const NetworkTrainingConfig& net = *config.network;
-    say("network: hidden " + nlohmann::json(net.hidden).dump() + ", " + net.activation + ", " + net.training.optimizer +
-        ", " + std::to_string(net.training.epochs) + " epochs on " + std::to_string(dimension) + "-D histograms");
-    model.network = make_mlp(static_cast<int>(dimension), net.hidden, k, activation_kind(net.activation, "network"),
-                             net.training.seed);
-    const TrainingHistory history = train_classifier(model.network, X, model.histogram_shape(), labels, net.training, log);
-    model.training_info["final_loss"] = history.loss.back();
-    finish(predict_classes(model.network, X, model.histogram_shape()));
-    return model;
   }
-  if (config.feature_map) {
-    // 4. Linear SVMs on the homogeneous kernel map: no kernel matrix (homkermap_svm.hpp).
-    const PipelineConfig::FeatureMap& fm = *config.feature_map;
-    say("linear SVMs on the order-" + std::to_string(fm.map.order) + " " + fm.map.kernel + " kernel map: " +
-        std::to_string(k) + " classes, " + std::to_string(n) + " histograms of " + std::to_string(dimension) + " bins");
-    model.mapped_svm = MappedLinearSvm::train(X, labels, k, fm.map, fm.solver);
-    std::vector<int> predicted(n);
-    for (long i = 0; i < n; ++i) model.mapped_svm->decisions(X.row(i).transpose()).maxCoeff(&predicted[i]);
-    finish(predicted);
-    return model;
-  }
-  // 4. SVMs: one-vs-rest machines, or libsvm's one-vs-one model whose summed
-  // pairwise machines give the class scores.
-  say("SVMs: " + config.multiclass + ", " + std::to_string(k) + " classes, kernel " + config.svm.kernel);
-  if (config.multiclass == "one_vs_one") {
-    model.pairwise = OneVsOneSvm::train(X, labels, k, config.svm);
-    model.svm = model.pairwise.summed_machines();
-  } else {
-    model.svm = OneVsRestSvm::train(X, labels, k, config.svm);
-  }
-  say("done: " + std::to_string(model.svm.support_vectors().rows()) + " support vectors");
-  // A gamma set by the "mean" rule is stored, so that the model reloads exactly.
-  if (model.svm.kernel_function().uses_gamma()) model.config.svm.gamma = model.svm.kernel_function().gamma;
   model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
   return model;
 }
@@ -402,24 +247,7 @@ void BowModel::save(const std::string& dir) const {
     std::map<std::string, std::string> files;
     for (size_t ch = 0; ch < codebooks.size(); ++ch) files[codebook_file(ch)] = npy_bytes(codebooks[ch].centres());
     if (class_means.size() > 0) files["class_means.npy"] = npy_bytes(class_means);
-    if (!config.network && !mapped_svm) files["support_vectors.npy"] = npy_bytes(svm.support_vectors());
-    if (config.network) {
-      files[kNetworkFile] = network.toolbox_text();
-    } else if (mapped_svm) {
-      RowMatrixXd table(mapped_svm->classes(), mapped_svm->weights().cols() + 1);
-      table << mapped_svm->weights(), mapped_svm->bias();
-      files[kMappedSvmFile] = npy_bytes(table);
-    } else if (config.multiclass == "one_vs_one") {
-      const fs::path p = partial / kOneVsOneFile;
-      pairwise.save(p.string());
-      files[kOneVsOneFile] = read_file(p.string());
-    } else {
-      for (int c = 0; c < svm.classes(); ++c) {
-        const fs::path p = partial / svm_file(c);
-        svm.save_machine(c, p.string());
-        files[svm_file(c)] = read_file(p.string());
-      }
-    }
+    for (auto& [name, bytes] : classifier->save(partial)) files[name] = std::move(bytes);
     nlohmann::json manifest = {{"format", kFormat},
                                {"version", kVersion},
                                {"pipeline", config.to_json()},
@@ -462,17 +290,14 @@ BowModel BowModel::load(const std::string& dir) {
         throw std::runtime_error(path + ": damaged (size or checksum differs from the manifest)");
       contents[name] = std::move(bytes);
     }
-    auto need = [&](const std::string& name) -> const std::string& {
-      auto it = contents.find(name);
-      if (it == contents.end()) throw std::runtime_error("the manifest lists no file " + name);
-      return it->second;
-    };
+    const int k = static_cast<int>(model.classes.size());
+    StoredFiles files{root, &contents, 0, k};
     model.channels = model.config.channel_list();
     long dimension = 0;
     for (size_t ch = 0; ch < model.channels.size(); ++ch) {
       const ChannelConfig& channel = model.channels[ch];
       const std::string name = codebook_file(ch), path = (root / name).string();
-      model.codebooks.emplace_back(parse_npy_f4(need(name), path), channel.codebook);
+      model.codebooks.emplace_back(parse_npy_f4(files.need(name), path), channel.codebook);
       const Codebook& codebook = model.codebooks.back();
       if (codebook.words() != channel.codebook.words || codebook.dimension() != channel.descriptor.dimension())
         throw std::runtime_error(path + ": " + std::to_string(codebook.words()) + " words of dimension " +
@@ -481,7 +306,6 @@ BowModel BowModel::load(const std::string& dir) {
                                  std::to_string(channel.descriptor.dimension()));
       dimension += channel.dimension();
     }
-    const int k = static_cast<int>(model.classes.size());
     if (contents.count("class_means.npy")) {
       const std::string path = (root / "class_means.npy").string();
       model.class_means = parse_npy_f8(contents.at("class_means.npy"), path);
@@ -491,53 +315,8 @@ BowModel BowModel::load(const std::string& dir) {
         throw std::runtime_error(path + ": needs one row of dimension " + std::to_string(dimension) +
                                  " and one class count per class");
     }
-    if (model.config.network) {
-      const std::string path = (root / kNetworkFile).string();
-      model.network = Network::parse_toolbox(need(kNetworkFile), path);
-      long outputs = 0;
-      try {
-        outputs = model.network.shapes(model.histogram_shape()).back().size();
-      } catch (const std::invalid_argument& e) {
-        throw std::runtime_error(path + ": the network cannot take the pipeline's " + std::to_string(dimension) +
-                                 "-D histograms: " + e.what());
-      }
-      if (outputs != k)
-        throw std::runtime_error(path + ": the network has " + std::to_string(outputs) + " outputs for " +
-                                 std::to_string(k) + " classes");
-      return model;
-    }
-    if (model.config.feature_map) {
-      const std::string path = (root / kMappedSvmFile).string();
-      const RowMatrixXd table = parse_npy_f8(need(kMappedSvmFile), path);
-      const FeatureMapOptions& map = model.config.feature_map->map;
-      const long columns = dimension * (2 * map.order + 1) + 1;
-      if (table.rows() != k || table.cols() != columns)
-        throw std::runtime_error(path + ": " + std::to_string(table.rows()) + " x " + std::to_string(table.cols()) +
-                                 ", the pipeline needs " + std::to_string(k) + " x " + std::to_string(columns) +
-                                 " (a row of weights and the bias per class)");
-      try {
-        model.mapped_svm = MappedLinearSvm(map, table.leftCols(columns - 1), table.col(columns - 1));
-      } catch (const std::invalid_argument& e) {
-        throw std::runtime_error(path + ": " + e.what());
-      }
-      return model;
-    }
-    RowMatrixXd sv = parse_npy_f8(need("support_vectors.npy"), (root / "support_vectors.npy").string());
-    if (sv.cols() != dimension)
-      throw std::runtime_error("support_vectors.npy has the wrong dimension for this pipeline");
-    const Kernel kernel = model.config.svm.kernel_function();
-    if (model.config.multiclass == "one_vs_one") {
-      need(kOneVsOneFile);
-      model.pairwise = OneVsOneSvm::load(kernel.type, std::move(sv), k, (root / kOneVsOneFile).string());
-      model.svm = model.pairwise.summed_machines();
-    } else {
-      std::vector<std::string> svm_paths;
-      for (int c = 0; c < k; ++c) {
-        need(svm_file(c));
-        svm_paths.push_back((root / svm_file(c)).string());
-      }
-      model.svm = OneVsRestSvm::load(kernel, std::move(sv), svm_paths);
-    }
+    files.dimension = dimension;
+    model.classifier = classifier_kind(model.config.classifier->kind()).load(*model.config.classifier, files);
     return model;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(manifest_path + ": damaged manifest (" + e.what() + ")");

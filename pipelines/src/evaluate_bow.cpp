@@ -3,7 +3,6 @@
 #include <memory>
 #include <stdexcept>
 
-#include "pixelwise/classifiers/kernel_gradients.hpp"
 #include "pixelwise/decomposition/bow_relevance.hpp"
 #include "pixelwise/pipelines/bow_explain.hpp"
 #include "pixelwise/pipelines/evaluate.hpp"
@@ -26,9 +25,9 @@ class BowAdapter : public ExplainableModel {
     return model_.forward(gray, what).scores;
   }
   std::vector<std::string> own_methods() const override {
-    if (model_.config.network) return {"lrp", "sensitivity"};  // Taylor is offered for SVM layers only
-    if (model_.mapped_svm) return {"lrp"};  // no support vectors (Taylor), no map derivative (sensitivity)
-    return {"lrp", "taylor", "sensitivity"};
+    std::vector<std::string> names;
+    for (HistogramMethod m : model_.classifier->abilities().methods) names.push_back(method_name(m));
+    return names;
   }
 
   MethodResult explain_own(const cv::Mat& gray, int c, const std::string& method, const std::string& what) const override {
@@ -81,19 +80,17 @@ std::unique_ptr<ExplainableModel> make_bow_adapter(std::shared_ptr<const BowMode
 
 RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, const std::string& what,
                             Eigen::VectorXd* descriptors, double* score) {
-  if (model.mapped_svm)
-    throw std::invalid_argument(what + ": the descriptor-level sensitivity needs the classifier's gradient; a linear "
-                                "SVM on a kernel map has none here (VLFeat's map is tabulated): use lrp or occlusion");
   const BowModel::Forward f = model.forward(image, what);
   const ImageEncoding& enc = f.encoding;
   if (score) *score = f.scores[c];
-  // d f_c / d x of the classifier on the histogram: the kernel SVM's analytic
-  // gradient, or the network's by backpropagation.
-  Eigen::VectorXd g = model.config.network
-                          ? Eigen::VectorXd(model.network.gradient(enc.histogram.transpose(), model.histogram_shape(), c)
-                                                .row(0)
-                                                .transpose())
-                          : decision_gradient(model.svm, c, enc.histogram);
+  // d f_c / d x of the classifier on the histogram (e.g. the kernel SVM's
+  // analytic gradient, or the network's by backpropagation).
+  Eigen::VectorXd g;
+  try {
+    g = model.classifier->gradient(enc.histogram, c);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(what + ": " + e.what());
+  }
   // Bins that are 0 in the image have no feature whose weight could move them
   // (and their Hellinger derivative is infinite): they take no part.
   for (long d = 0; d < g.size(); ++d)
@@ -108,7 +105,7 @@ RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, 
   } else {  // sum of kernels: x_ch = s_ch normalise_ch(pooled_ch)
     for (size_t i = 0; i < u.size(); ++i) {
       const ChannelEncoding& ch = enc.channels[i];
-      const double s = kernel_weight_scale(model.svm.kernel(), model.channels[i].weight);
+      const double s = kernel_weight_scale(*model.config.classifier->summed_kernel(), model.channels[i].weight);
       u[i] = normalisation_backward(ch.bow.pooled, model.channels[i].normalisation,
                                     s * g.segment(ch.offset, ch.bow.pooled.size()));
     }

@@ -24,13 +24,13 @@ TaylorReference TaylorReference::parse(const std::string& spec) {
   return r;
 }
 
-ReferencePoints taylor_references(const BowModel& model, const TaylorReference& reference, int c, int versus,
+ReferencePoints taylor_references(const ReferenceSources& model, const TaylorReference& reference, int c, int versus,
                                   double score) {
-  const long dimension = model.svm.dimension();
+  const long dimension = model.support_vectors.cols();
   ReferencePoints out;
   if (reference.kind == "nearest") {
     out.kind = "support vectors";
-    out.points = model.svm.support_vectors();
+    out.points = model.support_vectors;
     for (long r = 0; r < out.points.rows(); ++r) out.names.push_back("support vector " + std::to_string(r));
     return out;
   }

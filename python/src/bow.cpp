@@ -11,20 +11,13 @@
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/bow_explain.hpp"
 #include "pixelwise/pipelines/bow_model.hpp"
+#include "pixelwise/pipelines/classifier_kinds.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/heatmap.hpp"
 #include "pixelwise/pipelines/tiles.hpp"
 
 namespace pixelwise::python {
 namespace {
-
-/// The kernel of an SVM model, e.g. "hik" or "chi2 (order-2 homogeneous kernel map + linear SVMs)".
-std::string describe_classifier(const BowModel& b) {
-  if (b.mapped_svm)
-    return b.config.svm.kernel + " (order-" + std::to_string(b.mapped_svm->feature_map().options().order) +
-           " homogeneous kernel map + linear SVMs)";
-  return b.svm.kernel_function().describe();
-}
 
 /// An explanation together with the model it came from (for class names and JSON).
 struct PyBowExplanation {
@@ -285,10 +278,12 @@ void bind_bow(py::module_& m) {
       .def_property_readonly(
           "kernel",
           [](const BowModel& b) -> py::object {
-            if (b.config.network) return py::none();
-            return py::str(describe_classifier(b));
+            const std::string kernel = b.classifier->kernel();
+            if (kernel.empty()) return py::none();
+            return py::str(kernel);
           },
-          "the SVM kernel (None when the classifier is a network)")
+          "the SVM kernel, e.g. 'hik' or 'chi2 (order-2 homogeneous kernel map + linear SVMs)' (None when the\n"
+          "classifier has none, e.g. a network)")
       .def_property_readonly("dimension", [](const BowModel& b) { return b.dimension(); },
                              "length of the histogram the classifier sees")
       .def_property_readonly("uses_colour", [](const BowModel& b) { return b.config.uses_colour(); })
@@ -313,8 +308,9 @@ void bind_bow(py::module_& m) {
           "svm",
           [](py::object self) -> py::object {
             const BowModel& b = self.cast<const BowModel&>();
-            if (b.config.network || b.mapped_svm) return py::none();
-            return py::cast(&b.svm, py::return_value_policy::reference_internal, self);
+            const auto* svm = b.classifier_as<KernelSvmClassifier>();
+            if (!svm) return py::none();
+            return py::cast(&svm->machines(), py::return_value_policy::reference_internal, self);
           },
           "the kernel SVMs whose decisions are the class scores (an Svm view into the model; None when the "
           "classifier is a network or linear SVMs on a kernel map)")
@@ -363,8 +359,9 @@ void bind_bow(py::module_& m) {
              const py::handle& reference, double root_tolerance, int scan_steps, const py::object& rule,
              bool ignore_bias) {
             ExplainOptions options = explain_options(*b, method, bias_policy, reference, root_tolerance, scan_steps);
-            if (!b->config.network && (!rule.is_none() || ignore_bias))
-              throw py::value_error("rule and ignore_bias apply to a network classifier; this model has SVMs");
+            if (!b->classifier->abilities().composite && (!rule.is_none() || ignore_bias))
+              throw py::value_error("rule and ignore_bias apply to a network classifier; this model's classifier is " +
+                                    b->classifier->describe());
             if (!rule.is_none()) options.rule = rule.cast<std::string>();
             options.ignore_bias = ignore_bias;
             const int c = target_arg(*b, target);
@@ -421,7 +418,7 @@ void bind_bow(py::module_& m) {
           "whole image) and a pixel's relevance is the mean over the tiles covering it. The CLI's --tiles.")
       .def("__repr__", [](const BowModel& b) {
         return "<pixelwise.BowModel: " + std::to_string(b.classes.size()) + " classes, " +
-               (b.config.network ? std::string("network classifier") : "kernel " + describe_classifier(b)) +
+               b.classifier->describe() +
                ", " + std::to_string(b.dimension()) + "-D histograms>";
       });
 

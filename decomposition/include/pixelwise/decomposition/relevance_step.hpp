@@ -57,6 +57,28 @@ class RelevanceStep {
 
 using Steps = std::vector<std::unique_ptr<RelevanceStep>>;
 
+/// A classifier layer on a BoW histogram as a relevance step (DESIGN.md 1.4,
+/// 1.7) for one explained decision f(x): its input is that decision's
+/// relevance (one value), its output the histogram bins. Its record is the
+/// classifier's decomposition r of f(x) itself, made with the forward pass:
+/// the per-bin kernel terms with the bias share of the policy (exact, additive
+/// kernels), the first-order Taylor terms at a root point (any kernel), or a
+/// network's LRP pass (then `layers` holds its layer accounts). Relevance R
+/// from above gives (R / f(x)) r -- every rule is linear in the relevance it
+/// passes -- which is r itself for R = f(x). The bias policy, the Taylor root
+/// or the network composite is the classifier's rule, chosen with the
+/// decomposition, so the step takes no further rule.
+class ClassifierStep : public RelevanceStep {
+ public:
+  ClassifierStep(Relevance decomposition, double score) : record_(std::move(decomposition)), score_(score) {}
+  std::string selector() const override { return "classifier"; }
+  Relevance relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const override;
+
+ private:
+  Relevance record_;
+  double score_;
+};
+
 /// The rule of step k (top first), or nullptr for its own.
 using RuleChoice = std::function<const LrpRule*(const RelevanceStep& step, int k)>;
 

@@ -24,24 +24,5 @@ Relevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x
 Relevance decompose_svm(Eigen::VectorXd terms, double score, double bias, const Eigen::VectorXd& x,
                            BiasPolicy policy);
 
-/// The SVM layer of a BoW pipeline as a relevance step (DESIGN.md 1.4) for one
-/// explained decision f(x): its input is that decision's relevance (one value),
-/// its output the histogram bins. Its record is the decomposition r of f(x)
-/// itself, made in the forward pass: the per-bin kernel terms with the bias
-/// share of the policy (exact, additive kernels; decompose_svm) or the
-/// first-order Taylor terms at a root point (any kernel; taylor.hpp), with
-/// what stays at the top as `absorbed`. Relevance R from above gives
-/// R_d = (R / f(x)) r_d, which is r_d itself for R = f(x). The bias policy or
-/// the Taylor root is this layer's rule, so it takes no LRP rule.
-class SvmStep : public RelevanceStep {
- public:
-  SvmStep(Relevance decomposition, double score) : record_(std::move(decomposition)), score_(score) {}
-  std::string selector() const override { return "svm"; }
-  Relevance relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const override;
-
- private:
-  Relevance record_;
-  double score_;
-};
 
 }  // namespace pixelwise

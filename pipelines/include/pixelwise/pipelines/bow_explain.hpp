@@ -1,7 +1,7 @@
 #pragma once
 // Explaining one decision of a BoW model pixel by pixel (DESIGN.md 1.2-1.5,
-// 1.7): SVM score (or the network's layers, by their LRP rules) -> histogram
-// bins -> local features -> pixels, with the conservation account of every step. A multi-channel model sends each
+// 1.7): the classifier's score -> histogram bins (by the classifier's kind:
+// histogram_classifier.hpp) -> local features -> pixels, with the conservation account of every step. A multi-channel model sends each
 // channel's block of bin relevance down that channel's pooling and pixel
 // layers; the per-channel accounts are reported and the pixel maps summed.
 #include <nlohmann/json.hpp>
@@ -59,15 +59,17 @@ struct BowExplanation {
   double score = 0;          ///< the explained score: f_c(x), s_c(x) (one-vs-one) or f_{c,versus}(x)
   double bias = 0;           ///< b of the explained machine (network: 0)
   BiasPolicy policy = BiasPolicy::nonzero;
-  std::string rule;          ///< network classifier: the composite as applied (else empty)
-  std::vector<std::string> layer_rules;  ///< network classifier: rule per network layer, in network order
-  bool ignore_bias = false;  ///< network classifier: ExplainOptions::ignore_bias
+  bool reports_bias = true;  ///< false: biases are accounted per layer (network), no bias policy
+  std::string explained;     ///< the explained decision in words (ClassifierRelevance::explained)
+  /// Fields of the explanation JSON particular to the classifier's kind, e.g.
+  /// "multiclass", or a network's "rule", "layer_rules", "ignore_bias".
+  nlohmann::json classifier_report = nlohmann::json::object();
   Eigen::VectorXd scores;    ///< all classes
   Eigen::VectorXd bin_relevance;
   LocalFeatures features;    ///< frames of all channels in channel order (Frame::channel); no descriptors
   Eigen::VectorXd feature_relevance;
   RowMatrixXd pixels;        ///< H x W relevance, summed over the channels
-  /// svm (network: one entry per network layer, top first), pooling, pixels
+  /// the classifier's layers (svm; network: one per network layer, top first), pooling, pixels
   /// (the latter two summed over channels).
   std::vector<LayerRelevance> layers;
   std::vector<ChannelRelevance> channels;
@@ -87,6 +89,10 @@ struct BowExplanation {
 /// (as explain_lrp on the histogram), then by the same BoW layers.
 BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
                        const std::string& what, int versus = -1);
+/// What explain() asks of the model's classifier (HistogramClassifier::check
+/// tells before any input is read whether it can serve it).
+RelevanceRequest relevance_request(const BowModel& model, const ExplainOptions& options, const std::string& what,
+                                   int versus = -1);
 /// The same with method "lrp" and the given bias policy.
 BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, BiasPolicy policy,
                        const std::string& what, int versus = -1);

@@ -12,9 +12,9 @@
 // No reference of the opposite sign is an error; there is no fallback.
 #include <Eigen/Core>
 #include <string>
+#include <vector>
 
 #include "pixelwise/decomposition/taylor.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
 
 namespace pixelwise {
 
@@ -28,10 +28,20 @@ struct TaylorReference {
   static TaylorReference parse(const std::string& spec);
 };
 
+/// Where the references come from: the machine's support vectors
+/// ("nearest") and the model's mean training histogram and image count of
+/// every class ("mean"; empty for models saved before they were kept).
+struct ReferenceSources {
+  const RowMatrixXd& support_vectors;
+  const RowMatrixXd& class_means;
+  const std::vector<long>& class_counts;
+  const std::vector<std::string>& classes;
+};
+
 /// The candidate reference points for machine `c` (explained class c, versus
-/// the class `versus` of a pairwise machine or -1) of `model` when the
-/// explained score is `score`.
-ReferencePoints taylor_references(const BowModel& model, const TaylorReference& reference, int c, int versus,
+/// the class `versus` of a pairwise machine or -1) when the explained score is
+/// `score`.
+ReferencePoints taylor_references(const ReferenceSources& sources, const TaylorReference& reference, int c, int versus,
                                   double score);
 
 }  // namespace pixelwise
