@@ -48,9 +48,9 @@ Eigen::VectorXd evaluate_images(const ScoreModel& model, long count, const std::
   return out;
 }
 
-void check_gray_image(const cv::Mat& image, const std::string& what) {
-  if (image.empty() || image.type() != CV_32FC1)
-    throw std::invalid_argument(what + ": expected a non-empty grey float image (CV_32FC1)");
+void check_model_image(const cv::Mat& image, const std::string& what) {
+  if (image.empty() || (image.type() != CV_32FC1 && image.type() != CV_32FC3))
+    throw std::invalid_argument(what + ": expected a non-empty grey (CV_32FC1) or colour (CV_32FC3) float image");
 }
 
 RowMatrixXd random_relevance(int rows, int cols, std::uint64_t seed) {
@@ -81,7 +81,7 @@ std::vector<int> patch_origins(int length, int patch, int stride) {
 
 OcclusionResult occlusion(const ScoreModel& model, const cv::Mat& image, int c, const OcclusionOptions& options) {
   options.validate();
-  check_gray_image(image, "occlusion");
+  check_model_image(image, "occlusion");
   const int rows = image.rows, cols = image.cols;
   const int ph = std::min(options.patch, rows), pw = std::min(options.patch, cols);
   const std::vector<int> ys = patch_origins(rows, options.patch, options.stride);
@@ -94,7 +94,7 @@ OcclusionResult occlusion(const ScoreModel& model, const cv::Mat& image, int c, 
         cv::Mat x = image.clone();
         if (i > 0) {
           const long p = i - 1;
-          x(cv::Rect(xs[p % xs.size()], ys[p / xs.size()], pw, ph)).setTo(options.fill);
+          x(cv::Rect(xs[p % xs.size()], ys[p / xs.size()], pw, ph)).setTo(cv::Scalar::all(options.fill));  // every colour plane
         }
         return x;
       },

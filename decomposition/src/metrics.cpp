@@ -73,16 +73,20 @@ std::vector<int> rank_regions(const RowMatrixXd& relevance, int r, bool most_rel
 }
 
 cv::Mat replacement_image(const cv::Mat& image, const PerturbationOptions& options) {
-  check_gray_image(image, "perturbation");
-  cv::Mat out(image.size(), CV_32FC1);
+  check_model_image(image, "perturbation");
+  cv::Mat out(image.size(), image.type());
   switch (options.replacement) {
     case Replacement::uniform: {
       std::mt19937_64 rng(options.seed);
-      for (int y = 0; y < out.rows; ++y)
-        for (int x = 0; x < out.cols; ++x) out.at<float>(y, x) = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53);
+      // One draw per value, pixel by pixel and plane by plane within a pixel.
+      for (int y = 0; y < out.rows; ++y) {
+        float* row = out.ptr<float>(y);
+        for (int v = 0; v < out.cols * out.channels(); ++v)
+          row[v] = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53);
+      }
       break;
     }
-    case Replacement::constant: out.setTo(options.constant); break;
+    case Replacement::constant: out.setTo(cv::Scalar::all(options.constant)); break;
     case Replacement::blur:
       cv::GaussianBlur(image, out, cv::Size(0, 0), options.blur_sigma, options.blur_sigma, cv::BORDER_REFLECT);
       break;
@@ -93,7 +97,7 @@ cv::Mat replacement_image(const cv::Mat& image, const PerturbationOptions& optio
 PerturbationCurve region_perturbation(const ScoreModel& model, const cv::Mat& image, const RowMatrixXd& relevance,
                                       int c, const PerturbationOptions& options) {
   options.validate();
-  check_gray_image(image, "perturbation");
+  check_model_image(image, "perturbation");
   if (relevance.rows() != image.rows || relevance.cols() != image.cols)
     throw std::invalid_argument("perturbation: the heatmap is " + std::to_string(relevance.rows()) + " x " +
                                 std::to_string(relevance.cols()) + ", the image " + std::to_string(image.rows) + " x " +

@@ -90,23 +90,23 @@ std::uint64_t image_seed(std::uint64_t seed, long index) {
   return x ^ (x >> 31);
 }
 
-MethodResult explain_with(const ExplainableModel& model, const cv::Mat& gray, int c, const std::string& method,
+MethodResult explain_with(const ExplainableModel& model, const cv::Mat& image, int c, const std::string& method,
                           const MethodSettings& settings, std::uint64_t seed, const std::string& what) {
-  check_gray_image(gray, what);
+  check_model_image(image, what);
   if (c < 0 || c >= model.classes()) throw std::out_of_range(what + ": class index " + std::to_string(c) + " out of range");
   const auto start = Clock::now();
   MethodResult r;
   if (method == "occlusion") {
-    const OcclusionOptions o = occlusion_for(settings.occlusion, gray.rows, gray.cols);
-    const OcclusionResult occ = occlusion(model, gray, c, o);
+    const OcclusionOptions o = occlusion_for(settings.occlusion, image.rows, image.cols);
+    const OcclusionResult occ = occlusion(model, image, c, o);
     r.pixels = occ.relevance;
     r.score = occ.score;
     r.evaluations = occ.evaluations;
     r.details = occlusion_json(o);
     r.details["positions"] = occ.positions;
   } else if (method == "random") {
-    r.pixels = random_relevance(gray.rows, gray.cols, seed);
-    r.score = model.score(gray, c);
+    r.pixels = random_relevance(image.rows, image.cols, seed);
+    r.score = model.score(image, c);
     r.evaluations = 1;  // the score only; the map does not look at the model
     r.details = {{"seed", seed}, {"distribution", "uniform [-1, 1)"}};
   } else {
@@ -114,7 +114,7 @@ MethodResult explain_with(const ExplainableModel& model, const cv::Mat& gray, in
     if (std::find(own.begin(), own.end(), method) == own.end())
       throw std::invalid_argument("unknown explanation method \"" + method + "\" for a " + model.kind() +
                                   " model (known: " + join(own) + ", " + join(generic_methods()) + ")");
-    r = model.explain_own(gray, c, method, what);
+    r = model.explain_own(image, c, method, what);
   }
   r.method = method;
   r.class_index = c;
@@ -190,7 +190,8 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
     const long i = selected[position];
     const ImageSample& sample = data.data.images[i];
     const std::optional<MaskArray>& mask = data.masks[i];
-    const Eigen::VectorXd scores = model.all_scores(sample.gray, sample.source);
+    const cv::Mat& input = model.input(sample);  // the image every method and metric sees
+    const Eigen::VectorXd scores = model.all_scores(input, sample.source);
     int predicted;
     scores.maxCoeff(&predicted);
     int c = fixed_class;
@@ -224,12 +225,12 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
     }
     nlohmann::json per_method = nlohmann::json::object();
     for (const auto& method : options.methods) {
-      MethodResult r = explain_with(model, sample.gray, c, method, method_settings, seed, sample.source);
+      MethodResult r = explain_with(model, input, c, method, method_settings, seed, sample.source);
       nlohmann::json m = {{"seconds", r.seconds}, {"evaluations", r.evaluations}, {"score", r.score},
                           {"pixel_sum", r.pixels.sum()}, {"details", r.details}};
       auto curve = [&](const std::string& metric, PerturbationOptions p) {
         p.seed = noise_seed;
-        const PerturbationCurve k = region_perturbation(model, sample.gray, r.pixels, c, p);
+        const PerturbationCurve k = region_perturbation(model, input, r.pixels, c, p);
         m[metric] = k.aopc();
         m["curves"][metric] = {{"scores", k.scores}, {"region", k.region}, {"regions_per_step", k.regions_per_step}};
       };
@@ -439,11 +440,11 @@ int run_baseline_explain(const BaselineExplainRequest& request, std::ostream& ou
   std::vector<std::pair<MethodResult, nlohmann::json>> results(images.size());
   for_each_parallel(count, static_cast<int>(jobs), [&](long i) {
     const ImageSample& image = images[i];
-    const Eigen::VectorXd scores = model->all_scores(image.gray, image.source);
+    const Eigen::VectorXd scores = model->all_scores(model->input(image), image.source);
     int predicted;
     scores.maxCoeff(&predicted);
     const int c = fixed >= 0 ? fixed : predicted;
-    MethodResult r = explain_with(*model, image.gray, c, request.method, settings, image_seed(request.seed, static_cast<long>(i)),
+    MethodResult r = explain_with(*model, model->input(image), c, request.method, settings, image_seed(request.seed, static_cast<long>(i)),
                                   image.source);
     nlohmann::json all = nlohmann::json::object();
     for (int k = 0; k < static_cast<int>(names.size()); ++k) all[names[k]] = scores[k];

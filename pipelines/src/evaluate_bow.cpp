@@ -21,8 +21,9 @@ class BowAdapter : public ExplainableModel {
   std::string source() const override { return source_; }
   std::vector<std::string> class_names() const override { return model_.classes; }
   int class_index(const std::string& name_or_index) const override { return model_.class_index(name_or_index); }
-  Eigen::VectorXd all_scores(const cv::Mat& gray, const std::string& what) const override {
-    return model_.forward(gray, what).scores;
+  const cv::Mat& input(const ImageSample& sample) const override { return model_.input(sample); }
+  Eigen::VectorXd all_scores(const cv::Mat& image, const std::string& what) const override {
+    return model_.forward(image, what).scores;
   }
   std::vector<std::string> own_methods() const override {
     std::vector<std::string> names;
@@ -30,14 +31,14 @@ class BowAdapter : public ExplainableModel {
     return names;
   }
 
-  MethodResult explain_own(const cv::Mat& gray, int c, const std::string& method, const std::string& what) const override {
+  MethodResult explain_own(const cv::Mat& image, int c, const std::string& method, const std::string& what) const override {
     MethodResult r;
     r.method = method;
     r.class_index = c;
     r.evaluations = 1;
     if (method == "sensitivity") {
       Eigen::VectorXd descriptors;
-      r.pixels = bow_sensitivity(model_, gray, c, what, &descriptors, &r.score);
+      r.pixels = bow_sensitivity(model_, image, c, what, &descriptors, &r.score);
       r.details = {{"definition", "sum over descriptors l of (d f / d t_l)^2 spread over supp(l); t_l scales l's code"},
                    {"descriptors", descriptors.size()}};
       return r;
@@ -45,7 +46,7 @@ class BowAdapter : public ExplainableModel {
     if (method != "lrp" && method != "taylor") throw std::invalid_argument("BoW models have no method \"" + method + "\"");
     ExplainOptions options;
     options.method = method;
-    const BowExplanation e = explain(model_, gray, c, options, what);
+    const BowExplanation e = explain(model_, image, c, options, what);
     r.pixels = e.pixels;
     r.score = e.score;
     r.account = ConservationRecord{e.score, e.pixel_sum, e.layers};

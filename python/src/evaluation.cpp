@@ -46,6 +46,8 @@ class CallableModel : public ScoreModel {
 struct ModelArg {
   std::shared_ptr<const ScoreModel> model;
   std::function<int(const py::handle&, const cv::Mat&)> target;  ///< resolves a target argument
+  /// The image of a sample as the model reads it (grey for a callable model).
+  std::function<const cv::Mat&(const ImageSample&)> input = [](const ImageSample& s) -> const cv::Mat& { return s.gray; };
 };
 
 int index_arg(const py::handle& target, int classes) {
@@ -58,10 +60,10 @@ int index_arg(const py::handle& target, int classes) {
   return static_cast<int>(c);
 }
 
-int explainable_target(const ExplainableModel& m, const py::handle& target, const cv::Mat& gray) {
+int explainable_target(const ExplainableModel& m, const py::handle& target, const cv::Mat& image) {
   if (target.is_none()) {
     int best;
-    m.all_scores(gray, "image").maxCoeff(&best);
+    m.all_scores(image, "image").maxCoeff(&best);
     return best;
   }
   if (py::isinstance<py::str>(target)) return m.class_index(target.cast<std::string>());
@@ -79,7 +81,8 @@ ModelArg model_arg(const py::handle& obj) {
     m = make_network_adapter(obj.cast<std::shared_ptr<NetworkModel>>());
   if (m) {
     a.model = m;
-    a.target = [m](const py::handle& t, const cv::Mat& gray) { return explainable_target(*m, t, gray); };
+    a.target = [m](const py::handle& t, const cv::Mat& image) { return explainable_target(*m, t, image); };
+    a.input = [m](const ImageSample& s) -> const cv::Mat& { return m->input(s); };
   } else if (PyCallable_Check(obj.ptr())) {
     a.model = std::make_shared<CallableModel>(py::reinterpret_borrow<py::function>(obj));
     a.target = [](const py::handle& t, const cv::Mat&) {
@@ -152,16 +155,16 @@ void bind_evaluation(py::module_& m) {
           "scores",
           [](const ExplainableModel& x, const py::handle& image) {
             const ImageSample s = image_arg(image, "image");
-            return owned_array(without_gil([&] { return x.all_scores(s.gray, s.source); }));
+            return owned_array(without_gil([&] { return x.all_scores(x.input(s), s.source); }));
           },
-          py::arg("image"), "all class scores of one image (grey)")
+          py::arg("image"), "all class scores of one image (as the model reads it: colour for a colour model)")
       .def(
           "explain",
           [](const std::shared_ptr<ExplainableModel>& x, const py::handle& image, const std::string& method,
              const py::handle& target, int patch, int stride, double fill, std::uint64_t seed, long image_index,
              int batch, int threads) {
             const ImageSample s = image_arg(image, "image");
-            const int c = explainable_target(*x, target, s.gray);
+            const int c = explainable_target(*x, target, x->input(s));
             MethodSettings settings;
             settings.occlusion.patch = patch;
             settings.occlusion.stride = stride;
@@ -172,7 +175,7 @@ void bind_evaluation(py::module_& m) {
             PyMethodResult out;
             out.gray = s.gray;
             out.r = without_gil(
-                [&] { return explain_with(*x, s.gray, c, method, settings, image_seed(seed, image_index), s.source); });
+                [&] { return explain_with(*x, x->input(s), c, method, settings, image_seed(seed, image_index), s.source); });
             return out;
           },
           py::arg("image"), py::arg("method") = "lrp", py::arg("target") = py::none(), py::arg("patch") = 0,
@@ -244,14 +247,14 @@ void bind_evaluation(py::module_& m) {
          int batch, int threads) {
         ModelArg a = model_arg(model);
         const ImageSample s = image_arg(image, "image");
-        const int c = a.target(target, s.gray);
+        const int c = a.target(target, a.input(s));
         OcclusionOptions o;
         o.patch = patch;
         o.stride = stride;
         o.fill = fill;
         o.batching = batching(batch, threads);
         o.validate();
-        OcclusionResult r = without_gil([&] { return occlusion(*a.model, s.gray, c, o); });
+        OcclusionResult r = without_gil([&] { return occlusion(*a.model, a.input(s), c, o); });
         py::dict d;
         d["relevance"] = owned_array(std::move(r.relevance));
         d["score"] = r.score;
@@ -279,7 +282,7 @@ void bind_evaluation(py::module_& m) {
           throw py::value_error("region_perturbation: relevance is " + std::to_string(r.rows()) + " x " +
                                 std::to_string(r.cols()) + " but the image is " + std::to_string(s.gray.rows) + " x " +
                                 std::to_string(s.gray.cols));
-        const int c = a.target(target, s.gray);
+        const int c = a.target(target, a.input(s));
         PerturbationOptions o;
         o.region = region;
         o.steps = steps;
@@ -291,7 +294,7 @@ void bind_evaluation(py::module_& m) {
         o.seed = seed;
         o.batching = batching(batch, threads);
         o.validate();
-        PerturbationCurve curve = without_gil([&] { return region_perturbation(*a.model, s.gray, r, c, o); });
+        PerturbationCurve curve = without_gil([&] { return region_perturbation(*a.model, a.input(s), r, c, o); });
         py::dict d;
         d["aopc"] = curve.aopc();
         d["region"] = curve.region;

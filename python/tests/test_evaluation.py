@@ -1,5 +1,8 @@
 """Explanation methods and evaluation metrics from Python: any model, any
 Python callable, any numpy heatmap; hand-computed cases and the CLI's numbers."""
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -123,3 +126,26 @@ def test_bad_models_and_results(test_images):
         pixelwise.region_perturbation(lambda i, c: np.zeros(len(i)), np.zeros((10, 10)), np.zeros((28, 28)), 0)
     with pytest.raises(ValueError, match="mask"):
         pixelwise.localise(np.zeros((3, 3)), np.full((3, 3), 2))
+
+
+def test_every_door_explains_the_colour_decision():
+    """A colour model (grey + opponent channels) scores and explains the colour
+    image through every entry point: the same score for every method, the
+    same as BowModel.predict and the CLI, and perturbation starts from it."""
+    root = Path(os.environ["PIXELWISE_SOURCE_DIR"]) / "tests" / "data" / "format1"
+    model_dir = root / "models" / "colour-opponent"
+    image = pixelwise.read_image(str(root / "images" / "fruit.ppm"))
+    assert image.ndim == 3 and image.shape[2] == 3
+    bow = pixelwise.BowModel.load(str(model_dir))
+    fruit = bow.class_index("fruit")
+    want = bow.predict(image)[fruit]
+    for model in (pixelwise.load_model(str(model_dir)), pixelwise.as_model(bow)):
+        assert model.scores(image)[fruit] == want
+        for method in ("lrp", "taylor", "sensitivity", "occlusion", "random"):
+            r = model.explain(image, method=method, target="fruit")
+            assert abs(r.score - want) <= 1e-12 * max(1.0, abs(want)), method
+    assert bow.explain(image, target="fruit").score == pytest.approx(want, rel=1e-12, abs=1e-12)
+    lrp = bow.explain(image, target="fruit").pixels
+    for m in (pixelwise.load_model(str(model_dir)), bow):
+        curve = pixelwise.region_perturbation(m, image, lrp, target=fruit, steps=4, seed=3)
+        assert curve["scores"][0] == pytest.approx(want, rel=1e-12, abs=1e-12)

@@ -3,8 +3,11 @@
 // and the model-agnostic view of a classifier that they and the evaluation
 // metrics (metrics.hpp) work on.
 //
-// A model is a function from a grey image (CV_32FC1, values in [0, 1], H x W)
-// to the score f_c of a class c, evaluated on batches of images. The BoW + SVM
+// A model is a function from an image as the model reads it -- grey (CV_32FC1)
+// or colour (CV_32FC3, BGR), values in [0, 1], H x W -- to the score f_c of a
+// class c, evaluated on batches of images. Every method sees the same input,
+// so that all explain the same decision (a colour model's decision on the
+// colour image, not on a grey copy). The BoW + SVM
 // and network adapters live in pipelines/evaluate.hpp; tests use plain
 // functions (FunctionModel).
 //
@@ -31,7 +34,7 @@
 
 namespace pixelwise {
 
-/// A classifier seen from outside: f_c of grey images, one batch at a time.
+/// A classifier seen from outside: f_c of the images it reads, one batch at a time.
 class ScoreModel {
  public:
   virtual ~ScoreModel() = default;
@@ -39,7 +42,7 @@ class ScoreModel {
   ScoreModel(const ScoreModel&) = delete;
   ScoreModel& operator=(const ScoreModel&) = delete;
 
-  /// f_c of every image of the batch (all CV_32FC1 of one size); counts them.
+  /// f_c of every image of the batch (all of one size and type); counts them.
   Eigen::VectorXd scores(const std::vector<cv::Mat>& batch, int c) const;
   double score(const cv::Mat& image, int c) const;
   /// Images evaluated through scores() since construction (all threads).
@@ -82,8 +85,9 @@ struct BatchOptions {
 Eigen::VectorXd evaluate_images(const ScoreModel& model, long count, const std::function<cv::Mat(long)>& make, int c,
                                 const BatchOptions& options = {});
 
-/// Checks that an image is CV_32FC1 and not empty; `what` names it.
-void check_gray_image(const cv::Mat& image, const std::string& what);
+/// Checks that an image is a non-empty grey (CV_32FC1) or colour (CV_32FC3)
+/// float image; `what` names it.
+void check_model_image(const cv::Mat& image, const std::string& what);
 
 /// I.i.d. uniform relevance in [-1, 1) from a 64-bit Mersenne Twister seeded with `seed`.
 RowMatrixXd random_relevance(int rows, int cols, std::uint64_t seed);

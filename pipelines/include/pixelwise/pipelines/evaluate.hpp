@@ -57,12 +57,15 @@ class ExplainableModel : public ScoreModel {
   int classes() const { return static_cast<int>(class_names().size()); }
   /// A class by name or index; throws naming the known classes.
   virtual int class_index(const std::string& name_or_index) const = 0;
+  /// The image of a sample as this model reads it (grey, or colour for a BoW
+  /// model with colour channels): what every method scores and explains.
+  virtual const cv::Mat& input(const ImageSample& sample) const { return sample.gray; }
   /// All class scores of one image (one forward pass; not counted).
-  virtual Eigen::VectorXd all_scores(const cv::Mat& gray, const std::string& what) const = 0;
+  virtual Eigen::VectorXd all_scores(const cv::Mat& image, const std::string& what) const = 0;
   /// The methods the model explains itself, e.g. {"lrp", "taylor", "sensitivity"}.
   virtual std::vector<std::string> own_methods() const = 0;
   /// One of own_methods() for class c (fills everything but `seconds`).
-  virtual MethodResult explain_own(const cv::Mat& gray, int c, const std::string& method,
+  virtual MethodResult explain_own(const cv::Mat& image, int c, const std::string& method,
                                    const std::string& what) const = 0;
   /// What the model is, for the settings of a report.
   virtual nlohmann::json describe() const = 0;
@@ -94,7 +97,7 @@ struct MethodSettings {
 
 /// Explains class c of one image with `method` (own or generic), timed.
 /// `image_seed` seeds the random method.
-MethodResult explain_with(const ExplainableModel& model, const cv::Mat& gray, int c, const std::string& method,
+MethodResult explain_with(const ExplainableModel& model, const cv::Mat& image, int c, const std::string& method,
                           const MethodSettings& settings, std::uint64_t image_seed, const std::string& what);
 
 /// The seed of image `index` for a run seeded with `seed` (a 64-bit mix).
