@@ -12,17 +12,17 @@ FeatureRelevance pool_relevance(const BowEncoding& e, const Eigen::VectorXd& bin
                                 " bin relevances for a histogram of " + std::to_string(e.pooled.size()));
   const Codes& codes = e.codes;
   const long V = codes.words;
-  const std::string& type = e.pooling.type;
-  if (type != "sum" && e.bin_max.size() != e.pooled.size())
-    throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + type + " pooling");
+  const PoolingType type = e.pooling.type;
+  if (type != PoolingType::sum && e.bin_max.size() != e.pooled.size())
+    throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + name_of(type) + " pooling");
   // g(m) of the rule (DESIGN.md 1.2), relative to the bin's maximum for p-means.
   auto g = [&](long bin, double m) {
-    if (type == "sum") return m;
-    if (type == "max") return m == e.bin_max[bin] ? 1.0 : 0.0;
+    if (type == PoolingType::sum) return m;
+    if (type == PoolingType::max) return m == e.bin_max[bin] ? 1.0 : 0.0;
     return m > 0 ? std::pow(m / e.bin_max[bin], e.pooling.p) : 0.0;
   };
   Eigen::VectorXd mass;
-  if (type == "sum") {
+  if (type == PoolingType::sum) {
     mass = e.pooled;  // sum pooling: the pooled value is the denominator
   } else {
     mass = Eigen::VectorXd::Zero(e.pooled.size());

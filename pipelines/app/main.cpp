@@ -194,9 +194,9 @@ int run_explain(const std::string& model_dir, const std::string& class_name, con
   }
   const int class_index = class_name.empty() ? -1 : model.class_index(class_name);
   const int versus = versus_name.empty() ? -1 : model.class_index(versus_name);
-  if (versus >= 0 && model.config.multiclass != "one_vs_one")
+  if (versus >= 0 && model.config.multiclass != Multiclass::one_vs_one)
     throw std::runtime_error("--versus explains a pairwise decision of a one-vs-one model; " + model_dir + " is " +
-                             (model.config.network ? std::string("a network") : model.config.multiclass));
+                             (model.config.network ? std::string("a network") : name_of(model.config.multiclass)));
   if (tiles && (layers || versus >= 0)) throw std::runtime_error("--layers and --versus do not apply to tiled explanations");
   // Every input is read and checked before anything is written; one image at
   // a time, so that memory stays flat over long lists.

@@ -83,9 +83,9 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
       e.bias = model.mapped_svm->bias()[e.class_index];
       bins = decompose_svm(forward.svm_pass.class_terms(e.class_index, x.size()), e.score, e.bias, x, options.policy);
     } else if (versus >= 0) {
-      if (model.config.multiclass != "one_vs_one")
+      if (model.config.multiclass != Multiclass::one_vs_one)
         throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
-                                    model.config.multiclass);
+                                    name_of(model.config.multiclass));
       if (versus == e.class_index) throw std::invalid_argument("a class cannot be explained versus itself");
       const OneVsRestSvm pair = model.pairwise.pairwise_machine(e.class_index, versus);
       e.score = pair.decision(0, forward.encoding.histogram);
@@ -164,7 +164,7 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
                         {"pixels", c.pixels},
                         {"pixel_sum", c.pixel_map.sum()}});
   }
-  const bool ovo = model.config.multiclass == "one_vs_one", network = model.config.network.has_value();
+  const bool ovo = model.config.multiclass == Multiclass::one_vs_one, network = model.config.network.has_value();
   const std::string explained = network       ? "network output of " + model.classes[e.class_index] + " (pre-softmax)"
                                 : e.versus >= 0 ? "pairwise decision f(" + model.classes[e.class_index] + " vs " +
                                                       model.classes[e.versus] + ")"
@@ -200,7 +200,7 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
     j["layer_rules"] = e.layer_rules;
     j["ignore_bias"] = e.ignore_bias;
   } else {
-    j["multiclass"] = model.config.multiclass;
+    j["multiclass"] = name_of(model.config.multiclass);
   }
   if (e.taylor) {
     // Taylor (DESIGN.md 1.4): the absorbed relevance of the svm layer is the
@@ -210,7 +210,7 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
     j.erase("bias_policy");
     nlohmann::json residuals = nlohmann::json::array();
     for (const auto& layer : e.layers)
-      residuals.push_back({{"layer", layer.name}, {"relevance_sum", layer.relevance_out},
+      residuals.push_back({{"layer", layer.name}, {"relevance_out", layer.relevance_out},
                            {"residual", e.score - layer.relevance_out}});
     j["taylor"] = {{"reference", t.reference_name},
                    {"reference_score", t.reference_score},

@@ -12,7 +12,6 @@
 #include "pixelwise/classifiers/parallel.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
-#include "config_keys.hpp"
 
 namespace fs = std::filesystem;
 
@@ -101,8 +100,8 @@ PipelineConfig::FeatureMap parse_feature_map(const nlohmann::json& j, const Pipe
   }
   if (c.svm.kernel != "hik" && c.svm.kernel != "chi2")
     throw std::invalid_argument(where + ": homogeneous kernel maps exist for the hik and chi2 kernels, not " + c.svm.kernel);
-  if (c.multiclass != "one_vs_rest")
-    throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + c.multiclass);
+  if (c.multiclass != Multiclass::one_vs_rest)
+    throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + name_of(c.multiclass));
   try {
     f.map.validate();
     f.solver.validate();
@@ -113,6 +112,11 @@ PipelineConfig::FeatureMap parse_feature_map(const nlohmann::json& j, const Pipe
 }
 
 }  // namespace
+
+const EnumNames<Multiclass>& enum_names(Multiclass) {
+  static const EnumNames<Multiclass> names{{Multiclass::one_vs_rest, "one_vs_rest"}, {Multiclass::one_vs_one, "one_vs_one"}};
+  return names;
+}
 
 PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   check_keys(j, kTopLevelKeys, "config");
@@ -132,36 +136,29 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
       nlohmann::json options = j.at("svm");
       options.erase("feature_map");
       c.svm = options.get<SvmOptions>();
-      c.multiclass = j.at("svm").value("multiclass", c.multiclass);
+      if (j.at("svm").contains("multiclass"))
+        c.multiclass = enum_names(c.multiclass).read(j.at("svm").at("multiclass"), "multiclass", where);
     } catch (const nlohmann::json::exception& e) {
       throw std::invalid_argument(where + ": " + e.what());
     }
     if (j.at("svm").contains("feature_map")) c.feature_map = parse_feature_map(j.at("svm").at("feature_map"), c);
-    if (c.multiclass != "one_vs_rest" && c.multiclass != "one_vs_one")
-      throw std::invalid_argument(where + ": multiclass must be \"one_vs_rest\" or \"one_vs_one\", got \"" +
-                                  c.multiclass + "\"");
-    if (c.multiclass == "one_vs_one" && !is_additive(parse_kernel(c.svm.kernel)))
+    if (c.multiclass == Multiclass::one_vs_one && !is_additive(parse_kernel(c.svm.kernel)))
       throw std::invalid_argument(where + ": one_vs_one models take an additive kernel (linear, hik, chi2, hellinger), not " +
                                   c.svm.kernel);
   }
-  try {
-    c.combine = j.value("combine", c.combine);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(std::string("config: combine: ") + e.what());
-  }
-  check_combine(c.combine);
-  if (c.combine == "sum_of_kernels" && !is_additive(parse_kernel(c.svm.kernel)))
+  if (j.contains("combine")) c.combine = enum_names(c.combine).read(j.at("combine"), "combine", "config");
+  if (c.combine == Combine::sum_of_kernels && !is_additive(parse_kernel(c.svm.kernel)))
     throw std::invalid_argument("config: combine \"sum_of_kernels\" weights additive kernels (linear, hik, chi2, "
                                 "hellinger), not " + c.svm.kernel);
-  if (c.feature_map && c.combine != "concatenate")
-    throw std::invalid_argument("config: combine \"" + c.combine +
+  if (c.feature_map && c.combine != Combine::concatenate)
+    throw std::invalid_argument("config: combine \"" + name_of(c.combine) +
                                 "\" weights kernels; a kernel-map SVM (svm.feature_map) takes \"concatenate\"");
   if (j.contains("network")) {
     if (j.contains("svm"))
       throw std::invalid_argument("config: sections \"svm\" and \"network\" name two classifiers; give one of them");
     c.network = parse_network_section(j.at("network"));
-    if (c.combine != "concatenate")
-      throw std::invalid_argument("config: combine \"" + c.combine +
+    if (c.combine != Combine::concatenate)
+      throw std::invalid_argument("config: combine \"" + name_of(c.combine) +
                                   "\" weights kernels; a network classifier takes \"concatenate\"");
   }
   if (j.contains("channels")) c.channels = parse_channel_list(j.at("channels"), top, c.combine);
@@ -207,12 +204,12 @@ PipelineConfig PipelineConfig::load(const std::string& path) {
 
 nlohmann::json PipelineConfig::to_json() const {
   nlohmann::json j = {{"descriptor", descriptor}, {"codebook", codebook},           {"coding", coding},
-                      {"pooling", pooling},       {"normalisation", normalisation}, {"combine", combine}};
+                      {"pooling", pooling},       {"normalisation", normalisation}, {"combine", name_of(combine)}};
   if (network) {
     j["network"] = network_section_json(*network);
   } else {
     j["svm"] = svm;
-    j["svm"]["multiclass"] = multiclass;
+    j["svm"]["multiclass"] = name_of(multiclass);
     if (feature_map)
       j["svm"]["feature_map"] = {{"order", feature_map->map.order},        {"period", feature_map->map.period},
                                  {"epsilon", feature_map->solver.epsilon}, {"max_passes", feature_map->solver.max_passes},
@@ -329,7 +326,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   RowMatrixXd X(n, dimension);
   std::vector<int> labels(n);
   bool threads_safe = true;  // a kd-forest query is not reentrant
-  for (const auto& channel : model.channels) threads_safe = threads_safe && channel.codebook.search == "exact";
+  for (const auto& channel : model.channels) threads_safe = threads_safe && channel.codebook.search == CodebookSearch::exact;
   auto encode_one = [&](long i) {
     X.row(i) = model.histogram(model.input(data.images[i]), data.images[i].source).transpose();
     labels[i] = data.images[i].label;
@@ -383,8 +380,8 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   }
   // 4. SVMs: one-vs-rest machines, or libsvm's one-vs-one model whose summed
   // pairwise machines give the class scores.
-  say("SVMs: " + config.multiclass + ", " + std::to_string(k) + " classes, kernel " + config.svm.kernel);
-  if (config.multiclass == "one_vs_one") {
+  say("SVMs: " + name_of(config.multiclass) + ", " + std::to_string(k) + " classes, kernel " + config.svm.kernel);
+  if (config.multiclass == Multiclass::one_vs_one) {
     model.pairwise = OneVsOneSvm::train(X, labels, k, config.svm);
     model.svm = model.pairwise.summed_machines();
   } else {
@@ -409,7 +406,7 @@ void BowModel::save(const std::string& dir) const {
       RowMatrixXd table(mapped_svm->classes(), mapped_svm->weights().cols() + 1);
       table << mapped_svm->weights(), mapped_svm->bias();
       files[kMappedSvmFile] = npy_bytes(table);
-    } else if (config.multiclass == "one_vs_one") {
+    } else if (config.multiclass == Multiclass::one_vs_one) {
       const fs::path p = partial / kOneVsOneFile;
       pairwise.save(p.string());
       files[kOneVsOneFile] = read_file(p.string());
@@ -526,7 +523,7 @@ BowModel BowModel::load(const std::string& dir) {
     if (sv.cols() != dimension)
       throw std::runtime_error("support_vectors.npy has the wrong dimension for this pipeline");
     const Kernel kernel = model.config.svm.kernel_function();
-    if (model.config.multiclass == "one_vs_one") {
+    if (model.config.multiclass == Multiclass::one_vs_one) {
       need(kOneVsOneFile);
       model.pairwise = OneVsOneSvm::load(kernel.type, std::move(sv), k, (root / kOneVsOneFile).string());
       model.svm = model.pairwise.summed_machines();

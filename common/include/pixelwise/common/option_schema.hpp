@@ -16,6 +16,7 @@
 // Numbers are read strictly: an integer key refuses fractions and values out
 // of its range instead of truncating or wrapping them, as a plain
 // json::get<int>() would.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <functional>
@@ -75,14 +76,17 @@ class EnumNames {
       if (v == value) return n;
     throw std::logic_error("enum value without a name");
   }
+  /// The names written, one per value (a value's later entries are aliases
+  /// that are read but never written).
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const auto& entry : entries_) out.push_back(entry.second);
+    for (E v : values()) out.push_back(name(v));
     return out;
   }
   std::vector<E> values() const {
     std::vector<E> out;
-    for (const auto& entry : entries_) out.push_back(entry.first);
+    for (const auto& entry : entries_)
+      if (std::find(out.begin(), out.end(), entry.first) == out.end()) out.push_back(entry.first);
     return out;
   }
   /// "a, b, c": the names in table order.

@@ -44,6 +44,10 @@
 
 namespace pixelwise {
 
+/// JSON svm.multiclass: one-vs-rest SVMs, or libsvm's own one-vs-one.
+enum class Multiclass { one_vs_rest, one_vs_one };
+const EnumNames<Multiclass>& enum_names(Multiclass);
+
 struct PipelineConfig {
   // The top-level sections: the single channel of a one-channel pipeline, and
   // the defaults every entry of `channels` starts from.
@@ -53,8 +57,8 @@ struct PipelineConfig {
   PoolingOptions pooling;
   NormalisationOptions normalisation;
   SvmOptions svm;
-  std::string multiclass = "one_vs_rest";  ///< or "one_vs_one" (libsvm's own); JSON: svm.multiclass
-  std::string combine = "concatenate";     ///< or "sum_of_kernels" (see bow_channels.hpp)
+  Multiclass multiclass = Multiclass::one_vs_rest;
+  Combine combine = Combine::concatenate;  ///< see bow_channels.hpp
   /// JSON svm.feature_map: instead of kernel SVMs, linear SVMs on VLFeat's
   /// homogeneous kernel map of svm.kernel (hik or chi2) for training sets too
   /// large for a kernel matrix (homkermap_svm.hpp). map.kernel is svm.kernel;
