@@ -621,3 +621,161 @@ BOOST_AUTO_TEST_CASE(keypoint_sift_supports_follow_scale_and_orientation) {
     BOOST_TEST(f.support.width() <= static_cast<int>(std::ceil(2 * f.half_side)));
   }
 }
+
+// ---- option values and their schemas (docs/config.md) ----
+
+namespace {
+
+// Every value of the enum has a name that parses back to it, and an unknown
+// name is refused with a message naming the key, the value and the known names.
+template <typename E>
+void check_enum_round_trip(const std::vector<std::string>& expected_names) {
+  const EnumNames<E>& table = enum_names(E{});
+  BOOST_TEST(table.names() == expected_names, boost::test_tools::per_element());
+  for (E value : table.values()) {
+    const std::string& name = name_of(value);
+    BOOST_TEST((parse_enum<E>(name, "key") == value), name);
+    BOOST_TEST(name_of(parse_enum<E>(name, "key")) == name);
+  }
+  try {
+    parse_enum<E>("no-such-name", "the_key", "section");
+    BOOST_FAIL("an unknown name was accepted");
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find("section") != std::string::npos, what);
+    BOOST_TEST(what.find("the_key") != std::string::npos, what);
+    BOOST_TEST(what.find("\"no-such-name\"") != std::string::npos, what);
+    BOOST_TEST(what.find(table.choices()) != std::string::npos, what);
+  }
+}
+
+// `text` parsed as T's JSON throws std::invalid_argument whose message holds `needle`.
+template <typename T>
+void check_refused(const std::string& text, const std::string& needle) {
+  try {
+    nlohmann::json::parse(text).get<T>();
+    BOOST_ERROR(text << " was accepted");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()).find(needle) != std::string::npos, text << " -> " << e.what());
+  }
+}
+
+// Written, read back and written again: the same record and the same JSON.
+template <typename T>
+void check_json_round_trip(const T& o) {
+  const nlohmann::json j = o;
+  const T back = j.get<T>();
+  BOOST_TEST(nlohmann::json(back).dump() == j.dump());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_option_enum_round_trips_and_unknown_names_list_the_known_ones) {
+  check_enum_round_trip<CodingType>({"hard", "soft", "rank"});
+  check_enum_round_trip<PoolingType>({"sum", "pmeans", "max"});
+  check_enum_round_trip<NormalisationStep>({"l1", "l2", "power"});
+  check_enum_round_trip<DescriptorType>({"dsift", "sift"});
+  check_enum_round_trip<ColourSpace>({"grey", "rgb", "opponent", "hsv"});
+  check_enum_round_trip<PlaneMode>({"concatenate", "separate"});
+  check_enum_round_trip<WeightingType>({"uniform", "gaussian"});
+  check_enum_round_trip<CodebookSearch>({"exact", "kdforest"});
+  check_enum_round_trip<KernelType>({"linear", "hik", "chi2", "hellinger", "rbf", "expchi2", "poly"});
+  check_enum_round_trip<BiasPolicy>({"none", "uniform", "nonzero"});
+  // Aliases are read, never written.
+  BOOST_TEST((parse_kernel("intersection") == KernelType::intersection));
+  BOOST_TEST((parse_kernel("polynomial") == KernelType::polynomial));
+  BOOST_TEST(kernel_name(KernelType::polynomial) == "poly");
+  // In a section, the unknown name is named with its section and key.
+  check_refused<CodingOptions>(R"({"type": "sparse"})", "coding: unknown type \"sparse\" (known: hard, soft, rank)");
+  check_refused<PoolingOptions>(R"({"type": "min"})", "known: sum, pmeans, max");
+  check_refused<NormalisationOptions>(R"({"steps": ["l1", "l3"]})", "unknown steps \"l3\" (known: l1, l2, power)");
+  check_refused<DescriptorOptions>(R"({"colour": "lab"})", "descriptor: unknown colour \"lab\" (known: grey, rgb, opponent, hsv)");
+  check_refused<DescriptorOptions>(R"({"planes": "stacked"})", "known: concatenate, separate");
+  check_refused<DescriptorOptions>(R"({"weighting": "triangle"})", "unknown weighting \"triangle\" (known: uniform, gaussian)");
+  check_refused<CodebookOptions>(R"({"search": "annoy"})", "codebook: unknown search \"annoy\" (known: exact, kdforest)");
+  check_refused<CodingOptions>(R"({"type": 1})", "type must be one of hard, soft, rank");
+}
+
+BOOST_AUTO_TEST_CASE(integers_out_of_range_or_fractional_are_refused_naming_the_key) {
+  // Each would once have been wrapped or truncated silently.
+  check_refused<DescriptorOptions>(R"({"step": 4294967300})", "step must be an integer");
+  check_refused<DescriptorOptions>(R"({"step": 2.5})", "step must be an integer");
+  check_refused<DescriptorOptions>(R"({"bin_sizes": [4294967300]})", "bin_sizes must be an integer");
+  check_refused<DescriptorOptions>(R"({"bin_sizes": [4, 6.5]})", "bin_sizes must be an integer");
+  check_refused<DescriptorOptions>(R"({"bin_sizes": []})", "bin_sizes must be a non-empty list");
+  check_refused<CodebookOptions>(R"({"words": 4294967312})", "words must be an integer");
+  check_refused<CodebookOptions>(R"({"seed": -1})", "seed must be an integer");
+  check_refused<CodebookOptions>(R"({"seed": 4294967296})", "seed must be an integer");
+  check_refused<PoolingOptions>(R"({"pyramid": [[1, 1, 1]]})", "pyramid");
+  check_refused<PoolingOptions>(R"({"pyramid": [[1, 1], [2]]})", "pyramid");
+  check_refused<PoolingOptions>(R"({"pyramid": [[65, 1]]})", "pyramid must be an integer in [1, 64]");
+  check_refused<CodingOptions>(R"({"type": "soft", "knn": 1001})", "knn must be an integer in [1, 1000]");
+  check_refused<CodingOptions>(R"({"type": "soft", "sigma": 0})", "sigma must be a number > 0");
+  check_refused<CodingOptions>(R"({"type": "soft", "sigma": "wide"})", "sigma must be a number");
+  check_refused<DescriptorOptions>(R"({"fast": 1})", "fast must be true or false");
+  check_refused<DescriptorOptions>(R"({"type": "sift", "levels": 11})", "levels must be an integer in [1, 10]");
+  check_refused<DescriptorOptions>(R"({"type": "sift", "octaves": 0})", "octaves");
+  check_refused<DescriptorOptions>(R"({"plane": 3, "colour": "rgb"})", "plane");
+  // Keys of another type are refused, not ignored.
+  check_refused<CodingOptions>(R"({"type": "hard", "knn": 3})", "\"knn\" does not apply to type \"hard\"");
+  check_refused<DescriptorOptions>(R"({"type": "sift", "step": 3})", "\"step\" does not apply to type \"sift\"");
+  check_refused<DescriptorOptions>(R"({"stepp": 3})", "unknown key \"stepp\"");
+  // Whole numbers written as reals are integers; the largest seed is kept exactly.
+  BOOST_TEST(nlohmann::json::parse(R"({"step": 3.0})").get<DescriptorOptions>().dense.step == 3);
+  BOOST_TEST(nlohmann::json::parse(R"({"seed": 4294967295})").get<CodebookOptions>().seed == 4294967295u);
+  // Records built in code are range-checked by validate() with the same schema.
+  DescriptorOptions d;
+  d.dense.bin_sizes = {300};
+  BOOST_CHECK_THROW(d.validate(), std::invalid_argument);
+  PoolingOptions p;
+  p.pyramid = {{0, 1}};
+  BOOST_CHECK_THROW(p.validate(), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(option_records_written_by_to_json_parse_back_equal) {
+  CodingOptions soft;
+  soft.type = CodingType::soft;
+  soft.knn = 7;
+  soft.sigma = 0.25;
+  check_json_round_trip(soft);
+  CodingOptions rank;
+  rank.type = CodingType::rank;
+  rank.decay = 3;
+  check_json_round_trip(rank);
+  check_json_round_trip(CodingOptions{});
+  PoolingOptions pm;
+  pm.type = PoolingType::pmeans;
+  pm.p = 4;
+  pm.pyramid = {{1, 1}, {2, 3}};
+  check_json_round_trip(pm);
+  NormalisationOptions n;
+  n.steps = {NormalisationStep::power, NormalisationStep::l2};
+  check_json_round_trip(n);
+  check_json_round_trip(NormalisationOptions{{}});
+  CodebookOptions cb;
+  cb.search = CodebookSearch::kdforest;
+  cb.seed = 4294967295u;
+  check_json_round_trip(cb);
+  DescriptorOptions dsift;
+  dsift.colour = ColourSpace::opponent;
+  dsift.planes = PlaneMode::separate;
+  dsift.dense.bin_sizes = {4, 6, 8};
+  dsift.weighting = {WeightingType::gaussian, 0.5};
+  check_json_round_trip(dsift);
+  DescriptorOptions sift;
+  sift.type = DescriptorType::sift;
+  sift.plane = 2;
+  sift.colour = ColourSpace::hsv;
+  sift.keypoint.orientation = false;
+  check_json_round_trip(sift);
+  // The spellings written are today's: a dsift section writes its own keys only.
+  const nlohmann::json j = dsift;
+  BOOST_TEST(j.at("type") == "dsift");
+  BOOST_TEST(j.at("colour") == "opponent");
+  BOOST_TEST(j.at("planes") == "separate");
+  BOOST_TEST(j.at("weighting") == "gaussian");
+  BOOST_TEST(j.at("gaussian_sigma") == 0.5);
+  BOOST_TEST(!j.contains("plane"));
+  BOOST_TEST(!j.contains("levels"));
+  BOOST_TEST(nlohmann::json(CodingOptions{}).dump() == R"({"type":"hard"})");
+}
