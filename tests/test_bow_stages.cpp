@@ -13,12 +13,14 @@
 #include "pixelwise/classifiers/kernels.hpp"
 #include "pixelwise/classifiers/svm.hpp"
 #include "pixelwise/decomposition/bow_relevance.hpp"
+#include "pixelwise/decomposition/metrics.hpp"
 #include "pixelwise/decomposition/svm_relevance.hpp"
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/codebook.hpp"
 #include "pixelwise/features/descriptors.hpp"
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/dataset.hpp"
+#include "pixelwise/pipelines/network_commands.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;
@@ -681,6 +683,9 @@ BOOST_AUTO_TEST_CASE(every_option_enum_round_trips_and_unknown_names_list_the_kn
   check_enum_round_trip<CodebookSearch>({"exact", "kdforest"});
   check_enum_round_trip<KernelType>({"linear", "hik", "chi2", "hellinger", "rbf", "expchi2", "poly"});
   check_enum_round_trip<BiasPolicy>({"none", "uniform", "nonzero"});
+  check_enum_round_trip<Replacement>({"uniform", "constant", "blur"});
+  check_enum_round_trip<Optimizer>({"adam", "sgd"});
+  check_enum_round_trip<Activation>({"relu", "tanh"});
   // Aliases are read, never written.
   BOOST_TEST((parse_kernel("intersection") == KernelType::intersection));
   BOOST_TEST((parse_kernel("polynomial") == KernelType::polynomial));
@@ -698,14 +703,14 @@ BOOST_AUTO_TEST_CASE(every_option_enum_round_trips_and_unknown_names_list_the_kn
 
 BOOST_AUTO_TEST_CASE(integers_out_of_range_or_fractional_are_refused_naming_the_key) {
   // Each would once have been wrapped or truncated silently.
-  check_refused<DescriptorOptions>(R"({"step": 4294967300})", "step must be an integer");
-  check_refused<DescriptorOptions>(R"({"step": 2.5})", "step must be an integer");
-  check_refused<DescriptorOptions>(R"({"bin_sizes": [4294967300]})", "bin_sizes must be an integer");
+  check_refused<DescriptorOptions>(R"({"step": 4294967300})", "descriptor: step must be a positive integer, got 4294967300");
+  check_refused<DescriptorOptions>(R"({"step": 2.5})", "descriptor: step must be a positive integer, got 2.5");
+  check_refused<DescriptorOptions>(R"({"bin_sizes": [4294967300]})", "bin_sizes must be an integer in [1, 256], got 4294967300");
   check_refused<DescriptorOptions>(R"({"bin_sizes": [4, 6.5]})", "bin_sizes must be an integer");
   check_refused<DescriptorOptions>(R"({"bin_sizes": []})", "bin_sizes must be a non-empty list");
-  check_refused<CodebookOptions>(R"({"words": 4294967312})", "words must be an integer");
-  check_refused<CodebookOptions>(R"({"seed": -1})", "seed must be an integer");
-  check_refused<CodebookOptions>(R"({"seed": 4294967296})", "seed must be an integer");
+  check_refused<CodebookOptions>(R"({"words": 4294967312})", "codebook: words must be a positive integer, got 4294967312");
+  check_refused<CodebookOptions>(R"({"seed": -1})", "seed must be an integer in [0, 4294967295]");
+  check_refused<CodebookOptions>(R"({"seed": 4294967296})", "seed must be an integer in [0, 4294967295]");
   check_refused<PoolingOptions>(R"({"pyramid": [[1, 1, 1]]})", "pyramid");
   check_refused<PoolingOptions>(R"({"pyramid": [[1, 1], [2]]})", "pyramid");
   check_refused<PoolingOptions>(R"({"pyramid": [[65, 1]]})", "pyramid must be an integer in [1, 64]");

@@ -141,12 +141,12 @@ BOOST_AUTO_TEST_CASE(pipeline_option_names_round_trip_and_bad_values_name_their_
              "config section \"svm\": unknown multiclass \"all_pairs\" (known: one_vs_rest, one_vs_one)");
   BOOST_TEST(message(R"({"combine": "product"})") ==
              "config: unknown combine \"product\" (known: concatenate, sum_of_kernels)");
-  BOOST_TEST(message(R"({"descriptor": {"step": 4294967300}})").find("\"descriptor\": step must be an integer") !=
+  BOOST_TEST(message(R"({"descriptor": {"step": 4294967300}})").find("\"descriptor\": step must be a positive integer") !=
              std::string::npos);
-  BOOST_TEST(message(R"({"descriptor": {"step": 2.5}})").find("step must be an integer") != std::string::npos);
-  BOOST_TEST(message(R"({"descriptor": {"bin_sizes": [4294967300]}})").find("bin_sizes must be an integer") !=
+  BOOST_TEST(message(R"({"descriptor": {"step": 2.5}})").find("step must be a positive integer, got 2.5") != std::string::npos);
+  BOOST_TEST(message(R"({"descriptor": {"bin_sizes": [4294967300]}})").find("bin_sizes must be an integer in [1, 256]") !=
              std::string::npos);
-  BOOST_TEST(message(R"({"codebook": {"words": 4294967312}})").find("\"codebook\": words must be an integer") !=
+  BOOST_TEST(message(R"({"codebook": {"words": 4294967312}})").find("\"codebook\": words must be a positive integer") !=
              std::string::npos);
   BOOST_TEST(message(R"({"pooling": {"pyramid": [[1, 1, 1]]}})").find("\"pooling\": pyramid") != std::string::npos);
   BOOST_TEST(message(R"({"channels": [{"coding": {"type": "hard", "knn": 2}}]})").find("channels[0]") !=

@@ -24,50 +24,6 @@ constexpr int kVersion = 1;
 const std::set<std::string> kTopLevelKeys{"descriptor", "codebook", "coding", "pooling", "normalisation", "svm",
                                           "network", "description", "channels", "combine"};
 
-LayerKind activation_kind(const std::string& name, const std::string& where) {
-  if (name == "relu") return LayerKind::relu;
-  if (name == "tanh") return LayerKind::tanh;
-  throw std::invalid_argument(where + ": unknown activation \"" + name + "\" (known: relu, tanh)");
-}
-
-// The "network" section: an MLP on the histograms, with the options of
-// `pixelwise train-network` (network_commands.hpp).
-NetworkTrainingConfig parse_network_section(const nlohmann::json& j) {
-  const std::string where = "config section \"network\"";
-  check_keys(j, {"hidden", "activation", "optimizer", "learning_rate", "momentum", "weight_decay", "epochs",
-                 "batch_size", "seed"},
-             where);
-  NetworkTrainingConfig c;
-  try {
-    c.hidden = j.value("hidden", c.hidden);
-    c.activation = j.value("activation", c.activation);
-    TrainingOptions& t = c.training;
-    t.optimizer = j.value("optimizer", t.optimizer);
-    t.learning_rate = j.value("learning_rate", t.learning_rate);
-    t.momentum = j.value("momentum", t.momentum);
-    t.weight_decay = j.value("weight_decay", t.weight_decay);
-    t.epochs = j.value("epochs", t.epochs);
-    t.batch_size = j.value("batch_size", t.batch_size);
-    t.seed = j.value("seed", t.seed);
-    t.validate();
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  }
-  for (int size : c.hidden)
-    if (size <= 0) throw std::invalid_argument(where + ": hidden layer sizes must be positive, got " + std::to_string(size));
-  activation_kind(c.activation, where);
-  return c;
-}
-
-nlohmann::json network_section_json(const NetworkTrainingConfig& c) {
-  const TrainingOptions& t = c.training;
-  return {{"hidden", c.hidden},         {"activation", c.activation},     {"optimizer", t.optimizer},
-          {"learning_rate", t.learning_rate}, {"momentum", t.momentum}, {"weight_decay", t.weight_decay},
-          {"epochs", t.epochs},         {"batch_size", t.batch_size},     {"seed", t.seed}};
-}
-
 std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
 constexpr const char* kOneVsOneFile = "svm-ovo.model";
 constexpr const char* kNetworkFile = "network.txt";
@@ -156,7 +112,7 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   if (j.contains("network")) {
     if (j.contains("svm"))
       throw std::invalid_argument("config: sections \"svm\" and \"network\" name two classifiers; give one of them");
-    c.network = parse_network_section(j.at("network"));
+    c.network = parse_network_section(j.at("network"), "config section \"network\"");
     if (c.combine != Combine::concatenate)
       throw std::invalid_argument("config: combine \"" + name_of(c.combine) +
                                   "\" weights kernels; a network classifier takes \"concatenate\"");
@@ -358,9 +314,10 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   if (config.network) {
     // 4. An MLP on the histograms (DESIGN.md 1.7), seeded like `pixelwise train-network`.
     const NetworkTrainingConfig& net = *config.network;
-    say("network: hidden " + nlohmann::json(net.hidden).dump() + ", " + net.activation + ", " + net.training.optimizer +
-        ", " + std::to_string(net.training.epochs) + " epochs on " + std::to_string(dimension) + "-D histograms");
-    model.network = make_mlp(static_cast<int>(dimension), net.hidden, k, activation_kind(net.activation, "network"),
+    say("network: hidden " + nlohmann::json(net.hidden).dump() + ", " + name_of(net.activation) + ", " +
+        name_of(net.training.optimizer) + ", " + std::to_string(net.training.epochs) + " epochs on " +
+        std::to_string(dimension) + "-D histograms");
+    model.network = make_mlp(static_cast<int>(dimension), net.hidden, k, layer_kind(net.activation),
                              net.training.seed);
     const TrainingHistory history = train_classifier(model.network, X, model.histogram_shape(), labels, net.training, log);
     model.training_info["final_loss"] = history.loss.back();

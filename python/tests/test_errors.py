@@ -130,7 +130,7 @@ def test_bad_building_block_input(model, test_images):
         # Keyword arguments go through the same schema as configuration files.
         (lambda img: pixelwise.dense_sift(img, step=4294967300), ["step", "integer", "4294967300"]),
         (lambda img: pixelwise.dense_sift(img, step=2.5), ["step", "integer", "2.5"]),
-        (lambda img: pixelwise.dense_sift(img, step=0), ["step", "[1, "]),
+        (lambda img: pixelwise.dense_sift(img, step=0), ["step", "positive integer", "got 0"]),
         (lambda img: pixelwise.dense_sift(img, bin_sizes=[4294967300]), ["bin_sizes", "integer"]),
         (lambda img: pixelwise.dense_sift(img, bin_sizes=[]), ["bin_sizes", "non-empty"]),
         (lambda img: pixelwise.dense_sift(img, fast="yes"), ["fast", "true or false"]),

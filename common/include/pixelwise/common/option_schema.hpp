@@ -107,12 +107,23 @@ E parse_enum(const std::string& name, const std::string& key, const std::string&
 
 // ------------------------------------------------------------------- numbers
 
+/// "a positive integer", "an integer in [1, 10]": a range up to the largest
+/// int (or long long) is open above.
+inline std::string describe_integers(long long min, long long max) {
+  if (max == std::numeric_limits<int>::max() || max == std::numeric_limits<long long>::max()) {
+    if (min == 1) return "a positive integer";
+    if (min == 0) return "a non-negative integer";
+    return "an integer >= " + std::to_string(min);
+  }
+  return "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+}
+
 /// An integer in [min, max]: whole numbers only (2.0 is 2, 2.5 is refused), no wrapping.
 inline long long read_integer(const nlohmann::json& j, const std::string& key, long long min, long long max,
                               const std::string& where = "") {
   const auto refuse = [&] {
-    return std::invalid_argument(where_prefix(where) + key + " must be an integer in [" + std::to_string(min) + ", " +
-                                 std::to_string(max) + "], got " + j.dump());
+    return std::invalid_argument(where_prefix(where) + key + " must be " + describe_integers(min, max) + ", got " +
+                                 j.dump());
   };
   if (j.is_number_unsigned()) {
     const auto v = j.get<unsigned long long>();
@@ -134,16 +145,20 @@ inline long long read_integer(const nlohmann::json& j, const std::string& key, l
   throw refuse();
 }
 
-/// Bounds of a real option: min <= x (min < x when min_open) and x <= max; always finite.
+/// Bounds of a real option: min <= x (min < x when min_open) and x <= max
+/// (x < max when max_open); always finite.
 struct RealRange {
   double min = -std::numeric_limits<double>::infinity();
   bool min_open = false;
   double max = std::numeric_limits<double>::infinity();
-  bool contains(double v) const { return std::isfinite(v) && (min_open ? v > min : v >= min) && v <= max; }
+  bool max_open = false;
+  bool contains(double v) const {
+    return std::isfinite(v) && (min_open ? v > min : v >= min) && (max_open ? v < max : v <= max);
+  }
   std::string describe() const {
     const auto number = [](double v) { return nlohmann::json(v).dump(); };
     if (std::isinf(max)) return std::string(min_open ? "> " : ">= ") + number(min);
-    return std::string(min_open ? "in (" : "in [") + number(min) + ", " + number(max) + "]";
+    return std::string(min_open ? "in (" : "in [") + number(min) + ", " + number(max) + (max_open ? ")" : "]");
   }
 };
 
@@ -187,7 +202,7 @@ struct Fields {
 
   template <typename Get>
   static Field integer(std::string key, Get get, long long min, long long max, std::vector<std::string> only = {}) {
-    Field f{key, "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]", std::move(only), {}, {}, {}, {}};
+    Field f{key, describe_integers(min, max), std::move(only), {}, {}, {}, {}};
     f.read = [=](const nlohmann::json& j, S& s, const std::string& key, const std::string& where) {
       using T = std::decay_t<decltype(get(s))>;
       get(s) = static_cast<T>(read_integer(j, key, min, max, where));
@@ -250,14 +265,14 @@ struct Fields {
     return f;
   }
 
-  /// A non-empty list of integers, each in [min, max].
+  /// A list of integers, each in [min, max]; non-empty unless `may_be_empty`.
   template <typename Get>
-  static Field integers(std::string key, Get get, long long min, long long max, std::vector<std::string> only = {}) {
-    Field f{key, "non-empty list of integers in [" + std::to_string(min) + ", " + std::to_string(max) + "]",
-            std::move(only), {}, {}, {}, {}};
+  static Field integers(std::string key, Get get, long long min, long long max, bool may_be_empty = false) {
+    const std::string list = may_be_empty ? "a list" : "a non-empty list";
+    Field f{key, list + " of integers, each " + describe_integers(min, max), {}, {}, {}, {}, {}};
     f.read = [=](const nlohmann::json& j, S& s, const std::string& key, const std::string& where) {
-      if (!j.is_array() || j.empty())
-        throw std::invalid_argument(where_prefix(where) + key + " must be a non-empty list of integers, got " + j.dump());
+      if (!j.is_array() || (j.empty() && !may_be_empty))
+        throw std::invalid_argument(where_prefix(where) + key + " must be " + list + " of integers, got " + j.dump());
       using T = typename std::decay_t<decltype(get(s))>::value_type;
       std::vector<T> values;
       for (const auto& item : j) values.push_back(static_cast<T>(read_integer(item, key, min, max, where)));
@@ -265,7 +280,7 @@ struct Fields {
     };
     f.write = [=](const S& s) { return nlohmann::json(get(s)); };
     f.check = [=](const S& s, const std::string& key, const std::string& where) {
-      if (get(s).empty()) throw std::invalid_argument(where_prefix(where) + key + " must not be empty");
+      if (get(s).empty() && !may_be_empty) throw std::invalid_argument(where_prefix(where) + key + " must not be empty");
       for (auto v : get(s)) read_integer(nlohmann::json(v), key, min, max, where);
     };
     return f;
@@ -274,8 +289,7 @@ struct Fields {
   /// A non-empty list of pairs of integers, each in [min, max] (e.g. pyramid grids [columns, rows]).
   template <typename Get>
   static Field pairs(std::string key, Get get, long long min, long long max, std::vector<std::string> only = {}) {
-    Field f{key, "non-empty list of [integer, integer] in [" + std::to_string(min) + ", " + std::to_string(max) + "]",
-            std::move(only), {}, {}, {}, {}};
+    Field f{key, "a non-empty list of pairs [a, b], each " + describe_integers(min, max), std::move(only), {}, {}, {}, {}};
     f.read = [=](const nlohmann::json& j, S& s, const std::string& key, const std::string& where) {
       if (!j.is_array() || j.empty())
         throw std::invalid_argument(where_prefix(where) + key + " must be a non-empty list of pairs, got " + j.dump());
@@ -301,21 +315,25 @@ struct Fields {
 /// The fields of a member record (reached by `get`, a generic lambda as
 /// above) as fields of S: one definition of each key, whether it is read on
 /// its own or inside a larger section. `rename` gives keys another spelling
-/// in S; `only` restricts them to some selector values of S.
+/// in S; `only` restricts them to some selector values of S; `part`, when
+/// given, names the member record in messages ("where: part: key ...").
 template <typename S, typename T, typename Get>
 std::vector<OptionField<S>> lift(const std::vector<OptionField<T>>& inner, Get get,
                                  const std::vector<std::pair<std::string, std::string>>& rename = {},
-                                 std::vector<std::string> only = {}) {
+                                 std::vector<std::string> only = {}, const std::string& part = "") {
+  const auto inside = [part](const std::string& where) {
+    return part.empty() ? where : where_prefix(where) + part;
+  };
   std::vector<OptionField<S>> out;
   for (const OptionField<T>& f : inner) {
     OptionField<S> g{f.key, f.type, only, {}, {}, {}, {}};
     for (const auto& [from, to] : rename)
       if (from == f.key) g.key = to;
     g.read = [=](const nlohmann::json& j, S& s, const std::string& key, const std::string& where) {
-      f.read(j, get(s), key, where);
+      f.read(j, get(s), key, inside(where));
     };
     g.write = [=](const S& s) { return f.write(get(s)); };
-    g.check = [=](const S& s, const std::string& key, const std::string& where) { f.check(get(s), key, where); };
+    g.check = [=](const S& s, const std::string& key, const std::string& where) { f.check(get(s), key, inside(where)); };
     if (f.omitted) g.omitted = [=](const S& s) { return f.omitted(get(s)); };
     out.push_back(std::move(g));
   }
