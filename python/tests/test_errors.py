@@ -130,6 +130,7 @@ def test_bad_building_block_input(model, test_images):
         # Keyword arguments go through the same schema as configuration files.
         (lambda img: pixelwise.dense_sift(img, step=4294967300), ["step", "integer", "4294967300"]),
         (lambda img: pixelwise.dense_sift(img, step=2.5), ["step", "integer", "2.5"]),
+        (lambda img: pixelwise.dense_sift(img, step=2**70), ["step", "out of range"]),
         (lambda img: pixelwise.dense_sift(img, step=0), ["step", "positive integer", "got 0"]),
         (lambda img: pixelwise.dense_sift(img, bin_sizes=[4294967300]), ["bin_sizes", "integer"]),
         (lambda img: pixelwise.dense_sift(img, bin_sizes=[]), ["bin_sizes", "non-empty"]),
