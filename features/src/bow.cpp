@@ -29,12 +29,15 @@ const OptionSchema<CodingOptions>& CodingOptions::schema() {
   using F = Fields<CodingOptions>;
   // Only the keys the type uses are written and accepted, so that a setting
   // cannot be silently ignored.
-  static const OptionSchema<CodingOptions> s(
-      {F::choice("type", [](auto& o) -> auto& { return o.type; }),
-       F::integer("knn", [](auto& o) -> auto& { return o.knn; }, 1, 1000, {"soft", "rank"}),
-       F::real("sigma", [](auto& o) -> auto& { return o.sigma; }, {0, true}, {"soft"}),
-       F::real("decay", [](auto& o) -> auto& { return o.decay; }, {1}, {"rank"})},
-      "type");
+  static const OptionSchema<CodingOptions> s = [] {
+    const std::string soft = name_of(CodingType::soft), rank = name_of(CodingType::rank);
+    return OptionSchema<CodingOptions>(
+        {F::choice("type", [](auto& o) -> auto& { return o.type; }),
+         F::integer("knn", [](auto& o) -> auto& { return o.knn; }, 1, 1000, {soft, rank}),
+         F::real("sigma", [](auto& o) -> auto& { return o.sigma; }, {0, true}, {soft}),
+         F::real("decay", [](auto& o) -> auto& { return o.decay; }, {1}, {rank})},
+        "type");
+  }();
   return s;
 }
 
@@ -43,7 +46,7 @@ const OptionSchema<PoolingOptions>& PoolingOptions::schema() {
   static const OptionSchema<PoolingOptions> s(
       {F::choice("type", [](auto& o) -> auto& { return o.type; }),
        F::pairs("pyramid", [](auto& o) -> auto& { return o.pyramid; }, 1, 64),
-       F::real("p", [](auto& o) -> auto& { return o.p; }, {0, true}, {"pmeans"})},
+       F::real("p", [](auto& o) -> auto& { return o.p; }, {0, true}, {name_of(PoolingType::pmeans)})},
       "type");
   return s;
 }

@@ -140,10 +140,10 @@ const OptionSchema<DescriptorOptions>& DescriptorOptions::schema() {
         F::integer("plane", [](auto& o) -> auto& { return o.plane; }, -1, 2)};
     fields.back().omitted = [](const DescriptorOptions& o) { return o.plane < 0; };
     for (auto& f : lift<DescriptorOptions>(DenseSiftOptions::schema().fields(), [](auto& o) -> auto& { return o.dense; },
-                                           {}, {"dsift"}))
+                                           {}, {name_of(DescriptorType::dsift)}))
       fields.push_back(std::move(f));
     for (auto& f : lift<DescriptorOptions>(KeypointSiftOptions::schema().fields(),
-                                           [](auto& o) -> auto& { return o.keypoint; }, {}, {"sift"}))
+                                           [](auto& o) -> auto& { return o.keypoint; }, {}, {name_of(DescriptorType::sift)}))
       fields.push_back(std::move(f));
     for (auto& f : lift<DescriptorOptions>(SupportWeighting::schema().fields(),
                                            [](auto& o) -> auto& { return o.weighting; },
