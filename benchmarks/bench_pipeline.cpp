@@ -161,7 +161,7 @@ void BM_CodingKdForest(benchmark::State& state) {
 void BM_CodingExact(benchmark::State& state) {
   const Setup& s = setup();
   CodebookOptions exact = s.model.channels[0].codebook;
-  exact.search = "exact";
+  exact.search = CodebookSearch::exact;
   const Codebook codebook(s.model.codebooks[0].centres(), exact);
   for (auto _ : state) benchmark::DoNotOptimize(encode(codebook, s.features, s.model.channels[0].coding));
 }

@@ -67,7 +67,7 @@ for folder, title in [("lrp-chi2", "exact LRP, chi2 model (bias policy nonzero)"
         f = abs(j["score"])
         t = j.get("taylor")
         svm_layer = j["layers"][0]
-        svm.append(abs(svm_layer["relevance_in"] - svm_layer["relevance_sum"]) / f)
+        svm.append(abs(svm_layer["relevance_in"] - svm_layer["relevance_out"]) / f)
         pixels.append(abs(j["residual"]) / f)
         if t:
             roots.append(abs(t["root_score"]))

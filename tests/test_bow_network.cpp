@@ -290,7 +290,7 @@ BOOST_AUTO_TEST_CASE(configuration_errors_in_the_network_section_are_named) {
   // Defaults: those of `pixelwise train-network`.
   const PipelineConfig defaults = config_of(R"({"network": {}})");
   BOOST_TEST(defaults.section<NetworkSection>()->network.hidden == std::vector<int>{100});
-  BOOST_TEST(defaults.section<NetworkSection>()->network.training.optimizer == "adam");
+  BOOST_TEST((defaults.section<NetworkSection>()->network.training.optimizer == Optimizer::adam));
   BOOST_TEST(defaults.section<NetworkSection>()->network.training.epochs == TrainingOptions{}.epochs);
   BOOST_TEST((config_of(R"({"normalisation": {"steps": []}, "network": {}})").histogram_bounds() == std::nullopt));
 }

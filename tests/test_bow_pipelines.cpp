@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(channels_as_concatenated_histograms_or_a_sum_of_weighted_ke
                                               R"(, "weight": 0.5, "normalisation": {"steps": ["l2"]}}]})");
   const BowModel sum = BowModel::train(sum_config, train3(), nullptr);
   BOOST_REQUIRE_EQUAL(sum.channels.size(), 2u);
-  BOOST_TEST(sum.channels[1].coding.type == "soft");
+  BOOST_TEST((sum.channels[1].coding.type == CodingType::soft));
   BOOST_TEST(sum.channels[1].codebook.words == 10);
   BOOST_TEST(sum.channels[0].codebook.words == 12);  // inherited from the top level
   for (size_t i = 0; i < 3; ++i) {
@@ -134,8 +134,8 @@ BOOST_AUTO_TEST_CASE(channels_as_concatenated_histograms_or_a_sum_of_weighted_ke
     // unweighted blocks: the coarse block is stored scaled by 0.5 (hik is homogeneous of degree 1).
     const auto& fine = f.encoding.channels[0];
     const auto& coarse = f.encoding.channels[1];
-    BOOST_TEST((fine.bow.histogram - normalise(fine.bow.pooled, NormalisationOptions{{"l1"}})).norm() <= 1e-15);
-    const Eigen::VectorXd x_coarse = normalise(coarse.bow.pooled, NormalisationOptions{{"l2"}});
+    BOOST_TEST((fine.bow.histogram - normalise(fine.bow.pooled, NormalisationOptions{{NormalisationStep::l1}})).norm() <= 1e-15);
+    const Eigen::VectorXd x_coarse = normalise(coarse.bow.pooled, NormalisationOptions{{NormalisationStep::l2}});
     BOOST_TEST((coarse.bow.histogram - 0.5 * x_coarse).norm() <= 1e-15);
     const OneVsRestSvm& svm = sum.classifier_as<KernelSvmClassifier>()->machines();
     const RowMatrixXd& sv = svm.support_vectors();
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(channels_as_concatenated_histograms_or_a_sum_of_weighted_ke
   BOOST_REQUIRE_EQUAL(list.size(), 3u);
   BOOST_TEST(list[2].name == "sift-rgb/B");
   BOOST_TEST(list[2].descriptor.plane == 2);
-  BOOST_TEST(list[0].pooling.type == "max");
+  BOOST_TEST((list[0].pooling.type == PoolingType::max));
   BOOST_TEST(list[0].pooling.pyramid[0][0] == 2);
 }
 
@@ -446,7 +446,7 @@ BOOST_AUTO_TEST_CASE(shipped_presets_parse_and_the_voc_preset_trains_when_scaled
   const PipelineConfig paper = PipelineConfig::parse(j);
   BOOST_TEST(paper.channel_list().size() == 3u);
   BOOST_TEST(paper.codebook.words == 4000);
-  BOOST_TEST(paper.coding.type == "rank");
+  BOOST_TEST((paper.coding.type == CodingType::rank));
   BOOST_TEST(paper.section<SvmSection>()->options.kernel == "expchi2");
   // The same pipeline with a small vocabulary and a sparser grid, on the fixture.
   j["codebook"]["words"] = 12;

@@ -13,12 +13,14 @@
 #include "pixelwise/classifiers/kernels.hpp"
 #include "pixelwise/classifiers/svm.hpp"
 #include "pixelwise/decomposition/bow_relevance.hpp"
+#include "pixelwise/decomposition/metrics.hpp"
 #include "pixelwise/decomposition/svm_relevance.hpp"
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/codebook.hpp"
 #include "pixelwise/features/descriptors.hpp"
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/dataset.hpp"
+#include "pixelwise/pipelines/network_commands.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;
@@ -73,7 +75,7 @@ void check_close(const Eigen::VectorXd& got, const std::vector<double>& expected
 
 PoolingOptions pooling_of(const std::string& type, double p = 2.0) {
   PoolingOptions o;
-  o.type = type;
+  o.type = parse_enum<PoolingType>(type, "type");
   o.p = p;
   return o;
 }
@@ -117,7 +119,7 @@ BOOST_AUTO_TEST_CASE(soft_rank_and_hard_coding_by_hand) {
   // v = (0.1, 0): squared distances 0.01, 0.81, 1.01 to the three words.
   const RowMatrixXd v = rows({{0.1, 0.0}, {0.5, 0.5}});
   CodingOptions soft;
-  soft.type = "soft";
+  soft.type = CodingType::soft;
   soft.knn = 2;
   soft.sigma = 1.0;
   // Two nearest words 0 and 1: exp(-0.01/2) : exp(-0.81/2), i.e. 1 : exp(-0.4).
@@ -138,7 +140,7 @@ BOOST_AUTO_TEST_CASE(soft_rank_and_hard_coding_by_hand) {
   BOOST_TEST(narrow.row(0).sum() == 1.0);
 
   CodingOptions rank;
-  rank.type = "rank";
+  rank.type = CodingType::rank;
   rank.knn = 3;
   rank.decay = 2.0;  // 1 : 1/2 : 1/4 by rank, normalised: 4/7, 2/7, 1/7
   const RowMatrixXd r = dense(encode(codebook, v.topRows(1), rank));
@@ -166,8 +168,7 @@ BOOST_AUTO_TEST_CASE(soft_rank_and_hard_coding_by_hand) {
   bad = rank;
   bad.decay = 0.5;
   BOOST_CHECK_THROW(bad.validate(), std::invalid_argument);
-  bad.type = "sparse";
-  BOOST_CHECK_THROW(bad.validate(), std::invalid_argument);
+  BOOST_CHECK_THROW(parse_enum<CodingType>("sparse", "type"), std::invalid_argument);
   BOOST_CHECK_THROW(nlohmann::json::parse(R"({"type": "rank", "sigma": 1})").get<CodingOptions>(), std::invalid_argument);
 }
 
@@ -177,7 +178,7 @@ BOOST_AUTO_TEST_CASE(k_nearest_words_exact_and_kdforest_agree_with_brute_force) 
   RowMatrixXf centres = f.descriptors.topRows(20);
   const Codebook exact(centres, CodebookOptions{});
   CodebookOptions forest_options;
-  forest_options.search = "kdforest";
+  forest_options.search = CodebookSearch::kdforest;
   forest_options.kdforest_checks = 1000;
   const Codebook forest(centres, forest_options);
   const RowMatrixXd x = compute_dense_sift(data.images[1].gray, DenseSiftOptions{}, "image").descriptors.cast<double>();
@@ -286,8 +287,10 @@ BOOST_AUTO_TEST_CASE(spatial_pyramid_cells_by_hand_and_relevance_stays_in_its_ce
 
 BOOST_AUTO_TEST_CASE(normalisation_combinations_by_hand) {
   const Eigen::VectorXd x = (Eigen::VectorXd(3) << 3.0, 0.0, 1.0).finished();
-  auto norm = [&](std::vector<std::string> steps) { return normalise(x, NormalisationOptions{std::move(steps)}); };
-  check_close(norm({}), {3, 0, 1}, 0);
+  auto norm = [&](const std::vector<std::string>& steps) {
+    return normalise(x, nlohmann::json{{"steps", steps}}.get<NormalisationOptions>());
+  };
+  check_close(norm(std::vector<std::string>{}), {3, 0, 1}, 0);
   check_close(norm({"l1", "power"}), {std::sqrt(0.75), 0, 0.5}, 1e-15);
   check_close(norm({"power", "l1"}), {std::sqrt(3.0) / (std::sqrt(3.0) + 1), 0, 1 / (std::sqrt(3.0) + 1)}, 1e-15);
   check_close(norm({"l1", "l2"}), {3 / std::sqrt(10.0), 0, 1 / std::sqrt(10.0)}, 1e-15);
@@ -348,7 +351,7 @@ BOOST_AUTO_TEST_CASE(bow_toy_soft_cases_with_codes_from_our_coder) {
     if (tc["coding"] != "soft" || tc["policy"] == "taylor") continue;
     BOOST_TEST_CONTEXT(tc["kernel"].get<std::string>() << "/" << tc["policy"].get<std::string>()) {
       CodingOptions soft;
-      soft.type = "soft";
+      soft.type = CodingType::soft;
       soft.knn = tc["knn"];
       soft.sigma = tc["sigma"];
       Codes codes = encode(codebook, descriptors, soft);
@@ -391,7 +394,7 @@ BOOST_AUTO_TEST_CASE(gaussian_weighting_by_hand) {
   f.y = 2;
   f.half_side = 1;
   f.support = {1, 1, 3, 3};
-  SupportWeighting gaussian{"gaussian", 1.0};
+  SupportWeighting gaussian{WeightingType::gaussian, 1.0};
   const Relevance spread = spread_to_pixels({f}, Eigen::VectorXd::Constant(1, 3.0), 4, 4, gaussian);
   const RowMatrixXd p = pixel_map(spread.relevance, 4, 4);
   const double z = std::exp(-1.0) + 2 * std::exp(-0.5) + 1;
@@ -404,7 +407,8 @@ BOOST_AUTO_TEST_CASE(gaussian_weighting_by_hand) {
   // A frame without a half side cannot be weighted by a Gaussian.
   f.half_side = 0;
   BOOST_CHECK_THROW(spread_to_pixels({f}, Eigen::VectorXd::Ones(1), 4, 4, gaussian), std::invalid_argument);
-  BOOST_CHECK_THROW((SupportWeighting{"triangle", 1.0}.validate()), std::invalid_argument);
+  BOOST_CHECK_THROW((SupportWeighting{WeightingType::gaussian, 0.01}.validate()), std::invalid_argument);
+  BOOST_CHECK_THROW(parse_enum<WeightingType>("triangle", "type"), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(a_rotated_support_covers_other_pixels_than_the_upright_one) {
@@ -461,9 +465,9 @@ BOOST_AUTO_TEST_CASE(fast_pixel_spreading_equals_the_slow_loop_for_every_support
   }
   Eigen::VectorXd r(frames.size());
   for (auto& v : r) v = unit(rng) - 0.3;
-  for (const SupportWeighting& w : {SupportWeighting{"uniform", 1.0}, SupportWeighting{"gaussian", 0.5},
-                                    SupportWeighting{"gaussian", 2.0}}) {
-    BOOST_TEST_CONTEXT(w.type << " " << w.sigma) {
+  for (const SupportWeighting& w : {SupportWeighting{WeightingType::uniform, 1.0}, SupportWeighting{WeightingType::gaussian, 0.5},
+                                    SupportWeighting{WeightingType::gaussian, 2.0}}) {
+    BOOST_TEST_CONTEXT(name_of(w.type) << " " << w.sigma) {
       const Relevance fast = spread_to_pixels(frames, r, width, height, w);
       const RowMatrixXd slow = spread_slowly(frames, r, width, height, w);
       BOOST_TEST((pixel_map(fast.relevance, width, height) - slow).cwiseAbs().maxCoeff() <= 1e-13);
@@ -483,7 +487,7 @@ BOOST_AUTO_TEST_CASE(pmeans_relevance_approaches_max_pooling_relevance_as_p_grow
   const LocalFeatures f = compute_dense_sift(image, sift, "image");
   const Codebook codebook(RowMatrixXf(f.descriptors.topRows(12)), CodebookOptions{});
   CodingOptions soft;
-  soft.type = "soft";
+  soft.type = CodingType::soft;
   soft.knn = 3;
   soft.sigma = 0.3;
   const Codes codes = encode(codebook, f, soft);
@@ -496,13 +500,13 @@ BOOST_AUTO_TEST_CASE(pmeans_relevance_approaches_max_pooling_relevance_as_p_grow
   for (auto& v : R) v = normal(rng);
 
   PoolingOptions max = pyramid;
-  max.type = "max";
+  max.type = PoolingType::max;
   const BowEncoding em = pool(codes, cells, pyramid.cells(), max);
   const Eigen::VectorXd winner = pool_relevance(em, R).relevance;
   double previous = 1e300;
   for (double p : {1.0, 4.0, 16.0, 64.0, 256.0, 4096.0}) {
     PoolingOptions pm = pyramid;
-    pm.type = "pmeans";
+    pm.type = PoolingType::pmeans;
     pm.p = p;
     const BowEncoding e = pool(codes, cells, pyramid.cells(), pm);
     const Relevance r = pool_relevance(e, R);
@@ -528,27 +532,27 @@ BOOST_AUTO_TEST_CASE(pmeans_relevance_approaches_max_pooling_relevance_as_p_grow
 BOOST_AUTO_TEST_CASE(colour_planes_by_hand) {
   cv::Mat pixel(1, 1, CV_32FC3, cv::Scalar(0.2, 0.4, 0.6));  // B, G, R
   auto value = [](const cv::Mat& m) { return static_cast<double>(m.at<float>(0, 0)); };
-  const auto rgb = colour_planes(pixel, "rgb", "pixel");
+  const auto rgb = colour_planes(pixel, ColourSpace::rgb, "pixel");
   BOOST_TEST(std::abs(value(rgb[0]) - 0.6) <= 1e-7);
   BOOST_TEST(std::abs(value(rgb[2]) - 0.2) <= 1e-7);
-  const auto o = colour_planes(pixel, "opponent", "pixel");
+  const auto o = colour_planes(pixel, ColourSpace::opponent, "pixel");
   BOOST_TEST(std::abs(value(o[0]) - 0.2 / std::sqrt(2.0)) <= 1e-7);
   BOOST_TEST(std::abs(value(o[1]) - 0.6 / std::sqrt(6.0)) <= 1e-7);
   BOOST_TEST(std::abs(value(o[2]) - 1.2 / std::sqrt(3.0)) <= 1e-7);
   // HSV: V = max = 0.6, S = (0.6 - 0.2) / 0.6, H = 60 (G - B) / (V - min) = 30 degrees = 1/12.
-  const auto hsv = colour_planes(pixel, "hsv", "pixel");
+  const auto hsv = colour_planes(pixel, ColourSpace::hsv, "pixel");
   BOOST_TEST(std::abs(value(hsv[0]) - 1.0 / 12) <= 1e-6);
   BOOST_TEST(std::abs(value(hsv[1]) - 2.0 / 3) <= 1e-6);
   BOOST_TEST(std::abs(value(hsv[2]) - 0.6) <= 1e-7);
-  const auto grey = colour_planes(pixel, "grey", "pixel");
+  const auto grey = colour_planes(pixel, ColourSpace::grey, "pixel");
   BOOST_TEST(std::abs(value(grey[0]) - (0.299 * 0.6 + 0.587 * 0.4 + 0.114 * 0.2)) <= 1e-6);
   // A grey image given to a colour space has R = G = B: opponent O1 = O2 = 0.
   cv::Mat g(1, 1, CV_32F, cv::Scalar(0.5));
-  const auto og = colour_planes(g, "opponent", "grey pixel");
+  const auto og = colour_planes(g, ColourSpace::opponent, "grey pixel");
   BOOST_TEST(value(og[0]) == 0.0);
   BOOST_TEST(std::abs(value(og[2]) - 1.5 / std::sqrt(3.0)) <= 1e-7);
-  BOOST_CHECK_THROW(colour_planes(pixel, "lab", "pixel"), std::invalid_argument);
-  BOOST_TEST(plane_names("opponent")[1] == "O2");
+  BOOST_CHECK_THROW(parse_enum<ColourSpace>("lab", "colour"), std::invalid_argument);
+  BOOST_TEST(plane_names(ColourSpace::opponent)[1] == "O2");
 }
 
 namespace {
@@ -563,13 +567,13 @@ cv::Mat sample_image(const std::string& file, int side) {
 BOOST_AUTO_TEST_CASE(colour_dense_sift_concatenates_the_planes_descriptors_at_shared_frames) {
   const cv::Mat colour = sample_image("fruits.jpg", 64);
   DescriptorOptions o;
-  o.colour = "opponent";
+  o.colour = ColourSpace::opponent;
   o.dense.step = 4;
   o.dense.bin_sizes = {3, 5};
   const LocalFeatures f = compute_descriptors(colour, o, "fruits");
   BOOST_TEST(f.descriptors.cols() == 384);
   BOOST_TEST(o.dimension() == 384);
-  const auto planes = colour_planes(colour, "opponent", "fruits");
+  const auto planes = colour_planes(colour, ColourSpace::opponent, "fruits");
   for (int p = 0; p < 3; ++p) {
     const LocalFeatures one = compute_dense_sift(planes[p], o.dense, "plane");
     BOOST_REQUIRE_EQUAL(one.size(), f.size());
@@ -587,7 +591,7 @@ BOOST_AUTO_TEST_CASE(colour_dense_sift_concatenates_the_planes_descriptors_at_sh
 BOOST_AUTO_TEST_CASE(keypoint_sift_supports_follow_scale_and_orientation) {
   const cv::Mat colour = sample_image("box.png", 120);
   DescriptorOptions o;
-  o.type = "sift";
+  o.type = DescriptorType::sift;
   o.keypoint.peak_threshold = 0.01;
   const LocalFeatures grey = compute_descriptors(colour, o, "box");
   BOOST_TEST_MESSAGE(grey.size() << " keypoints");
@@ -604,7 +608,7 @@ BOOST_AUTO_TEST_CASE(keypoint_sift_supports_follow_scale_and_orientation) {
   }
   BOOST_TEST(turned > 0);  // some supports are really turned
   // Colour: the same keypoints (detected on grey), described on each opponent plane.
-  o.colour = "opponent";
+  o.colour = ColourSpace::opponent;
   const LocalFeatures opp = compute_descriptors(colour, o, "box");
   BOOST_REQUIRE_EQUAL(opp.size(), grey.size());
   BOOST_TEST(opp.descriptors.cols() == 384);
@@ -613,11 +617,172 @@ BOOST_AUTO_TEST_CASE(keypoint_sift_supports_follow_scale_and_orientation) {
     BOOST_TEST(opp.frames[l].angle == grey.frames[l].angle);
   }
   // Upright descriptors: angle 0, axis-aligned supports of side 2 * half_side (before clipping).
-  o.colour = "grey";
+  o.colour = ColourSpace::grey;
   o.keypoint.orientation = false;
   const LocalFeatures upright = compute_descriptors(colour, o, "box");
   for (const Frame& f : upright.frames) {
     BOOST_TEST(f.angle == 0.0);
     BOOST_TEST(f.support.width() <= static_cast<int>(std::ceil(2 * f.half_side)));
   }
+}
+
+// ---- option values and their schemas (docs/config.md) ----
+
+namespace {
+
+// Every value of the enum has a name that parses back to it, and an unknown
+// name is refused with a message naming the key, the value and the known names.
+template <typename E>
+void check_enum_round_trip(const std::vector<std::string>& expected_names) {
+  const EnumNames<E>& table = enum_names(E{});
+  BOOST_TEST(table.names() == expected_names, boost::test_tools::per_element());
+  for (E value : table.values()) {
+    const std::string& name = name_of(value);
+    BOOST_TEST((parse_enum<E>(name, "key") == value), name);
+    BOOST_TEST(name_of(parse_enum<E>(name, "key")) == name);
+  }
+  try {
+    parse_enum<E>("no-such-name", "the_key", "section");
+    BOOST_FAIL("an unknown name was accepted");
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find("section") != std::string::npos, what);
+    BOOST_TEST(what.find("the_key") != std::string::npos, what);
+    BOOST_TEST(what.find("\"no-such-name\"") != std::string::npos, what);
+    BOOST_TEST(what.find(table.choices()) != std::string::npos, what);
+  }
+}
+
+// `text` parsed as T's JSON throws std::invalid_argument whose message holds `needle`.
+template <typename T>
+void check_refused(const std::string& text, const std::string& needle) {
+  try {
+    nlohmann::json::parse(text).get<T>();
+    BOOST_ERROR(text << " was accepted");
+  } catch (const std::invalid_argument& e) {
+    BOOST_TEST(std::string(e.what()).find(needle) != std::string::npos, text << " -> " << e.what());
+  }
+}
+
+// Written, read back and written again: the same record and the same JSON.
+template <typename T>
+void check_json_round_trip(const T& o) {
+  const nlohmann::json j = o;
+  const T back = j.get<T>();
+  BOOST_TEST(nlohmann::json(back).dump() == j.dump());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_option_enum_round_trips_and_unknown_names_list_the_known_ones) {
+  check_enum_round_trip<CodingType>({"hard", "soft", "rank"});
+  check_enum_round_trip<PoolingType>({"sum", "pmeans", "max"});
+  check_enum_round_trip<NormalisationStep>({"l1", "l2", "power"});
+  check_enum_round_trip<DescriptorType>({"dsift", "sift"});
+  check_enum_round_trip<ColourSpace>({"grey", "rgb", "opponent", "hsv"});
+  check_enum_round_trip<PlaneMode>({"concatenate", "separate"});
+  check_enum_round_trip<WeightingType>({"uniform", "gaussian"});
+  check_enum_round_trip<CodebookSearch>({"exact", "kdforest"});
+  check_enum_round_trip<KernelType>({"linear", "hik", "chi2", "hellinger", "rbf", "expchi2", "poly"});
+  check_enum_round_trip<BiasPolicy>({"none", "uniform", "nonzero"});
+  check_enum_round_trip<Replacement>({"uniform", "constant", "blur"});
+  check_enum_round_trip<Optimizer>({"adam", "sgd"});
+  check_enum_round_trip<Activation>({"relu", "tanh"});
+  // Aliases are read, never written.
+  BOOST_TEST((parse_kernel("intersection") == KernelType::intersection));
+  BOOST_TEST((parse_kernel("polynomial") == KernelType::polynomial));
+  BOOST_TEST(kernel_name(KernelType::polynomial) == "poly");
+  // In a section, the unknown name is named with its section and key.
+  check_refused<CodingOptions>(R"({"type": "sparse"})", "coding: unknown type \"sparse\" (known: hard, soft, rank)");
+  check_refused<PoolingOptions>(R"({"type": "min"})", "known: sum, pmeans, max");
+  check_refused<NormalisationOptions>(R"({"steps": ["l1", "l3"]})", "unknown steps \"l3\" (known: l1, l2, power)");
+  check_refused<DescriptorOptions>(R"({"colour": "lab"})", "descriptor: unknown colour \"lab\" (known: grey, rgb, opponent, hsv)");
+  check_refused<DescriptorOptions>(R"({"planes": "stacked"})", "known: concatenate, separate");
+  check_refused<DescriptorOptions>(R"({"weighting": "triangle"})", "unknown weighting \"triangle\" (known: uniform, gaussian)");
+  check_refused<CodebookOptions>(R"({"search": "annoy"})", "codebook: unknown search \"annoy\" (known: exact, kdforest)");
+  check_refused<CodingOptions>(R"({"type": 1})", "type must be one of hard, soft, rank");
+}
+
+BOOST_AUTO_TEST_CASE(integers_out_of_range_or_fractional_are_refused_naming_the_key) {
+  // Each would once have been wrapped or truncated silently.
+  check_refused<DescriptorOptions>(R"({"step": 4294967300})", "descriptor: step must be a positive integer, got 4294967300");
+  check_refused<DescriptorOptions>(R"({"step": 2.5})", "descriptor: step must be a positive integer, got 2.5");
+  check_refused<DescriptorOptions>(R"({"bin_sizes": [4294967300]})", "bin_sizes must be an integer in [1, 256], got 4294967300");
+  check_refused<DescriptorOptions>(R"({"bin_sizes": [4, 6.5]})", "bin_sizes must be an integer");
+  check_refused<DescriptorOptions>(R"({"bin_sizes": []})", "bin_sizes must be a non-empty list");
+  check_refused<CodebookOptions>(R"({"words": 4294967312})", "codebook: words must be a positive integer, got 4294967312");
+  check_refused<CodebookOptions>(R"({"seed": -1})", "seed must be an integer in [0, 4294967295]");
+  check_refused<CodebookOptions>(R"({"seed": 4294967296})", "seed must be an integer in [0, 4294967295]");
+  check_refused<PoolingOptions>(R"({"pyramid": [[1, 1, 1]]})", "pyramid");
+  check_refused<PoolingOptions>(R"({"pyramid": [[1, 1], [2]]})", "pyramid");
+  check_refused<PoolingOptions>(R"({"pyramid": [[65, 1]]})", "pyramid must be an integer in [1, 64]");
+  check_refused<CodingOptions>(R"({"type": "soft", "knn": 1001})", "knn must be an integer in [1, 1000]");
+  check_refused<CodingOptions>(R"({"type": "soft", "sigma": 0})", "sigma must be a number > 0");
+  check_refused<CodingOptions>(R"({"type": "soft", "sigma": "wide"})", "sigma must be a number");
+  check_refused<DescriptorOptions>(R"({"fast": 1})", "fast must be true or false");
+  check_refused<DescriptorOptions>(R"({"type": "sift", "levels": 11})", "levels must be an integer in [1, 10]");
+  check_refused<DescriptorOptions>(R"({"type": "sift", "octaves": 0})", "octaves");
+  check_refused<DescriptorOptions>(R"({"plane": 3, "colour": "rgb"})", "plane");
+  // Keys of another type are refused, not ignored.
+  check_refused<CodingOptions>(R"({"type": "hard", "knn": 3})", "\"knn\" does not apply to type \"hard\"");
+  check_refused<DescriptorOptions>(R"({"type": "sift", "step": 3})", "\"step\" does not apply to type \"sift\"");
+  check_refused<DescriptorOptions>(R"({"stepp": 3})", "unknown key \"stepp\"");
+  // Whole numbers written as reals are integers; the largest seed is kept exactly.
+  BOOST_TEST(nlohmann::json::parse(R"({"step": 3.0})").get<DescriptorOptions>().dense.step == 3);
+  BOOST_TEST(nlohmann::json::parse(R"({"seed": 4294967295})").get<CodebookOptions>().seed == 4294967295u);
+  // Records built in code are range-checked by validate() with the same schema.
+  DescriptorOptions d;
+  d.dense.bin_sizes = {300};
+  BOOST_CHECK_THROW(d.validate(), std::invalid_argument);
+  PoolingOptions p;
+  p.pyramid = {{0, 1}};
+  BOOST_CHECK_THROW(p.validate(), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(option_records_written_by_to_json_parse_back_equal) {
+  CodingOptions soft;
+  soft.type = CodingType::soft;
+  soft.knn = 7;
+  soft.sigma = 0.25;
+  check_json_round_trip(soft);
+  CodingOptions rank;
+  rank.type = CodingType::rank;
+  rank.decay = 3;
+  check_json_round_trip(rank);
+  check_json_round_trip(CodingOptions{});
+  PoolingOptions pm;
+  pm.type = PoolingType::pmeans;
+  pm.p = 4;
+  pm.pyramid = {{1, 1}, {2, 3}};
+  check_json_round_trip(pm);
+  NormalisationOptions n;
+  n.steps = {NormalisationStep::power, NormalisationStep::l2};
+  check_json_round_trip(n);
+  check_json_round_trip(NormalisationOptions{{}});
+  CodebookOptions cb;
+  cb.search = CodebookSearch::kdforest;
+  cb.seed = 4294967295u;
+  check_json_round_trip(cb);
+  DescriptorOptions dsift;
+  dsift.colour = ColourSpace::opponent;
+  dsift.planes = PlaneMode::separate;
+  dsift.dense.bin_sizes = {4, 6, 8};
+  dsift.weighting = {WeightingType::gaussian, 0.5};
+  check_json_round_trip(dsift);
+  DescriptorOptions sift;
+  sift.type = DescriptorType::sift;
+  sift.plane = 2;
+  sift.colour = ColourSpace::hsv;
+  sift.keypoint.orientation = false;
+  check_json_round_trip(sift);
+  // The spellings written are today's: a dsift section writes its own keys only.
+  const nlohmann::json j = dsift;
+  BOOST_TEST(j.at("type") == "dsift");
+  BOOST_TEST(j.at("colour") == "opponent");
+  BOOST_TEST(j.at("planes") == "separate");
+  BOOST_TEST(j.at("weighting") == "gaussian");
+  BOOST_TEST(j.at("gaussian_sigma") == 0.5);
+  BOOST_TEST(!j.contains("plane"));
+  BOOST_TEST(!j.contains("levels"));
+  BOOST_TEST(nlohmann::json(CodingOptions{}).dump() == R"({"type":"hard"})");
 }

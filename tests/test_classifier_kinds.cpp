@@ -32,8 +32,8 @@ class NearestMeanSection : public ClassifierSection {
   bool bias = true;  ///< b_c = -|w_c|^2 / 2 (else 0)
   std::string kind() const override { return "nearest_mean"; }
   nlohmann::json to_json() const override { return {{"bias", bias}}; }
-  void check_combine(const std::string& combine) const override {
-    if (combine != "concatenate") throw std::invalid_argument("a nearest-mean classifier takes \"concatenate\"");
+  void check_combine(Combine combine) const override {
+    if (combine != Combine::concatenate) throw std::invalid_argument("a nearest-mean classifier takes \"concatenate\"");
   }
   std::optional<KernelType> summed_kernel() const override { return std::nullopt; }
 };

@@ -338,7 +338,7 @@ BOOST_AUTO_TEST_CASE(normalisation_backward_matches_central_differences) {
   x << 0.5, 1.5, 0.25, 2.0, 0.75, 3.0;
   g << 1.0, -2.0, 0.5, 0.25, -1.0, 3.0;
   for (const auto& steps : std::vector<std::vector<std::string>>{{}, {"l1"}, {"l2"}, {"power"}, {"power", "l2"}, {"l1", "power"}}) {
-    const NormalisationOptions o{steps};
+    const auto o = nlohmann::json{{"steps", steps}}.get<NormalisationOptions>();
     const Eigen::VectorXd u = normalisation_backward(x, o, g);
     for (long i = 0; i < x.size(); ++i) {
       const double h = 1e-6;
@@ -375,7 +375,7 @@ BOOST_AUTO_TEST_CASE(descriptor_sensitivity_by_hand_and_against_differences) {
   BOOST_TEST(s[1] == 0.5);
   // Max pooling with a tie on word 0 (both 1) and a unique maximum on word 1.
   PoolingOptions max;
-  max.type = "max";
+  max.type = PoolingType::max;
   const BowEncoding em = pool(make_codes({{{0, 1.0}}, {{0, 1.0}, {1, 0.5}}}, 2), {{0}, {0}}, 1, max);
   const Eigen::VectorXd sm = descriptor_sensitivity(em, u);
   BOOST_TEST(sm[0] == 1.0);               // half of 2 * 1
@@ -388,7 +388,7 @@ BOOST_AUTO_TEST_CASE(descriptor_sensitivity_by_hand_and_against_differences) {
   const std::vector<std::vector<int>> cells{{0, 1}, {0, 2}, {0, 1}, {0, 2}};
   Eigen::VectorXd v(9);
   v << 1.0, -0.5, 2.0, 0.3, 0.7, -1.2, 0.4, 1.1, -0.8;
-  for (const char* type : {"sum", "pmeans"}) {
+  for (const PoolingType type : {PoolingType::sum, PoolingType::pmeans}) {
     PoolingOptions o;
     o.type = type;
     o.p = 3.0;
@@ -401,7 +401,7 @@ BOOST_AUTO_TEST_CASE(descriptor_sensitivity_by_hand_and_against_differences) {
         return v.dot(pool(make_codes(scaled, 3), cells, 3, o).pooled);
       };
       const double h = 1e-6;
-      BOOST_TEST(std::abs(analytic[l] - (f(1 + h) - f(1 - h)) / (2 * h)) < 1e-7, type << " feature " << l);
+      BOOST_TEST(std::abs(analytic[l] - (f(1 + h) - f(1 - h)) / (2 * h)) < 1e-7, name_of(type) << " feature " << l);
     }
   }
 }

@@ -63,15 +63,16 @@ BOOST_AUTO_TEST_CASE(sgd_with_momentum_lowers_the_loss_too) {
   const Dataset train = load_network_dataset("digits:train:300");
   NetworkTrainingConfig config;
   config.hidden = {16};
-  config.activation = "tanh";
-  config.training.optimizer = "sgd";
+  config.activation = Activation::tanh;
+  config.training.optimizer = Optimizer::sgd;
   config.training.learning_rate = 0.05;
   config.training.epochs = 5;
   TrainingHistory history;
   train_network_model(train, config, nullptr, &history);
   BOOST_TEST(history.loss.back() < 0.7 * history.loss.front());
-  config.training.optimizer = "rmsprop";
+  config.training.momentum = 1.0;  // outside [0, 1)
   BOOST_CHECK_THROW(train_network_model(train, config, nullptr), std::invalid_argument);
+  BOOST_CHECK_THROW(parse_enum<Optimizer>("rmsprop", "optimizer"), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(model_directories_round_trip_and_explanations_conserve) {

@@ -124,6 +124,87 @@ BOOST_AUTO_TEST_CASE(configuration_errors_are_named) {
   BOOST_CHECK_NO_THROW(PipelineConfig::load(test::source_dir() + "/configs/demo.json"));
 }
 
+BOOST_AUTO_TEST_CASE(pipeline_option_names_round_trip_and_bad_values_name_their_key) {
+  for (Multiclass m : enum_names(Multiclass{}).values()) BOOST_TEST((parse_enum<Multiclass>(name_of(m), "multiclass") == m));
+  for (Combine c : enum_names(Combine{}).values()) BOOST_TEST((parse_enum<Combine>(name_of(c), "combine") == c));
+  BOOST_TEST(enum_names(Multiclass{}).choices() == "one_vs_rest, one_vs_one");
+  BOOST_TEST(enum_names(Combine{}).choices() == "concatenate, sum_of_kernels");
+  const auto message = [](const std::string& text) {
+    try {
+      PipelineConfig::parse(nlohmann::json::parse(text));
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  BOOST_TEST(message(R"({"svm": {"kernel": "hik", "multiclass": "all_pairs"}})") ==
+             "config section \"svm\": unknown multiclass \"all_pairs\" (known: one_vs_rest, one_vs_one)");
+  BOOST_TEST(message(R"({"combine": "product"})") ==
+             "config: unknown combine \"product\" (known: concatenate, sum_of_kernels)");
+  BOOST_TEST(message(R"({"descriptor": {"step": 4294967300}})").find("\"descriptor\": step must be a positive integer") !=
+             std::string::npos);
+  BOOST_TEST(message(R"({"descriptor": {"step": 2.5}})").find("step must be a positive integer, got 2.5") != std::string::npos);
+  BOOST_TEST(message(R"({"descriptor": {"bin_sizes": [4294967300]}})").find("bin_sizes must be an integer in [1, 256]") !=
+             std::string::npos);
+  BOOST_TEST(message(R"({"codebook": {"words": 4294967312}})").find("\"codebook\": words must be a positive integer") !=
+             std::string::npos);
+  BOOST_TEST(message(R"({"pooling": {"pyramid": [[1, 1, 1]]}})").find("\"pooling\": pyramid") != std::string::npos);
+  BOOST_TEST(message(R"({"channels": [{"coding": {"type": "hard", "knn": 2}}]})").find("channels[0]") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_configuration_written_by_to_json_parses_back_equal) {
+  const std::vector<std::string> configs{
+      "{}",
+      R"({"descriptor": {"type": "sift", "colour": "opponent", "levels": 4, "weighting": "gaussian"},
+          "codebook": {"words": 20, "search": "kdforest", "seed": 4294967295},
+          "coding": {"type": "soft", "knn": 3, "sigma": 0.5}, "pooling": {"type": "pmeans", "p": 3, "pyramid": [[1, 1], [2, 2]]},
+          "normalisation": {"steps": ["power", "l2"]}, "svm": {"kernel": "chi2", "multiclass": "one_vs_one"}})",
+      R"({"combine": "sum_of_kernels", "svm": {"kernel": "hik"},
+          "channels": [{"name": "a", "weight": 0.5, "normalisation": {"steps": []}},
+                       {"descriptor": {"colour": "rgb", "planes": "separate"}, "coding": {"type": "rank", "decay": 3}}]})",
+      R"({"network": {"hidden": [8], "activation": "tanh"}})"};
+  for (const auto& text : configs) {
+    const PipelineConfig c = PipelineConfig::parse(nlohmann::json::parse(text));
+    const nlohmann::json written = c.to_json();
+    const PipelineConfig back = PipelineConfig::parse(written);
+    BOOST_TEST(back.to_json().dump() == written.dump(), text);
+    BOOST_TEST(back.classifier->kind() == c.classifier->kind());
+    BOOST_TEST((back.combine == c.combine));
+    BOOST_TEST(back.channel_list().size() == c.channel_list().size());
+  }
+  const PipelineConfig ovo = PipelineConfig::parse(nlohmann::json::parse(configs[1]));
+  BOOST_TEST(ovo.classifier->kind() == "one_vs_one_svm");
+  BOOST_TEST((ovo.section<SvmSection>()->multiclass() == Multiclass::one_vs_one));
+  BOOST_TEST((ovo.coding.type == CodingType::soft && ovo.pooling.type == PoolingType::pmeans));
+  BOOST_TEST((ovo.descriptor.type == DescriptorType::sift && ovo.descriptor.colour == ColourSpace::opponent));
+  BOOST_TEST(ovo.to_json()["svm"]["multiclass"] == "one_vs_one");
+  BOOST_TEST(ovo.to_json()["normalisation"]["steps"] == nlohmann::json::parse(R"(["power", "l2"])"));
+  BOOST_TEST(PipelineConfig::parse(nlohmann::json::parse(configs[2])).to_json()["combine"] == "sum_of_kernels");
+}
+
+BOOST_AUTO_TEST_CASE(layer_accounts_are_written_as_relevance_out_and_the_old_key_is_read) {
+  LayerRelevance layer;
+  layer.name = "pooling";
+  layer.relevance_in = 2.5;
+  layer.relevance_out = 2.25;
+  layer.absorbed = 0.125;
+  layer.unassigned = 0.0625;
+  const nlohmann::json j = layer;
+  BOOST_TEST(j.contains("relevance_out"));
+  BOOST_TEST(!j.contains("relevance_sum"));
+  BOOST_TEST(j.at("relevance_out").get<double>() == 2.25);
+  const auto back = j.get<LayerRelevance>();
+  BOOST_TEST(back.relevance_out == 2.25);
+  BOOST_TEST(back.unaccounted() == layer.unaccounted());
+  // Files written before the rename.
+  nlohmann::json old = j;
+  old.erase("relevance_out");
+  old["relevance_sum"] = 2.25;
+  BOOST_TEST(old.get<LayerRelevance>().relevance_out == 2.25);
+  BOOST_TEST(nlohmann::json(old.get<LayerRelevance>()).dump() == j.dump());
+}
+
 // ---- the command line ----
 
 struct CliModel {
@@ -160,6 +241,8 @@ BOOST_AUTO_TEST_CASE(cli_explain_writes_npy_png_json_matching_the_library) {
     BOOST_TEST(std::abs(j["residual"].get<double>()) <= 1e-9 * std::max(1.0, std::abs(e.score)));
     BOOST_TEST(j["layers"].size() == 3u);
     BOOST_TEST(j["layers"][0]["name"] == "svm");
+    BOOST_TEST(j["layers"][0]["relevance_out"].get<double>() == e.layers[0].relevance_out);
+    BOOST_TEST(!j["layers"][0].contains("relevance_sum"));
     BOOST_TEST(j["descriptor_relevance"].size() == static_cast<size_t>(e.features.size()));
     const cv::Mat png = cv::imread(stem + ".png");
     BOOST_TEST(png.rows >= 112);

@@ -4,29 +4,18 @@
 
 namespace pixelwise {
 
-KernelType parse_kernel(const std::string& name) {
-  if (name == "linear") return KernelType::linear;
-  if (name == "hik" || name == "intersection") return KernelType::intersection;
-  if (name == "chi2") return KernelType::chi2;
-  if (name == "hellinger") return KernelType::hellinger;
-  if (name == "rbf") return KernelType::rbf;
-  if (name == "expchi2") return KernelType::expchi2;
-  if (name == "poly" || name == "polynomial") return KernelType::polynomial;
-  throw std::invalid_argument("unknown kernel \"" + name + "\" (known: linear, hik, chi2, hellinger, rbf, expchi2, poly)");
+const EnumNames<KernelType>& enum_names(KernelType) {
+  static const EnumNames<KernelType> names{{KernelType::linear, "linear"},         {KernelType::intersection, "hik"},
+                                           {KernelType::intersection, "intersection"},
+                                           {KernelType::chi2, "chi2"},             {KernelType::hellinger, "hellinger"},
+                                           {KernelType::rbf, "rbf"},               {KernelType::expchi2, "expchi2"},
+                                           {KernelType::polynomial, "poly"},       {KernelType::polynomial, "polynomial"}};
+  return names;
 }
 
-std::string kernel_name(KernelType kernel) {
-  switch (kernel) {
-    case KernelType::linear: return "linear";
-    case KernelType::intersection: return "hik";
-    case KernelType::chi2: return "chi2";
-    case KernelType::hellinger: return "hellinger";
-    case KernelType::rbf: return "rbf";
-    case KernelType::expchi2: return "expchi2";
-    case KernelType::polynomial: return "poly";
-  }
-  return "?";
-}
+KernelType parse_kernel(const std::string& name) { return parse_enum<KernelType>(name, "kernel"); }
+
+std::string kernel_name(KernelType kernel) { return name_of(kernel); }
 
 double kernel_value(KernelType kernel, const double* a, const double* b, long n) {
   if (!is_additive(kernel))

@@ -2,6 +2,7 @@
 // cross-entropy; SGD with momentum or Adam).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <ostream>
 #include <random>
@@ -38,18 +39,26 @@ Network make_mlp(int inputs, const std::vector<int>& hidden, int classes, LayerK
   return net;
 }
 
-void TrainingOptions::validate() const {
-  if (epochs <= 0) throw std::invalid_argument("training: epochs must be positive, got " + std::to_string(epochs));
-  if (batch_size <= 0)
-    throw std::invalid_argument("training: batch size must be positive, got " + std::to_string(batch_size));
-  if (optimizer != "adam" && optimizer != "sgd")
-    throw std::invalid_argument("training: unknown optimizer \"" + optimizer + "\" (known: adam, sgd)");
-  if (!(learning_rate > 0) || !std::isfinite(learning_rate))
-    throw std::invalid_argument("training: learning rate must be positive");
-  if (!(momentum >= 0 && momentum < 1)) throw std::invalid_argument("training: momentum must lie in [0, 1)");
-  if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
-    throw std::invalid_argument("training: weight decay must be non-negative");
+const EnumNames<Optimizer>& enum_names(Optimizer) {
+  static const EnumNames<Optimizer> names{{Optimizer::adam, "adam"}, {Optimizer::sgd, "sgd"}};
+  return names;
 }
+
+const OptionSchema<TrainingOptions>& TrainingOptions::schema() {
+  using F = Fields<TrainingOptions>;
+  constexpr long long int_max = std::numeric_limits<int>::max();
+  static const OptionSchema<TrainingOptions> s(
+      {F::integer("epochs", [](auto& o) -> auto& { return o.epochs; }, 1, int_max),
+       F::integer("batch_size", [](auto& o) -> auto& { return o.batch_size; }, 1, int_max),
+       F::choice("optimizer", [](auto& o) -> auto& { return o.optimizer; }),
+       F::real("learning_rate", [](auto& o) -> auto& { return o.learning_rate; }, {0, true}),
+       F::real("momentum", [](auto& o) -> auto& { return o.momentum; }, {0, false, 1, true}),
+       F::real("weight_decay", [](auto& o) -> auto& { return o.weight_decay; }, {0}),
+       F::integer("seed", [](auto& o) -> auto& { return o.seed; }, 0, std::numeric_limits<long long>::max())});
+  return s;
+}
+
+void TrainingOptions::validate() const { schema().check(*this, "training"); }
 
 double softmax_cross_entropy(const RowMatrixXd& scores, const std::vector<int>& labels, RowMatrixXd* gradient) {
   if (static_cast<long>(labels.size()) != scores.rows())
@@ -153,7 +162,7 @@ TrainingHistory train_classifier(Network& network, const RowMatrixXd& x, const T
         auto* a = dynamic_cast<AffineLayer*>(&network.layer(k));
         if (!a) continue;
         if (options.weight_decay > 0) grads[k].weights += options.weight_decay * a->weights;
-        if (options.optimizer == "sgd") {
+        if (options.optimizer == Optimizer::sgd) {
           first[k].weights = options.momentum * first[k].weights - options.learning_rate * grads[k].weights;
           first[k].bias = options.momentum * first[k].bias - options.learning_rate * grads[k].bias;
           a->weights += first[k].weights;

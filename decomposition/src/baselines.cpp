@@ -126,13 +126,13 @@ Eigen::VectorXd normalisation_backward(const Eigen::VectorXd& x, const Normalisa
   }
   Eigen::VectorXd u = g;
   for (size_t k = options.steps.size(); k-- > 0;) {
-    const std::string& step = options.steps[k];
+    const NormalisationStep step = options.steps[k];
     const Eigen::VectorXd& v = inputs[k];
-    if (step == "l1") {
+    if (step == NormalisationStep::l1) {
       // y = v / S, S = sum |v|: dy_i/dv_j = delta_ij / S - v_i sign(v_j) / S^2.
       const double S = v.lpNorm<1>();
       if (S > 0) u = (u - v.dot(u) / S * v.cwiseSign()) / S;
-    } else if (step == "l2") {
+    } else if (step == NormalisationStep::l2) {
       // y = v / N, N = |v|_2: dy_i/dv_j = delta_ij / N - v_i v_j / N^3.
       const double N = v.norm();
       if (N > 0) u = (u - v.dot(u) / (N * N) * v) / N;
@@ -149,13 +149,13 @@ Eigen::VectorXd descriptor_sensitivity(const BowEncoding& e, const Eigen::Vector
   if (u.size() != e.pooled.size())
     throw std::invalid_argument("descriptor sensitivity: the gradient has " + std::to_string(u.size()) +
                                 " values, the pooled vector " + std::to_string(e.pooled.size()));
-  const std::string& type = e.pooling.type;
+  const PoolingType type = e.pooling.type;
   std::vector<long> members(e.cells, 0);  // M_c
   for (const auto& cells : e.cells_of)
     for (int c : cells) ++members[c];
   // Max pooling: how many features attain each bin's maximum.
   std::vector<int> winners;
-  if (type == "max") {
+  if (type == PoolingType::max) {
     winners.assign(static_cast<size_t>(e.pooled.size()), 0);
     for (int l = 0; l < codes.features(); ++l)
       for (int c : e.cells_of[l])
@@ -170,9 +170,9 @@ Eigen::VectorXd descriptor_sensitivity(const BowEncoding& e, const Eigen::Vector
         const double m = codes.weight[k];
         if (m <= 0) continue;
         double dx;
-        if (type == "sum") {
+        if (type == PoolingType::sum) {
           dx = m;
-        } else if (type == "max") {
+        } else if (type == PoolingType::max) {
           dx = m == e.bin_max[bin] ? m / winners[bin] : 0.0;
         } else {  // pmeans: x^(1-p) m^p / M_c, evaluated as x (m / x)^p / M_c
           const double x = e.pooled[bin];

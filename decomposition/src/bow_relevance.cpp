@@ -14,13 +14,12 @@ namespace {
 // weight 1 (so w = w+ = w^2 = 1 and w- = 0) and no bias.
 class PoolingView : public RuleView {
  public:
-  enum class Type { sum, max, pmeans };
   explicit PoolingView(const BowEncoding& e) : bins_(e.pooled.size()) {
     const Codes& codes = e.codes;
     const long V = codes.words;
-    const Type type = e.pooling.type == "sum" ? Type::sum : e.pooling.type == "max" ? Type::max : Type::pmeans;
-    if (type != Type::sum && e.bin_max.size() != e.pooled.size())
-      throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + e.pooling.type +
+    const PoolingType type = e.pooling.type;
+    if (type != PoolingType::sum && e.bin_max.size() != e.pooled.size())
+      throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + name_of(type) +
                                   " pooling");
     feature_of_.reserve(codes.word.size() * (e.cells_of.empty() ? 1 : e.cells_of.front().size()));
     for (int l = 0; l < codes.features(); ++l)
@@ -29,8 +28,8 @@ class PoolingView : public RuleView {
           const long bin = c * V + codes.word[k];
           const double m = codes.weight[k];
           // g(m) of the rule (DESIGN.md 1.2), relative to the bin's maximum for p-means.
-          const double g = type == Type::sum   ? m
-                           : type == Type::max ? (m == e.bin_max[bin] ? 1.0 : 0.0)
+          const double g = type == PoolingType::sum   ? m
+                           : type == PoolingType::max ? (m == e.bin_max[bin] ? 1.0 : 0.0)
                            : m > 0                    ? std::pow(m / e.bin_max[bin], e.pooling.p)
                                                       : 0.0;
           bin_of_.push_back(bin);

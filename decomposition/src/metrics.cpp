@@ -11,21 +11,15 @@
 
 namespace pixelwise {
 
-Replacement parse_replacement(const std::string& name) {
-  if (name == "uniform") return Replacement::uniform;
-  if (name == "constant") return Replacement::constant;
-  if (name == "blur") return Replacement::blur;
-  throw std::invalid_argument("unknown replacement \"" + name + "\" (known: uniform, constant, blur)");
+const EnumNames<Replacement>& enum_names(Replacement) {
+  static const EnumNames<Replacement> names{
+      {Replacement::uniform, "uniform"}, {Replacement::constant, "constant"}, {Replacement::blur, "blur"}};
+  return names;
 }
 
-std::string replacement_name(Replacement replacement) {
-  switch (replacement) {
-    case Replacement::uniform: return "uniform";
-    case Replacement::constant: return "constant";
-    case Replacement::blur: return "blur";
-  }
-  return "?";
-}
+Replacement parse_replacement(const std::string& name) { return parse_enum<Replacement>(name, "replacement"); }
+
+std::string replacement_name(Replacement replacement) { return name_of(replacement); }
 
 void PerturbationOptions::validate() const {
   if (region < 0) throw std::invalid_argument("perturbation: region must be 0 (automatic) or a side in pixels");

@@ -6,21 +6,15 @@
 
 namespace pixelwise {
 
-BiasPolicy parse_bias_policy(const std::string& name) {
-  if (name == "none") return BiasPolicy::none;
-  if (name == "uniform") return BiasPolicy::uniform;
-  if (name == "nonzero") return BiasPolicy::nonzero;
-  throw std::invalid_argument("unknown bias policy \"" + name + "\" (known: none, uniform, nonzero)");
+const EnumNames<BiasPolicy>& enum_names(BiasPolicy) {
+  static const EnumNames<BiasPolicy> names{
+      {BiasPolicy::none, "none"}, {BiasPolicy::uniform, "uniform"}, {BiasPolicy::nonzero, "nonzero"}};
+  return names;
 }
 
-std::string bias_policy_name(BiasPolicy policy) {
-  switch (policy) {
-    case BiasPolicy::none: return "none";
-    case BiasPolicy::uniform: return "uniform";
-    case BiasPolicy::nonzero: return "nonzero";
-  }
-  return "?";
-}
+BiasPolicy parse_bias_policy(const std::string& name) { return parse_enum<BiasPolicy>(name, "bias policy"); }
+
+std::string bias_policy_name(BiasPolicy policy) { return name_of(policy); }
 
 Relevance decompose_svm(const OneVsRestSvm& svm, int c, const Eigen::VectorXd& x, BiasPolicy policy) {
   return decompose_svm(svm.kernel_terms(c, x), svm.decision(c, x), svm.machine(c).bias(), x, policy);

@@ -7,34 +7,59 @@
 
 namespace pixelwise {
 
-namespace {
-// Rejects keys of a section that the chosen type does not use, so that a
-// setting cannot be silently ignored.
-void reject_unused(const nlohmann::json& j, const std::string& section, const std::string& type,
-                   const std::vector<std::string>& unused) {
-  for (const auto& key : unused)
-    if (j.contains(key))
-      throw std::invalid_argument(section + ": \"" + key + "\" does not apply to type \"" + type + "\"");
-}
-}  // namespace
-
-void CodingOptions::validate() const {
-  if (type != "hard" && type != "soft" && type != "rank")
-    throw std::invalid_argument("coding: unknown type \"" + type + "\" (known: hard, soft, rank)");
-  if (knn < 1 || knn > 1000) throw std::invalid_argument("coding: knn must be between 1 and 1000");
-  if (!(sigma > 0) || !std::isfinite(sigma)) throw std::invalid_argument("coding: sigma must be a positive number");
-  if (!(decay >= 1) || !std::isfinite(decay)) throw std::invalid_argument("coding: decay must be a number >= 1");
+const EnumNames<CodingType>& enum_names(CodingType) {
+  static const EnumNames<CodingType> names{
+      {CodingType::hard, "hard"}, {CodingType::soft, "soft"}, {CodingType::rank, "rank"}};
+  return names;
 }
 
-void PoolingOptions::validate() const {
-  if (type != "sum" && type != "pmeans" && type != "max")
-    throw std::invalid_argument("pooling: unknown type \"" + type + "\" (known: sum, pmeans, max)");
-  if (!(p > 0) || !std::isfinite(p)) throw std::invalid_argument("pooling: p must be a positive number");
-  if (pyramid.empty()) throw std::invalid_argument("pooling: the pyramid needs at least one level");
-  for (const auto& level : pyramid)
-    if (level[0] < 1 || level[1] < 1 || level[0] > 64 || level[1] > 64)
-      throw std::invalid_argument("pooling: pyramid grids must be between 1 and 64 cells per side");
+const EnumNames<PoolingType>& enum_names(PoolingType) {
+  static const EnumNames<PoolingType> names{
+      {PoolingType::sum, "sum"}, {PoolingType::pmeans, "pmeans"}, {PoolingType::max, "max"}};
+  return names;
 }
+
+const EnumNames<NormalisationStep>& enum_names(NormalisationStep) {
+  static const EnumNames<NormalisationStep> names{
+      {NormalisationStep::l1, "l1"}, {NormalisationStep::l2, "l2"}, {NormalisationStep::power, "power"}};
+  return names;
+}
+
+const OptionSchema<CodingOptions>& CodingOptions::schema() {
+  using F = Fields<CodingOptions>;
+  // Only the keys the type uses are written and accepted, so that a setting
+  // cannot be silently ignored.
+  static const OptionSchema<CodingOptions> s = [] {
+    const std::string soft = name_of(CodingType::soft), rank = name_of(CodingType::rank);
+    return OptionSchema<CodingOptions>(
+        {F::choice("type", [](auto& o) -> auto& { return o.type; }),
+         F::integer("knn", [](auto& o) -> auto& { return o.knn; }, 1, 1000, {soft, rank}),
+         F::real("sigma", [](auto& o) -> auto& { return o.sigma; }, {0, true}, {soft}),
+         F::real("decay", [](auto& o) -> auto& { return o.decay; }, {1}, {rank})},
+        "type");
+  }();
+  return s;
+}
+
+const OptionSchema<PoolingOptions>& PoolingOptions::schema() {
+  using F = Fields<PoolingOptions>;
+  static const OptionSchema<PoolingOptions> s(
+      {F::choice("type", [](auto& o) -> auto& { return o.type; }),
+       F::pairs("pyramid", [](auto& o) -> auto& { return o.pyramid; }, 1, 64),
+       F::real("p", [](auto& o) -> auto& { return o.p; }, {0, true}, {name_of(PoolingType::pmeans)})},
+      "type");
+  return s;
+}
+
+const OptionSchema<NormalisationOptions>& NormalisationOptions::schema() {
+  using F = Fields<NormalisationOptions>;
+  static const OptionSchema<NormalisationOptions> s({F::choices("steps", [](auto& o) -> auto& { return o.steps; })});
+  return s;
+}
+
+void CodingOptions::validate() const { schema().check(*this, "coding"); }
+
+void PoolingOptions::validate() const { schema().check(*this, "pooling"); }
 
 int PoolingOptions::cells() const {
   int n = 0;
@@ -42,45 +67,15 @@ int PoolingOptions::cells() const {
   return n;
 }
 
-void NormalisationOptions::validate() const {
-  for (const auto& s : steps)
-    if (s != "l1" && s != "l2" && s != "power")
-      throw std::invalid_argument("normalisation: unknown step \"" + s + "\" (known: l1, l2, power)");
-}
+void NormalisationOptions::validate() const { schema().check(*this, "normalisation"); }
 
-void to_json(nlohmann::json& j, const CodingOptions& o) {
-  j = {{"type", o.type}};
-  if (o.type != "hard") j["knn"] = o.knn;
-  if (o.type == "soft") j["sigma"] = o.sigma;
-  if (o.type == "rank") j["decay"] = o.decay;
-}
-void from_json(const nlohmann::json& j, CodingOptions& o) {
-  CodingOptions d;
-  o.type = j.value("type", d.type);
-  o.knn = j.value("knn", d.knn);
-  o.sigma = j.value("sigma", d.sigma);
-  o.decay = j.value("decay", d.decay);
-  if (o.type == "hard") reject_unused(j, "coding", o.type, {"knn", "sigma", "decay"});
-  if (o.type == "soft") reject_unused(j, "coding", o.type, {"decay"});
-  if (o.type == "rank") reject_unused(j, "coding", o.type, {"sigma"});
-  o.validate();
-}
-void to_json(nlohmann::json& j, const PoolingOptions& o) {
-  j = {{"type", o.type}, {"pyramid", o.pyramid}};
-  if (o.type == "pmeans") j["p"] = o.p;
-}
-void from_json(const nlohmann::json& j, PoolingOptions& o) {
-  PoolingOptions d;
-  o.type = j.value("type", d.type);
-  o.pyramid = j.value("pyramid", d.pyramid);
-  o.p = j.value("p", d.p);
-  if (o.type != "pmeans") reject_unused(j, "pooling", o.type, {"p"});
-  o.validate();
-}
-void to_json(nlohmann::json& j, const NormalisationOptions& o) { j = {{"steps", o.steps}}; }
+void to_json(nlohmann::json& j, const CodingOptions& o) { j = CodingOptions::schema().write(o); }
+void from_json(const nlohmann::json& j, CodingOptions& o) { o = CodingOptions::schema().read(j, "coding"); }
+void to_json(nlohmann::json& j, const PoolingOptions& o) { j = PoolingOptions::schema().write(o); }
+void from_json(const nlohmann::json& j, PoolingOptions& o) { o = PoolingOptions::schema().read(j, "pooling"); }
+void to_json(nlohmann::json& j, const NormalisationOptions& o) { j = NormalisationOptions::schema().write(o); }
 void from_json(const nlohmann::json& j, NormalisationOptions& o) {
-  o.steps = j.value("steps", NormalisationOptions{}.steps);
-  o.validate();
+  o = NormalisationOptions::schema().read(j, "normalisation");
 }
 
 namespace {
@@ -100,9 +95,9 @@ Codes encode_rows(const Codebook& codebook, const Matrix& descriptors, const Cod
     const double* d2 = &nn.distance[l * k];
     double total = 0;
     for (int r = 0; r < k; ++r) {
-      if (options.type == "soft")  // relative to the nearest word, so that the nearest never underflows
+      if (options.type == CodingType::soft)  // relative to the nearest word, so that the nearest never underflows
         w[r] = std::exp(-(d2[r] - d2[0]) / (2 * options.sigma * options.sigma));
-      else if (options.type == "rank")
+      else if (options.type == CodingType::rank)
         w[r] = std::pow(options.decay, -r);
       else
         w[r] = 1.0;
@@ -168,9 +163,9 @@ BowEncoding pool(Codes codes, std::vector<std::vector<int>> cells_of, int cells,
       ++members[c];
     }
   for_each_entry([&](long bin, double m) { e.bin_max[bin] = std::max(e.bin_max[bin], m); });
-  if (options.type == "sum") {
+  if (options.type == PoolingType::sum) {
     for_each_entry([&](long bin, double m) { e.pooled[bin] += m; });
-  } else if (options.type == "max") {
+  } else if (options.type == PoolingType::max) {
     e.pooled = e.bin_max;
   } else {  // p-means, computed relative to the bin's maximum so that large p cannot overflow
     for_each_entry([&](long bin, double m) {
@@ -188,11 +183,11 @@ BowEncoding pool(Codes codes, std::vector<std::vector<int>> cells_of, int cells,
 Eigen::VectorXd normalise(const Eigen::VectorXd& x, const NormalisationOptions& options) {
   options.validate();
   Eigen::VectorXd y = x;
-  for (const auto& step : options.steps) {
-    if (step == "l1") {
+  for (const NormalisationStep step : options.steps) {
+    if (step == NormalisationStep::l1) {
       const double norm = y.lpNorm<1>();
       if (norm > 0) y /= norm;
-    } else if (step == "l2") {
+    } else if (step == NormalisationStep::l2) {
       const double norm = y.norm();
       if (norm > 0) y /= norm;
     } else {  // power: signed square root

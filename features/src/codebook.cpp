@@ -1,6 +1,7 @@
 #include "pixelwise/features/codebook.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -34,30 +35,34 @@ struct Codebook::KdForest {
   std::mutex searchers;
 };
 
-void CodebookOptions::validate() const {
-  if (words < 1) throw std::invalid_argument("codebook: words must be >= 1");
-  if (training_descriptors < words) throw std::invalid_argument("codebook: training_descriptors must be >= words");
-  if (max_iterations < 1) throw std::invalid_argument("codebook: max_iterations must be >= 1");
-  if (search != "exact" && search != "kdforest")
-    throw std::invalid_argument("codebook: search must be \"exact\" or \"kdforest\", got \"" + search + "\"");
-  if (kdforest_trees < 1 || kdforest_checks < 1) throw std::invalid_argument("codebook: kd-forest trees and checks must be >= 1");
+const EnumNames<CodebookSearch>& enum_names(CodebookSearch) {
+  static const EnumNames<CodebookSearch> names{{CodebookSearch::exact, "exact"}, {CodebookSearch::kdforest, "kdforest"}};
+  return names;
 }
 
-void to_json(nlohmann::json& j, const CodebookOptions& o) {
-  j = {{"words", o.words}, {"training_descriptors", o.training_descriptors}, {"seed", o.seed},
-       {"max_iterations", o.max_iterations}, {"search", o.search}, {"kdforest_trees", o.kdforest_trees},
-       {"kdforest_checks", o.kdforest_checks}};
+const OptionSchema<CodebookOptions>& CodebookOptions::schema() {
+  using F = Fields<CodebookOptions>;
+  constexpr long long int_max = std::numeric_limits<int>::max();
+  static const OptionSchema<CodebookOptions> s(
+      {F::integer("words", [](auto& o) -> auto& { return o.words; }, 1, int_max),
+       F::integer("training_descriptors", [](auto& o) -> auto& { return o.training_descriptors; }, 1, int_max),
+       F::integer("seed", [](auto& o) -> auto& { return o.seed; }, 0, std::numeric_limits<std::uint32_t>::max()),
+       F::integer("max_iterations", [](auto& o) -> auto& { return o.max_iterations; }, 1, int_max),
+       F::choice("search", [](auto& o) -> auto& { return o.search; }),
+       F::integer("kdforest_trees", [](auto& o) -> auto& { return o.kdforest_trees; }, 1, int_max),
+       F::integer("kdforest_checks", [](auto& o) -> auto& { return o.kdforest_checks; }, 1, int_max)});
+  return s;
 }
+
+void CodebookOptions::validate() const {
+  schema().check(*this, "codebook");
+  if (training_descriptors < words) throw std::invalid_argument("codebook: training_descriptors must be >= words");
+}
+
+void to_json(nlohmann::json& j, const CodebookOptions& o) { j = CodebookOptions::schema().write(o); }
 
 void from_json(const nlohmann::json& j, CodebookOptions& o) {
-  CodebookOptions d;
-  o.words = j.value("words", d.words);
-  o.training_descriptors = j.value("training_descriptors", d.training_descriptors);
-  o.seed = j.value("seed", d.seed);
-  o.max_iterations = j.value("max_iterations", d.max_iterations);
-  o.search = j.value("search", d.search);
-  o.kdforest_trees = j.value("kdforest_trees", d.kdforest_trees);
-  o.kdforest_checks = j.value("kdforest_checks", d.kdforest_checks);
+  o = CodebookOptions::schema().read(j, "codebook");
   o.validate();
 }
 
@@ -65,7 +70,7 @@ Codebook::Codebook(RowMatrixXf centres, const CodebookOptions& options)
     : centres_(std::move(centres)), options_(options) {
   if (centres_.rows() < 1 || centres_.cols() < 1) throw std::invalid_argument("codebook: no centres");
   if (!centres_.allFinite()) throw std::invalid_argument("codebook: centres contain NaN or infinite values");
-  if (options_.search == "kdforest") {
+  if (options_.search == CodebookSearch::kdforest) {
     forest_ = std::make_unique<KdForest>();
     forest_->forest.reset(vl_kdforest_new(VL_TYPE_FLOAT, centres_.cols(), options_.kdforest_trees, VlDistanceL2));
     // The forest's random splits are drawn from its own generator, seeded here.

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -33,33 +33,22 @@ int alignment_offset(const DenseSiftOptions& o, int bin_size) {
 
 }  // namespace
 
-void DenseSiftOptions::validate() const {
-  if (step < 1) throw std::invalid_argument("dense SIFT: step must be >= 1, got " + std::to_string(step));
-  if (bin_sizes.empty()) throw std::invalid_argument("dense SIFT: bin_sizes must not be empty");
-  for (int b : bin_sizes)
-    if (b < 1 || b > 256) throw std::invalid_argument("dense SIFT: bin size out of range [1, 256]: " + std::to_string(b));
-  if (!(smoothing_magnif >= 0) || !std::isfinite(smoothing_magnif))
-    throw std::invalid_argument("dense SIFT: smoothing_magnif must be >= 0");
+const OptionSchema<DenseSiftOptions>& DenseSiftOptions::schema() {
+  using F = Fields<DenseSiftOptions>;
+  static const OptionSchema<DenseSiftOptions> s(
+      {F::integer("step", [](auto& o) -> auto& { return o.step; }, 1, std::numeric_limits<int>::max()),
+       F::integers("bin_sizes", [](auto& o) -> auto& { return o.bin_sizes; }, 1, 256),
+       F::real("smoothing_magnif", [](auto& o) -> auto& { return o.smoothing_magnif; }, {0}),
+       F::flag("fast", [](auto& o) -> auto& { return o.fast; })});
+  return s;
 }
+
+void DenseSiftOptions::validate() const { schema().check(*this, "dense SIFT"); }
 
 int DenseSiftOptions::minimum_image_side() const {
   int side = 0;
   for (int b : bin_sizes) side = std::max(side, alignment_offset(*this, b) + b * (kSpatialBins - 1) + 1);
   return side;
-}
-
-void to_json(nlohmann::json& j, const DenseSiftOptions& o) {
-  j = {{"type", "dsift"}, {"step", o.step}, {"bin_sizes", o.bin_sizes},
-       {"smoothing_magnif", o.smoothing_magnif}, {"fast", o.fast}};
-}
-
-void from_json(const nlohmann::json& j, DenseSiftOptions& o) {
-  DenseSiftOptions d;
-  o.step = j.value("step", d.step);
-  o.bin_sizes = j.value("bin_sizes", d.bin_sizes);
-  o.smoothing_magnif = j.value("smoothing_magnif", d.smoothing_magnif);
-  o.fast = j.value("fast", d.fast);
-  o.validate();
 }
 
 LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& options, const std::string& what) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -100,79 +101,75 @@ LocalFeatures keypoint_sift(const cv::Mat& grey_in, const std::vector<cv::Mat>& 
 
 }  // namespace
 
+const OptionSchema<KeypointSiftOptions>& KeypointSiftOptions::schema() {
+  using F = Fields<KeypointSiftOptions>;
+  static const OptionSchema<KeypointSiftOptions> s(
+      {F::integer("first_octave", [](auto& o) -> auto& { return o.first_octave; }, -1, 4),
+       F::integer("octaves", [](auto& o) -> auto& { return o.octaves; }, -1, std::numeric_limits<int>::max()),
+       F::integer("levels", [](auto& o) -> auto& { return o.levels; }, 1, 10),
+       F::real("peak_threshold", [](auto& o) -> auto& { return o.peak_threshold; }, {0}),
+       F::real("edge_threshold", [](auto& o) -> auto& { return o.edge_threshold; }, {1}),
+       F::real("magnif", [](auto& o) -> auto& { return o.magnif; }, {0, true}),
+       F::flag("orientation", [](auto& o) -> auto& { return o.orientation; })});
+  return s;
+}
+
 void KeypointSiftOptions::validate() const {
-  if (octaves < -1 || octaves == 0) throw std::invalid_argument("keypoint SIFT: octaves must be -1 (all) or >= 1");
-  if (levels < 1 || levels > 10) throw std::invalid_argument("keypoint SIFT: levels must be in [1, 10]");
-  if (first_octave < -1 || first_octave > 4) throw std::invalid_argument("keypoint SIFT: first_octave must be in [-1, 4]");
-  if (!(peak_threshold >= 0) || !std::isfinite(peak_threshold))
-    throw std::invalid_argument("keypoint SIFT: peak_threshold must be >= 0");
-  if (!(edge_threshold >= 1) || !std::isfinite(edge_threshold))
-    throw std::invalid_argument("keypoint SIFT: edge_threshold must be >= 1");
-  if (!(magnif > 0) || !std::isfinite(magnif)) throw std::invalid_argument("keypoint SIFT: magnif must be positive");
+  schema().check(*this, "keypoint SIFT");
+  if (octaves == 0) throw std::invalid_argument("keypoint SIFT: octaves must be -1 (all) or >= 1");
+}
+
+const EnumNames<DescriptorType>& enum_names(DescriptorType) {
+  static const EnumNames<DescriptorType> names{{DescriptorType::dsift, "dsift"}, {DescriptorType::sift, "sift"}};
+  return names;
+}
+
+const EnumNames<PlaneMode>& enum_names(PlaneMode) {
+  static const EnumNames<PlaneMode> names{{PlaneMode::concatenate, "concatenate"}, {PlaneMode::separate, "separate"}};
+  return names;
+}
+
+const OptionSchema<DescriptorOptions>& DescriptorOptions::schema() {
+  static const OptionSchema<DescriptorOptions> s = [] {
+    using F = Fields<DescriptorOptions>;
+    std::vector<OptionField<DescriptorOptions>> fields{
+        F::choice("type", [](auto& o) -> auto& { return o.type; }),
+        F::choice("colour", [](auto& o) -> auto& { return o.colour; }),
+        F::choice("planes", [](auto& o) -> auto& { return o.planes; }),
+        // Plane indices beyond the colour space's planes are refused by validate().
+        F::integer("plane", [](auto& o) -> auto& { return o.plane; }, -1, 2)};
+    fields.back().omitted = [](const DescriptorOptions& o) { return o.plane < 0; };
+    for (auto& f : lift<DescriptorOptions>(DenseSiftOptions::schema().fields(), [](auto& o) -> auto& { return o.dense; },
+                                           {}, {name_of(DescriptorType::dsift)}))
+      fields.push_back(std::move(f));
+    for (auto& f : lift<DescriptorOptions>(KeypointSiftOptions::schema().fields(),
+                                           [](auto& o) -> auto& { return o.keypoint; }, {}, {name_of(DescriptorType::sift)}))
+      fields.push_back(std::move(f));
+    for (auto& f : lift<DescriptorOptions>(SupportWeighting::schema().fields(),
+                                           [](auto& o) -> auto& { return o.weighting; },
+                                           {{"type", "weighting"}, {"sigma", "gaussian_sigma"}}))
+      fields.push_back(std::move(f));
+    return OptionSchema<DescriptorOptions>(std::move(fields), "type");
+  }();
+  return s;
 }
 
 void DescriptorOptions::validate() const {
-  if (type != "dsift" && type != "sift")
-    throw std::invalid_argument("descriptor: unknown type \"" + type + "\" (known: dsift, sift)");
-  const auto& names = plane_names(colour);
-  if (planes != "concatenate" && planes != "separate")
-    throw std::invalid_argument("descriptor: planes must be \"concatenate\" or \"separate\", got \"" + planes + "\"");
-  if (plane < -1 || plane >= static_cast<int>(names.size()))
-    throw std::invalid_argument("descriptor: plane " + std::to_string(plane) + " does not exist in colour space " + colour);
-  if (type == "dsift") dense.validate();
-  else keypoint.validate();
-  weighting.validate();
+  schema().check(*this, "descriptor");
+  if (plane >= static_cast<int>(plane_names(colour).size()))
+    throw std::invalid_argument("descriptor: plane " + std::to_string(plane) + " does not exist in colour space " +
+                                name_of(colour));
+  if (type == DescriptorType::sift) keypoint.validate();  // octaves 0, which the range [-1, max] lets through
 }
 
 int DescriptorOptions::planes_used() const {
   return plane >= 0 ? 1 : static_cast<int>(plane_names(colour).size());
 }
 
-std::set<std::string> DescriptorOptions::keys(const std::string& type) {
-  std::set<std::string> k{"type", "colour", "planes", "plane", "weighting", "gaussian_sigma"};
-  if (type == "sift")
-    k.insert({"first_octave", "octaves", "levels", "peak_threshold", "edge_threshold", "magnif", "orientation"});
-  else
-    k.insert({"step", "bin_sizes", "smoothing_magnif", "fast"});
-  return k;
-}
-
-void to_json(nlohmann::json& j, const DescriptorOptions& o) {
-  if (o.type == "dsift") {
-    j = o.dense;  // includes "type": "dsift"
-  } else {
-    const KeypointSiftOptions& k = o.keypoint;
-    j = {{"type", o.type},          {"first_octave", k.first_octave},     {"octaves", k.octaves},
-         {"levels", k.levels},      {"peak_threshold", k.peak_threshold}, {"edge_threshold", k.edge_threshold},
-         {"magnif", k.magnif},      {"orientation", k.orientation}};
-  }
-  j["colour"] = o.colour;
-  j["planes"] = o.planes;
-  if (o.plane >= 0) j["plane"] = o.plane;
-  j["weighting"] = o.weighting.type;
-  j["gaussian_sigma"] = o.weighting.sigma;
-}
+void to_json(nlohmann::json& j, const DescriptorOptions& o) { j = DescriptorOptions::schema().write(o); }
 
 void from_json(const nlohmann::json& j, DescriptorOptions& o) {
-  DescriptorOptions d;
-  o.type = j.value("type", d.type);
-  o.colour = j.value("colour", d.colour);
-  o.planes = j.value("planes", d.planes);
-  o.plane = j.value("plane", d.plane);
-  o.weighting.type = j.value("weighting", d.weighting.type);
-  o.weighting.sigma = j.value("gaussian_sigma", d.weighting.sigma);
-  if (o.type == "dsift") {
-    o.dense = j.get<DenseSiftOptions>();
-  } else {
-    KeypointSiftOptions& k = o.keypoint;
-    k.first_octave = j.value("first_octave", d.keypoint.first_octave);
-    k.octaves = j.value("octaves", d.keypoint.octaves);
-    k.levels = j.value("levels", d.keypoint.levels);
-    k.peak_threshold = j.value("peak_threshold", d.keypoint.peak_threshold);
-    k.edge_threshold = j.value("edge_threshold", d.keypoint.edge_threshold);
-    k.magnif = j.value("magnif", d.keypoint.magnif);
-    k.orientation = j.value("orientation", d.keypoint.orientation);
-  }
+  o = DescriptorOptions::schema().read(j, "descriptor");
   o.validate();
 }
 
@@ -182,9 +179,9 @@ LocalFeatures compute_descriptors(const cv::Mat& image, const DescriptorOptions&
     throw std::invalid_argument(what + ": descriptors need a non-empty float image with 1 or 3 channels");
   std::vector<cv::Mat> planes = colour_planes(image, options.colour, what);
   if (options.plane >= 0) planes = {planes[options.plane]};
-  if (options.type == "sift") {
-    const bool grey_only = options.colour == "grey";
-    const cv::Mat grey = grey_only ? planes.front() : colour_planes(image, "grey", what).front();
+  if (options.type == DescriptorType::sift) {
+    const bool grey_only = options.colour == ColourSpace::grey;
+    const cv::Mat grey = grey_only ? planes.front() : colour_planes(image, ColourSpace::grey, what).front();
     return keypoint_sift(grey, planes, grey_only, options.keypoint);
   }
   // Dense: every plane has the same frames; descriptors side by side.

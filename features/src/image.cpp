@@ -64,20 +64,26 @@ cv::Mat read_image_file(const std::string& path) {
 
 cv::Mat load_gray_image(const std::string& path) { return to_gray_float(read_image_file(path), path); }
 
-const std::vector<std::string>& plane_names(const std::string& space) {
-  static const std::map<std::string, std::vector<std::string>> names{
-      {"grey", {"grey"}}, {"rgb", {"R", "G", "B"}}, {"opponent", {"O1", "O2", "O3"}}, {"hsv", {"H", "S", "V"}}};
-  const auto it = names.find(space);
-  if (it == names.end())
-    throw std::invalid_argument("unknown colour space \"" + space + "\" (known: grey, rgb, opponent, hsv)");
-  return it->second;
+const EnumNames<ColourSpace>& enum_names(ColourSpace) {
+  static const EnumNames<ColourSpace> names{{ColourSpace::grey, "grey"},
+                                            {ColourSpace::rgb, "rgb"},
+                                            {ColourSpace::opponent, "opponent"},
+                                            {ColourSpace::hsv, "hsv"}};
+  return names;
 }
 
-std::vector<cv::Mat> colour_planes(const cv::Mat& image, const std::string& space, const std::string& what) {
-  plane_names(space);  // validates the name
+const std::vector<std::string>& plane_names(ColourSpace space) {
+  static const std::map<ColourSpace, std::vector<std::string>> names{{ColourSpace::grey, {"grey"}},
+                                                                     {ColourSpace::rgb, {"R", "G", "B"}},
+                                                                     {ColourSpace::opponent, {"O1", "O2", "O3"}},
+                                                                     {ColourSpace::hsv, {"H", "S", "V"}}};
+  return names.at(space);
+}
+
+std::vector<cv::Mat> colour_planes(const cv::Mat& image, ColourSpace space, const std::string& what) {
   if (image.empty() || image.depth() != CV_32F || (image.channels() != 1 && image.channels() != 3))
     throw std::invalid_argument(what + ": colour planes need a non-empty float image with 1 or 3 channels");
-  if (space == "grey") {
+  if (space == ColourSpace::grey) {
     if (image.channels() == 1) return {image};
     cv::Mat gray;
     cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
@@ -87,8 +93,8 @@ std::vector<cv::Mat> colour_planes(const cv::Mat& image, const std::string& spac
   if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
   std::vector<cv::Mat> c;  // B, G, R
   cv::split(bgr, c);
-  if (space == "rgb") return {c[2], c[1], c[0]};
-  if (space == "opponent") {
+  if (space == ColourSpace::rgb) return {c[2], c[1], c[0]};
+  if (space == ColourSpace::opponent) {
     const cv::Mat &B = c[0], &G = c[1], &R = c[2];
     cv::Mat o1 = (R - G) * (1.0 / std::sqrt(2.0));
     cv::Mat o2 = (R + G - 2 * B) * (1.0 / std::sqrt(6.0));

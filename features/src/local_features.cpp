@@ -48,11 +48,18 @@ PixelBox bounding_box(const std::vector<RowSpan>& spans) {
   return b;
 }
 
-void SupportWeighting::validate() const {
-  if (type != "uniform" && type != "gaussian")
-    throw std::invalid_argument("support weighting: unknown type \"" + type + "\" (known: uniform, gaussian)");
-  if (!(sigma >= 0.05) || !std::isfinite(sigma))
-    throw std::invalid_argument("support weighting: gaussian_sigma must be a number >= 0.05 (units of the half side)");
+const EnumNames<WeightingType>& enum_names(WeightingType) {
+  static const EnumNames<WeightingType> names{{WeightingType::uniform, "uniform"}, {WeightingType::gaussian, "gaussian"}};
+  return names;
 }
+
+const OptionSchema<SupportWeighting>& SupportWeighting::schema() {
+  using F = Fields<SupportWeighting>;
+  static const OptionSchema<SupportWeighting> s({F::choice("type", [](auto& w) -> auto& { return w.type; }),
+                                                 F::real("sigma", [](auto& w) -> auto& { return w.sigma; }, {kMinimumSigma})});
+  return s;
+}
+
+void SupportWeighting::validate() const { schema().check(*this, "support weighting"); }
 
 }  // namespace pixelwise

@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--model", model, "model directory")->required();
   explain_cmd->add_option("--class", class_name, "class to explain, name or index (default: the predicted one)");
   explain_cmd->add_option("--bias-policy", policy, "where the SVM bias goes: none, uniform, nonzero")
-      ->check(CLI::IsMember({"none", "uniform", "nonzero"}));
+      ->check(CLI::IsMember(enum_names(BiasPolicy{}).names()));
   explain_cmd->add_option("--out", out, "output folder")->required();
   explain_cmd->add_flag("--layers", layers, "also write descriptor and bin relevance to the JSON");
   explain_cmd->add_option("images", images, "image files or fashion-mnist:SPLIT@INDEX");

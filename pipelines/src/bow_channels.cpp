@@ -4,55 +4,28 @@
 #include <stdexcept>
 
 #include "pixelwise/features/image.hpp"
-#include "config_keys.hpp"
 
 namespace pixelwise {
 namespace {
 
-const std::set<std::string> kCodebookKeys{"words", "training_descriptors", "seed", "max_iterations",
-                                          "search", "kdforest_trees", "kdforest_checks"};
-const std::set<std::string> kCodingKeys{"type", "knn", "sigma", "decay"};
-const std::set<std::string> kPoolingKeys{"type", "pyramid", "p"};
-const std::set<std::string> kNormalisationKeys{"steps"};
-
 // The user's section over the base section, key by key. When the user names
 // another type, the base's type-specific keys are dropped first (they would
 // not apply); keys shared by all types (e.g. the pyramid) are still inherited.
-nlohmann::json over(const nlohmann::json& base, const nlohmann::json& given, const std::set<std::string>& type_specific) {
-  nlohmann::json merged = base;
-  if (given.contains("type") && base.contains("type") && given.at("type") != base.at("type"))
-    for (const auto& key : type_specific) merged.erase(key);
-  merged.merge_patch(given);
-  return merged;
-}
-
-std::set<std::string> descriptor_type_keys() {
-  std::set<std::string> all = DescriptorOptions::keys("dsift"), shared;
-  for (const auto& k : DescriptorOptions::keys("sift")) all.insert(k);
-  for (const auto& k : DescriptorOptions::keys("dsift"))
-    if (DescriptorOptions::keys("sift").count(k)) shared.insert(k);
-  for (const auto& k : shared) all.erase(k);
-  return all;
-}
-
 template <typename Options>
 void read_section(const nlohmann::json& j, const char* name, const Options& base, Options& out,
-                  const std::string& where, const std::set<std::string>* keys,
-                  const std::set<std::string>& type_specific) {
+                  const std::string& where) {
   if (!j.contains(name)) return;
   const std::string here = where + " section \"" + name + "\"";
+  const OptionSchema<Options>& schema = Options::schema();
+  const nlohmann::json& given = j.at(name);
+  check_keys(given, schema.keys(), here);
+  nlohmann::json merged = schema.write(base);
+  if (given.contains("type") && given.at("type") != merged.value("type", nlohmann::json()))
+    for (const auto& key : schema.specific_keys()) merged.erase(key);
+  merged.merge_patch(given);
   try {
-    const nlohmann::json& given = j.at(name);
-    if (!given.is_object()) throw std::invalid_argument(here + ": must be a JSON object");
-    const nlohmann::json merged = over(nlohmann::json(base), given, type_specific);
-    if (keys) {
-      check_keys(given, *keys, here);
-    } else {  // descriptor: the keys depend on the type
-      check_keys(given, DescriptorOptions::keys(merged.value("type", "dsift")), here);
-    }
-    out = merged.get<Options>();
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(here + ": " + e.what());
+    out = schema.read(merged, here);
+    out.validate();
   } catch (const std::invalid_argument& e) {
     const std::string what = e.what();
     throw std::invalid_argument(what.rfind(here, 0) == 0 ? what : here + ": " + what);
@@ -61,19 +34,18 @@ void read_section(const nlohmann::json& j, const char* name, const Options& base
 
 }  // namespace
 
-void check_combine(const std::string& combine) {
-  if (combine != "concatenate" && combine != "sum_of_kernels")
-    throw std::invalid_argument("config: combine must be \"concatenate\" or \"sum_of_kernels\", got \"" + combine + "\"");
+const EnumNames<Combine>& enum_names(Combine) {
+  static const EnumNames<Combine> names{{Combine::concatenate, "concatenate"}, {Combine::sum_of_kernels, "sum_of_kernels"}};
+  return names;
 }
 
 ChannelConfig parse_channel_sections(const nlohmann::json& j, const ChannelConfig& base, const std::string& where) {
   ChannelConfig c = base;
-  static const std::set<std::string> descriptor_specific = descriptor_type_keys();
-  read_section(j, "descriptor", base.descriptor, c.descriptor, where, nullptr, descriptor_specific);
-  read_section(j, "codebook", base.codebook, c.codebook, where, &kCodebookKeys, {});
-  read_section(j, "coding", base.coding, c.coding, where, &kCodingKeys, {"knn", "sigma", "decay"});
-  read_section(j, "pooling", base.pooling, c.pooling, where, &kPoolingKeys, {"p"});
-  read_section(j, "normalisation", base.normalisation, c.normalisation, where, &kNormalisationKeys, {});
+  read_section(j, "descriptor", base.descriptor, c.descriptor, where);
+  read_section(j, "codebook", base.codebook, c.codebook, where);
+  read_section(j, "coding", base.coding, c.coding, where);
+  read_section(j, "pooling", base.pooling, c.pooling, where);
+  read_section(j, "normalisation", base.normalisation, c.normalisation, where);
   return c;
 }
 
@@ -82,16 +54,14 @@ nlohmann::json channel_sections_json(const ChannelConfig& c) {
           {"pooling", c.pooling},       {"normalisation", c.normalisation}};
 }
 
-std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const ChannelConfig& base,
-                                              const std::string& combine) {
-  check_combine(combine);
+std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const ChannelConfig& base, Combine combine) {
   if (!list.is_array() || list.empty()) throw std::invalid_argument("config: \"channels\" must be a non-empty list");
   std::vector<ChannelConfig> channels;
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = "config channels[" + std::to_string(i) + "]";
     const nlohmann::json& entry = list[i];
     check_keys(entry, {"name", "weight", "descriptor", "codebook", "coding", "pooling", "normalisation"}, where);
-    if (combine == "concatenate" && (entry.contains("weight") || entry.contains("normalisation")))
+    if (combine == Combine::concatenate && (entry.contains("weight") || entry.contains("normalisation")))
       throw std::invalid_argument(where + ": \"weight\" and \"normalisation\" of a channel need combine "
                                   "\"sum_of_kernels\" (\"concatenate\" normalises the joint histogram once)");
     ChannelConfig c = parse_channel_sections(entry, base, where);
@@ -107,12 +77,12 @@ std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const 
   return channels;
 }
 
-nlohmann::json channel_list_json(const std::vector<ChannelConfig>& channels, const std::string& combine) {
+nlohmann::json channel_list_json(const std::vector<ChannelConfig>& channels, Combine combine) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : channels) {
     nlohmann::json j = channel_sections_json(c);
     if (!c.name.empty()) j["name"] = c.name;
-    if (combine == "concatenate") {
+    if (combine == Combine::concatenate) {
       j.erase("normalisation");
     } else {
       j["weight"] = c.weight;
@@ -126,9 +96,9 @@ std::vector<ChannelConfig> expand_channels(std::vector<ChannelConfig> channels) 
   std::vector<ChannelConfig> out;
   std::set<std::string> names;
   for (auto& c : channels) {
-    if (c.name.empty()) c.name = c.descriptor.type + "-" + c.descriptor.colour;
+    if (c.name.empty()) c.name = name_of(c.descriptor.type) + "-" + name_of(c.descriptor.colour);
     const auto& planes = plane_names(c.descriptor.colour);
-    if (c.descriptor.planes == "separate" && c.descriptor.plane < 0 && planes.size() > 1) {
+    if (c.descriptor.planes == PlaneMode::separate && c.descriptor.plane < 0 && planes.size() > 1) {
       for (size_t p = 0; p < planes.size(); ++p) {
         ChannelConfig one = c;
         one.descriptor.plane = static_cast<int>(p);
@@ -150,9 +120,8 @@ LocalFeatures channel_features(const ChannelConfig& channel, const cv::Mat& imag
 }
 
 ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std::vector<Codebook>& codebooks,
-                           const std::string& combine, const NormalisationOptions& joint_normalisation,
+                           Combine combine, const NormalisationOptions& joint_normalisation,
                            KernelType kernel, const cv::Mat& image, const std::string& what) {
-  check_combine(combine);
   if (codebooks.size() != channels.size())
     throw std::invalid_argument("encoding: " + std::to_string(codebooks.size()) + " codebooks for " +
                                 std::to_string(channels.size()) + " channels");
@@ -171,7 +140,7 @@ ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std
     offset += e.bow.pooled.size();
     out.channels.push_back(std::move(e));
   }
-  if (combine == "concatenate") {
+  if (combine == Combine::concatenate) {
     Eigen::VectorXd pooled(offset);
     for (const auto& e : out.channels) pooled.segment(e.offset, e.bow.pooled.size()) = e.bow.pooled;
     out.histogram = normalise(pooled, joint_normalisation);

@@ -150,7 +150,7 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
     j.erase("bias_policy");
     nlohmann::json residuals = nlohmann::json::array();
     for (const auto& layer : e.layers)
-      residuals.push_back({{"layer", layer.name}, {"relevance_sum", layer.relevance_out},
+      residuals.push_back({{"layer", layer.name}, {"relevance_out", layer.relevance_out},
                            {"residual", e.score - layer.relevance_out}});
     j["taylor"] = {{"reference", t.reference_name},
                    {"reference_score", t.reference_score},

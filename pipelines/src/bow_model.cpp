@@ -12,7 +12,6 @@
 #include "pixelwise/classifiers/parallel.hpp"
 #include "pixelwise/pipelines/files.hpp"
 #include "pixelwise/pipelines/npy.hpp"
-#include "config_keys.hpp"
 
 namespace fs = std::filesystem;
 
@@ -37,6 +36,7 @@ std::string codebook_file(size_t channel) {
 
 }  // namespace
 
+
 PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   check_keys(j, top_level_keys(), "config");
   PipelineConfig c;
@@ -48,12 +48,7 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   c.pooling = top.pooling;
   c.normalisation = top.normalisation;
   c.classifier = parse_classifier_section(j);
-  try {
-    c.combine = j.value("combine", c.combine);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(std::string("config: combine: ") + e.what());
-  }
-  check_combine(c.combine);
+  if (j.contains("combine")) c.combine = enum_names(c.combine).read(j.at("combine"), "combine", "config");
   c.classifier->check_combine(c.combine);
   if (j.contains("channels")) c.channels = parse_channel_list(j.at("channels"), top, c.combine);
   c.channel_list();  // checks the expanded channels (unique names)
@@ -98,7 +93,7 @@ PipelineConfig PipelineConfig::load(const std::string& path) {
 
 nlohmann::json PipelineConfig::to_json() const {
   nlohmann::json j = {{"descriptor", descriptor}, {"codebook", codebook},           {"coding", coding},
-                      {"pooling", pooling},       {"normalisation", normalisation}, {"combine", combine}};
+                      {"pooling", pooling},       {"normalisation", normalisation}, {"combine", name_of(combine)}};
   j[classifier_kind(classifier->kind()).section] = classifier->to_json();
   if (!channels.empty()) j["channels"] = channel_list_json(channels, combine);
   return j;
@@ -204,7 +199,7 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   RowMatrixXd X(n, dimension);
   std::vector<int> labels(n);
   bool threads_safe = true;  // a kd-forest query is not reentrant
-  for (const auto& channel : model.channels) threads_safe = threads_safe && channel.codebook.search == "exact";
+  for (const auto& channel : model.channels) threads_safe = threads_safe && channel.codebook.search == CodebookSearch::exact;
   auto encode_one = [&](long i) {
     X.row(i) = model.histogram(model.input(data.images[i]), data.images[i].source).transpose();
     labels[i] = data.images[i].label;

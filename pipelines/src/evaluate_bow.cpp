@@ -98,7 +98,7 @@ RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, 
     if (enc.histogram[d] == 0.0) g[d] = 0.0;
   // u = d f / d pooled, channel by channel, through the combination (bow_channels.hpp).
   std::vector<Eigen::VectorXd> u(enc.channels.size());
-  if (model.config.combine == "concatenate") {
+  if (model.config.combine == Combine::concatenate) {
     Eigen::VectorXd pooled(enc.histogram.size());
     for (const auto& ch : enc.channels) pooled.segment(ch.offset, ch.bow.pooled.size()) = ch.bow.pooled;
     const Eigen::VectorXd all = normalisation_backward(pooled, model.config.normalisation, g);

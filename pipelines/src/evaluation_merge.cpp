@@ -26,15 +26,7 @@ ConservationRecord account_of(const nlohmann::json& a) {
   ConservationRecord r;
   r.score = a.at("score").get<double>();
   r.pixel_sum = a.at("pixel_sum").get<double>();
-  for (const auto& l : a.at("layers")) {
-    LayerRelevance layer;
-    layer.name = l.at("name").get<std::string>();
-    layer.relevance_in = l.at("relevance_in").get<double>();
-    layer.relevance_out = l.at("relevance_sum").get<double>();
-    layer.absorbed = l.at("absorbed").get<double>();
-    layer.unassigned = l.at("unassigned").get<double>();
-    r.layers.push_back(layer);
-  }
+  for (const auto& l : a.at("layers")) r.layers.push_back(l.get<LayerRelevance>());
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <ostream>
@@ -38,12 +39,6 @@ std::vector<int> parse_sizes(const std::string& text) {
   return sizes;
 }
 
-LayerKind parse_activation(const std::string& name) {
-  if (name == "relu") return LayerKind::relu;
-  if (name == "tanh") return LayerKind::tanh;
-  throw std::runtime_error("unknown activation \"" + name + "\" (known: relu, tanh)");
-}
-
 std::string png_bytes(const cv::Mat& image, const std::string& what) {
   std::vector<uchar> png;
   if (!cv::imencode(".png", image, png)) throw std::runtime_error(what + ": PNG encoding failed");
@@ -51,6 +46,36 @@ std::string png_bytes(const cv::Mat& image, const std::string& what) {
 }
 
 }  // namespace
+
+const EnumNames<Activation>& enum_names(Activation) {
+  static const EnumNames<Activation> names{{Activation::relu, "relu"}, {Activation::tanh, "tanh"}};
+  return names;
+}
+
+LayerKind layer_kind(Activation activation) {
+  return activation == Activation::tanh ? LayerKind::tanh : LayerKind::relu;
+}
+
+const OptionSchema<NetworkTrainingConfig>& NetworkTrainingConfig::schema() {
+  static const OptionSchema<NetworkTrainingConfig> s = [] {
+    using F = Fields<NetworkTrainingConfig>;
+    std::vector<OptionField<NetworkTrainingConfig>> fields{
+        F::integers("hidden", [](auto& c) -> auto& { return c.hidden; }, 1, std::numeric_limits<int>::max(), true),
+        F::choice("activation", [](auto& c) -> auto& { return c.activation; })};
+    // The training options' messages say "training:", as train-network's do.
+    for (auto& f : lift<NetworkTrainingConfig>(TrainingOptions::schema().fields(),
+                                               [](auto& c) -> auto& { return c.training; }, {}, {}, "training"))
+      fields.push_back(std::move(f));
+    return OptionSchema<NetworkTrainingConfig>(std::move(fields));
+  }();
+  return s;
+}
+
+NetworkTrainingConfig parse_network_section(const nlohmann::json& j, const std::string& where) {
+  return NetworkTrainingConfig::schema().read(j, where);
+}
+
+nlohmann::json network_section_json(const NetworkTrainingConfig& c) { return NetworkTrainingConfig::schema().write(c); }
 
 NetworkModel train_network_model(const Dataset& data, const NetworkTrainingConfig& config, std::ostream* log,
                                  TrainingHistory* history) {
@@ -64,9 +89,8 @@ NetworkModel train_network_model(const Dataset& data, const NetworkTrainingConfi
   model.input.shape = shape;
   std::vector<int> labels;
   for (const auto& image : data.images) labels.push_back(image.label);
-  const LayerKind activation = parse_activation(config.activation);
   model.network = make_mlp(static_cast<int>(shape.size()), config.hidden, static_cast<int>(data.classes.size()),
-                           activation, config.training.seed);
+                           layer_kind(config.activation), config.training.seed);
   const auto start = std::chrono::steady_clock::now();
   const TrainingHistory h = train_classifier(model.network, x, shape, labels, config.training, log);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -74,8 +98,8 @@ NetworkModel train_network_model(const Dataset& data, const NetworkTrainingConfi
   model.training_info = {{"data", data.spec},
                          {"images", data.images.size()},
                          {"hidden", config.hidden},
-                         {"activation", config.activation},
-                         {"optimizer", t.optimizer},
+                         {"activation", name_of(config.activation)},
+                         {"optimizer", name_of(t.optimizer)},
                          {"learning_rate", t.learning_rate},
                          {"momentum", t.momentum},
                          {"weight_decay", t.weight_decay},
@@ -101,17 +125,16 @@ double network_accuracy(const NetworkModel& model, const Dataset& data) {
 int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std::ostream* log) {
   NetworkTrainingConfig config;
   config.hidden = parse_sizes(request.hidden);
-  config.activation = request.activation;
-  parse_activation(config.activation);
   config.input_range = parse_range(request.input_range, "--input-range");
   config.training.epochs = request.epochs;
   config.training.batch_size = request.batch_size;
-  config.training.optimizer = request.optimizer;
   config.training.learning_rate = request.learning_rate;
   config.training.momentum = request.momentum;
   config.training.weight_decay = request.weight_decay;
   config.training.seed = request.seed;
   try {
+    config.activation = parse_enum<Activation>(request.activation, "activation");
+    config.training.optimizer = parse_enum<Optimizer>(request.optimizer, "optimizer");
     config.training.validate();
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(e.what());

@@ -74,26 +74,11 @@ py::tuple relevance_result(Eigen::VectorXd relevance, const LayerRelevance& laye
   return py::make_tuple(owned_array(std::move(relevance)), layer_dict(layer));
 }
 
-SupportWeighting weighting_arg(const py::handle& obj) {
-  SupportWeighting w;
-  if (obj.is_none()) return w;
-  const nlohmann::json j = to_json(obj, "weighting");
-  if (!j.is_object()) throw py::type_error("weighting: expected a dict {'type': ..., 'sigma': ...}");
-  for (const auto& item : j.items()) {
-    if (item.key() == "type" && item.value().is_string())
-      w.type = item.value().get<std::string>();
-    else if (item.key() == "sigma" && item.value().is_number())
-      w.sigma = item.value().get<double>();
-    else
-      throw py::value_error("weighting: unknown key or bad value '" + item.key() + "' (known: type, sigma)");
-  }
-  w.validate();
-  return w;
-}
+SupportWeighting weighting_arg(const py::handle& obj) { return options_arg<SupportWeighting>(obj, "weighting"); }
 
 LocalFeatures local_features_of(const py::handle& image, const DescriptorOptions& options) {
   const ImageSample s = image_arg(image, "image");
-  const cv::Mat& input = options.colour != "grey" && !s.colour.empty() ? s.colour : s.gray;
+  const cv::Mat& input = options.colour != ColourSpace::grey && !s.colour.empty() ? s.colour : s.gray;
   py::gil_scoped_release release;
   return compute_descriptors(input, options, s.source);
 }
@@ -142,20 +127,17 @@ void bind_blocks(py::module_& m) {
       "(default: dense SIFT, {'type': 'dsift', 'step': 2, 'bin_sizes': [4], ...}; see docs/config.md).");
   m.def(
       "dense_sift",
-      [](const py::handle& image, int step, const std::vector<int>& bin_sizes, double smoothing_magnif, bool fast) {
-        nlohmann::json j = {{"type", "dsift"}, {"step", step}, {"bin_sizes", bin_sizes},
-                            {"smoothing_magnif", smoothing_magnif}, {"fast", fast}};
-        DescriptorOptions options;
-        try {
-          options = j.get<DescriptorOptions>();
-        } catch (const nlohmann::json::exception& e) {
-          throw py::value_error(std::string("dense_sift: ") + e.what());
-        }
-        options.validate();
-        return local_features_of(image, options);
+      [](const py::handle& image, const py::handle& step, const py::handle& bin_sizes, const py::handle& smoothing_magnif,
+         const py::handle& fast) {
+        return local_features_of(
+            image, keyword_options<DescriptorOptions>({{"step", step},
+                                                       {"bin_sizes", bin_sizes},
+                                                       {"smoothing_magnif", smoothing_magnif},
+                                                       {"fast", fast}},
+                                                      "dense_sift"));
       },
-      py::arg("image"), py::arg("step") = 2, py::arg("bin_sizes") = std::vector<int>{4},
-      py::arg("smoothing_magnif") = 6.0, py::arg("fast") = true,
+      py::arg("image"), py::arg("step") = DenseSiftOptions{}.step, py::arg("bin_sizes") = DenseSiftOptions{}.bin_sizes,
+      py::arg("smoothing_magnif") = DenseSiftOptions{}.smoothing_magnif, py::arg("fast") = DenseSiftOptions{}.fast,
       "Dense SIFT (VLFeat vl_dsift, PHOW-style smoothing) of the grey image at every bin size, with each\n"
       "descriptor's support: a square of 4 x bin size centred on the frame, clipped to the image.");
 
@@ -293,14 +275,12 @@ void bind_blocks(py::module_& m) {
       "whole image and L1 normalisation).");
   m.def(
       "normalise",
-      [](const py::handle& x, const std::vector<std::string>& steps) {
-        NormalisationOptions n;
-        n.steps = steps;
-        n.validate();
+      [](const py::handle& x, const py::handle& steps) {
+        const auto n = keyword_options<NormalisationOptions>({{"steps", steps}}, "normalise");
         return owned_array(normalise(vector_arg(x, "x"), n));
       },
-      py::arg("x"), py::arg("steps") = std::vector<std::string>{"l1"},
-      "Applies the normalisation steps ('l1', 'l2', 'power') in order (DESIGN.md 1.3).");
+      py::arg("x"), py::arg("steps") = py::none(),
+      "Applies the normalisation steps ('l1', 'l2', 'power') in order (DESIGN.md 1.3); None: ['l1'].");
 
   // ------------------------------------------------------------ SVM
   py::class_<AdditiveEvaluation>(m, "AdditivePass", "One evaluation of all machines of an additive-kernel Svm.")

@@ -214,7 +214,18 @@ std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string
 nlohmann::json to_json(const py::handle& obj, const std::string& what) {
   if (obj.is_none()) return nullptr;
   if (py::isinstance<py::bool_>(obj)) return obj.cast<bool>();
-  if (py::isinstance<py::int_>(obj)) return obj.cast<long long>();
+  if (py::isinstance<py::int_>(obj)) {
+    // Beyond 64 bits an integer is out of every option's range: a ValueError, as other bad values.
+    try {
+      return obj.cast<long long>();
+    } catch (const py::cast_error&) {
+    }
+    try {
+      return obj.cast<unsigned long long>();
+    } catch (const py::cast_error&) {
+    }
+    throw py::value_error(what + ": the integer " + py::str(obj).cast<std::string>() + " is out of range");
+  }
   if (py::isinstance<py::float_>(obj)) return obj.cast<double>();
   if (py::isinstance<py::str>(obj)) return obj.cast<std::string>();
   if (py::isinstance<py::dict>(obj)) {

@@ -19,7 +19,9 @@
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+#include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -120,30 +122,51 @@ std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string
 nlohmann::json to_json(const py::handle& obj, const std::string& what);
 py::object from_json(const nlohmann::json& j);
 
-/// Options of a library type from a Python dict (None: defaults), through the
-/// type's JSON reader; errors name `what`.
+/// Options of a library type from a Python dict (None: defaults), read and
+/// checked through the type's schema as configuration files are (an unknown
+/// key, a bad name or an out-of-range number is a ValueError naming `what` and
+/// the key).
+template <typename Options, typename = void>
+struct has_schema : std::false_type {};
+template <typename Options>
+struct has_schema<Options, std::void_t<decltype(Options::schema())>> : std::true_type {};
+
 template <typename Options>
 Options options_arg(const py::handle& obj, const std::string& what) {
   if (obj.is_none()) return Options{};
   const nlohmann::json j = to_json(obj, what);
   if (!j.is_object()) throw py::type_error(what + ": expected a dict of options");
-  Options o;
   try {
-    o = j.get<Options>();
+    if constexpr (has_schema<Options>::value) {
+      Options o = Options::schema().read(j, what);
+      o.validate();
+      return o;
+    } else {
+      // SvmOptions, read by its own JSON reader (its keys depend on the kernel):
+      // a key it does not write back is one it does not know.
+      Options o = j.get<Options>();
+      const nlohmann::json known = o;
+      std::set<std::string> keys;
+      for (const auto& item : known.items()) keys.insert(item.key());
+      check_keys(j, keys, what);
+      o.validate();
+      return o;
+    }
   } catch (const nlohmann::json::exception& e) {
     throw py::value_error(what + ": " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
   }
-  // A key the type does not write back is one it does not know: refuse it,
-  // as configuration files do, so that a typo cannot fall back to a default.
-  const nlohmann::json known = o;
-  for (const auto& item : j.items())
-    if (!known.contains(item.key())) {
-      std::string names;
-      for (const auto& k : known.items()) names += (names.empty() ? "" : ", ") + k.key();
-      throw py::value_error(what + ": unknown key '" + item.key() + "' (known: " + names + ")");
-    }
-  o.validate();
-  return o;
+}
+
+/// Options of a library type from keyword arguments (name, value), named as
+/// the schema's keys; None leaves a key at its default.
+template <typename Options>
+Options keyword_options(const std::vector<std::pair<const char*, py::handle>>& arguments, const std::string& what) {
+  py::dict d;
+  for (const auto& [key, value] : arguments)
+    if (!value.is_none()) d[key] = value;
+  return options_arg<Options>(d, what);
 }
 
 // ---------------------------------------------------------------- records

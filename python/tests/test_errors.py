@@ -112,7 +112,7 @@ def test_bad_building_block_input(model, test_images):
         model.svm.decisions(np.zeros(3))
     with pytest.raises(ValueError, match="NaN"):
         model.svm.decisions(np.full(model.dimension, np.nan))
-    with pytest.raises(ValueError, match="unknown key 'stepp'"):
+    with pytest.raises(ValueError, match="unknown key \"stepp\""):
         pixelwise.compute_descriptors(test_images[0][0], {"type": "dsift", "stepp": 3})
     with pytest.raises(ValueError, match="128 columns"):
         model.codebooks[0].nearest(np.zeros((2, 5)))
@@ -122,3 +122,52 @@ def test_bad_building_block_input(model, test_images):
         pixelwise.render_heatmap(np.zeros((28, 28)), np.zeros((10, 10), dtype=np.uint8))
     with pytest.raises(TypeError, match="uint8"):
         pixelwise.save_image("x.png", np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        # Keyword arguments go through the same schema as configuration files.
+        (lambda img: pixelwise.dense_sift(img, step=4294967300), ["step", "integer", "4294967300"]),
+        (lambda img: pixelwise.dense_sift(img, step=2.5), ["step", "integer", "2.5"]),
+        (lambda img: pixelwise.dense_sift(img, step=2**70), ["step", "out of range"]),
+        (lambda img: pixelwise.dense_sift(img, step=0), ["step", "positive integer", "got 0"]),
+        (lambda img: pixelwise.dense_sift(img, bin_sizes=[4294967300]), ["bin_sizes", "integer"]),
+        (lambda img: pixelwise.dense_sift(img, bin_sizes=[]), ["bin_sizes", "non-empty"]),
+        (lambda img: pixelwise.dense_sift(img, fast="yes"), ["fast", "true or false"]),
+        (lambda img: pixelwise.dense_sift(img, smoothing_magnif=-1), ["smoothing_magnif", ">= 0"]),
+        (lambda img: pixelwise.compute_descriptors(img, {"colour": "lab"}), ["colour", '"lab"', "grey, rgb, opponent, hsv"]),
+        (lambda img: pixelwise.compute_descriptors(img, {"type": "surf"}), ["type", '"surf"', "dsift, sift"]),
+        (lambda img: pixelwise.compute_descriptors(img, {"planes": "stacked"}), ["planes", "concatenate, separate"]),
+        (lambda img: pixelwise.compute_descriptors(img, {"type": "sift", "step": 3}), ['"step" does not apply']),
+        (lambda img: pixelwise.normalise(np.ones(3), steps=["l1", "l3"]), ["steps", '"l3"', "l1, l2, power"]),
+        (lambda img: pixelwise.normalise(np.ones(3), steps="l1"), ["steps", "list"]),
+        (lambda img: pixelwise.spread_to_pixels({"x": [1.0], "y": [1.0], "support": [[0, 0, 1, 1]]}, [1.0], 3, 3,
+                                                weighting={"type": "triangle"}), ["weighting", '"triangle"', "uniform, gaussian"]),
+        (lambda img: pixelwise.spread_to_pixels({"x": [1.0], "y": [1.0], "support": [[0, 0, 1, 1]]}, [1.0], 3, 3,
+                                                weighting={"type": "gaussian", "sigma": 0.0}), ["sigma", ">= 0.05"]),
+    ],
+)
+def test_bad_option_values_are_value_errors_naming_the_argument(test_images, call, words):
+    with pytest.raises(ValueError) as info:
+        call(test_images[0][0])
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_option_dicts_reach_the_schema(model, test_images):
+    image = test_images[0][0]
+    codebook = model.codebooks[0]
+    features = pixelwise.dense_sift(image, step=3.0)  # a whole number written as a real is an integer
+    assert len(features) == len(pixelwise.dense_sift(image, step=3))
+    with pytest.raises(ValueError, match="unknown type \"sparse\" \\(known: hard, soft, rank\\)"):
+        pixelwise.encode(codebook, features, {"type": "sparse"})
+    with pytest.raises(ValueError, match="knn must be an integer in \\[1, 1000\\]"):
+        pixelwise.encode(codebook, features, {"type": "soft", "knn": 4294967301})
+    with pytest.raises(ValueError, match="pyramid"):
+        pixelwise.pool(pixelwise.encode(codebook, features), features, {"pyramid": [[1, 1, 1]]})
+    with pytest.raises(ValueError, match="unknown search \"annoy\""):
+        pixelwise.Codebook.train(features.descriptors, {"search": "annoy"})
+    # The names written back are the configuration's.
+    e = pixelwise.pool(pixelwise.encode(codebook, features), features, {"type": "pmeans", "p": 3})
+    assert e.pooling == {"type": "pmeans", "p": 3.0, "pyramid": [[1, 1]]}

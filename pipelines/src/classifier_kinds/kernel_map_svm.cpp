@@ -6,7 +6,7 @@
 // then the bias of every class.
 #include <stdexcept>
 
-#include "../config_keys.hpp"
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/pipelines/classifier_kinds.hpp"
 #include "pixelwise/pipelines/npy.hpp"
 #include "svm_section.hpp"
@@ -39,8 +39,8 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   if (v.options.kernel != "hik" && v.options.kernel != "chi2")
     throw std::invalid_argument(where + ": homogeneous kernel maps exist for the hik and chi2 kernels, not " +
                                 v.options.kernel);
-  if (v.multiclass != "one_vs_rest")
-    throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + v.multiclass);
+  if (v.multiclass != Multiclass::one_vs_rest)
+    throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + name_of(v.multiclass));
   try {
     f->map.validate();
     f->solver.validate();
@@ -90,9 +90,9 @@ nlohmann::json KernelMapSection::to_json() const {
   return j;
 }
 
-void KernelMapSection::check_combine(const std::string& combine) const {
-  if (combine != "concatenate")
-    throw std::invalid_argument("config: combine \"" + combine +
+void KernelMapSection::check_combine(Combine combine) const {
+  if (combine != Combine::concatenate)
+    throw std::invalid_argument("config: combine \"" + name_of(combine) +
                                 "\" weights kernels; a kernel-map SVM (svm.feature_map) takes \"concatenate\"");
 }
 

@@ -4,7 +4,7 @@
 // for any kernel).
 #include <stdexcept>
 
-#include "../config_keys.hpp"
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/classifiers/kernel_gradients.hpp"
 #include "pixelwise/pipelines/classifier_kinds.hpp"
 #include "pixelwise/pipelines/npy.hpp"
@@ -20,17 +20,18 @@ SvmSectionValues parse_svm_values(const nlohmann::json& section) {
     nlohmann::json options = section;
     options.erase("feature_map");
     v.options = options.get<SvmOptions>();
-    v.multiclass = section.value("multiclass", v.multiclass);
+    if (section.contains("multiclass"))
+      v.multiclass = enum_names(v.multiclass).read(section.at("multiclass"), "multiclass", kSvmWhere);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(kSvmWhere + ": " + e.what());
   }
   return v;
 }
 
-bool svm_multiclass_is(const nlohmann::json& section, const std::string& multiclass) {
-  if (!section.is_object() || !section.contains("multiclass")) return multiclass == "one_vs_rest";
+bool svm_multiclass_is(const nlohmann::json& section, Multiclass multiclass) {
+  if (!section.is_object() || !section.contains("multiclass")) return multiclass == Multiclass::one_vs_rest;
   const nlohmann::json& m = section.at("multiclass");
-  return m.is_string() && m.get<std::string>() == multiclass;
+  return m.is_string() && m.get<std::string>() == name_of(multiclass);
 }
 
 RowMatrixXd load_support_vectors(const StoredFiles& files) {
@@ -40,16 +41,23 @@ RowMatrixXd load_support_vectors(const StoredFiles& files) {
   return sv;
 }
 
-std::string SvmSection::multiclass() const { return kind_ == "one_vs_one_svm" ? "one_vs_one" : "one_vs_rest"; }
+const EnumNames<Multiclass>& enum_names(Multiclass) {
+  static const EnumNames<Multiclass> names{{Multiclass::one_vs_rest, "one_vs_rest"}, {Multiclass::one_vs_one, "one_vs_one"}};
+  return names;
+}
+
+Multiclass SvmSection::multiclass() const {
+  return kind_ == "one_vs_one_svm" ? Multiclass::one_vs_one : Multiclass::one_vs_rest;
+}
 
 nlohmann::json SvmSection::to_json() const {
   nlohmann::json j = options;
-  j["multiclass"] = multiclass();
+  j["multiclass"] = name_of(multiclass());
   return j;
 }
 
-void SvmSection::check_combine(const std::string& combine) const {
-  if (combine == "sum_of_kernels" && !is_additive(parse_kernel(options.kernel)))
+void SvmSection::check_combine(Combine combine) const {
+  if (combine == Combine::sum_of_kernels && !is_additive(parse_kernel(options.kernel)))
     throw std::invalid_argument("config: combine \"sum_of_kernels\" weights additive kernels (linear, hik, chi2, "
                                 "hellinger), not " + options.kernel);
 }
@@ -78,7 +86,7 @@ ClassifierPass KernelSvmClassifier::forward(const Eigen::VectorXd& x) const {
 void KernelSvmClassifier::check(const RelevanceRequest& request) const {
   if (request.versus >= 0)
     throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one model; this one is " +
-                                section_->multiclass());
+                                name_of(section_->multiclass()));
 }
 
 ClassifierRelevance KernelSvmClassifier::relevance(const Eigen::VectorXd& x, const ClassifierPass& pass, int c,
@@ -95,7 +103,7 @@ void KernelSvmClassifier::decompose(const OneVsRestSvm& svm, int m, const Eigen:
                                     const ClassifierPass* pass, int c, const RelevanceRequest& request,
                                     ClassifierRelevance& r) const {
   r.bias = svm.machine(m).bias();
-  r.report = {{"classifier", "svm"}, {"multiclass", section_->multiclass()}};
+  r.report = {{"classifier", "svm"}, {"multiclass", name_of(section_->multiclass())}};
   Relevance& bins = r.decomposition;
   if (request.method == HistogramMethod::lrp) {
     // The bin terms of the pass that gave the scores, where there are some.

@@ -5,7 +5,7 @@
 // format (as in network model directories, network_model.hpp).
 #include <stdexcept>
 
-#include "../config_keys.hpp"
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
 #include "pixelwise/pipelines/classifier_kinds.hpp"
 
@@ -14,40 +14,10 @@ namespace {
 
 constexpr const char* kNetworkFile = "network.txt";
 
-LayerKind activation_kind(const std::string& name, const std::string& where) {
-  if (name == "relu") return LayerKind::relu;
-  if (name == "tanh") return LayerKind::tanh;
-  throw std::invalid_argument(where + ": unknown activation \"" + name + "\" (known: relu, tanh)");
-}
-
 // The options of `pixelwise train-network` (network_commands.hpp).
 std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& j) {
-  const std::string where = "config section \"network\"";
-  check_keys(j, {"hidden", "activation", "optimizer", "learning_rate", "momentum", "weight_decay", "epochs",
-                 "batch_size", "seed"},
-             where);
   auto s = std::make_shared<NetworkSection>();
-  NetworkTrainingConfig& c = s->network;
-  try {
-    c.hidden = j.value("hidden", c.hidden);
-    c.activation = j.value("activation", c.activation);
-    TrainingOptions& t = c.training;
-    t.optimizer = j.value("optimizer", t.optimizer);
-    t.learning_rate = j.value("learning_rate", t.learning_rate);
-    t.momentum = j.value("momentum", t.momentum);
-    t.weight_decay = j.value("weight_decay", t.weight_decay);
-    t.epochs = j.value("epochs", t.epochs);
-    t.batch_size = j.value("batch_size", t.batch_size);
-    t.seed = j.value("seed", t.seed);
-    t.validate();
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(where + ": " + e.what());
-  }
-  for (int size : c.hidden)
-    if (size <= 0) throw std::invalid_argument(where + ": hidden layer sizes must be positive, got " + std::to_string(size));
-  activation_kind(c.activation, where);
+  s->network = parse_network_section(j, "config section \"network\"");
   return s;
 }
 
@@ -56,10 +26,11 @@ TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run
   const auto& s = dynamic_cast<const NetworkSection&>(section);
   const NetworkTrainingConfig& net = s.network;
   const long dimension = run.X.cols();
-  run.say("network: hidden " + nlohmann::json(net.hidden).dump() + ", " + net.activation + ", " + net.training.optimizer +
-          ", " + std::to_string(net.training.epochs) + " epochs on " + std::to_string(dimension) + "-D histograms");
+  run.say("network: hidden " + nlohmann::json(net.hidden).dump() + ", " + name_of(net.activation) + ", " +
+          name_of(net.training.optimizer) + ", " + std::to_string(net.training.epochs) + " epochs on " +
+          std::to_string(dimension) + "-D histograms");
   Network network = make_mlp(static_cast<int>(dimension), net.hidden, run.classes,
-                             activation_kind(net.activation, "network"), net.training.seed);
+                             layer_kind(net.activation), net.training.seed);
   const TensorShape shape{1, 1, static_cast<int>(dimension)};
   const TrainingHistory history = train_classifier(network, run.X, shape, run.labels, net.training, run.log);
   std::vector<int> predicted = predict_classes(network, run.X, shape);
@@ -96,16 +67,11 @@ Composite composite_of(const RelevanceRequest& request) {
 
 }  // namespace
 
-nlohmann::json NetworkSection::to_json() const {
-  const TrainingOptions& t = network.training;
-  return {{"hidden", network.hidden},         {"activation", network.activation}, {"optimizer", t.optimizer},
-          {"learning_rate", t.learning_rate}, {"momentum", t.momentum},           {"weight_decay", t.weight_decay},
-          {"epochs", t.epochs},               {"batch_size", t.batch_size},       {"seed", t.seed}};
-}
+nlohmann::json NetworkSection::to_json() const { return network_section_json(network); }
 
-void NetworkSection::check_combine(const std::string& combine) const {
-  if (combine != "concatenate")
-    throw std::invalid_argument("config: combine \"" + combine +
+void NetworkSection::check_combine(Combine combine) const {
+  if (combine != Combine::concatenate)
+    throw std::invalid_argument("config: combine \"" + name_of(combine) +
                                 "\" weights kernels; a network classifier takes \"concatenate\"");
 }
 

@@ -76,7 +76,7 @@ std::map<std::string, std::string> OneVsOneSvmClassifier::save(const std::filesy
 
 ClassifierKind one_vs_one_svm_kind() {
   return {"one_vs_one_svm", "svm",
-          [](const nlohmann::json& section) { return svm_multiclass_is(section, "one_vs_one"); }, parse, train, load};
+          [](const nlohmann::json& section) { return svm_multiclass_is(section, Multiclass::one_vs_one); }, parse, train, load};
 }
 
 }  // namespace pixelwise

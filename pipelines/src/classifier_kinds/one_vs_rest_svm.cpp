@@ -16,9 +16,6 @@ std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
 
 std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   const SvmSectionValues v = parse_svm_values(section);
-  if (v.multiclass != "one_vs_rest" && v.multiclass != "one_vs_one")
-    throw std::invalid_argument(kSvmWhere + ": multiclass must be \"one_vs_rest\" or \"one_vs_one\", got \"" +
-                                v.multiclass + "\"");
   return std::make_shared<SvmSection>("one_vs_rest_svm", v.options);
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "pixelwise/classifiers/svm.hpp"
-#include "pixelwise/pipelines/histogram_classifier.hpp"
+#include "pixelwise/pipelines/classifier_kinds.hpp"
 
 namespace pixelwise {
 
@@ -15,12 +15,12 @@ inline const std::string kSvmWhere = "config section \"svm\"";
 /// "one_vs_rest"); unknown keys are errors. feature_map is left to its kind.
 struct SvmSectionValues {
   SvmOptions options;
-  std::string multiclass = "one_vs_rest";
+  Multiclass multiclass = Multiclass::one_vs_rest;
 };
 SvmSectionValues parse_svm_values(const nlohmann::json& section);
 /// Whether the svm section `section` asks for `multiclass` (a wrong type is
 /// left to the parser's error).
-bool svm_multiclass_is(const nlohmann::json& section, const std::string& multiclass);
+bool svm_multiclass_is(const nlohmann::json& section, Multiclass multiclass);
 
 /// support_vectors.npy of a kernel-SVM model, checked against the pipeline's dimension.
 RowMatrixXd load_support_vectors(const StoredFiles& files);

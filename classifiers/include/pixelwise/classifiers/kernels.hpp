@@ -3,14 +3,18 @@
 #include <cmath>
 #include <string>
 
+#include "pixelwise/common/option_schema.hpp"
+
 namespace pixelwise {
 
 /// The first four are sum-decomposable; rbf, expchi2 and polynomial are not
 /// and take parameters (gamma, degree, coef0): see kernel_function.hpp.
 enum class KernelType { linear, intersection, chi2, hellinger, rbf, expchi2, polynomial };
 
-/// "linear", "hik" (histogram intersection), "chi2" (additive chi-square),
-/// "hellinger" (sqrt(u v)), "rbf", "expchi2", "poly".
+/// "linear", "hik" (histogram intersection; also read as "intersection"),
+/// "chi2" (additive chi-square), "hellinger" (sqrt(u v)), "rbf", "expchi2",
+/// "poly" (also read as "polynomial").
+const EnumNames<KernelType>& enum_names(KernelType);
 KernelType parse_kernel(const std::string& name);
 std::string kernel_name(KernelType kernel);
 

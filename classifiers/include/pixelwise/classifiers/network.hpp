@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/option_schema.hpp"
+
 namespace pixelwise {
 
 using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -238,15 +240,21 @@ class Network {
 /// Weights N(0, sqrt(2/m)) for relu (He), N(0, sqrt(1/m)) for tanh; biases 0.
 Network make_mlp(int inputs, const std::vector<int>& hidden, int classes, LayerKind activation, std::uint64_t seed);
 
+/// "sgd" is with momentum.
+enum class Optimizer { adam, sgd };
+const EnumNames<Optimizer>& enum_names(Optimizer);
+
 struct TrainingOptions {
   int epochs = 20;
   int batch_size = 32;
-  std::string optimizer = "adam";  ///< "adam" or "sgd" (with momentum)
+  Optimizer optimizer = Optimizer::adam;
   double learning_rate = 1e-3;
   double momentum = 0.9;           ///< sgd only
   double weight_decay = 0;         ///< L2 penalty factor on the weights (not the biases)
   std::uint64_t seed = 1;          ///< order of the mini-batches
   void validate() const;
+  /// Its keys in a "network" configuration section.
+  static const OptionSchema<TrainingOptions>& schema();
 };
 
 struct TrainingHistory {

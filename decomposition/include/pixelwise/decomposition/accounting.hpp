@@ -18,5 +18,8 @@ struct LayerRelevance {
 };
 
 void to_json(nlohmann::json& j, const LayerRelevance& layer);
+/// Reads what to_json writes; files written before the key was renamed spell
+/// relevance_out "relevance_sum", and are read as well.
+void from_json(const nlohmann::json& j, LayerRelevance& layer);
 
 }  // namespace pixelwise

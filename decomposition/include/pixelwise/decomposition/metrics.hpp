@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/decomposition/accounting.hpp"
 #include "pixelwise/decomposition/baselines.hpp"
 
@@ -41,6 +42,7 @@ namespace pixelwise {
 using MaskArray = Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 enum class Replacement { uniform, constant, blur };
+const EnumNames<Replacement>& enum_names(Replacement);
 Replacement parse_replacement(const std::string& name);
 std::string replacement_name(Replacement replacement);
 

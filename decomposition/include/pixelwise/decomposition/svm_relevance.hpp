@@ -5,6 +5,7 @@
 #include <string>
 
 #include "pixelwise/classifiers/svm.hpp"
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/decomposition/relevance_step.hpp"
 
 namespace pixelwise {
@@ -12,6 +13,7 @@ namespace pixelwise {
 /// Where the bias b goes: nowhere (none), b / V on every bin (uniform), or
 /// b / |{d : x_d != 0}| on the bins present in the image (nonzero, default).
 enum class BiasPolicy { none, uniform, nonzero };
+const EnumNames<BiasPolicy>& enum_names(BiasPolicy);
 BiasPolicy parse_bias_policy(const std::string& name);
 std::string bias_policy_name(BiasPolicy policy);
 

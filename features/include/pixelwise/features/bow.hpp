@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/features/codebook.hpp"
 #include "pixelwise/features/local_features.hpp"
 
@@ -27,32 +28,48 @@ struct Codes {
 ///   "soft": kernel codebook, m_d proportional to exp(-|v - c_d|^2 / (2 sigma^2));
 ///   "rank": m_d proportional to decay^(-r), r = 0 .. knn-1 the rank of d;
 /// soft and rank codes are normalised to sum 1 over the knn words.
+enum class CodingType { hard, soft, rank };
+const EnumNames<CodingType>& enum_names(CodingType);
+
 struct CodingOptions {
-  std::string type = "hard";
+  CodingType type = CodingType::hard;
   int knn = 5;          ///< soft, rank: number of nearest words
   double sigma = 1.0;   ///< soft: kernel width in descriptor units
   double decay = 2.0;   ///< rank: ratio between consecutive ranks' weights (> 1)
   void validate() const;
-  int neighbours() const { return type == "hard" ? 1 : knn; }
+  int neighbours() const { return type == CodingType::hard ? 1 : knn; }
+  /// JSON section "coding" (docs/config.md).
+  static const OptionSchema<CodingOptions>& schema();
 };
 
 /// Pooling over a spatial cell c holding M_c features (DESIGN.md 1.2):
 ///   "sum":    x_{c,d} = sum_{l in c} m_d(l)
 ///   "pmeans": x_{c,d} = ((1/M_c) sum_{l in c} m_d(l)^p)^(1/p)
 ///   "max":    x_{c,d} = max_{l in c} m_d(l)
+enum class PoolingType { sum, pmeans, max };
+const EnumNames<PoolingType>& enum_names(PoolingType);
+
 struct PoolingOptions {
-  std::string type = "sum";
+  PoolingType type = PoolingType::sum;
   /// Spatial pyramid: one grid (columns, rows) per level; {1, 1} is the whole image.
   std::vector<std::array<int, 2>> pyramid{{1, 1}};
   double p = 2.0;       ///< pmeans exponent (>= 1)
   void validate() const;
   int cells() const;
+  /// JSON section "pooling".
+  static const OptionSchema<PoolingOptions>& schema();
 };
 
+/// Normalisation steps (DESIGN.md 1.3); "power" is the signed square root.
+enum class NormalisationStep { l1, l2, power };
+const EnumNames<NormalisationStep>& enum_names(NormalisationStep);
+
 struct NormalisationOptions {
-  /// Applied in order; each of "l1", "l2", "power" (signed square root); empty = none.
-  std::vector<std::string> steps{"l1"};
+  /// Applied in order; empty = none.
+  std::vector<NormalisationStep> steps{NormalisationStep::l1};
   void validate() const;
+  /// JSON section "normalisation".
+  static const OptionSchema<NormalisationOptions>& schema();
 };
 
 void to_json(nlohmann::json& j, const CodingOptions& o);

@@ -11,16 +11,22 @@
 
 namespace pixelwise {
 
+/// Nearest-word search: exact, or approximate with VLFeat's kd-forest.
+enum class CodebookSearch { exact, kdforest };
+const EnumNames<CodebookSearch>& enum_names(CodebookSearch);
+
 struct CodebookOptions {
   int words = 200;                      ///< vocabulary size V
   int training_descriptors = 100000;    ///< descriptors sampled (seeded) for k-means
   std::uint32_t seed = 1;               ///< seeds the sampling and k-means++ initialisation
   int max_iterations = 100;
-  std::string search = "exact";         ///< "exact" or "kdforest"
+  CodebookSearch search = CodebookSearch::exact;
   int kdforest_trees = 4;
   int kdforest_checks = 256;            ///< maximum comparisons per kd-forest query
 
   void validate() const;
+  /// JSON section "codebook".
+  static const OptionSchema<CodebookOptions>& schema();
 };
 
 void to_json(nlohmann::json& j, const CodebookOptions& o);

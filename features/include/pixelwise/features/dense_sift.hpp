@@ -2,7 +2,6 @@
 // Dense SIFT on a grey image with VLFeat's vl_dsift, at one or several bin sizes
 // (DESIGN.md 1; issue: dense SIFT with supports). Each descriptor keeps its
 // frame and its support square: 4 x bin size, centred on the frame, clipped.
-#include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
 #include <vector>
 
@@ -19,12 +18,11 @@ struct DenseSiftOptions {
   bool fast = true;                  ///< flat window instead of Gaussian (vl_dsift "fast")
 
   void validate() const;
+  /// Its keys in a "dsift" descriptor section.
+  static const OptionSchema<DenseSiftOptions>& schema();
   /// Smallest image side for which every scale yields at least one descriptor.
   int minimum_image_side() const;
 };
-
-void to_json(nlohmann::json& j, const DenseSiftOptions& o);
-void from_json(const nlohmann::json& j, DenseSiftOptions& o);
 
 /// Computes dense SIFT; scales are aligned as in PHOW so that all bin sizes
 /// share descriptor centres. `what` names the image in error messages.

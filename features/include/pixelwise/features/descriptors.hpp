@@ -6,10 +6,10 @@
 // space, with the weighting of their pixel supports (DESIGN.md 1, 1.5).
 #include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
-#include <set>
 #include <string>
 
 #include "pixelwise/features/dense_sift.hpp"
+#include "pixelwise/features/image.hpp"
 #include "pixelwise/features/local_features.hpp"
 
 namespace pixelwise {
@@ -24,15 +24,24 @@ struct KeypointSiftOptions {
   double magnif = 3.0;           ///< bin size = magnif * sigma; support side = 4 * magnif * sigma
   bool orientation = true;       ///< false: upright descriptors (angle 0, axis-aligned supports)
   void validate() const;
+  /// Its keys in a "sift" descriptor section.
+  static const OptionSchema<KeypointSiftOptions>& schema();
 };
 
+/// "dsift" (dense) or "sift" (keypoints).
+enum class DescriptorType { dsift, sift };
+const EnumNames<DescriptorType>& enum_names(DescriptorType);
+
+/// Colour planes: "concatenate" = one descriptor of 128 x planes values per
+/// location; "separate" = each plane its own feature channel (expanded by the
+/// pipeline configuration into channels that set `plane`).
+enum class PlaneMode { concatenate, separate };
+const EnumNames<PlaneMode>& enum_names(PlaneMode);
+
 struct DescriptorOptions {
-  std::string type = "dsift";          ///< "dsift" (dense) or "sift" (keypoints)
-  std::string colour = "grey";         ///< grey, rgb, opponent, hsv (see colour_planes)
-  /// Colour planes: "concatenate" = one descriptor of 128 x planes values per
-  /// location; "separate" = each plane its own feature channel (expanded by the
-  /// pipeline configuration into channels that set `plane`).
-  std::string planes = "concatenate";
+  DescriptorType type = DescriptorType::dsift;
+  ColourSpace colour = ColourSpace::grey;  ///< see colour_planes
+  PlaneMode planes = PlaneMode::concatenate;
   int plane = -1;                      ///< >= 0: use only this plane of the colour space
   DenseSiftOptions dense;
   KeypointSiftOptions keypoint;
@@ -43,8 +52,10 @@ struct DescriptorOptions {
   int planes_used() const;
   /// Descriptor dimension: 128 per plane used.
   int dimension() const { return 128 * planes_used(); }
-  /// The JSON keys this descriptor type accepts.
-  static std::set<std::string> keys(const std::string& type);
+  /// JSON section "descriptor": the keys of every type, each applying to its
+  /// own (selector "type"); weighting.type and weighting.sigma are spelt
+  /// "weighting" and "gaussian_sigma".
+  static const OptionSchema<DescriptorOptions>& schema();
 };
 
 void to_json(nlohmann::json& j, const DescriptorOptions& o);

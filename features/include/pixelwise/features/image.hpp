@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/option_schema.hpp"
+
 namespace pixelwise {
 
 /// Reads an image file as it is stored (cv::IMREAD_UNCHANGED). Throws
@@ -24,6 +26,9 @@ cv::Mat to_gray_float(const cv::Mat& image, const std::string& what);
 /// [0, 1]; a grey image is replicated into the three channels.
 cv::Mat to_colour_float(const cv::Mat& image, const std::string& what);
 
+enum class ColourSpace { grey, rgb, opponent, hsv };
+const EnumNames<ColourSpace>& enum_names(ColourSpace);
+
 /// The planes a descriptor is computed on (van de Sande, Gevers, Snoek 2010,
 /// "Evaluating color descriptors for object and scene recognition"), each
 /// CV_32FC1, from a grey (CV_32FC1) or colour (CV_32FC3, BGR) float image:
@@ -33,9 +38,9 @@ cv::Mat to_colour_float(const cv::Mat& image, const std::string& what);
 ///   "opponent": O1 = (R - G) / sqrt 2, O2 = (R + G - 2B) / sqrt 6, O3 = (R + G + B) / sqrt 3;
 ///   "hsv":      H / 360 in [0, 1), S, V (OpenCV's float conversion).
 /// A grey image given to a colour space is first replicated to R = G = B.
-std::vector<cv::Mat> colour_planes(const cv::Mat& image, const std::string& space, const std::string& what);
+std::vector<cv::Mat> colour_planes(const cv::Mat& image, ColourSpace space, const std::string& what);
 
 /// Names of the planes of a colour space, e.g. {"O1", "O2", "O3"}.
-const std::vector<std::string>& plane_names(const std::string& space);
+const std::vector<std::string>& plane_names(ColourSpace space);
 
 }  // namespace pixelwise

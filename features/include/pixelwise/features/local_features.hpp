@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/option_schema.hpp"
+
 namespace pixelwise {
 
 using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -68,11 +70,19 @@ PixelBox bounding_box(const std::vector<RowSpan>& spans);
 /// s = sigma * half_side, normalised to sum 1 over the clipped support.
 /// sigma = 1 matches the Gaussian window of a SIFT descriptor (whose standard
 /// deviation is half the descriptor width).
+enum class WeightingType { uniform, gaussian };
+const EnumNames<WeightingType>& enum_names(WeightingType);
+
 struct SupportWeighting {
-  std::string type = "uniform";  ///< "uniform" or "gaussian"
+  WeightingType type = WeightingType::uniform;
   double sigma = 1.0;            ///< Gaussian only, in units of the support's half side
   void validate() const;
-  bool gaussian() const { return type == "gaussian"; }
+  bool gaussian() const { return type == WeightingType::gaussian; }
+  /// Keys "type" and "sigma" (the Python dict; a descriptor section spells
+  /// them "weighting" and "gaussian_sigma").
+  static const OptionSchema<SupportWeighting>& schema();
+  /// The range of sigma, shared by both spellings.
+  static constexpr double kMinimumSigma = 0.05;
 };
 
 }  // namespace pixelwise

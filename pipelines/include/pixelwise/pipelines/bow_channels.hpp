@@ -22,6 +22,10 @@
 
 namespace pixelwise {
 
+/// How the channels' histograms are combined (above).
+enum class Combine { concatenate, sum_of_kernels };
+const EnumNames<Combine>& enum_names(Combine);
+
 struct ChannelConfig {
   std::string name;
   DescriptorOptions descriptor;
@@ -34,7 +38,7 @@ struct ChannelConfig {
   /// Histogram dimension: cells * words.
   long dimension() const { return static_cast<long>(pooling.cells()) * codebook.words; }
   /// Whether the descriptor needs a colour image (otherwise the grey one is used).
-  bool uses_colour() const { return descriptor.colour != "grey"; }
+  bool uses_colour() const { return descriptor.colour != ColourSpace::grey; }
 };
 
 /// Reads the channel sections (descriptor, codebook, coding, pooling,
@@ -47,16 +51,13 @@ nlohmann::json channel_sections_json(const ChannelConfig& c);
 /// The "channels" list of a configuration: each entry's sections over `base`,
 /// plus "name" and "weight". With combine "concatenate" a channel may not set
 /// its own normalisation or weight (the joint histogram is normalised once).
-std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const ChannelConfig& base,
-                                              const std::string& combine);
-nlohmann::json channel_list_json(const std::vector<ChannelConfig>& channels, const std::string& combine);
+std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const ChannelConfig& base, Combine combine);
+nlohmann::json channel_list_json(const std::vector<ChannelConfig>& channels, Combine combine);
 
 /// The channels a pipeline computes: a channel whose colour planes are
 /// "separate" becomes one channel per plane (name + "/" + plane name); names
 /// must be unique. An empty name becomes "<type>-<colour>".
 std::vector<ChannelConfig> expand_channels(std::vector<ChannelConfig> channels);
-
-void check_combine(const std::string& combine);
 
 /// One channel's part of an image encoding.
 struct ChannelEncoding {
@@ -78,7 +79,7 @@ LocalFeatures channel_features(const ChannelConfig& channel, const cv::Mat& imag
 
 /// Encodes an image with every channel and combines the blocks.
 ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std::vector<Codebook>& codebooks,
-                           const std::string& combine, const NormalisationOptions& joint_normalisation,
+                           Combine combine, const NormalisationOptions& joint_normalisation,
                            KernelType kernel, const cv::Mat& image, const std::string& what);
 
 }  // namespace pixelwise

@@ -43,6 +43,8 @@
 
 namespace pixelwise {
 
+/// JSON svm.multiclass: one-vs-rest SVMs, or libsvm's own one-vs-one.
+
 struct PipelineConfig {
   // The top-level sections: the single channel of a one-channel pipeline, and
   // the defaults every entry of `channels` starts from.
@@ -51,7 +53,7 @@ struct PipelineConfig {
   CodingOptions coding;
   PoolingOptions pooling;
   NormalisationOptions normalisation;
-  std::string combine = "concatenate";     ///< or "sum_of_kernels" (see bow_channels.hpp)
+  Combine combine = Combine::concatenate;  ///< see bow_channels.hpp
   std::vector<ChannelConfig> channels;     ///< as configured; empty: one channel of the top-level sections
   /// The classifier's kind and its parsed configuration section (section
   /// "svm" or "network" in JSON; histogram_classifier.hpp). Default: one-vs-rest

@@ -16,6 +16,11 @@
 
 namespace pixelwise {
 
+/// svm.multiclass: one machine per class against the rest, or libsvm's own
+/// pairwise machines (one_vs_one.hpp).
+enum class Multiclass { one_vs_rest, one_vs_one };
+const EnumNames<Multiclass>& enum_names(Multiclass);
+
 /// The registrations of the built-in kinds (histogram_classifier.cpp lists them).
 ClassifierKind one_vs_rest_svm_kind();
 ClassifierKind one_vs_one_svm_kind();
@@ -29,10 +34,10 @@ class SvmSection : public ClassifierSection {
   SvmSection(std::string kind, SvmOptions options) : kind_(std::move(kind)), options(std::move(options)) {}
   std::string kind() const override { return kind_; }
   nlohmann::json to_json() const override;
-  void check_combine(const std::string& combine) const override;
+  void check_combine(Combine combine) const override;
   std::optional<KernelType> summed_kernel() const override { return parse_kernel(options.kernel); }
-  /// The JSON svm.multiclass of this kind: "one_vs_rest" or "one_vs_one".
-  std::string multiclass() const;
+  /// The JSON svm.multiclass of this kind.
+  Multiclass multiclass() const;
 
  private:
   std::string kind_;
@@ -48,7 +53,7 @@ class KernelMapSection : public ClassifierSection {
  public:
   std::string kind() const override { return "kernel_map_svm"; }
   nlohmann::json to_json() const override;
-  void check_combine(const std::string& combine) const override;
+  void check_combine(Combine combine) const override;
   std::optional<KernelType> summed_kernel() const override { return parse_kernel(options.kernel); }
   SvmOptions options;  ///< the svm section's options as given
   FeatureMapOptions map;
@@ -62,7 +67,7 @@ class NetworkSection : public ClassifierSection {
  public:
   std::string kind() const override { return "network"; }
   nlohmann::json to_json() const override;
-  void check_combine(const std::string& combine) const override;
+  void check_combine(Combine combine) const override;
   std::optional<KernelType> summed_kernel() const override { return std::nullopt; }
   NetworkTrainingConfig network;
 };

@@ -29,6 +29,7 @@
 #include "pixelwise/decomposition/accounting.hpp"
 #include "pixelwise/decomposition/svm_relevance.hpp"
 #include "pixelwise/decomposition/taylor.hpp"
+#include "pixelwise/pipelines/bow_channels.hpp"
 #include "pixelwise/pipelines/taylor_reference.hpp"
 
 namespace pixelwise {
@@ -53,7 +54,7 @@ class ClassifierSection {
   virtual nlohmann::json to_json() const = 0;
   /// Throws std::invalid_argument when this kind cannot take the channel
   /// combination (bow_channels.hpp), e.g. a network and "sum_of_kernels".
-  virtual void check_combine(const std::string& combine) const = 0;
+  virtual void check_combine(Combine combine) const = 0;
   /// The kernel whose channel weights "sum_of_kernels" applies; none when the
   /// kind takes only "concatenate" (the encoding then ignores it).
   virtual std::optional<KernelType> summed_kernel() const = 0;
