@@ -29,8 +29,8 @@
 #include "pixelwise/decomposition/bow_relevance.hpp"
 #include "pixelwise/decomposition/svm_relevance.hpp"
 #include "pixelwise/features/image.hpp"
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
 
 using namespace pixelwise;
 

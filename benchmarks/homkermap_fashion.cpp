@@ -19,9 +19,9 @@
 #include <sstream>
 
 #include "pixelwise/classifiers/homkermap_svm.hpp"
-#include "pixelwise/pipelines/batch.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/classifier_kinds.hpp"
+#include "pixelwise/common/batch.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/model/classifier_kinds.hpp"
 
 using namespace pixelwise;
 using Clock = std::chrono::steady_clock;

@@ -28,11 +28,11 @@
 #include "pixelwise/classifiers/network.hpp"
 #include "pixelwise/classifiers/one_vs_one.hpp"
 #include "pixelwise/classifiers/svm.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/dataset.hpp"
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/network_model.hpp"
-#include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/model/network_model.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
 
 namespace pixelwise::fuzz {
 

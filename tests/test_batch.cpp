@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <set>
 
-#include "pixelwise/pipelines/batch.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/files.hpp"
+#include "pixelwise/common/batch.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/common/files.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -13,11 +13,11 @@
 
 #include "pixelwise/decomposition/bow_relevance.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/npy.hpp"
-#include "pixelwise/pipelines/classifier_kinds.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
+#include "pixelwise/pipelines/model/classifier_kinds.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

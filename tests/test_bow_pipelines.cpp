@@ -13,10 +13,10 @@
 #include <random>
 
 #include "pixelwise/features/image.hpp"
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/classifier_kinds.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/model/classifier_kinds.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

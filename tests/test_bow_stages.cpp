@@ -19,8 +19,8 @@
 #include "pixelwise/features/codebook.hpp"
 #include "pixelwise/features/descriptors.hpp"
 #include "pixelwise/features/image.hpp"
-#include "pixelwise/pipelines/dataset.hpp"
-#include "pixelwise/pipelines/network_commands.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
+#include "pixelwise/pipelines/commands/network_commands.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;

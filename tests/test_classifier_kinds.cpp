@@ -12,13 +12,13 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/classifier_kinds.hpp"
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/evaluate.hpp"
-#include "pixelwise/pipelines/histogram_classifier.hpp"
-#include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/model/classifier_kinds.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/pipelines/model/histogram_classifier.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;

@@ -5,8 +5,8 @@
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;

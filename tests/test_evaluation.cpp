@@ -13,10 +13,10 @@
 
 #include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
-#include "pixelwise/pipelines/benchmark_scenes.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/evaluate.hpp"
-#include "pixelwise/pipelines/network_commands.hpp"
+#include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/pipelines/commands/network_commands.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

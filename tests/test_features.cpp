@@ -4,7 +4,7 @@
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/dense_sift.hpp"
 #include "pixelwise/features/image.hpp"
-#include "pixelwise/pipelines/dataset.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;

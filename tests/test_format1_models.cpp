@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -9,8 +9,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

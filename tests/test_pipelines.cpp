@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/npy.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
 #include "test_support.hpp"
 #include "tiny_bow.hpp"
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <regex>
 
-#include "pixelwise/pipelines/files.hpp"
+#include "pixelwise/common/files.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "pixelwise/pipelines/dataset.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
 
 namespace pixelwise::test {
 

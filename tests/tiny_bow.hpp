@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/classifier_kinds.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/model/classifier_kinds.hpp"
 
 namespace pixelwise::test {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "pixelwise/classifiers/parallel.hpp"
+#include "pixelwise/common/parallel.hpp"
 
 extern "C" {
 #include <vl/generic.h>

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "pixelwise/classifiers/parallel.hpp"
+#include "pixelwise/common/parallel.hpp"
 #include "pixelwise/classifiers/svm.hpp"
 
 namespace pixelwise::libsvm_training {

@@ -5,7 +5,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "pixelwise/classifiers/parallel.hpp"
+#include "pixelwise/common/parallel.hpp"
 
 namespace pixelwise {
 

@@ -194,8 +194,8 @@ Relevance PoolingStep::relevance(const Eigen::VectorXd& upper, const LrpRule* ru
     out.account.absorbed += r.account.absorbed;
     out.account.unassigned += r.account.unassigned;
     features += r.relevance.size();
+    out.parts.push_back({r.account, r.relevance});
     blocks.push_back(std::move(r.relevance));
-    out.parts.push_back({r.account, {}});
   }
   out.relevance.resize(features);
   long at = 0;

@@ -8,17 +8,17 @@
 #include <set>
 #include <sstream>
 
-#include "pixelwise/pipelines/batch.hpp"
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/dataset.hpp"
-#include "pixelwise/pipelines/evaluate.hpp"
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/heatmap.hpp"
-#include "pixelwise/pipelines/npy.hpp"
-#include "pixelwise/pipelines/montage.hpp"
-#include "pixelwise/pipelines/tiles.hpp"
-#include "pixelwise/pipelines/network_commands.hpp"
+#include "pixelwise/common/batch.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/io/heatmap.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
+#include "pixelwise/pipelines/io/montage.hpp"
+#include "pixelwise/pipelines/explain/tiles.hpp"
+#include "pixelwise/pipelines/commands/network_commands.hpp"
 
 namespace fs = std::filesystem;
 using namespace pixelwise;

@@ -9,12 +9,12 @@
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "pixelwise/features/image.hpp"
-#include "pixelwise/pipelines/bow_explain.hpp"
-#include "pixelwise/pipelines/bow_model.hpp"
-#include "pixelwise/pipelines/classifier_kinds.hpp"
-#include "pixelwise/pipelines/files.hpp"
-#include "pixelwise/pipelines/heatmap.hpp"
-#include "pixelwise/pipelines/tiles.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/model/classifier_kinds.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/io/heatmap.hpp"
+#include "pixelwise/pipelines/explain/tiles.hpp"
 
 namespace pixelwise::python {
 namespace {

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "pixelwise/features/image.hpp"
-#include "pixelwise/pipelines/network_model.hpp"
+#include "pixelwise/pipelines/model/network_model.hpp"
 
 namespace pixelwise::python {
 namespace {

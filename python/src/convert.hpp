@@ -27,7 +27,7 @@
 
 #include "pixelwise/decomposition/accounting.hpp"
 #include "pixelwise/features/local_features.hpp"
-#include "pixelwise/pipelines/dataset.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
 
 namespace pixelwise::python {
 

@@ -9,7 +9,7 @@
 #include "convert.hpp"
 #include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
-#include "pixelwise/pipelines/evaluate.hpp"
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
 
 namespace pixelwise::python {
 namespace {

@@ -7,8 +7,8 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
-#include "pixelwise/pipelines/network_explain.hpp"
-#include "pixelwise/pipelines/network_model.hpp"
+#include "pixelwise/pipelines/explain/network_explain.hpp"
+#include "pixelwise/pipelines/model/network_model.hpp"
 
 namespace pixelwise::python {
 namespace {

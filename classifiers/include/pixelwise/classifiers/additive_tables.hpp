@@ -24,6 +24,7 @@
 // added in another order. The two agree to rounding; tests/test_additive_tables.cpp
 // checks |fast - direct| <= 1e-12 * scale, scale = |rho| + sum_i |coef_i k(sv_i, x)|
 // (the size of the summands, which bounds the rounding of either order).
+#include "pixelwise/common/matrix.hpp"
 #include <Eigen/Core>
 #include <cstddef>
 #include <vector>
@@ -32,7 +33,6 @@
 
 namespace pixelwise {
 
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 struct BinaryMachine;  // svm.hpp
 
 /// One pass over x: the decisions of all classes and their per-bin terms.

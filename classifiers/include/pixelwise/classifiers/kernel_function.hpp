@@ -12,6 +12,7 @@
 // for gamma: gamma = 1 / mean of inner(x_i, x_j) over the pairs i != j of
 // training vectors, so that gamma * inner is 1 on average (for rbf and expchi2
 // the usual choice of the mean distance; for polynomial the mean dot product).
+#include "pixelwise/common/matrix.hpp"
 #include <Eigen/Core>
 #include <string>
 
@@ -19,7 +20,6 @@
 
 namespace pixelwise {
 
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct Kernel {
   KernelType type = KernelType::intersection;

@@ -10,6 +10,7 @@
 // column (i * W + j) * C + c (the toolbox's C order). A plain vector of n
 // values has the shape 1 x 1 x n. This part knows no relevance rule; the rules
 // (decomposition/network_lrp.hpp) use the records and the linear maps below.
+#include "pixelwise/common/matrix.hpp"
 #include <Eigen/Core>
 #include <cstdint>
 #include <iosfwd>
@@ -21,7 +22,6 @@
 
 namespace pixelwise {
 
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 /// Shape of one sample's activation: height x width x channels.
 struct TensorShape {

@@ -6,6 +6,7 @@
 // kernel function, and the model files round-trip exactly (libsvm writes
 // precomputed support vectors as indices, coefficients with %.17g).
 // The support vectors' feature vectors live in one table shared by all classes.
+#include "pixelwise/common/matrix.hpp"
 #include <Eigen/Core>
 #include <memory>
 #include <mutex>
@@ -21,7 +22,6 @@ struct svm_model;
 
 namespace pixelwise {
 
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct SvmOptions {
   std::string kernel = "hik";

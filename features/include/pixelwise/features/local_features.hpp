@@ -1,6 +1,7 @@
 #pragma once
 // Local features of one image: descriptors, frames and pixel supports
 // (DESIGN.md section 1, notation l = 1..M, supp(l)).
+#include "pixelwise/common/matrix.hpp"
 #include <Eigen/Core>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -10,8 +11,6 @@
 
 namespace pixelwise {
 
-using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 /// Pixel rectangle [x0, x1) x [y0, y1), already clipped to the image.
 struct PixelBox {

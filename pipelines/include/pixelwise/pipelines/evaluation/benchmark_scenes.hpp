@@ -1,0 +1,110 @@
+#pragma once
+// Localisation benchmarks with ground truth (issue 6): generated scenes whose
+// object masks are known, for measuring whether a heatmap points at the object
+// (metrics.hpp), and data sets with masks.
+//
+// Two generators, both seeded (same options, same files, byte for byte):
+//
+//   "fashion"  Fashion-MNIST items (Debian's dataset-fashion-mnist) pasted onto
+//              grey crops of OpenCV's sample photographs (opencv-doc). A scene
+//              holds 1 .. max_objects items at random positions (boxes do not
+//              overlap) and scales; a positive scene ("<target>") holds exactly
+//              one item of the target class, a negative ("other") only items of
+//              other classes. An item's pixels are those of grey level > 0.1
+//              after scaling (the black background of Fashion-MNIST is left
+//              out); they replace the photo's pixels. The mask is the target
+//              item's pixels. Training scenes take items from the Fashion-MNIST
+//              training split and crops of one half of the photos, test scenes
+//              items from the test split and the other half of the photos.
+//   "shapes"   The paper's synthetic shapes task: decide whether an image holds
+//              a circle among squares and triangles. Filled shapes of random
+//              size, position, rotation and grey level (at least 0.25 from the
+//              background) on a noisy uniform background; a positive scene
+//              ("circle") holds one circle and 1 .. max_objects - 1 other
+//              shapes, a negative ("other") 2 .. max_objects squares and
+//              triangles. The mask is the circle's pixels.
+//
+// Folder layout (a plain class-folder data set for each split, so that
+// `pixelwise train --data OUT/train` works unchanged):
+//   OUT/scenes.json                          settings and one record per scene
+//   OUT/train/<class>/<NNNNN>.png            scenes (8-bit grey)
+//   OUT/test/<class>/<NNNNN>.png
+//   OUT/masks/<split>/<class>/<NNNNN>.png    masks (255 = object; all 0 for negatives)
+//
+// Data sets with masks (for `pixelwise evaluate`):
+//   scenes:OUT:SPLIT[:LIMIT]   a generated benchmark (masks from OUT/masks)
+//   any other spec             as load_dataset / the network data sets; masks
+//                              can then be derived as the pixels brighter than a
+//                              threshold (Fashion-MNIST: the item on black).
+#include <cstdint>
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pixelwise/decomposition/metrics.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
+
+namespace pixelwise {
+
+struct SceneOptions {
+  std::string kind = "fashion";  ///< "fashion" or "shapes"
+  int size = 80;                 ///< scenes are size x size pixels
+  int train = 400, test = 100;   ///< scenes per split (half positive, half negative)
+  std::uint64_t seed = 1;
+  int max_objects = 3;           ///< objects per scene at most
+  // fashion:
+  std::string target = "trouser";  ///< Fashion-MNIST class to detect
+  double min_scale = 0.9, max_scale = 1.4;  ///< item side = 28 * scale
+  std::string photos_dir;          ///< empty: opencv_samples_dir()
+  // shapes:
+  double min_radius = 0.08, max_radius = 0.16;  ///< shape radius as a fraction of size
+
+  void validate() const;
+  nlohmann::json to_json() const;
+  /// The two class names in data-set order (sorted, as folders are read): the target and "other".
+  std::vector<std::string> classes() const;
+  std::string target_class() const { return kind == "shapes" ? "circle" : target; }
+};
+
+/// /usr/share/doc/opencv-doc/examples/data unless PIXELWISE_OPENCV_SAMPLES names another folder.
+std::string opencv_samples_dir();
+/// The sample photographs the fashion scenes use as backgrounds, per split.
+const std::vector<std::string>& scene_photos(const std::string& split);
+
+/// One generated scene.
+struct Scene {
+  cv::Mat gray;      ///< CV_32FC1 in [0, 1]
+  MaskArray mask;    ///< the target object's pixels (all false for a negative scene)
+  int label = 0;     ///< index into SceneOptions::classes()
+  nlohmann::json objects = nlohmann::json::array();  ///< {class, x, y, width, height, ...} per object
+};
+
+/// Scene `index` of a split, a pure function of (options, split, index).
+Scene generate_scene(const SceneOptions& options, const std::string& split, int index);
+
+/// Writes the benchmark folder (all scenes of both splits, masks, scenes.json).
+/// Refuses to write into a folder that exists and is neither empty nor an
+/// older benchmark; a failure leaves no partial folder behind.
+void make_scenes(const SceneOptions& options, const std::string& out, std::ostream* log);
+
+/// A data set with an optional ground-truth mask per image.
+struct MaskedDataset {
+  Dataset data;
+  std::vector<std::optional<MaskArray>> masks;  ///< one per image; nullopt: no mask
+  std::string mask_source;                      ///< how the masks were made, for reports
+  std::string target;                           ///< scenes: the class the masks belong to
+};
+
+/// `spec` as described above. `foreground` >= 0 derives a mask for every image
+/// without one: the pixels of grey level > foreground (images whose mask would
+/// be empty get none). `loader` reads specs that are not scenes (e.g.
+/// load_dataset or load_network_dataset).
+MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
+                                  Dataset (*loader)(const std::string&) = &load_dataset);
+
+/// Reads a mask image (8-bit, > 127 is inside); `what` names it in errors.
+MaskArray load_mask(const std::string& path, int rows, int cols);
+
+}  // namespace pixelwise

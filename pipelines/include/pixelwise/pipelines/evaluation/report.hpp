@@ -1,0 +1,45 @@
+#pragma once
+// The HTML report of an evaluation (issue 6): one folder that opens in a
+// browser from the file system, no server and no network needed.
+//   index.html                 summary tables (faithfulness, localisation with
+//                              the chance level, conservation, time per image),
+//                              the mean perturbation curves, per image the
+//                              original (ground-truth mask outlined in green)
+//                              and every method's heatmap and overlay with its
+//                              numbers, and the settings
+//   img/*.png, img/*.svg       heatmaps (DESIGN.md 5 colours, each map scaled by
+//                              its own max |R|), originals, curves
+// All numbers come from the evaluation JSON (evaluate.hpp). A script in the
+// page counts the images that loaded and the tables once the page has loaded
+// and writes the counts into attributes of <body> (data-images-total,
+// data-images-loaded, data-images-broken, data-tables), beside the counts the
+// generator expects (data-expected-images, data-expected-tables), so that a
+// headless browser can check the page.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+
+namespace pixelwise {
+
+/// Relative path in the report folder -> file contents.
+using ReportFiles = std::map<std::string, std::string>;
+
+ReportFiles render_report(const nlohmann::json& evaluation, const std::vector<ReportImage>& shown);
+
+struct ChartSeries {
+  std::string name;
+  std::string colour;  ///< CSS colour
+  std::vector<double> values;  ///< y at x = 0, 1, 2, ...
+};
+
+/// A standalone SVG line chart (width and height set, so that it also loads as an <img>).
+std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                           const std::vector<ChartSeries>& series);
+
+/// Text with &, <, >, " escaped for HTML and SVG.
+std::string html_escape(const std::string& text);
+
+}  // namespace pixelwise

@@ -1,0 +1,80 @@
+// The network adapter of the evaluation (evaluate.hpp).
+#include <stdexcept>
+
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/pipelines/explain/network_explain.hpp"
+
+namespace pixelwise {
+namespace {
+
+class NetworkAdapter : public ExplainableModel {
+ public:
+  explicit NetworkAdapter(std::shared_ptr<const NetworkModel> model) : owner_(std::move(model)), model_(*owner_) {
+    // The number of outputs: the last affine layer's (pooling and element-wise
+    // layers keep sizes that depend on the input).
+    for (int k = model_.network.size() - 1; k >= 0 && outputs_ == 0; --k)
+      if (const auto* linear = dynamic_cast<const LinearLayer*>(&model_.network.layer(k))) outputs_ = linear->outputs();
+    if (outputs_ == 0) throw std::runtime_error(model_.source + ": the network has no Linear output layer");
+  }
+  std::string kind() const override { return "network"; }
+  std::string source() const override { return model_.source; }
+  std::vector<std::string> class_names() const override {
+    std::vector<std::string> names;
+    for (int c = 0; c < outputs_; ++c) names.push_back(model_.class_name(c));
+    return names;
+  }
+  int class_index(const std::string& name_or_index) const override { return model_.class_index(name_or_index, outputs_); }
+  Eigen::VectorXd all_scores(const cv::Mat& gray, const std::string& what) const override {
+    const TensorShape shape = model_.input_shape(gray, what);
+    return model_.network.scores(model_.input_vector(gray, what).transpose(), shape).row(0).transpose();
+  }
+  std::vector<std::string> own_methods() const override { return {"lrp", "taylor", "sensitivity"}; }
+
+  MethodResult explain_own(const cv::Mat& gray, int c, const std::string& method, const std::string& what) const override {
+    NetworkExplainOptions options;
+    options.method = parse_network_method(method);
+    options.class_index = c;
+    const NetworkExplanation e = explain_network(model_, gray, options, what);
+    MethodResult r;
+    r.method = method;
+    r.class_index = e.class_index;
+    r.score = e.score;
+    r.pixels = e.pixels;
+    r.evaluations = 1;
+    if (e.method == NetworkMethod::lrp) r.account = ConservationRecord{e.score, e.pixel_sum, e.layers};
+    if (e.method == NetworkMethod::taylor) {
+      r.account = ConservationRecord{e.score, e.pixel_sum, {}};
+      r.details["evaluations_note"] = "the root search's forward passes are not counted";
+    }
+    r.details.update(network_explanation_json(model_, e));
+    return r;
+  }
+
+  nlohmann::json describe() const override {
+    nlohmann::json layers = nlohmann::json::array();
+    for (int k = 0; k < model_.network.size(); ++k) layers.push_back(model_.network.layer(k).describe());
+    return {{"kind", "network"}, {"source", model_.source}, {"classes", class_names()}, {"layers", layers},
+            {"input_range", {model_.input.low, model_.input.high}}};
+  }
+
+ protected:
+  Eigen::VectorXd evaluate(const std::vector<cv::Mat>& batch, int c) const override {
+    const TensorShape shape = model_.input_shape(batch.front(), "perturbed image");
+    RowMatrixXd x(static_cast<long>(batch.size()), shape.size());
+    for (size_t i = 0; i < batch.size(); ++i) x.row(static_cast<long>(i)) = model_.input_vector(batch[i], "perturbed image").transpose();
+    return model_.network.scores(x, shape).col(c);
+  }
+
+ private:
+  std::shared_ptr<const NetworkModel> owner_;  // shared read-only, e.g. with the Python NetworkModel
+  const NetworkModel& model_;
+  int outputs_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ExplainableModel> make_network_adapter(std::shared_ptr<const NetworkModel> model) {
+  return std::make_unique<NetworkAdapter>(std::move(model));
+}
+
+}  // namespace pixelwise

@@ -1,0 +1,182 @@
+// The summary of an evaluation from its per-image records, and the merge of
+// sharded evaluations (issue 8; evaluate.hpp, docs/cluster.md).
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <ostream>
+#include <set>
+#include <stdexcept>
+
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/evaluation/report.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pixelwise {
+namespace {
+
+double number_or_nan(const nlohmann::json& v) {
+  return v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN();
+}
+
+ConservationRecord account_of(const nlohmann::json& a) {
+  ConservationRecord r;
+  r.score = a.at("score").get<double>();
+  r.pixel_sum = a.at("pixel_sum").get<double>();
+  for (const auto& l : a.at("layers")) r.layers.push_back(l.get<LayerRelevance>());
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
+                                           const std::vector<std::string>& metrics) {
+  const bool conservation = std::find(metrics.begin(), metrics.end(), "conservation") != metrics.end();
+  nlohmann::json summary = nlohmann::json::object();
+  for (const auto& method : methods) {
+    std::map<std::string, std::vector<double>> values;
+    std::map<std::string, std::vector<std::vector<double>>> curves;  // scores f(x^(k)) per image
+    std::vector<ConservationRecord> accounts;
+    for (const auto& image : images) {
+      if (!image.contains("methods") || !image["methods"].contains(method)) continue;
+      const nlohmann::json& m = image["methods"][method];
+      for (const char* key : {"seconds", "evaluations", "aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing"})
+        if (m.contains(key)) values[key].push_back(number_or_nan(m[key]));
+      if (m.contains("curves"))
+        for (const auto& [metric, curve] : m["curves"].items())
+          curves[metric].push_back(curve.at("scores").get<std::vector<double>>());
+      if (m.contains("account")) accounts.push_back(account_of(m["account"]));
+    }
+    nlohmann::json s = nlohmann::json::object();
+    for (const auto& [metric, list] : values) s[metric] = summarise(list);
+    nlohmann::json mean_curves = nlohmann::json::object();
+    for (const auto& [metric, list] : curves) {
+      // Mean drop f(x^(0)) - f(x^(k)) at every step k over the images that have it.
+      size_t longest = 0;
+      for (const auto& c : list) longest = std::max(longest, c.size());
+      std::vector<double> mean(longest, 0.0), count(longest, 0.0);
+      for (const auto& c : list)
+        for (size_t k = 0; k < c.size(); ++k) {
+          mean[k] += c.front() - c[k];
+          count[k] += 1;
+        }
+      for (size_t k = 0; k < longest; ++k) mean[k] /= count[k];
+      mean_curves[metric] = mean;
+    }
+    s["mean_drop_curves"] = mean_curves;
+    if (conservation && !accounts.empty()) s["conservation"] = conservation_statistics(accounts);
+    summary[method] = s;
+  }
+  return summary;
+}
+
+nlohmann::json chance_of_evaluation_images(const nlohmann::json& images) {
+  std::vector<double> fractions;
+  for (const auto& image : images)
+    if (image.contains("mask_fraction")) fractions.push_back(image["mask_fraction"].get<double>());
+  return {{"mask_fraction", summarise(fractions)},
+          {"note", "a heatmap independent of the mask scores the mask fraction on average in "
+                   "relevance mass accuracy, rank accuracy and the pointing game"}};
+}
+
+nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const std::vector<std::string>& names) {
+  if (parts.empty()) throw std::runtime_error("merge: no evaluation to merge");
+  if (names.size() != parts.size()) throw std::invalid_argument("merge: one name per part needed");
+  // The settings that must agree: everything but the shard, the command and the image count.
+  auto comparable = [](nlohmann::json settings) {
+    settings.erase("shard");
+    settings.erase("command");
+    if (settings.contains("data")) settings["data"].erase("evaluated");
+    return settings;
+  };
+  nlohmann::json images = nlohmann::json::array();
+  std::set<long> seen;
+  std::set<int> shards;
+  int count = 0;
+  double seconds = 0;
+  for (size_t p = 0; p < parts.size(); ++p) {
+    const nlohmann::json& part = parts[p];
+    if (!part.is_object() || part.value("format", "") != "pixelwise-evaluation" || part.value("version", 0) != 1)
+      throw std::runtime_error(names[p] + ": not a pixelwise evaluation (format pixelwise-evaluation, version 1)");
+    const nlohmann::json settings = comparable(part.at("settings"));
+    const nlohmann::json first = comparable(parts[0].at("settings"));
+    if (settings != first) {
+      std::string key = "?";
+      for (const auto& [k, v] : first.items())
+        if (!settings.contains(k) || settings[k] != v) key = k;
+      throw std::runtime_error(names[p] + ": its settings differ from those of " + names[0] + " (\"" + key +
+                               "\"); only shards of one evaluation can be merged");
+    }
+    const Shard shard = Shard::parse(part.at("settings").value("shard", std::string("1/1")));
+    if (p == 0) count = shard.count;
+    if (shard.count != count)
+      throw std::runtime_error(names[p] + ": shard " + shard.str() + " is not one of " + std::to_string(count));
+    if (!shards.insert(shard.index).second) throw std::runtime_error(names[p] + ": shard " + shard.str() + " given twice");
+    for (const auto& image : part.at("images")) {
+      if (!seen.insert(image.at("index").get<long>()).second)
+        throw std::runtime_error(names[p] + ": image " + std::to_string(image.at("index").get<long>()) +
+                                 " is also in another part");
+      images.push_back(image);
+    }
+    seconds += part.value("seconds", 0.0);
+  }
+  std::string missing;
+  for (int k = 1; k <= count; ++k)
+    if (!shards.count(k)) missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(count);
+  if (!missing.empty()) throw std::runtime_error("merge: shards " + missing + " are missing");
+  std::sort(images.begin(), images.end(),
+            [](const nlohmann::json& a, const nlohmann::json& b) { return a.at("index").get<long>() < b.at("index").get<long>(); });
+
+  nlohmann::json settings = parts[0].at("settings");
+  settings["shard"] = "merged " + std::to_string(count) + " shards";
+  settings.erase("command");
+  settings["data"]["evaluated"] = images.size();
+  const auto methods = settings.at("methods").get<std::vector<std::string>>();
+  const auto metrics = settings.at("metrics").get<std::vector<std::string>>();
+  return {{"format", "pixelwise-evaluation"},
+          {"version", 1},
+          {"settings", settings},
+          {"summary", summarise_evaluation_images(images, methods, metrics)},
+          {"chance", chance_of_evaluation_images(images)},
+          {"seconds", seconds},
+          {"images", images}};
+}
+
+int run_merge_evaluations(const std::vector<std::string>& inputs, const std::string& out, std::ostream& log) {
+  std::vector<nlohmann::json> parts;
+  std::vector<std::string> names;
+  for (const auto& input : inputs) {
+    // An `evaluate --out` folder stands for its evaluation.json.
+    const std::string path = fs::is_directory(input) ? (fs::path(input) / "evaluation.json").string() : input;
+    names.push_back(path);
+    try {
+      parts.push_back(nlohmann::json::parse(read_file(path)));
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(path + ": not valid JSON (" + std::string(e.what()) + ")");
+    }
+  }
+  nlohmann::json merged;
+  try {
+    merged = merge_evaluations(parts, names);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("merge: a part lacks an entry of an evaluation (" + std::string(e.what()) + ")");
+  }
+  const fs::path target(out);
+  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "evaluation.json"))))
+    throw std::runtime_error(out + ": exists and is not an evaluation folder; refusing to write into it");
+  const ReportFiles files = render_report(merged, {});
+  fs::create_directories(target / "report");
+  write_file_atomically((target / "evaluation.json").string(), merged.dump(1) + "\n");
+  for (const auto& [name, bytes] : files) {
+    fs::create_directories((target / "report" / name).parent_path());
+    write_file_atomically((target / "report" / name).string(), bytes);
+  }
+  log << "merged " << parts.size() << " evaluations: " << merged["images"].size() << " images -> "
+      << (target / "evaluation.json").string() << "\n";
+  return 0;
+}
+
+}  // namespace pixelwise

@@ -1,0 +1,394 @@
+#include "pixelwise/pipelines/evaluation/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "pixelwise/pipelines/io/heatmap.hpp"
+
+namespace pixelwise {
+namespace {
+
+constexpr int kMinSide = 112;  // small images are enlarged to at least this (as render_heatmap)
+
+std::string png_bytes(const cv::Mat& image, const std::string& what) {
+  std::vector<uchar> png;
+  if (!cv::imencode(".png", image, png)) throw std::runtime_error(what + ": PNG encoding failed");
+  return std::string(png.begin(), png.end());
+}
+
+int enlargement(int rows, int cols) {
+  const int side = std::min(rows, cols);
+  return side < kMinSide ? (kMinSide + side - 1) / side : 1;
+}
+
+// The grey image enlarged like the heatmaps, with the mask's outline in green.
+cv::Mat original_panel(const cv::Mat& gray, const std::optional<MaskArray>& mask) {
+  cv::Mat bytes, bgr;
+  gray.convertTo(bytes, CV_8U, 255.0);
+  cv::cvtColor(bytes, bgr, cv::COLOR_GRAY2BGR);
+  const int f = enlargement(gray.rows, gray.cols);
+  cv::resize(bgr, bgr, cv::Size(), f, f, cv::INTER_NEAREST);
+  if (mask) {
+    cv::Mat m(gray.rows, gray.cols, CV_8U);
+    for (int y = 0; y < m.rows; ++y)
+      for (int x = 0; x < m.cols; ++x) m.at<uchar>(y, x) = (*mask)(y, x) ? 255 : 0;
+    cv::resize(m, m, cv::Size(), f, f, cv::INTER_NEAREST);
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(m, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+    cv::drawContours(bgr, contours, -1, cv::Scalar(0, 200, 0), 1);
+  }
+  return bgr;
+}
+
+std::string method_colour(const std::string& method) {
+  static const std::map<std::string, std::string> colours{{"lrp", "#d62728"},       {"taylor", "#9467bd"},
+                                                          {"occlusion", "#1f77b4"}, {"sensitivity", "#2ca02c"},
+                                                          {"random", "#7f7f7f"}};
+  auto it = colours.find(method);
+  return it == colours.end() ? "#ff7f0e" : it->second;
+}
+
+std::string number(double v, int precision = 4) {
+  if (!std::isfinite(v)) return "&ndash;";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(precision) << v;
+  return s.str();
+}
+
+std::string number(const nlohmann::json& v, int precision = 4) {
+  return v.is_number() ? number(v.get<double>(), precision) : "&ndash;";
+}
+
+// "mean ± ci95" of a Summary's JSON, or a dash.
+std::string mean_ci(const nlohmann::json& summary, const std::string& key, int precision = 4) {
+  if (!summary.contains(key)) return "&ndash;";
+  const nlohmann::json& s = summary.at(key);
+  if (!s.at("mean").is_number()) return "&ndash;";
+  std::string text = number(s.at("mean"), precision);
+  if (s.at("count").get<long>() > 1) text += " &plusmn; " + number(s.at("ci95"), precision);
+  return text;
+}
+
+std::string count_of(const nlohmann::json& summary, const std::string& key) {
+  if (!summary.contains(key)) return "&ndash;";
+  const nlohmann::json& s = summary.at(key);
+  std::string text = std::to_string(s.at("count").get<long>());
+  if (s.at("undefined").get<long>() > 0) text += " (+" + std::to_string(s.at("undefined").get<long>()) + " undefined)";
+  return text;
+}
+
+std::string file_stem(size_t index, const std::string& name) {
+  std::string safe;
+  for (char ch : name) safe += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ? ch : '_';
+  return std::to_string(index) + "-" + safe;
+}
+
+// Nice tick step for a range.
+double tick_step(double range) {
+  if (!(range > 0)) return 1;
+  const double raw = range / 5, power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (raw <= m * power) return m * power;
+  return 10 * power;
+}
+
+void flatten(const nlohmann::json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else {
+    out.emplace_back(prefix, j.is_string() ? j.get<std::string>() : j.dump());
+  }
+}
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                           const std::vector<ChartSeries>& series) {
+  const double W = 520, H = 320, left = 70, right = 130, top = 34, bottom = 48;
+  const double pw = W - left - right, ph = H - top - bottom;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  size_t n = 0;
+  for (const auto& s : series) {
+    n = std::max(n, s.values.size());
+    for (double v : s.values)
+      if (std::isfinite(v)) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+  }
+  if (!std::isfinite(lo)) lo = 0, hi = 1;
+  if (hi - lo < 1e-12) lo -= 0.5, hi += 0.5;
+  const double step = tick_step(hi - lo);
+  lo = std::floor(lo / step) * step;
+  hi = std::ceil(hi / step) * step;
+  const double xmax = std::max<double>(1, static_cast<double>(n) - 1);
+  auto X = [&](double x) { return left + pw * x / xmax; };
+  auto Y = [&](double y) { return top + ph * (hi - y) / (hi - lo); };
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(2);
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W << " "
+    << H << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s << "<text x=\"" << left + pw / 2 << "\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">" << html_escape(title)
+    << "</text>\n";
+  for (double y = lo; y <= hi + step / 2; y += step) {
+    s << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << Y(y) << "\" y2=\"" << Y(y)
+      << "\" stroke=\"#ddd\"/>\n";
+    s << "<text x=\"" << left - 6 << "\" y=\"" << Y(y) + 4 << "\" text-anchor=\"end\">" << std::setprecision(3) << y
+      << std::setprecision(2) << "</text>\n";
+  }
+  const double xstep = tick_step(xmax);
+  for (double x = 0; x <= xmax + xstep / 2; x += xstep) {
+    s << "<line x1=\"" << X(x) << "\" x2=\"" << X(x) << "\" y1=\"" << top + ph << "\" y2=\"" << top + ph + 4
+      << "\" stroke=\"#333\"/>\n";
+    s << "<text x=\"" << X(x) << "\" y=\"" << top + ph + 16 << "\" text-anchor=\"middle\">" << std::setprecision(xstep >= 1 ? 0 : 2)
+      << x << std::setprecision(2) << "</text>\n";
+  }
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
+    << "\" fill=\"none\" stroke=\"#333\"/>\n";
+  s << "<text x=\"" << left + pw / 2 << "\" y=\"" << H - 10 << "\" text-anchor=\"middle\">" << html_escape(x_label)
+    << "</text>\n";
+  s << "<text transform=\"translate(16," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+    << html_escape(y_label) << "</text>\n";
+  for (size_t k = 0; k < series.size(); ++k) {
+    const auto& ser = series[k];
+    s << "<polyline fill=\"none\" stroke=\"" << html_escape(ser.colour) << "\" stroke-width=\"2\" points=\"";
+    for (size_t i = 0; i < ser.values.size(); ++i)
+      if (std::isfinite(ser.values[i])) s << X(static_cast<double>(i)) << "," << Y(ser.values[i]) << " ";
+    s << "\"/>\n";
+    const double ly = top + 14 + 18 * static_cast<double>(k);
+    s << "<line x1=\"" << left + pw + 10 << "\" x2=\"" << left + pw + 30 << "\" y1=\"" << ly - 4 << "\" y2=\"" << ly - 4
+      << "\" stroke=\"" << html_escape(ser.colour) << "\" stroke-width=\"2\"/>\n";
+    s << "<text x=\"" << left + pw + 35 << "\" y=\"" << ly << "\">" << html_escape(ser.name) << "</text>\n";
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImage>& shown) {
+  ReportFiles files;
+  const nlohmann::json& settings = ev.at("settings");
+  const nlohmann::json& summary = ev.at("summary");
+  const std::vector<std::string> methods = settings.at("methods").get<std::vector<std::string>>();
+  const std::vector<std::string> metrics = settings.at("metrics").get<std::vector<std::string>>();
+  auto wants = [&](const std::string& m) { return std::find(metrics.begin(), metrics.end(), m) != metrics.end(); };
+  int images = 0, tables = 0;
+  std::ostringstream h;
+
+  auto table_start = [&](const std::string& id, const std::vector<std::string>& header) {
+    ++tables;
+    h << "<table id=\"" << id << "\"><thead><tr>";
+    for (const auto& c : header) h << "<th>" << c << "</th>";
+    h << "</tr></thead><tbody>\n";
+  };
+  auto img = [&](const std::string& src, const std::string& alt, const std::string& cls = "") {
+    ++images;
+    std::ostringstream s;
+    s << "<img src=\"" << html_escape(src) << "\" alt=\"" << html_escape(alt) << "\"" << (cls.empty() ? "" : " class=\"" + cls + "\"")
+      << ">";
+    return s.str();
+  };
+
+  const nlohmann::json& data = settings.at("data");
+  h << "<h1>pixelwise evaluation</h1>\n<p>Model <code>" << html_escape(settings.at("model").value("source", "?"))
+    << "</code> (" << html_escape(settings.at("model").value("kind", "?")) << "), data <code>"
+    << html_escape(data.at("spec").get<std::string>()) << "</code>: " << data.at("evaluated").get<long>()
+    << " images evaluated, explained class: " << html_escape(settings.at("class").get<std::string>())
+    << ". Masks: " << html_escape(data.at("masks").get<std::string>()) << ". Total time "
+    << number(ev.at("seconds"), 1) << " s.</p>\n";
+
+  // Faithfulness.
+  h << "<h2>Faithfulness: region perturbation</h2>\n<p>AOPC = 1/(L+1) mean over images of sum<sub>k=0..L</sub> "
+       "(f(x<sup>(0)</sup>) &minus; f(x<sup>(k)</sup>)) (Samek et al. 2017). Higher is better for MoRF and pixel "
+       "flipping (the score falls fast when the most relevant regions go), lower for LeRF. The random heatmap is "
+       "the chance level. Mean &plusmn; 95&nbsp;% confidence half-width.</p>\n";
+  table_start("faithfulness", {"method", "AOPC MoRF", "AOPC LeRF", "pixel flipping AOPC", "images", "seconds / image",
+                               "model evaluations / image"});
+  for (const auto& m : methods) {
+    const nlohmann::json& s = summary.at(m);
+    h << "<tr><td><span class=\"swatch\" style=\"background:" << method_colour(m) << "\"></span>" << html_escape(m)
+      << "</td><td>" << mean_ci(s, "aopc") << "</td><td>" << mean_ci(s, "lerf") << "</td><td>"
+      << mean_ci(s, "pixel-flipping") << "</td><td>" << count_of(s, "seconds") << "</td><td>" << mean_ci(s, "seconds")
+      << "</td><td>" << mean_ci(s, "evaluations", 1) << "</td></tr>\n";
+  }
+  h << "</tbody></table>\n";
+
+  // Curves.
+  struct Curve {
+    std::string metric, title;
+  };
+  std::vector<Curve> curves;
+  if (wants("aopc")) curves.push_back({"aopc", "MoRF region perturbation"});
+  if (wants("lerf")) curves.push_back({"lerf", "LeRF region perturbation"});
+  if (wants("pixel-flipping")) curves.push_back({"pixel-flipping", "Pixel flipping (MoRF)"});
+  if (!curves.empty()) {
+    h << "<h2>Mean perturbation curves</h2>\n<p>Mean score drop f(x<sup>(0)</sup>) &minus; f(x<sup>(k)</sup>) after k "
+         "steps; per-image curves are in evaluation.json.</p>\n<div class=\"charts\">\n";
+    for (const auto& c : curves) {
+      std::vector<ChartSeries> series;
+      for (const auto& m : methods)
+        series.push_back({m, method_colour(m), summary.at(m).at("mean_drop_curves").at(c.metric).get<std::vector<double>>()});
+      const std::string name = "img/curve-" + c.metric + ".svg";
+      files[name] = svg_line_chart(c.title, "step k", "mean f(x0) - f(xk)", series);
+      h << img(name, c.title + " curves", "chart") << "\n";
+    }
+    h << "</div>\n";
+  }
+
+  // Localisation.
+  if (wants("mass") || wants("rank") || wants("pointing")) {
+    const nlohmann::json& chance = ev.at("chance").at("mask_fraction");
+    h << "<h2>Localisation against the ground-truth mask</h2>\n<p>Relevance mass accuracy: positive relevance inside "
+         "the mask / all positive relevance. Rank accuracy: share of the |mask| most relevant pixels inside the mask. "
+         "Pointing game: the most relevant pixel lies in the mask. Chance level: the mask fraction |mask| / pixels "
+         "(what a heatmap unrelated to the mask scores on average). Images with a mask: "
+      << chance.at("count").get<long>() << ".</p>\n";
+    table_start("localisation", {"method", "relevance mass accuracy", "relevance rank accuracy", "pointing game", "images"});
+    for (const auto& m : methods) {
+      const nlohmann::json& s = summary.at(m);
+      h << "<tr><td><span class=\"swatch\" style=\"background:" << method_colour(m) << "\"></span>" << html_escape(m)
+        << "</td><td>" << mean_ci(s, "mass") << "</td><td>" << mean_ci(s, "rank") << "</td><td>" << mean_ci(s, "pointing")
+        << "</td><td>" << count_of(s, wants("mass") ? "mass" : wants("rank") ? "rank" : "pointing") << "</td></tr>\n";
+    }
+    const std::string ch = chance.at("mean").is_number() ? number(chance.at("mean")) : "&ndash;";
+    h << "<tr class=\"chance\"><td>chance (mask fraction)</td><td>" << ch << "</td><td>" << ch << "</td><td>" << ch
+      << "</td><td>" << chance.at("count").get<long>() << "</td></tr>\n</tbody></table>\n";
+  }
+
+  // Conservation.
+  if (wants("conservation")) {
+    bool any = false;
+    for (const auto& m : methods) any = any || summary.at(m).contains("conservation");
+    if (any) {
+      h << "<h2>Conservation</h2>\n<p>Residual f(x) &minus; &sum;<sub>q</sub> R<sub>q</sub> of the methods that "
+           "decompose the score, and per layer what it absorbed (e.g. a bias), could not pass on (unassigned) or lost "
+           "to rounding (unaccounted).</p>\n";
+      table_start("conservation", {"method", "layer", "explanations", "residual (mean)", "|residual| / |f(x)| (mean)",
+                                   "absorbed (mean)", "unassigned (mean)", "unaccounted (max |.|)"});
+      for (const auto& m : methods) {
+        if (!summary.at(m).contains("conservation")) continue;
+        const nlohmann::json& c = summary.at(m).at("conservation");
+        h << "<tr><td>" << html_escape(m) << "</td><td>all</td><td>" << c.at("explanations").get<long>() << "</td><td>"
+          << number(c.at("residual").at("mean"), 6) << "</td><td>" << number(c.at("relative_residual").at("mean"), 6)
+          << "</td><td></td><td></td><td></td></tr>\n";
+        for (const auto& layer : c.at("layers")) {
+          const double worst = std::max(std::abs(layer.at("unaccounted").at("min").get<double>()),
+                                        std::abs(layer.at("unaccounted").at("max").get<double>()));
+          h << "<tr><td></td><td>" << html_escape(layer.at("layer").get<std::string>()) << "</td><td></td><td></td><td></td><td>"
+            << number(layer.at("absorbed").at("mean"), 6) << "</td><td>" << number(layer.at("unassigned").at("mean"), 6)
+            << "</td><td>" << std::scientific << std::setprecision(2) << worst << std::defaultfloat << "</td></tr>\n";
+        }
+      }
+      h << "</tbody></table>\n";
+    }
+  }
+
+  // Heatmaps.
+  if (!shown.empty()) {
+    h << "<h2>Heatmaps</h2>\n<p>Red: evidence for the explained class, blue: against, white: none; each map is "
+         "divided by its own max |R|. For every method the heatmap and its overlay on the image. The green outline "
+         "is the ground-truth mask.</p>\n";
+    std::vector<std::string> header{"image"};
+    for (const auto& m : methods) header.push_back(html_escape(m));
+    table_start("heatmaps", header);
+    const nlohmann::json& records = ev.at("images");
+    for (size_t i = 0; i < shown.size(); ++i) {
+      const ReportImage& v = shown[i];
+      const nlohmann::json* rec = nullptr;
+      for (const auto& r : records)
+        if (r.at("name").get<std::string>() == v.name) rec = &r;
+      if (!rec) throw std::logic_error("report: no record for image " + v.name);
+      const std::string stem = file_stem(i, v.name);
+      files["img/" + stem + "-original.png"] = png_bytes(original_panel(v.gray, v.mask), v.name);
+      h << "<tr><td class=\"image\">" << img("img/" + stem + "-original.png", v.name + " original") << "<br><b>"
+        << html_escape(v.name) << "</b><br>label " << html_escape(rec->at("label").is_null() ? "?" : rec->at("label").get<std::string>())
+        << ", predicted " << html_escape(rec->at("predicted").get<std::string>()) << "<br>explained "
+        << html_escape(rec->at("class").get<std::string>()) << ": f = " << number(rec->at("score"));
+      if (rec->contains("mask_fraction")) h << "<br>mask fraction " << number(rec->at("mask_fraction"), 3);
+      h << "</td>";
+      const cv::Mat white(v.gray.rows, v.gray.cols, CV_32FC1, cv::Scalar(1.0));
+      for (const auto& r : v.results) {
+        const std::string heat = "img/" + stem + "-" + r.method + "-heatmap.png";
+        const std::string overlay = "img/" + stem + "-" + r.method + "-overlay.png";
+        files[heat] = png_bytes(render_heatmap(r.pixels, white), heat);
+        files[overlay] = png_bytes(render_heatmap(r.pixels, v.gray), overlay);
+        const nlohmann::json& m = rec->at("methods").at(r.method);
+        h << "<td>" << img(heat, v.name + " " + r.method + " heatmap") << img(overlay, v.name + " " + r.method + " overlay")
+          << "<br><small>";
+        for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
+                 {"aopc", "AOPC"}, {"lerf", "LeRF"}, {"pixel-flipping", "flip"}, {"mass", "mass"}, {"rank", "rank"}, {"pointing", "point"}})
+          if (m.contains(key)) h << label << " " << number(m.at(key), 3) << " &middot; ";
+        h << number(m.at("seconds"), 3) << " s</small></td>";
+      }
+      h << "</tr>\n";
+      // This image's MoRF curves.
+      if (wants("aopc")) {
+        std::vector<ChartSeries> series;
+        for (const auto& r : v.results) {
+          std::vector<double> drop = rec->at("methods").at(r.method).at("curves").at("aopc").at("scores").get<std::vector<double>>();
+          const double f0 = drop.front();
+          for (double& d : drop) d = f0 - d;
+          series.push_back({r.method, method_colour(r.method), drop});
+        }
+        const std::string name = "img/" + stem + "-morf.svg";
+        files[name] = svg_line_chart(v.name + ": MoRF", "step k", "f(x0) - f(xk)", series);
+        h << "<tr><td colspan=\"" << methods.size() + 1 << "\">" << img(name, v.name + " MoRF curves", "chart") << "</td></tr>\n";
+      }
+    }
+    h << "</tbody></table>\n";
+  }
+
+  // Settings.
+  h << "<h2>Settings</h2>\n";
+  table_start("settings", {"setting", "value"});
+  std::vector<std::pair<std::string, std::string>> flat;
+  flatten(settings, "", flat);
+  for (const auto& [k, v] : flat) h << "<tr><td><code>" << html_escape(k) << "</code></td><td>" << html_escape(v) << "</td></tr>\n";
+  h << "</tbody></table>\n";
+
+  std::ostringstream page;
+  page << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pixelwise evaluation</title>\n"
+       << "<style>body{font-family:sans-serif;margin:1.5em;max-width:1400px}table{border-collapse:collapse;margin:0.5em 0 "
+          "1.5em}td,th{border:1px solid #ccc;padding:3px 7px;vertical-align:top;text-align:left}th{background:#f2f2f2}"
+          "tr.chance td{font-style:italic;background:#fafafa}.swatch{display:inline-block;width:10px;height:10px;"
+          "margin-right:5px}td img{display:block;margin-bottom:3px}.charts img{margin-right:10px}td.image{min-width:"
+          "130px}small{color:#444}</style></head>\n"
+       << "<body data-expected-images=\"" << images << "\" data-expected-tables=\"" << tables << "\">\n"
+       << h.str()
+       << "<script>\nwindow.addEventListener('load', function () {\n"
+          "  var imgs = document.images, loaded = 0, broken = [];\n"
+          "  for (var i = 0; i < imgs.length; ++i) {\n"
+          "    if (imgs[i].complete && imgs[i].naturalWidth > 0) ++loaded; else broken.push(imgs[i].getAttribute('src'));\n"
+          "  }\n"
+          "  var b = document.body;\n"
+          "  b.setAttribute('data-images-total', imgs.length);\n"
+          "  b.setAttribute('data-images-loaded', loaded);\n"
+          "  b.setAttribute('data-images-broken', broken.join(' '));\n"
+          "  b.setAttribute('data-tables', document.getElementsByTagName('table').length);\n"
+          "  b.setAttribute('data-check', 'done');\n"
+          "});\n</script>\n</body></html>\n";
+  files["index.html"] = page.str();
+  return files;
+}
+
+}  // namespace pixelwise

@@ -1,0 +1,171 @@
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+
+#include <stdexcept>
+
+#include "pixelwise/decomposition/bow_relevance.hpp"
+#include "pixelwise/decomposition/relevance_step.hpp"
+
+namespace pixelwise {
+
+BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, BiasPolicy policy,
+                       const std::string& what, int versus) {
+  ExplainOptions options;
+  options.policy = policy;
+  return explain(model, image, class_index, options, what, versus);
+}
+
+RelevanceRequest relevance_request(const BowModel& model, const ExplainOptions& options, const std::string& what,
+                                   int versus) {
+  if (options.method != "lrp" && options.method != "taylor")
+    throw std::invalid_argument("unknown explanation method \"" + options.method + "\" (known: lrp, taylor)");
+  RelevanceRequest r;
+  r.method = parse_histogram_method(options.method);
+  r.policy = options.policy;
+  r.rule = options.rule;
+  r.ignore_bias = options.ignore_bias;
+  r.versus = versus;
+  r.reference = options.reference;
+  r.taylor = options.taylor;
+  r.context = model.context();
+  r.what = what;
+  return r;
+}
+
+BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
+                       const std::string& what, int versus) {
+  const RelevanceRequest request = relevance_request(model, options, what, versus);
+  BowModel::Forward forward = model.forward(image, what);
+  BowExplanation e;
+  e.scores = forward.scores;
+  e.scores.maxCoeff(&e.predicted);
+  e.class_index = class_index < 0 ? e.predicted : class_index;
+  model.check_class(e.class_index);
+  e.policy = options.policy;
+  e.method = options.method;
+  e.versus = versus;
+  // The classifier layers (DESIGN.md 1.4, 1.7): relevance of every histogram bin, and their accounts (top first).
+  ClassifierRelevance r = model.classifier->relevance(forward.encoding.histogram, forward.pass, e.class_index, request);
+  e.score = r.score;
+  e.bias = r.bias;
+  e.reports_bias = r.reports_bias;
+  e.explained = std::move(r.explained);
+  e.classifier_report = std::move(r.report);
+  e.taylor = std::move(r.taylor);
+  Steps steps;
+  steps.push_back(std::make_unique<ClassifierStep>(std::move(r.decomposition), e.score));
+  const Eigen::VectorXd top = Eigen::VectorXd::Constant(1, e.score);
+
+  // Each channel's block of bins down its own pooling and pixel layers.
+  const int height = image.rows, width = image.cols;
+  std::vector<BowChannelRecord> channels;
+  for (const ChannelEncoding& channel : forward.encoding.channels)
+    channels.push_back({channel.name, &channel.bow, channel.offset, &channel.features.frames, channel.weighting});
+  steps.push_back(std::make_unique<PoolingStep>(channels));
+  steps.push_back(std::make_unique<PixelStep>(channels, width, height));
+  Propagation p = propagate(steps, top);
+
+  e.features.image_width = width;
+  e.features.image_height = height;
+  const std::vector<Relevance::Part>& pooling = p.parts[1];
+  const std::vector<Relevance::Part>& pixels = p.parts[2];
+  int first_feature = 0;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    const ChannelEncoding& channel = forward.encoding.channels[i];
+    ChannelRelevance c;
+    c.name = channel.name;
+    c.offset = channel.offset;
+    c.bins = channel.bow.pooled.size();
+    c.first_feature = first_feature;
+    c.features = channel.features.size();
+    c.bin_relevance = p.relevance[1].segment(c.offset, c.bins).sum();
+    c.pooling = pooling[i].account;
+    c.pixels = pixels[i].account;
+    c.pixel_map = pixel_map(pixels[i].relevance, width, height);
+    first_feature += c.features;
+    e.features.frames.insert(e.features.frames.end(), channel.features.frames.begin(), channel.features.frames.end());
+    e.channels.push_back(std::move(c));
+  }
+  e.layers = std::move(p.layers);
+  e.bin_relevance = std::move(p.relevance[1]);
+  e.feature_relevance = std::move(p.relevance[2]);
+  e.pixels = pixel_map(p.lowest(), width, height);
+  e.pixel_sum = e.pixels.sum();
+  return e;
+}
+
+nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) {
+  nlohmann::json scores = nlohmann::json::object();
+  for (int c = 0; c < static_cast<int>(model.classes.size()); ++c) scores[model.classes[c]] = e.scores[c];
+  double absorbed = 0, unassigned = 0;
+  for (const auto& layer : e.layers) {
+    absorbed += layer.absorbed;
+    unassigned += layer.unassigned;
+  }
+  // Bin b of a channel's block [offset, offset + cells * words) is cell
+  // (b - offset) / words, word (b - offset) % words.
+  nlohmann::json channels = nlohmann::json::array();
+  for (size_t i = 0; i < e.channels.size(); ++i) {
+    const ChannelRelevance& c = e.channels[i];
+    channels.push_back({{"name", c.name},
+                        {"bins", {c.offset, c.offset + c.bins}},
+                        {"cells", model.channels[i].pooling.cells()},
+                        {"words", model.channels[i].codebook.words},
+                        {"descriptors", c.features},
+                        {"bin_relevance", c.bin_relevance},
+                        {"pooling", c.pooling},
+                        {"pixels", c.pixels},
+                        {"pixel_sum", c.pixel_map.sum()}});
+  }
+  nlohmann::json j = {{"class", model.classes[e.class_index]},
+                      {"class_index", e.class_index},
+                      {"predicted", model.classes[e.predicted]},
+                      {"explained", e.explained},
+                      {"score", e.score},
+                      {"scores", scores},
+                      {"bias", e.bias},
+                      {"bias_policy", bias_policy_name(e.policy)},
+                      {"method", e.method},
+                      {"image_size", {e.pixels.rows(), e.pixels.cols()}},
+                      {"descriptors", e.features.size()},
+                      {"layers", e.layers},
+                      {"channels", channels},
+                      {"pixel_sum", e.pixel_sum},
+                      {"absorbed", absorbed},
+                      {"unassigned", unassigned},
+                      {"residual", e.residual()},
+                      {"unaccounted", e.residual() - absorbed - unassigned}};
+  if (e.versus >= 0) j["versus"] = model.classes[e.versus];
+  // The kind's own fields ("classifier", ...); a network's biases absorb
+  // relevance, reported per layer, instead of a bias policy.
+  j.update(e.classifier_report);
+  if (!e.reports_bias) {
+    j.erase("bias");
+    j.erase("bias_policy");
+  }
+  if (e.taylor) {
+    // Taylor (DESIGN.md 1.4): the absorbed relevance of the svm layer is the
+    // residual f(x) - sum R = f(x0) + higher-order terms; per layer, the residual
+    // of what reached it.
+    const SvmTaylorRelevance& t = *e.taylor;
+    j.erase("bias_policy");
+    nlohmann::json residuals = nlohmann::json::array();
+    for (const auto& layer : e.layers)
+      residuals.push_back({{"layer", layer.name}, {"relevance_out", layer.relevance_out},
+                           {"residual", e.score - layer.relevance_out}});
+    j["taylor"] = {{"reference", t.reference_name},
+                   {"reference_score", t.reference_score},
+                   {"reference_distance", t.reference_distance},
+                   {"root_score", t.root_score},
+                   {"root_distance", t.root_distance},
+                   {"a", t.a},
+                   {"evaluations", t.evaluations},
+                   {"first_order_sum", t.first_order_sum},
+                   {"higher_order", t.higher_order()},
+                   {"residual", t.residual()},
+                   {"relative_residual", t.score != 0 ? std::abs(t.residual() / t.score) : 0.0},
+                   {"residuals", residuals}};
+  }
+  return j;
+}
+
+}  // namespace pixelwise

@@ -1,0 +1,159 @@
+#include "pixelwise/pipelines/model/bow_channels.hpp"
+
+#include <set>
+#include <stdexcept>
+
+#include "pixelwise/features/image.hpp"
+
+namespace pixelwise {
+namespace {
+
+// The user's section over the base section, key by key. When the user names
+// another type, the base's type-specific keys are dropped first (they would
+// not apply); keys shared by all types (e.g. the pyramid) are still inherited.
+template <typename Options>
+void read_section(const nlohmann::json& j, const char* name, const Options& base, Options& out,
+                  const std::string& where) {
+  if (!j.contains(name)) return;
+  const std::string here = where + " section \"" + name + "\"";
+  const OptionSchema<Options>& schema = Options::schema();
+  const nlohmann::json& given = j.at(name);
+  check_keys(given, schema.keys(), here);
+  nlohmann::json merged = schema.write(base);
+  if (given.contains("type") && given.at("type") != merged.value("type", nlohmann::json()))
+    for (const auto& key : schema.specific_keys()) merged.erase(key);
+  merged.merge_patch(given);
+  try {
+    out = schema.read(merged, here);
+    out.validate();
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    throw std::invalid_argument(what.rfind(here, 0) == 0 ? what : here + ": " + what);
+  }
+}
+
+}  // namespace
+
+const EnumNames<Combine>& enum_names(Combine) {
+  static const EnumNames<Combine> names{{Combine::concatenate, "concatenate"}, {Combine::sum_of_kernels, "sum_of_kernels"}};
+  return names;
+}
+
+ChannelConfig parse_channel_sections(const nlohmann::json& j, const ChannelConfig& base, const std::string& where) {
+  ChannelConfig c = base;
+  read_section(j, "descriptor", base.descriptor, c.descriptor, where);
+  read_section(j, "codebook", base.codebook, c.codebook, where);
+  read_section(j, "coding", base.coding, c.coding, where);
+  read_section(j, "pooling", base.pooling, c.pooling, where);
+  read_section(j, "normalisation", base.normalisation, c.normalisation, where);
+  return c;
+}
+
+nlohmann::json channel_sections_json(const ChannelConfig& c) {
+  return {{"descriptor", c.descriptor}, {"codebook", c.codebook},          {"coding", c.coding},
+          {"pooling", c.pooling},       {"normalisation", c.normalisation}};
+}
+
+std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const ChannelConfig& base, Combine combine) {
+  if (!list.is_array() || list.empty()) throw std::invalid_argument("config: \"channels\" must be a non-empty list");
+  std::vector<ChannelConfig> channels;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = "config channels[" + std::to_string(i) + "]";
+    const nlohmann::json& entry = list[i];
+    check_keys(entry, {"name", "weight", "descriptor", "codebook", "coding", "pooling", "normalisation"}, where);
+    if (combine == Combine::concatenate && (entry.contains("weight") || entry.contains("normalisation")))
+      throw std::invalid_argument(where + ": \"weight\" and \"normalisation\" of a channel need combine "
+                                  "\"sum_of_kernels\" (\"concatenate\" normalises the joint histogram once)");
+    ChannelConfig c = parse_channel_sections(entry, base, where);
+    try {
+      c.name = entry.value("name", std::string());
+      c.weight = entry.value("weight", 1.0);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument(where + ": " + e.what());
+    }
+    if (!(c.weight > 0) || !std::isfinite(c.weight)) throw std::invalid_argument(where + ": weight must be positive");
+    channels.push_back(std::move(c));
+  }
+  return channels;
+}
+
+nlohmann::json channel_list_json(const std::vector<ChannelConfig>& channels, Combine combine) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : channels) {
+    nlohmann::json j = channel_sections_json(c);
+    if (!c.name.empty()) j["name"] = c.name;
+    if (combine == Combine::concatenate) {
+      j.erase("normalisation");
+    } else {
+      j["weight"] = c.weight;
+    }
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+std::vector<ChannelConfig> expand_channels(std::vector<ChannelConfig> channels) {
+  std::vector<ChannelConfig> out;
+  std::set<std::string> names;
+  for (auto& c : channels) {
+    if (c.name.empty()) c.name = name_of(c.descriptor.type) + "-" + name_of(c.descriptor.colour);
+    const auto& planes = plane_names(c.descriptor.colour);
+    if (c.descriptor.planes == PlaneMode::separate && c.descriptor.plane < 0 && planes.size() > 1) {
+      for (size_t p = 0; p < planes.size(); ++p) {
+        ChannelConfig one = c;
+        one.descriptor.plane = static_cast<int>(p);
+        one.name = c.name + "/" + planes[p];
+        out.push_back(std::move(one));
+      }
+    } else {
+      out.push_back(std::move(c));
+    }
+  }
+  for (const auto& c : out)
+    if (!names.insert(c.name).second)
+      throw std::invalid_argument("config: two channels are named \"" + c.name + "\"; give them distinct names");
+  return out;
+}
+
+LocalFeatures channel_features(const ChannelConfig& channel, const cv::Mat& image, const std::string& what) {
+  return compute_descriptors(image, channel.descriptor, what);
+}
+
+ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std::vector<Codebook>& codebooks,
+                           Combine combine, const NormalisationOptions& joint_normalisation,
+                           KernelType kernel, const cv::Mat& image, const std::string& what) {
+  if (codebooks.size() != channels.size())
+    throw std::invalid_argument("encoding: " + std::to_string(codebooks.size()) + " codebooks for " +
+                                std::to_string(channels.size()) + " channels");
+  ImageEncoding out;
+  long offset = 0;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    const ChannelConfig& ch = channels[i];
+    ChannelEncoding e;
+    e.name = ch.name;
+    e.features = channel_features(ch, image, what);
+    for (Frame& f : e.features.frames) f.channel = static_cast<int>(i);
+    Codes codes = encode(codebooks[i], e.features, ch.coding);
+    e.bow = pool(std::move(codes), assign_cells(e.features, ch.pooling), ch.pooling.cells(), ch.pooling);
+    e.offset = offset;
+    e.weighting = ch.descriptor.weighting;
+    offset += e.bow.pooled.size();
+    out.channels.push_back(std::move(e));
+  }
+  if (combine == Combine::concatenate) {
+    Eigen::VectorXd pooled(offset);
+    for (const auto& e : out.channels) pooled.segment(e.offset, e.bow.pooled.size()) = e.bow.pooled;
+    out.histogram = normalise(pooled, joint_normalisation);
+  } else {
+    out.histogram.resize(offset);
+    for (size_t i = 0; i < channels.size(); ++i) {
+      const auto& e = out.channels[i];
+      out.histogram.segment(e.offset, e.bow.pooled.size()) =
+          kernel_weight_scale(kernel, channels[i].weight) * normalise(e.bow.pooled, channels[i].normalisation);
+    }
+  }
+  for (auto& e : out.channels) e.bow.histogram = out.histogram.segment(e.offset, e.bow.pooled.size());
+  return out;
+}
+
+}  // namespace pixelwise
