@@ -13,10 +13,7 @@ using namespace pixelwise;
 
 namespace {
 
-const fs::path& fixtures() {
-  static const fs::path p = fs::path(test::source_dir()) / "tests" / "data" / "format1";
-  return p;
-}
+fs::path fixtures() { return test::format1_fixtures(); }
 
 // The explained score of an image file, read from explain's JSON.
 double explained_score(const std::string& method, const fs::path& image, const std::string& cls) {

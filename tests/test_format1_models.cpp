@@ -15,10 +15,7 @@ using namespace pixelwise;
 
 namespace {
 
-const fs::path& fixtures() {
-  static const fs::path p = fs::path(test::source_dir()) / "tests" / "data" / "format1";
-  return p;
-}
+fs::path fixtures() { return test::format1_fixtures(); }
 
 RowMatrixXd read_npy(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -46,6 +46,10 @@ inline std::string env_or_throw(const char* name) {
 inline std::string reference_dir() { return env_or_throw("PIXELWISE_REFERENCE_DIR"); }
 inline std::string cli_binary() { return env_or_throw("PIXELWISE_BINARY"); }
 inline std::string source_dir() { return env_or_throw("PIXELWISE_SOURCE_DIR"); }
+/// tests/data/format1: model directories of format version 1 and their explanations.
+inline std::filesystem::path format1_fixtures() {
+  return std::filesystem::path(source_dir()) / "tests" / "data" / "format1";
+}
 
 inline nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
