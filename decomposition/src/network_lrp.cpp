@@ -114,7 +114,7 @@ Eigen::RowVectorXd bound_vector(const Eigen::VectorXd& bound, long size, const s
 }
 
 const std::vector<std::string>& selector_names() {
-  static const std::vector<std::string> names{"first", "linear", "conv", "sumpool", "maxpool", "*"};
+  static const std::vector<std::string> names{"first", "linear", "conv", "sumpool", "maxpool", "pooling", "pixels", "*"};
   return names;
 }
 
@@ -344,7 +344,7 @@ Composite& Composite::set(const std::string& selector, const LrpRule& rule) {
                                                selector_names().end();
   if (!known)
     throw std::invalid_argument("composite: unknown layer selector \"" + selector +
-                                "\" (known: a layer index, first, linear, conv, sumpool, maxpool, *)");
+                                "\" (known: a layer index, first, linear, conv, sumpool, maxpool, pooling, pixels, *)");
   for (auto& entry : entries_)
     if (entry.first == selector) throw std::invalid_argument("composite: selector \"" + selector + "\" given twice");
   entries_.emplace_back(selector, rule);
@@ -402,6 +402,18 @@ const LrpRule* Composite::rule_for(const Network& network, int k) const {
   }
   throw std::invalid_argument("composite \"" + spec() + "\" gives no rule for layer " + std::to_string(k) + " (" +
                               layer.describe() + "); add an entry for it or \"*=RULE\"");
+}
+
+const LrpRule* Composite::rule_for_selector(const std::string& selector) const {
+  for (const auto& [s, rule] : entries_)
+    if (s == selector) return &rule;
+  return nullptr;
+}
+
+std::vector<std::string> Composite::selectors() const {
+  std::vector<std::string> out;
+  for (const auto& entry : entries_) out.push_back(entry.first);
+  return out;
 }
 
 std::string Composite::spec() const {

@@ -164,12 +164,20 @@ struct BatchRequest {
 // What the model's classifier kind takes of the options (histogram_classifier.hpp),
 // checked before any input is read.
 void check_classifier_options(const BowModel& model, const std::string& model_dir, const ExplainOptions& options,
-                              int versus, bool network_flags, bool bias_policy_given) {
+                              int versus, bool bias_policy_given) {
   const HistogramClassifier& classifier = *model.classifier;
   const ClassifierAbilities abilities = classifier.abilities();
   const std::string is = model_dir + " (" + classifier.describe() + ")";
-  if (network_flags && !abilities.composite)
+  if (options.ignore_bias && !abilities.composite)
     throw std::runtime_error("--rule and --ignore-bias apply to network classifiers; " + is + " is not one");
+  try {
+    bow_layer_rules(model, options);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error((abilities.composite ? "--rule: "
+                                                  : "--rule and --ignore-bias apply to network classifiers (the BoW "
+                                                    "layers of every model: --rule pooling=RULE;pixels=flat): ") +
+                             is + ": " + e.what());
+  }
   if (bias_policy_given && !abilities.bias_policy)
     throw std::runtime_error(is + ": --bias-policy does not apply (its biases absorb relevance, reported per layer)");
   try {
@@ -181,7 +189,7 @@ void check_classifier_options(const BowModel& model, const std::string& model_di
 
 int run_explain(const std::string& model_dir, const std::string& class_name, const ExplainOptions& options,
                 const std::optional<TileOptions>& tiles, const std::string& out, const std::vector<std::string>& arguments,
-                bool layers, const std::string& versus_name, const BatchRequest& batch, bool network_flags,
+                bool layers, const std::string& versus_name, const BatchRequest& batch,
                 bool bias_policy_given) {
   std::vector<std::string> refs = arguments;
   if (!batch.list.empty()) {
@@ -194,7 +202,7 @@ int run_explain(const std::string& model_dir, const std::string& class_name, con
   const BowModel model = BowModel::load(model_dir);
   const int class_index = class_name.empty() ? -1 : model.class_index(class_name);
   const int versus = versus_name.empty() ? -1 : model.class_index(versus_name);
-  check_classifier_options(model, model_dir, options, versus, network_flags, bias_policy_given);
+  check_classifier_options(model, model_dir, options, versus, bias_policy_given);
   if (tiles && (layers || versus >= 0)) throw std::runtime_error("--layers and --versus do not apply to tiled explanations");
   // Every input is read and checked before anything is written; one image at
   // a time, so that memory stays flat over long lists.
@@ -308,7 +316,9 @@ int main(int argc, char** argv) {
   const std::vector<CLI::Option*> network_options{
       explain_cmd->add_option("--rule", net_explain.rule,
                               "networks: LRP composite preset, rule, or SELECTOR=RULE;... (default zb-epsilon-plus; "
-                              "BoW models with a network classifier: " + std::string(kBowNetworkDefaultRule) + ")"),
+                              "BoW models with a network classifier: " + std::string(kBowNetworkDefaultRule) +
+                                  "); every BoW model: pooling=RULE and pixels=flat for the layers below the "
+                                  "classifier"),
       explain_cmd->add_option("--input-range", net_explain.input_range,
                               "networks, toolbox text files: LOW,HIGH that grey 0..1 maps to (default -1,1)"),
       explain_cmd->add_flag("--ignore-bias", net_explain.ignore_bias, "networks: biases absorb no relevance"),
@@ -468,7 +478,7 @@ int main(int argc, char** argv) {
       std::optional<TileOptions> tiles;
       if (explain_cmd->count("--tiles")) tiles = TileOptions::parse(tiles_spec);
       return run_explain(model, class_name, options, tiles, out, images, layers, versus_name, batch,
-                         explain_cmd->count("--rule") || net_explain.ignore_bias, explain_cmd->count("--bias-policy"));
+                         explain_cmd->count("--bias-policy"));
     }
   } catch (const std::exception& e) {
     std::cerr << "pixelwise: error: " << e.what() << "\n";

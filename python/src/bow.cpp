@@ -359,11 +359,16 @@ void bind_bow(py::module_& m) {
              const py::handle& reference, double root_tolerance, int scan_steps, const py::object& rule,
              bool ignore_bias) {
             ExplainOptions options = explain_options(*b, method, bias_policy, reference, root_tolerance, scan_steps);
-            if (!b->classifier->abilities().composite && (!rule.is_none() || ignore_bias))
-              throw py::value_error("rule and ignore_bias apply to a network classifier; this model's classifier is " +
+            if (!b->classifier->abilities().composite && ignore_bias)
+              throw py::value_error("ignore_bias applies to a network classifier; this model's classifier is " +
                                     b->classifier->describe());
             if (!rule.is_none()) options.rule = rule.cast<std::string>();
             options.ignore_bias = ignore_bias;
+            try {
+              bow_layer_rules(*b, options);  // refused before any work, naming the rule
+            } catch (const std::invalid_argument& e) {
+              throw py::value_error(e.what());
+            }
             const int c = target_arg(*b, target);
             const int v = versus.is_none() ? -1 : target_arg(*b, versus);
             const ImageSample s = image_arg(image, "image");

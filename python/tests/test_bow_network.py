@@ -52,3 +52,18 @@ def test_rule_options_are_refused_for_svm_models(model, test_images):
     images, _ = test_images
     with pytest.raises(ValueError, match="network classifier"):
         model.explain(images[0], rule="lrp0")
+
+
+def test_bow_layers_take_rules_on_every_model(model, test_images):
+    """pooling=RULE (and pixels=flat) reach the BoW layers of an SVM model too;
+    the loss of a stabiliser is reported as absorbed and the total is conserved."""
+    images, _ = test_images
+    plain = model.explain(images[0], target=1)
+    eps = model.explain(images[0], target=1, rule="pooling=epsilon:0.5")
+    assert eps.score == plain.score
+    pooling = [layer for layer in eps.layers if layer["name"].startswith("pooling")][0]
+    assert pooling["name"] == "pooling [epsilon:0.5]" and pooling["absorbed"] != 0
+    total = eps.pixels.sum() + sum(layer["absorbed"] + layer["unassigned"] for layer in eps.layers)
+    assert abs(total - eps.score) <= 1e-9 * max(1.0, abs(eps.score))
+    with pytest.raises(ValueError, match="flat"):
+        model.explain(images[0], rule="pixels=lrp0")

@@ -31,6 +31,22 @@ RelevanceRequest relevance_request(const BowModel& model, const ExplainOptions& 
   return r;
 }
 
+Composite bow_layer_rules(const BowModel& model, const ExplainOptions& options) {
+  const bool network = model.classifier->abilities().composite;
+  if (!network && options.rule == kBowNetworkDefaultRule) return Composite{};
+  const Composite c = Composite::parse(options.rule, model.config.histogram_bounds());
+  if (!network)
+    for (const auto& s : c.selectors())
+      if (s != "pooling" && s != "pixels")
+        throw std::invalid_argument("rule \"" + options.rule + "\": selector \"" + s +
+                                    "\" names network layers, which only a network classifier has (the BoW layers "
+                                    "of any model take pooling=RULE and pixels=flat)");
+  if (const LrpRule* r = c.rule_for_selector("pixels"); r && r->name() != "flat")
+    throw std::invalid_argument("rule \"pixels=" + r->name() +
+                                "\": the pixel layer spreads relevance over a descriptor's support by the flat rule only");
+  return c;
+}
+
 BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
                        const std::string& what, int versus) {
   const RelevanceRequest request = relevance_request(model, options, what, versus);
@@ -62,7 +78,10 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     channels.push_back({channel.name, &channel.bow, channel.offset, &channel.features.frames, channel.weighting});
   steps.push_back(std::make_unique<PoolingStep>(channels));
   steps.push_back(std::make_unique<PixelStep>(channels, width, height));
-  Propagation p = propagate(steps, top);
+  const Composite rules = bow_layer_rules(model, options);
+  Propagation p = propagate(steps, top, [&](const RelevanceStep& step, int) {
+    return step.selector() == "classifier" ? nullptr : rules.rule_for_selector(step.selector());
+  });
 
   e.features.image_width = width;
   e.features.image_height = height;

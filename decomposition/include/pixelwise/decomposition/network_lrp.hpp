@@ -97,7 +97,9 @@ class LrpRule {
 
 /// Which rule each layer uses. Selectors: a layer index, "first" (the first
 /// Linear or Convolution), "linear", "conv", "sumpool", "maxpool", "*".
-/// Precedence: index, first, kind, "*".
+/// Precedence: index, first, kind, "*". The BoW layers below a classifier
+/// (bow_relevance.hpp) take theirs by the selectors "pooling" and "pixels",
+/// which "*" does not cover: a composite of network rules leaves them their own.
 class Composite {
  public:
   Composite() = default;
@@ -113,6 +115,10 @@ class Composite {
   /// The rule of layer k; nullptr for layers that need none (Rect, Tanh,
   /// Flatten, SoftMax). Throws when an affine or pooling layer has no rule.
   const LrpRule* rule_for(const Network& network, int k) const;
+  /// The rule set for exactly this selector (no "*" fallback); nullptr if none.
+  const LrpRule* rule_for_selector(const std::string& selector) const;
+  /// The selectors set, in order.
+  std::vector<std::string> selectors() const;
   /// "SELECTOR=RULE;..." in the order the entries were set.
   std::string spec() const;
 

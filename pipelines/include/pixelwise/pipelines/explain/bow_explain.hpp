@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "pixelwise/decomposition/accounting.hpp"
+#include "pixelwise/decomposition/network_lrp.hpp"
 #include "pixelwise/decomposition/svm_relevance.hpp"
 #include "pixelwise/decomposition/taylor.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
@@ -80,6 +81,15 @@ struct BowExplanation {
   /// policy "none" or the Taylor residual, unassigned relevance, rounding).
   double residual() const { return score - pixel_sum; }
 };
+
+/// The rules of the BoW layers below the classifier (DESIGN.md section 2) in
+/// options.rule: "pooling=RULE" (any rule of the vocabulary, e.g. epsilon;
+/// default LRP-0) and "pixels=flat" (the only pixel rule). For a network
+/// classifier the same composite also gives the network layers their rules;
+/// any other classifier takes only these two selectors (options.rule left at
+/// its default: none). Throws std::invalid_argument naming what is wrong, so
+/// that a bad rule is refused before any output.
+Composite bow_layer_rules(const BowModel& model, const ExplainOptions& options);
 
 /// Explains class `class_index` (-1: the predicted class) for one image (grey
 /// or colour, as BowModel::forward). For a one-vs-one model, `versus` >= 0
