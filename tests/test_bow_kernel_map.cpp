@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(what_needs_kernel_svms_is_refused_with_a_reason) {
   const BowModel& model = mapped("chi2");
   const ImageSample& image = test_data().images[0];
   ExplainOptions taylor;
-  taylor.method = "taylor";
+  taylor.method = ExplainMethod::taylor;
   BOOST_CHECK_EXCEPTION(explain(model, image.gray, -1, taylor, "x"), std::invalid_argument,
                         [](const auto& e) { return std::string(e.what()).find("kernel map") != std::string::npos; });
   BOOST_CHECK_THROW(explain(model, image.gray, 0, ExplainOptions{}, "x", 1), std::invalid_argument);  // versus
@@ -156,8 +156,9 @@ BOOST_AUTO_TEST_CASE(what_needs_kernel_svms_is_refused_with_a_reason) {
   test::ScratchDir dir("bow-kernel-map-adapter");
   model.save(dir / "model");
   const auto adapter = load_explainable_model(dir / "model");
-  BOOST_TEST((adapter->own_methods() == std::vector<std::string>{"lrp"}));
-  const MethodResult lrp = explain_with(*adapter, image.gray, 0, "lrp", MethodSettings{}, 1, "x");
+  BOOST_TEST((adapter->own_methods() == std::vector<ExplainMethod>{ExplainMethod::lrp}));
+  BOOST_TEST(names_of(adapter->methods()) == "lrp, occlusion, random");
+  const Explanation lrp = explain_with(*adapter, image.gray, 0, ExplainMethod::lrp, ExplainSettings{}, 1, "x");
   BOOST_TEST(std::abs(lrp.account->score - lrp.account->pixel_sum) <= 1e-12);
 }
 

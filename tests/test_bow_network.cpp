@@ -263,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_saved_and_reloaded_model_explains_to_the_last_bit) {
 BOOST_AUTO_TEST_CASE(explanations_are_rejected_where_they_do_not_apply) {
   const ImageSample& image = test_data().images[0];
   ExplainOptions taylor;
-  taylor.method = "taylor";
+  taylor.method = ExplainMethod::taylor;
   BOOST_CHECK_EXCEPTION(explain(model(), image.gray, -1, taylor, "x"), std::invalid_argument, [](const auto& e) {
     return std::string(e.what()).find("classifier is a network") != std::string::npos;
   });

@@ -455,7 +455,7 @@ BOOST_AUTO_TEST_CASE(shipped_presets_parse_and_the_voc_preset_trains_when_scaled
   j["descriptor"]["step"] = 8;
   const BowModel model = BowModel::train(PipelineConfig::parse(j), load_dataset("voc:" + voc().root + ":trouser:train"), nullptr);
   ExplainOptions taylor;
-  taylor.method = "taylor";
+  taylor.method = ExplainMethod::taylor;
   const ImageSample image = load_image_reference(voc().val_images[1]);
   const BowExplanation e = explain(model, model.input(image), 1, taylor, image.name);
   // The Taylor step leaves a residual at the SVM layer and gives relevance to

@@ -20,7 +20,7 @@
 #include "pixelwise/features/descriptors.hpp"
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
-#include "pixelwise/pipelines/commands/network_commands.hpp"
+#include "pixelwise/pipelines/model/network_training.hpp"
 #include "test_support.hpp"
 
 using namespace pixelwise;

@@ -45,7 +45,7 @@ class NearestMean : public HistogramClassifier {
   std::shared_ptr<const ClassifierSection> section() const override { return section_; }
   int classes() const override { return static_cast<int>(w_.rows()); }
   ClassifierAbilities abilities() const override {
-    return {{HistogramMethod::lrp, HistogramMethod::sensitivity}, true, false};
+    return {{ExplainMethod::lrp, ExplainMethod::sensitivity}, true, false};
   }
   ClassifierPass forward(const Eigen::VectorXd& x) const override {
     ClassifierPass pass;
@@ -53,7 +53,7 @@ class NearestMean : public HistogramClassifier {
     return pass;
   }
   void check(const RelevanceRequest& r) const override {
-    if (r.method != HistogramMethod::lrp) throw std::invalid_argument("a nearest-mean classifier is explained by lrp");
+    if (r.method != ExplainMethod::lrp) throw std::invalid_argument("a nearest-mean classifier is explained by lrp");
     if (r.versus >= 0) throw std::invalid_argument("a nearest-mean classifier has no pairwise decisions");
   }
   ClassifierRelevance relevance(const Eigen::VectorXd& x, const ClassifierPass& pass, int c,
@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(a_fifth_kind_trains_saves_reloads_and_explains_through_the_
 
   // What the kind cannot do is refused with its own reason.
   ExplainOptions taylor;
-  taylor.method = "taylor";
+  taylor.method = ExplainMethod::taylor;
   const std::string refused = test::error_of([&] { model.classifier->check(relevance_request(model, taylor, "x")); });
   BOOST_TEST(refused == "a nearest-mean classifier is explained by lrp");
   BOOST_CHECK_THROW(explain(model, test_data.images[0].gray, 0, ExplainOptions{}, "x", 1), std::invalid_argument);
@@ -222,7 +222,7 @@ BOOST_AUTO_TEST_CASE(a_fifth_kind_trains_saves_reloads_and_explains_through_the_
   // The evaluation's adapter derives its methods from the kind, and the
   // sensitivity goes through the kind's gradient.
   const auto adapter = make_bow_adapter(std::make_shared<const BowModel>(BowModel::load(path)), path);
-  BOOST_TEST((adapter->own_methods() == std::vector<std::string>{"lrp", "sensitivity"}));
+  BOOST_TEST((adapter->own_methods() == std::vector<ExplainMethod>{ExplainMethod::lrp, ExplainMethod::sensitivity}));
   const RowMatrixXd sensitivity = bow_sensitivity(model, test_data.images[0].gray, 0, "img");
   BOOST_TEST(sensitivity.minCoeff() >= 0.0);
   BOOST_TEST(sensitivity.maxCoeff() > 0.0);

@@ -16,7 +16,7 @@
 #include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
-#include "pixelwise/pipelines/commands/network_commands.hpp"
+#include "pixelwise/pipelines/model/network_training.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -428,10 +428,17 @@ class BoxModel : public ExplainableModel {
       for (int x = box_.x; x < box_.x + box_.width; ++x) f += gray.at<float>(y, x);
     return Eigen::Vector2d(f, -f);
   }
-  std::vector<std::string> own_methods() const override { return {"lrp"}; }
-  MethodResult explain_own(const cv::Mat& gray, int c, const std::string& method, const std::string&) const override {
-    MethodResult r;
+  ImageSample read_input(const std::string& reference) const override { return load_image_reference(reference); }
+  std::vector<ExplainMethod> own_methods() const override { return {ExplainMethod::lrp}; }
+  void check(ExplainMethod, const ExplainSettings&) const override {}
+  Explanation explain_own(const cv::Mat& gray, int c, ExplainMethod method, const ExplainSettings&,
+                          const std::string&) const override {
+    Explanation r;
     r.method = method;
+    r.scores = all_scores(gray, "");
+    r.scores.maxCoeff(&r.predicted);
+    if (c < 0) c = r.predicted;
+    r.class_index = c;
     r.pixels = RowMatrixXd::Zero(gray.rows, gray.cols);
     for (int y = box_.y; y < box_.y + box_.height; ++y)
       for (int x = box_.x; x < box_.x + box_.width; ++x) r.pixels(y, x) = (c == 0 ? 1 : -1) * gray.at<float>(y, x);
@@ -480,7 +487,7 @@ BOOST_AUTO_TEST_CASE(evaluation_of_a_model_whose_explanation_is_known) {
   const BoxModel model(box);
   const MaskedDataset data = box_data(3, box);
   EvaluationOptions o;
-  o.methods = {"lrp", "occlusion", "random"};
+  o.methods = {ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::random};
   o.class_choice = "box";
   o.perturbation.region = 2;
   o.perturbation.steps = 20;
@@ -540,10 +547,13 @@ BOOST_AUTO_TEST_CASE(evaluation_of_a_model_whose_explanation_is_known) {
   BOOST_TEST(std::abs(curve.back() - mean_score) < 1e-9);
 
   // Unknown methods and metrics are errors naming them.
-  o.methods = {"lrp", "guided-backprop"};
+  // A method the model does not have (a BoW model's taylor on this toy) is an error naming it.
+  o.methods = {ExplainMethod::lrp, ExplainMethod::taylor};
   BOOST_CHECK_EXCEPTION(evaluate(model, data, o, nullptr, nullptr), std::invalid_argument,
+                        [](const std::exception& e) { return std::string(e.what()).find("\"taylor\"") != std::string::npos; });
+  BOOST_CHECK_EXCEPTION(parse_enum<ExplainMethod>("guided-backprop", "method"), std::invalid_argument,
                         [](const std::exception& e) { return std::string(e.what()).find("guided-backprop") != std::string::npos; });
-  o.methods = {"lrp"};
+  o.methods = {ExplainMethod::lrp};
   o.metrics = {"aopc", "speed"};
   BOOST_CHECK_THROW(evaluate(model, data, o, nullptr, nullptr), std::invalid_argument);
 }
@@ -568,7 +578,7 @@ BOOST_AUTO_TEST_CASE(threads_over_images_give_the_sequential_evaluation) {
   MaskedDataset data = box_data(7, box);
   data.data.images[4].label = 1;  // one image left out by --label
   EvaluationOptions o;
-  o.methods = {"lrp", "occlusion", "random"};
+  o.methods = {ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::random};
   o.only_label = "box";
   o.perturbation.region = 2;
   o.perturbation.steps = 10;
@@ -634,10 +644,10 @@ BOOST_AUTO_TEST_CASE(bow_sensitivity_is_the_derivative_with_respect_to_descripto
     for (const auto& image : test.images) {
       const int c = image.label;
       Eigen::VectorXd s;
-      double score = 0;
-      const RowMatrixXd pixels = bow_sensitivity(model, image.gray, c, image.name, &s, &score);
+      Eigen::VectorXd scores;
+      const RowMatrixXd pixels = bow_sensitivity(model, image.gray, c, image.name, &s, &scores);
       const BowModel::Forward f = model.forward(image.gray, image.name);
-      BOOST_TEST(score == f.scores[c]);
+      BOOST_TEST(scores[c] == f.scores[c]);
       const BowEncoding& e = f.encoding.channels.at(0).bow;
       BOOST_TEST(s.size() == e.codes.features());
       // The pixel map spreads s_l^2 over the supports: its sum is sum_l s_l^2.
@@ -755,17 +765,18 @@ BOOST_AUTO_TEST_CASE(network_adapter_scores_batches_and_explains_itself) {
   BOOST_TEST(model->evaluations() == 4);
   for (size_t i = 0; i < batch.size(); ++i)
     BOOST_TEST(std::abs(together[i] - model->all_scores(batch[i], "image")[3]) < 1e-12);
-  for (const char* method : {"lrp", "sensitivity", "occlusion", "random"}) {
-    const MethodResult r = explain_with(*model, batch[0], 3, method, {}, 1, "image");
+  for (const ExplainMethod method :
+       {ExplainMethod::lrp, ExplainMethod::sensitivity, ExplainMethod::occlusion, ExplainMethod::random}) {
+    const Explanation r = explain_with(*model, batch[0], 3, method, {}, 1, "image");
     BOOST_TEST(r.pixels.rows() == 28);
-    BOOST_TEST(std::abs(r.score - together[0]) < 1e-12, method);
-    BOOST_TEST(r.account.has_value() == (std::string(method) == "lrp"), method);
+    BOOST_TEST(std::abs(r.score - together[0]) < 1e-12, name_of(method));
+    BOOST_TEST(std::abs(r.scores[3] - together[0]) < 1e-12, name_of(method));
+    BOOST_TEST(r.account.has_value() == (method == ExplainMethod::lrp), name_of(method));
   }
   // LRP's account: what the pixels do not show was absorbed or unassigned by the layers.
-  const MethodResult lrp = explain_with(*model, batch[0], 3, "lrp", {}, 1, "image");
+  const Explanation lrp = explain_with(*model, batch[0], 3, ExplainMethod::lrp, {}, 1, "image");
   double kept = 0;
   for (const auto& layer : lrp.account->layers) kept += layer.absorbed + layer.unassigned;
   BOOST_TEST(std::abs(lrp.account->score - lrp.account->pixel_sum - kept) < 1e-9);
-  BOOST_CHECK_THROW(explain_with(*model, batch[0], 3, "guided-backprop", {}, 1, "image"), std::invalid_argument);
-  BOOST_CHECK_THROW(explain_with(*model, batch[0], 10, "lrp", {}, 1, "image"), std::out_of_range);
+  BOOST_CHECK_THROW(explain_with(*model, batch[0], 10, ExplainMethod::lrp, {}, 1, "image"), std::out_of_range);
 }

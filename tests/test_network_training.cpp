@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "pixelwise/classifiers/network.hpp"
-#include "pixelwise/pipelines/commands/network_commands.hpp"
+#include "pixelwise/pipelines/model/network_training.hpp"
 #include "pixelwise/pipelines/explain/network_explain.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 #include "test_support.hpp"

@@ -438,7 +438,7 @@ Models& models() {
 
 ExplainOptions taylor_options(const std::string& reference, double tolerance = 1e-9) {
   ExplainOptions o;
-  o.method = "taylor";
+  o.method = ExplainMethod::taylor;
   o.reference = TaylorReference::parse(reference);
   o.taylor.tolerance = tolerance;
   return o;
@@ -475,7 +475,7 @@ BOOST_AUTO_TEST_CASE(roots_within_tolerance_on_images_of_both_signs_for_every_ke
               BOOST_TEST(std::abs(t.root_score) <= tolerance);
               BOOST_TEST(t.reference_score * e.score < 0);
               BOOST_TEST(std::abs(t.score - e.score) <= 1e-12 * std::max(1.0, std::abs(e.score)));
-              BOOST_TEST(e.method == "taylor");
+              BOOST_TEST((e.method == ExplainMethod::taylor));
               // x0 on the segment, and the root is nearer to x than the reference.
               const Eigen::VectorXd x = model.forward(image.gray, image.name).encoding.histogram;
               BOOST_TEST(((t.a * x + (1 - t.a) * t.reference) - t.root).lpNorm<Eigen::Infinity>() <= 1e-15);

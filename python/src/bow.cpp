@@ -50,9 +50,10 @@ int target_arg(const BowModel& model, const py::handle& target) {
 ExplainOptions explain_options(const BowModel& b, const std::string& method, const std::string& bias_policy,
                                const py::handle& reference, double root_tolerance, int scan_steps) {
   ExplainOptions options;
-  options.method = method;
-  if (method != "lrp" && method != "taylor")
-    throw py::value_error("method: \"" + method + "\" is not a BoW explanation method (lrp, taylor)");
+  options.method = parse_enum<ExplainMethod>(method, "explanation method", "method");
+  if (!decomposes(options.method))
+    throw py::value_error("method: \"" + method + "\" is not a BoW explanation method (lrp, taylor; the "
+                          "baselines: pixelwise.as_model(model).explain)");
   options.policy = parse_bias_policy(bias_policy);
   if (py::isinstance<py::str>(reference)) {
     options.reference = TaylorReference::parse(reference.cast<std::string>());
@@ -454,7 +455,7 @@ void bind_bow(py::module_& m) {
       .def_property_readonly("pixel_sum", [](const PyBowExplanation& x) { return x.e.pixel_sum; })
       .def_property_readonly("residual", [](const PyBowExplanation& x) { return x.e.residual(); },
                              "score - pixel_sum")
-      .def_property_readonly("method", [](const PyBowExplanation& x) { return x.e.method; })
+      .def_property_readonly("method", [](const PyBowExplanation& x) { return name_of(x.e.method); })
       .def_property_readonly(
           "taylor",
           [](py::object self) -> py::object {

@@ -112,9 +112,9 @@ BatchOptions batching(int batch, int threads) {
   return b;
 }
 
-/// MethodResult together with the explained image (for heatmap()).
+/// An Explanation together with the explained image (for heatmap()).
 struct PyMethodResult {
-  MethodResult r;
+  Explanation r;
   cv::Mat gray;
 };
 
@@ -130,7 +130,9 @@ py::object account_dict(const std::optional<ConservationRecord>& account) {
 }  // namespace
 
 void bind_evaluation(py::module_& m) {
-  py::class_<PyMethodResult> method_result(m, "MethodResult", "One method's explanation of one image (Model.explain).");
+  py::class_<PyMethodResult> method_result(
+      m, "Explanation", "One explanation of one decision (Model.explain), whatever the model and method.");
+  m.attr("MethodResult") = method_result;  // the name of earlier versions
   py::class_<ExplainableModel, std::shared_ptr<ExplainableModel>>(
       m, "Model",
       "Any classifier the library loads (BoW model directory, network model directory, LRP Toolbox text\n"
@@ -142,8 +144,8 @@ void bind_evaluation(py::module_& m) {
       .def_property_readonly(
           "methods",
           [](const ExplainableModel& x) {
-            std::vector<std::string> all = x.own_methods();
-            for (const auto& g : generic_methods()) all.push_back(g);
+            std::vector<std::string> all;
+            for (const ExplainMethod method : x.methods()) all.push_back(name_of(method));
             return all;
           },
           "the explanation methods this model has")
@@ -165,7 +167,8 @@ void bind_evaluation(py::module_& m) {
              int batch, int threads) {
             const ImageSample s = image_arg(image, "image");
             const int c = explainable_target(*x, target, x->input(s));
-            MethodSettings settings;
+            const ExplainMethod parsed = parse_enum<ExplainMethod>(method, "explanation method", "method");
+            ExplainSettings settings;
             settings.occlusion.patch = patch;
             settings.occlusion.stride = stride;
             settings.occlusion.fill = fill;
@@ -174,8 +177,9 @@ void bind_evaluation(py::module_& m) {
             if (image_index < 0) throw py::value_error("image_index must be >= 0");
             PyMethodResult out;
             out.gray = s.gray;
+            x->check(parsed, settings);
             out.r = without_gil(
-                [&] { return explain_with(*x, x->input(s), c, method, settings, image_seed(seed, image_index), s.source); });
+                [&] { return explain_with(*x, x->input(s), c, parsed, settings, image_seed(seed, image_index), s.source); });
             return out;
           },
           py::arg("image"), py::arg("method") = "lrp", py::arg("target") = py::none(), py::arg("patch") = 0,
@@ -209,11 +213,15 @@ void bind_evaluation(py::module_& m) {
         "The seed of image `index` in a run seeded with `seed` (as the CLI's --seed).");
 
   method_result
-      .def_property_readonly("method", [](const PyMethodResult& x) { return x.r.method; })
+      .def_property_readonly("method", [](const PyMethodResult& x) { return name_of(x.r.method); })
       .def_property_readonly("pixels", [](py::object self) { return view_array(self.cast<PyMethodResult&>().r.pixels, self); },
                              "H x W float64 relevance (read-only view)")
       .def_property_readonly("class_index", [](const PyMethodResult& x) { return x.r.class_index; })
       .def_property_readonly("score", [](const PyMethodResult& x) { return x.r.score; })
+      .def_property_readonly("predicted", [](const PyMethodResult& x) { return x.r.predicted; },
+                             "index of the class with the highest score")
+      .def_property_readonly("scores", [](const PyMethodResult& x) { return owned_array(Eigen::VectorXd(x.r.scores)); },
+                             "every class's score (float64), from one forward pass")
       .def_property_readonly("evaluations", [](const PyMethodResult& x) { return x.r.evaluations; },
                              "forward passes of the model the method needed")
       .def_property_readonly("seconds", [](const PyMethodResult& x) { return x.r.seconds; })
@@ -228,7 +236,7 @@ void bind_evaluation(py::module_& m) {
           py::arg("on_image") = true, py::arg("scale") = 0.0, py::arg("min_side") = 112,
           "render_heatmap of the relevance, shaded by the explained image (the CLI's PNG) unless on_image=False")
       .def("__repr__", [](const PyMethodResult& x) {
-        return "<pixelwise.MethodResult: " + x.r.method + ", class " + std::to_string(x.r.class_index) + ", score " +
+        return "<pixelwise.Explanation: " + name_of(x.r.method) + ", class " + std::to_string(x.r.class_index) + ", score " +
                std::to_string(x.r.score) + ">";
       });
 

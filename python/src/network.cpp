@@ -77,7 +77,7 @@ void bind_network(py::module_& m) {
           [](const std::shared_ptr<NetworkModel>& n, const py::handle& image, const std::string& method,
              const std::string& rule, bool ignore_bias, const py::handle& target) {
             NetworkExplainOptions options;
-            options.method = parse_network_method(method);
+            options.method = parse_enum<ExplainMethod>(method, "explanation method");
             options.rule = rule;
             options.ignore_bias = ignore_bias;
             if (!target.is_none()) {
@@ -123,7 +123,7 @@ void bind_network(py::module_& m) {
       .def_property_readonly("class_index", [](const PyNetworkExplanation& x) { return x.e.class_index; })
       .def_property_readonly("class_name", [](const PyNetworkExplanation& x) { return x.model->class_name(x.e.class_index); })
       .def_property_readonly("predicted", [](const PyNetworkExplanation& x) { return x.e.predicted; })
-      .def_property_readonly("method", [](const PyNetworkExplanation& x) { return network_method_name(x.e.method); })
+      .def_property_readonly("method", [](const PyNetworkExplanation& x) { return name_of(x.e.method); })
       .def_property_readonly("rule", [](const PyNetworkExplanation& x) { return x.e.rule; }, "the composite as applied")
       .def_property_readonly("layer_rules", [](const PyNetworkExplanation& x) { return x.e.layer_rules; },
                              "rule per layer, input first ('' for pass-through layers)")
@@ -135,7 +135,7 @@ void bind_network(py::module_& m) {
           "root",
           [](py::object self) -> py::object {
             const auto& x = self.cast<PyNetworkExplanation&>();
-            if (x.e.method != NetworkMethod::taylor) return py::none();
+            if (x.e.method != ExplainMethod::taylor) return py::none();
             return view_array(x.e.root, self);
           },
           "taylor: the root point x0 (H x W, input space, channels summed); None otherwise")
@@ -143,7 +143,7 @@ void bind_network(py::module_& m) {
           "root_gradient",
           [](py::object self) -> py::object {
             const auto& x = self.cast<PyNetworkExplanation&>();
-            if (x.e.method != NetworkMethod::taylor) return py::none();
+            if (x.e.method != ExplainMethod::taylor) return py::none();
             return view_array(x.e.root_gradient, self);
           },
           "taylor: df/dx at the root; None otherwise")
@@ -168,7 +168,7 @@ void bind_network(py::module_& m) {
           "Side-by-side panels as an RGB uint8 array: input and heatmap, or for taylor input, root point, gradient\n"
           "at the root and decomposition (paper Fig 11); the CLI's --figure picture.")
       .def("__repr__", [](const PyNetworkExplanation& x) {
-        return "<pixelwise.NetworkExplanation: " + network_method_name(x.e.method) + ", class " +
+        return "<pixelwise.NetworkExplanation: " + name_of(x.e.method) + ", class " +
                std::to_string(x.e.class_index) + ", score " + std::to_string(x.e.score) + ">";
       });
 

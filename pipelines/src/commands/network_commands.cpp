@@ -1,24 +1,15 @@
-#include "pixelwise/common/parallel.hpp"
-#include "pixelwise/pipelines/commands/network_commands.hpp"
+// `pixelwise train-network`: an MLP on an image data set (model/network_training.hpp).
+#include "pixelwise/pipelines/commands/commands.hpp"
+#include "pixelwise/pipelines/model/network_training.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
 
-#include <chrono>
-#include <filesystem>
+#include <cstdint>
 #include <iomanip>
+#include <iostream>
+#include <memory>
 #include <limits>
-#include <map>
-#include <opencv2/imgcodecs.hpp>
 #include <ostream>
-#include <optional>
-#include <set>
-#include <sstream>
 #include <stdexcept>
-
-#include "pixelwise/common/files.hpp"
-#include "pixelwise/pipelines/io/heatmap.hpp"
-#include "pixelwise/pipelines/explain/network_explain.hpp"
-#include "pixelwise/pipelines/io/npy.hpp"
-
-namespace fs = std::filesystem;
 
 namespace pixelwise {
 namespace {
@@ -39,14 +30,20 @@ std::vector<int> parse_sizes(const std::string& text) {
   return sizes;
 }
 
-std::string png_bytes(const cv::Mat& image, const std::string& what) {
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", image, png)) throw std::runtime_error(what + ": PNG encoding failed");
-  return std::string(png.begin(), png.end());
-}
 
-}  // namespace
+struct NetworkTrainRequest {
+  std::string data, test_data, out;
+  std::string hidden = "100";        ///< comma-separated sizes
+  std::string activation = "relu";
+  std::string input_range = "0,1";
+  std::string optimizer = "adam";
+  int epochs = 20, batch_size = 32;
+  double learning_rate = 1e-3, momentum = 0.9, weight_decay = 0;
+  std::uint64_t seed = 1;
+  bool quiet = false;
+};
 
+// Trains, reports training (and test) accuracy on `out`, writes the model directory.
 int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std::ostream* log) {
   NetworkTrainingConfig config;
   config.hidden = parse_sizes(request.hidden);
@@ -89,72 +86,26 @@ int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std
   return 0;
 }
 
-int run_network_explain(const NetworkExplainRequest& request, std::ostream& out) {
-  if (request.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
-  std::optional<std::pair<double, double>> range;
-  if (!request.input_range.empty()) range = parse_range(request.input_range, "--input-range");
-  const NetworkModel model = NetworkModel::load(request.model, range);
-  NetworkExplainOptions options;
-  options.method = parse_network_method(request.method);
-  options.rule = request.rule;
-  options.ignore_bias = request.ignore_bias;
-  if (options.method != NetworkMethod::lrp && (request.ignore_bias || request.rule != NetworkExplainOptions{}.rule))
-    throw std::runtime_error("--rule and --ignore-bias apply to --method lrp only");
-  if (options.method == NetworkMethod::lrp) {
-    try {
-      Composite::parse(options.rule, std::make_pair(model.input.low, model.input.high));  // fail before any input
-    } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(std::string("--rule: ") + e.what());
-    }
-  }
+}  // namespace
 
-  // Read and explain everything first: a bad input stops the run with no output.
-  std::vector<ImageSample> images;
-  std::set<std::string> names;
-  for (const auto& ref : request.images) {
-    images.push_back(load_network_image(ref));
-    if (!names.insert(images.back().name).second)
-      throw std::runtime_error(ref + ": another input has the same output name \"" + images.back().name + "\"");
-  }
-  struct Output {
-    std::string stem;
-    std::map<std::string, std::string> files;  // suffix -> bytes
-    std::string line;
-  };
-  // Threads over images share the model read-only (issue 8); each output has its slot.
-  std::vector<Output> outputs(images.size());
-  for_each_parallel(static_cast<long>(images.size()), request.jobs, [&](long i) {
-    const ImageSample& image = images[i];
-    const TensorShape shape = model.input_shape(image.gray, request.images[i]);
-    NetworkExplainOptions image_options = options;
-    if (!request.class_name.empty())
-      image_options.class_index = model.class_index(request.class_name, model.network.shapes(shape).back().size());
-    const NetworkExplanation e = explain_network(model, image.gray, image_options, request.images[i]);
-    Output o;
-    o.stem = (fs::path(request.out) / image.name).string();
-    nlohmann::json j = network_explanation_json(model, e);
-    j["image"] = request.images[i];
-    o.files[".npy"] = npy_bytes(e.pixels);
-    o.files[".png"] = png_bytes(render_heatmap(e.pixels, image.gray), o.stem + ".png");
-    o.files[".json"] = j.dump(2) + "\n";
-    if (e.method == NetworkMethod::taylor) {
-      o.files["-root.npy"] = npy_bytes(e.root);
-      o.files["-root-gradient.npy"] = npy_bytes(e.root_gradient);
-    }
-    if (request.figure) o.files["-figure.png"] = png_bytes(network_figure(model, image.gray, e), o.stem + "-figure.png");
-    std::ostringstream line;
-    line << image.name << ": class " << model.class_name(e.class_index) << " score " << std::setprecision(10)
-         << e.score << " pixel sum " << e.pixel_sum;
-    if (e.method != NetworkMethod::sensitivity) line << " residual " << std::setprecision(3) << e.residual();
-    o.line = line.str();
-    outputs[i] = std::move(o);
-  });
-  fs::create_directories(request.out);
-  for (const auto& o : outputs) {
-    for (const auto& [suffix, bytes] : o.files) write_file_atomically(o.stem + suffix, bytes);
-    out << o.line << "\n";
-  }
-  return 0;
+Command add_train_network_command(CLI::App& app) {
+  auto r = std::make_shared<NetworkTrainRequest>();
+  auto* cmd = app.add_subcommand("train-network", "train an MLP network classifier on images");
+  cmd->add_option("--data", r->data, "data set: digits:SPLIT[:LIMIT], fashion-mnist:SPLIT[:LIMIT] or a folder")->required();
+  cmd->add_option("--test-data", r->test_data, "data set to report the test accuracy on");
+  cmd->add_option("--out", r->out, "model directory to write")->required();
+  cmd->add_option("--hidden", r->hidden, "hidden layer sizes, comma-separated (default 100)");
+  cmd->add_option("--activation", r->activation, "relu (default) or tanh");
+  cmd->add_option("--input-range", r->input_range, "LOW,HIGH that grey 0..1 maps to (default 0,1)");
+  cmd->add_option("--epochs", r->epochs, "passes over the data (default 20)");
+  cmd->add_option("--batch-size", r->batch_size, "mini-batch size (default 32)");
+  cmd->add_option("--optimizer", r->optimizer, "adam (default) or sgd (with momentum)");
+  cmd->add_option("--learning-rate", r->learning_rate, "step size (default 0.001)");
+  cmd->add_option("--momentum", r->momentum, "sgd momentum (default 0.9)");
+  cmd->add_option("--weight-decay", r->weight_decay, "L2 penalty on the weights (default 0)");
+  cmd->add_option("--seed", r->seed, "seed of the initial weights and the batch order (default 1)");
+  cmd->add_flag("--quiet", r->quiet, "no progress lines");
+  return {cmd, [r] { return run_network_train(*r, std::cout, &std::cerr); }};
 }
 
 }  // namespace pixelwise

@@ -328,12 +328,12 @@ ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImag
       h << "</td>";
       const cv::Mat white(v.gray.rows, v.gray.cols, CV_32FC1, cv::Scalar(1.0));
       for (const auto& r : v.results) {
-        const std::string heat = "img/" + stem + "-" + r.method + "-heatmap.png";
-        const std::string overlay = "img/" + stem + "-" + r.method + "-overlay.png";
+        const std::string heat = "img/" + stem + "-" + name_of(r.method) + "-heatmap.png";
+        const std::string overlay = "img/" + stem + "-" + name_of(r.method) + "-overlay.png";
         files[heat] = png_bytes(render_heatmap(r.pixels, white), heat);
         files[overlay] = png_bytes(render_heatmap(r.pixels, v.gray), overlay);
-        const nlohmann::json& m = rec->at("methods").at(r.method);
-        h << "<td>" << img(heat, v.name + " " + r.method + " heatmap") << img(overlay, v.name + " " + r.method + " overlay")
+        const nlohmann::json& m = rec->at("methods").at(name_of(r.method));
+        h << "<td>" << img(heat, v.name + " " + name_of(r.method) + " heatmap") << img(overlay, v.name + " " + name_of(r.method) + " overlay")
           << "<br><small>";
         for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
                  {"aopc", "AOPC"}, {"lerf", "LeRF"}, {"pixel-flipping", "flip"}, {"mass", "mass"}, {"rank", "rank"}, {"pointing", "point"}})
@@ -345,10 +345,10 @@ ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImag
       if (wants("aopc")) {
         std::vector<ChartSeries> series;
         for (const auto& r : v.results) {
-          std::vector<double> drop = rec->at("methods").at(r.method).at("curves").at("aopc").at("scores").get<std::vector<double>>();
+          std::vector<double> drop = rec->at("methods").at(name_of(r.method)).at("curves").at("aopc").at("scores").get<std::vector<double>>();
           const double f0 = drop.front();
           for (double& d : drop) d = f0 - d;
-          series.push_back({r.method, method_colour(r.method), drop});
+          series.push_back({name_of(r.method), method_colour(name_of(r.method)), drop});
         }
         const std::string name = "img/" + stem + "-morf.svg";
         files[name] = svg_line_chart(v.name + ": MoRF", "step k", "f(x0) - f(xk)", series);

@@ -16,10 +16,10 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
 
 RelevanceRequest relevance_request(const BowModel& model, const ExplainOptions& options, const std::string& what,
                                    int versus) {
-  if (options.method != "lrp" && options.method != "taylor")
-    throw std::invalid_argument("unknown explanation method \"" + options.method + "\" (known: lrp, taylor)");
+  if (!decomposes(options.method))
+    throw std::invalid_argument("method " + name_of(options.method) + " does not decompose the score (explain takes lrp, taylor)");
   RelevanceRequest r;
-  r.method = parse_histogram_method(options.method);
+  r.method = options.method;
   r.policy = options.policy;
   r.rule = options.rule;
   r.ignore_bias = options.ignore_bias;
@@ -143,7 +143,7 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
                       {"scores", scores},
                       {"bias", e.bias},
                       {"bias_policy", bias_policy_name(e.policy)},
-                      {"method", e.method},
+                      {"method", name_of(e.method)},
                       {"image_size", {e.pixels.rows(), e.pixels.cols()}},
                       {"descriptors", e.features.size()},
                       {"layers", e.layers},

@@ -41,22 +41,6 @@ cv::Mat heat_panel(const RowMatrixXd& relevance) {
 
 }  // namespace
 
-NetworkMethod parse_network_method(const std::string& name) {
-  if (name == "lrp") return NetworkMethod::lrp;
-  if (name == "taylor") return NetworkMethod::taylor;
-  if (name == "sensitivity") return NetworkMethod::sensitivity;
-  throw std::invalid_argument("unknown explanation method \"" + name + "\" (known: lrp, taylor, sensitivity)");
-}
-
-std::string network_method_name(NetworkMethod method) {
-  switch (method) {
-    case NetworkMethod::lrp: return "lrp";
-    case NetworkMethod::taylor: return "taylor";
-    case NetworkMethod::sensitivity: return "sensitivity";
-  }
-  return "?";
-}
-
 NetworkExplanation explain_network(const NetworkModel& model, const cv::Mat& gray, const NetworkExplainOptions& options,
                                    const std::string& what) {
   NetworkExplanation e;
@@ -66,7 +50,10 @@ NetworkExplanation explain_network(const NetworkModel& model, const cv::Mat& gra
   const Eigen::VectorXd x = model.input_vector(gray, what);
   const InputBounds bounds = std::make_pair(model.input.low, model.input.high);
   switch (options.method) {
-    case NetworkMethod::lrp: {
+    case ExplainMethod::occlusion:
+    case ExplainMethod::random:
+      throw std::invalid_argument(name_of(options.method) + " is not a network's own method (explain_with runs it)");
+    case ExplainMethod::lrp: {
       const Composite composite = Composite::parse(options.rule, bounds);
       NetworkRelevance r = explain_lrp(model.network, x, e.shape, options.class_index, composite,
                                        LrpOptions{options.ignore_bias});
@@ -79,7 +66,7 @@ NetworkExplanation explain_network(const NetworkModel& model, const cv::Mat& gra
       e.layer_rules = std::move(r.rules);
       break;
     }
-    case NetworkMethod::taylor: {
+    case ExplainMethod::taylor: {
       NetworkTaylorOptions t_options;
       t_options.bounds = bounds;
       const NetworkTaylorDecomposition t =
@@ -94,7 +81,7 @@ NetworkExplanation explain_network(const NetworkModel& model, const cv::Mat& gra
       e.root_reference = t.reference;
       break;
     }
-    case NetworkMethod::sensitivity: {
+    case ExplainMethod::sensitivity: {
       e.scores = model.network.scores(x.transpose(), e.shape).row(0).transpose();
       e.scores.maxCoeff(&e.predicted);
       e.class_index = options.class_index < 0 ? e.predicted : options.class_index;
@@ -119,11 +106,11 @@ nlohmann::json network_explanation_json(const NetworkModel& model, const Network
                       {"predicted", model.class_name(e.predicted)},
                       {"score", e.score},
                       {"scores", scores},
-                      {"method", network_method_name(e.method)},
+                      {"method", name_of(e.method)},
                       {"input_range", {model.input.low, model.input.high}},
                       {"image_size", {e.pixels.rows(), e.pixels.cols()}},
                       {"pixel_sum", e.pixel_sum}};
-  if (e.method == NetworkMethod::lrp) {
+  if (e.method == ExplainMethod::lrp) {
     double absorbed = 0, unassigned = 0;
     for (const auto& layer : e.layers) {
       absorbed += layer.absorbed;
@@ -137,7 +124,7 @@ nlohmann::json network_explanation_json(const NetworkModel& model, const Network
     j["unassigned"] = unassigned;
     j["residual"] = e.residual();
     j["unaccounted"] = e.residual() - absorbed - unassigned;
-  } else if (e.method == NetworkMethod::taylor) {
+  } else if (e.method == ExplainMethod::taylor) {
     j["root_score"] = e.root_score;
     j["root_reference"] = e.root_reference;
     j["residual"] = e.residual();
@@ -150,7 +137,7 @@ nlohmann::json network_explanation_json(const NetworkModel& model, const Network
 
 cv::Mat network_figure(const NetworkModel& model, const cv::Mat& gray, const NetworkExplanation& e) {
   std::vector<cv::Mat> panels{grey_panel(gray)};
-  if (e.method == NetworkMethod::taylor) {
+  if (e.method == ExplainMethod::taylor) {
     Eigen::VectorXd root(e.root.size());
     for (long i = 0; i < root.size(); ++i) root[i] = e.root.data()[i];
     panels.push_back(grey_panel(model.gray_of(root, {e.shape.height, e.shape.width, 1})));

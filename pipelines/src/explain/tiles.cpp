@@ -115,7 +115,7 @@ nlohmann::json tiled_explanation_json(const BowModel& model, const TiledExplanat
                       {"predicted", model.classes[t.predicted]},
                       {"score", t.score},
                       {"scores", scores},
-                      {"method", t.explanations.empty() ? "lrp" : t.explanations.front().method},
+                      {"method", name_of(t.explanations.empty() ? ExplainMethod::lrp : t.explanations.front().method)},
                       {"image_size", {t.pixels.rows(), t.pixels.cols()}},
                       {"tile_size", t.options.size},
                       {"tile_offset", t.options.offset},

@@ -9,22 +9,7 @@
 
 namespace pixelwise {
 
-std::string method_name(HistogramMethod method) {
-  switch (method) {
-    case HistogramMethod::lrp: return "lrp";
-    case HistogramMethod::taylor: return "taylor";
-    case HistogramMethod::sensitivity: return "sensitivity";
-  }
-  return "?";
-}
-
-HistogramMethod parse_histogram_method(const std::string& name) {
-  for (HistogramMethod m : {HistogramMethod::lrp, HistogramMethod::taylor, HistogramMethod::sensitivity})
-    if (method_name(m) == name) return m;
-  throw std::invalid_argument("unknown explanation method \"" + name + "\" (known: lrp, taylor, sensitivity)");
-}
-
-bool ClassifierAbilities::offers(HistogramMethod m) const {
+bool ClassifierAbilities::offers(ExplainMethod m) const {
   return std::find(methods.begin(), methods.end(), m) != methods.end();
 }
 

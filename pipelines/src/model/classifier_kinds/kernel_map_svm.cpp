@@ -98,7 +98,7 @@ void KernelMapSection::check_combine(Combine combine) const {
 
 ClassifierAbilities KernelMapSvmClassifier::abilities() const {
   // No support vectors (Taylor), no derivative of the tabulated map (sensitivity).
-  return {{HistogramMethod::lrp}, true, false};
+  return {{ExplainMethod::lrp}, true, false};
 }
 
 ClassifierPass KernelMapSvmClassifier::forward(const Eigen::VectorXd& x) const {
@@ -109,8 +109,8 @@ ClassifierPass KernelMapSvmClassifier::forward(const Eigen::VectorXd& x) const {
 }
 
 void KernelMapSvmClassifier::check(const RelevanceRequest& request) const {
-  if (request.method != HistogramMethod::lrp)
-    throw std::invalid_argument("method \"" + method_name(request.method) +
+  if (request.method != ExplainMethod::lrp)
+    throw std::invalid_argument("method \"" + name_of(request.method) +
                                 "\" needs kernel SVMs; this model's linear SVMs on a kernel map are decomposed "
                                 "exactly by lrp");
   if (request.versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");

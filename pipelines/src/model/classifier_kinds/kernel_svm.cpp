@@ -66,7 +66,7 @@ KernelSvmClassifier::KernelSvmClassifier(std::shared_ptr<const SvmSection> secti
     : section_(std::move(section)), machines_(std::move(machines)) {}
 
 ClassifierAbilities KernelSvmClassifier::abilities() const {
-  return {{HistogramMethod::lrp, HistogramMethod::taylor, HistogramMethod::sensitivity}, true, false};
+  return {{ExplainMethod::lrp, ExplainMethod::taylor, ExplainMethod::sensitivity}, true, false};
 }
 
 ClassifierPass KernelSvmClassifier::forward(const Eigen::VectorXd& x) const {
@@ -105,7 +105,7 @@ void KernelSvmClassifier::decompose(const OneVsRestSvm& svm, int m, const Eigen:
   r.bias = svm.machine(m).bias();
   r.report = {{"classifier", "svm"}, {"multiclass", name_of(section_->multiclass())}};
   Relevance& bins = r.decomposition;
-  if (request.method == HistogramMethod::lrp) {
+  if (request.method == ExplainMethod::lrp) {
     // The bin terms of the pass that gave the scores, where there are some.
     bins = pass && pass->terms.scores.size() != 0
                ? decompose_svm(pass->terms.class_terms(m, x.size()), pass->terms.scores[m], r.bias, x, request.policy)

@@ -58,8 +58,8 @@ std::shared_ptr<const HistogramClassifier> load(const ClassifierSection& section
 
 // The composite of a request, after the checks of what a network does not take.
 Composite composite_of(const RelevanceRequest& request) {
-  if (request.method != HistogramMethod::lrp)
-    throw std::invalid_argument("method \"" + method_name(request.method) +
+  if (request.method != ExplainMethod::lrp)
+    throw std::invalid_argument("method \"" + name_of(request.method) +
                                 "\" explains an SVM layer; this model's classifier is a network (use lrp)");
   if (request.versus >= 0) throw std::invalid_argument("a pairwise explanation (versus a class) needs a one-vs-one SVM model");
   return Composite::parse(request.rule, request.context.histogram_bounds);
@@ -79,7 +79,7 @@ int NetworkClassifier::classes() const { return static_cast<int>(network_.shapes
 
 ClassifierAbilities NetworkClassifier::abilities() const {
   // Taylor is offered for SVM layers only.
-  return {{HistogramMethod::lrp, HistogramMethod::sensitivity}, false, true};
+  return {{ExplainMethod::lrp, ExplainMethod::sensitivity}, false, true};
 }
 
 ClassifierPass NetworkClassifier::forward(const Eigen::VectorXd& x) const {

@@ -36,13 +36,13 @@ inline constexpr const char* kBowNetworkDefaultRule = "epsilon-plus";
 
 /// How the classifier layer is decomposed (DESIGN.md 1.4, 1.7); the layers
 /// below always use their LRP rules.
-///   "lrp":    SVM: the exact decomposition of an additive kernel, bias by
+///   lrp:    SVM: the exact decomposition of an additive kernel, bias by
 ///             `policy`; network: LRP with the composite `rule` (bias absorbed
 ///             and reported unless `ignore_bias`);
-///   "taylor": SVM only: first-order Taylor at a root point (any kernel;
+///   taylor: SVM only: first-order Taylor at a root point (any kernel;
 ///             taylor.hpp), reference `reference`, root search `taylor`.
 struct ExplainOptions {
-  std::string method = "lrp";
+  ExplainMethod method = ExplainMethod::lrp;  ///< lrp or taylor
   BiasPolicy policy = BiasPolicy::nonzero;
   TaylorReference reference;
   TaylorOptions taylor;
@@ -53,7 +53,7 @@ struct ExplainOptions {
 };
 
 struct BowExplanation {
-  std::string method = "lrp";  ///< ExplainOptions::method
+  ExplainMethod method = ExplainMethod::lrp;  ///< ExplainOptions::method
   int class_index = 0;
   int predicted = 0;
   int versus = -1;           ///< one-vs-one pairwise explanation: the other class (else -1)

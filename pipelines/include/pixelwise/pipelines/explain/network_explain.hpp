@@ -9,16 +9,13 @@
 
 #include "pixelwise/decomposition/network_lrp.hpp"
 #include "pixelwise/features/local_features.hpp"
+#include "pixelwise/pipelines/model/explain_method.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 
 namespace pixelwise {
 
-enum class NetworkMethod { lrp, taylor, sensitivity };
-NetworkMethod parse_network_method(const std::string& name);
-std::string network_method_name(NetworkMethod method);
-
 struct NetworkExplainOptions {
-  NetworkMethod method = NetworkMethod::lrp;
+  ExplainMethod method = ExplainMethod::lrp;  ///< lrp, taylor or sensitivity
   /// Composite preset, rule or "SELECTOR=RULE;..." (Composite::parse); "zb"
   /// without bounds takes the model's input range.
   std::string rule = "zb-epsilon-plus";
@@ -27,7 +24,7 @@ struct NetworkExplainOptions {
 };
 
 struct NetworkExplanation {
-  NetworkMethod method = NetworkMethod::lrp;
+  ExplainMethod method = ExplainMethod::lrp;  ///< lrp, taylor or sensitivity
   std::string rule;  ///< the composite as applied (lrp only)
   bool ignore_bias = false;
   TensorShape shape;

@@ -30,19 +30,11 @@
 #include "pixelwise/decomposition/svm_relevance.hpp"
 #include "pixelwise/decomposition/taylor.hpp"
 #include "pixelwise/pipelines/model/bow_channels.hpp"
+#include "pixelwise/pipelines/model/explain_method.hpp"
 #include "pixelwise/pipelines/model/taylor_reference.hpp"
 
 namespace pixelwise {
 
-/// How a classifier's decision is decomposed onto the histogram bins.
-enum class HistogramMethod {
-  lrp,          ///< LRP: exact for SVMs with an additive kernel or a kernel map (1.4), layer rules for networks (1.7)
-  taylor,       ///< first-order Taylor at a root point (1.4)
-  sensitivity,  ///< squared gradient (a baseline; needs gradient())
-};
-std::string method_name(HistogramMethod method);
-/// "lrp", "taylor" or "sensitivity"; anything else is std::invalid_argument.
-HistogramMethod parse_histogram_method(const std::string& name);
 
 /// The parsed configuration section of one classifier kind (docs/config.md).
 class ClassifierSection {
@@ -81,7 +73,10 @@ struct ClassifierContext {
 
 /// What the explanation asks of the classifier layer.
 struct RelevanceRequest {
-  HistogramMethod method = HistogramMethod::lrp;
+  /// How the decision is decomposed onto the bins: lrp (exact for additive
+  /// kernels and kernel maps, 1.4; layer rules for networks, 1.7), taylor (1.4)
+  /// or sensitivity (the squared gradient, needs gradient()).
+  ExplainMethod method = ExplainMethod::lrp;
   BiasPolicy policy = BiasPolicy::nonzero;  ///< lrp of a machine with a bias (1.4)
   std::string rule;                         ///< networks: composite (Composite::parse)
   bool ignore_bias = false;                 ///< networks: biases absorb no relevance
@@ -109,10 +104,10 @@ struct ClassifierRelevance {
 
 /// Which requests a kind serves (the CLI and the Python module check theirs against it).
 struct ClassifierAbilities {
-  std::vector<HistogramMethod> methods;  ///< explanation methods, lrp first
+  std::vector<ExplainMethod> methods;    ///< the methods it explains itself, lrp first
   bool bias_policy = true;               ///< lrp splits a bias by BiasPolicy
   bool composite = false;                ///< lrp takes a network composite rule and ignore_bias
-  bool offers(HistogramMethod m) const;
+  bool offers(ExplainMethod m) const;
 };
 
 /// The files of a model directory that a kind reads.

@@ -1,8 +1,13 @@
-// The network adapter of the evaluation (evaluate.hpp).
+// The network adapter of the explanation path (explanation.hpp): lrp,
+// taylor and sensitivity by explain_network (network_explain.hpp).
+#include <iomanip>
+#include <opencv2/imgcodecs.hpp>
+#include <sstream>
 #include <stdexcept>
 
-#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/pipelines/explain/explanation.hpp"
 #include "pixelwise/pipelines/explain/network_explain.hpp"
+#include "pixelwise/pipelines/io/npy.hpp"
 
 namespace pixelwise {
 namespace {
@@ -28,23 +33,56 @@ class NetworkAdapter : public ExplainableModel {
     const TensorShape shape = model_.input_shape(gray, what);
     return model_.network.scores(model_.input_vector(gray, what).transpose(), shape).row(0).transpose();
   }
-  std::vector<std::string> own_methods() const override { return {"lrp", "taylor", "sensitivity"}; }
+  ImageSample read_input(const std::string& reference) const override {
+    ImageSample sample = load_network_image(reference);
+    model_.input_shape(sample.gray, reference);  // the network takes images of its input size only
+    return sample;
+  }
+  std::vector<ExplainMethod> own_methods() const override {
+    return {ExplainMethod::lrp, ExplainMethod::taylor, ExplainMethod::sensitivity};
+  }
 
-  MethodResult explain_own(const cv::Mat& gray, int c, const std::string& method, const std::string& what) const override {
+  void check(ExplainMethod method, const ExplainSettings& settings) const override {
+    if (settings.rule && method == ExplainMethod::lrp) {
+      try {
+        Composite::parse(*settings.rule, std::make_pair(model_.input.low, model_.input.high));
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string("--rule: ") + e.what());
+      }
+    }
+  }
+
+  Explanation explain_own(const cv::Mat& gray, int c, ExplainMethod method, const ExplainSettings& settings,
+                          const std::string& what) const override {
     NetworkExplainOptions options;
-    options.method = parse_network_method(method);
+    options.method = method;
     options.class_index = c;
+    if (settings.rule) options.rule = *settings.rule;
+    options.ignore_bias = settings.ignore_bias;
     const NetworkExplanation e = explain_network(model_, gray, options, what);
-    MethodResult r;
+    Explanation r;
     r.method = method;
     r.class_index = e.class_index;
+    r.predicted = e.predicted;
     r.score = e.score;
+    r.scores = e.scores;
     r.pixels = e.pixels;
     r.evaluations = 1;
-    if (e.method == NetworkMethod::lrp) r.account = ConservationRecord{e.score, e.pixel_sum, e.layers};
-    if (e.method == NetworkMethod::taylor) {
+    if (method == ExplainMethod::lrp) r.account = ConservationRecord{e.score, e.pixel_sum, e.layers};
+    if (method == ExplainMethod::taylor) {
       r.account = ConservationRecord{e.score, e.pixel_sum, {}};
       r.details["evaluations_note"] = "the root search's forward passes are not counted";
+      r.files["-root.npy"] = npy_bytes(e.root);
+      r.files["-root-gradient.npy"] = npy_bytes(e.root_gradient);
+      std::ostringstream remark;
+      remark << "taylor: root score " << std::setprecision(3) << e.root_score << ", reference " << e.root_reference;
+      r.remark = remark.str();
+    }
+    if (settings.figure) {
+      std::vector<uchar> png;
+      if (!cv::imencode(".png", network_figure(model_, gray, e), png))
+        throw std::runtime_error(what + ": PNG encoding of the figure failed");
+      r.files["-figure.png"] = std::string(png.begin(), png.end());
     }
     r.details.update(network_explanation_json(model_, e));
     return r;

@@ -1,0 +1,191 @@
+// `pixelwise evaluate` and `merge-evaluations` (evaluation/evaluate.hpp).
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/commands/commands.hpp"
+#include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/pipelines/evaluation/report.hpp"
+#include "pixelwise/pipelines/io/dataset.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pixelwise {
+namespace {
+
+struct EvaluateRequest {
+  std::string model, data, out;
+  std::string methods = "lrp,occlusion,sensitivity,random";
+  std::string metrics = "aopc,lerf,pixel-flipping,mass,rank,pointing,conservation";
+  std::string class_choice = "predicted";
+  std::string only_label;
+  double foreground = -1;  ///< >= 0: masks of pixels brighter than this for data without masks
+  int region = 0, steps = 100, pixel_flipping_steps = 100;
+  std::string replacement = "uniform";  ///< uniform, constant[:LEVEL], blur[:SIGMA]
+  std::uint64_t seed = 1;
+  int patch = 0, stride = 0;  ///< occlusion; 0: a quarter and an eighth of the image side (at least 1)
+  double fill = 0;
+  int threads = 0, batch = 32;
+  int jobs = 0;  ///< images at once (0: all cores)
+  int report_images = 12;
+  std::string shard;  ///< K/N: only shard K of N of the images (merge with run_merge_evaluations)
+  bool quiet = false;
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  std::string item;
+  while (std::getline(s, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+PerturbationOptions perturbation_from(const EvaluateRequest& r) {
+  PerturbationOptions p;
+  p.region = r.region;
+  p.steps = r.steps;
+  p.seed = r.seed;
+  const size_t colon = r.replacement.find(':');
+  p.replacement = parse_replacement(r.replacement.substr(0, colon));
+  if (colon != std::string::npos) {
+    const std::string value = r.replacement.substr(colon + 1);
+    double v;
+    try {
+      size_t used;
+      v = std::stod(value, &used);
+      if (used != value.size()) throw std::invalid_argument("trailing text");
+    } catch (const std::exception&) {
+      throw std::invalid_argument("--replacement " + r.replacement + ": \"" + value + "\" is not a number");
+    }
+    if (p.replacement == Replacement::constant) p.constant = v;
+    else if (p.replacement == Replacement::blur) p.blur_sigma = v;
+    else throw std::invalid_argument("--replacement uniform takes no value");
+  }
+  return p;
+}
+
+std::string format_summary(const nlohmann::json& s) {
+  if (!s.is_object() || s.at("mean").is_null()) return "-";
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(4) << s.at("mean").get<double>();
+  return o.str();
+}
+
+int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream* log) {
+  EvaluationOptions options;
+  options.methods.clear();
+  for (const auto& m : split_list(request.methods))
+    options.methods.push_back(parse_enum<ExplainMethod>(m, "method", "--methods"));
+  options.metrics = split_list(request.metrics);
+  options.class_choice = request.class_choice;
+  options.only_label = request.only_label;
+  options.perturbation = perturbation_from(request);
+  options.batching.threads = request.threads;
+  options.batching.batch = request.batch;
+  options.jobs = request.jobs;
+  options.pixel_flipping_steps = request.pixel_flipping_steps;
+  options.method_settings.occlusion.patch = request.patch;
+  options.method_settings.occlusion.stride = request.stride;
+  options.method_settings.occlusion.fill = request.fill;
+  options.method_settings.seed = request.seed;
+  options.report_images = request.report_images;
+  if (!request.shard.empty()) options.shard = Shard::parse(request.shard);
+  options.validate();
+  const fs::path target(request.out);
+  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "evaluation.json"))))
+    throw std::runtime_error(request.out + ": exists and is not an evaluation folder; refusing to write into it");
+
+  const auto model = load_explainable_model(request.model);
+  const MaskedDataset data = load_masked_dataset(request.data, request.foreground,
+                                                 model->kind() == "network" ? &load_network_dataset : &load_dataset);
+  std::vector<ReportImage> shown;
+  nlohmann::json result = evaluate(*model, data, options, &shown, request.quiet ? nullptr : log);
+  result["settings"]["command"] = {{"model", request.model}, {"data", request.data}, {"methods", request.methods},
+                                   {"metrics", request.metrics}, {"foreground", request.foreground}};
+  // Everything is computed before the first file is written.
+  const ReportFiles files = render_report(result, shown);
+  fs::create_directories(target / "report");
+  write_file_atomically((target / "evaluation.json").string(), result.dump(1) + "\n");
+  for (const auto& [name, bytes] : files) {
+    fs::create_directories((target / "report" / name).parent_path());
+    write_file_atomically((target / "report" / name).string(), bytes);
+  }
+
+  out << "evaluated " << result["settings"]["data"]["evaluated"].get<long>() << " images of " << request.data << " in "
+      << std::fixed << std::setprecision(1) << result["seconds"].get<double>() << " s\n";
+  out << std::left << std::setw(13) << "method";
+  for (const char* h : {"AOPC-MoRF", "AOPC-LeRF", "pix-flip", "mass-acc", "rank-acc", "pointing", "s/image"})
+    out << std::setw(11) << h;
+  out << "\n";
+  for (const ExplainMethod method : options.methods) {
+    const nlohmann::json& s = result["summary"][name_of(method)];
+    out << std::setw(13) << name_of(method);
+    for (const char* k : {"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "seconds"})
+      out << std::setw(11) << (s.contains(k) ? format_summary(s[k]) : "-");
+    out << "\n";
+  }
+  out << std::setw(13) << "chance" << std::setw(33) << "" << std::setw(11) << format_summary(result["chance"]["mask_fraction"])
+      << std::setw(11) << format_summary(result["chance"]["mask_fraction"]) << std::setw(11)
+      << format_summary(result["chance"]["mask_fraction"]) << "\n";
+  out << "results: " << (target / "evaluation.json").string() << ", report: " << (target / "report" / "index.html").string()
+      << "\n";
+  return 0;
+}
+
+
+}  // namespace
+
+Command add_evaluate_command(CLI::App& app) {
+  auto r = std::make_shared<EvaluateRequest>();
+  auto* cmd = app.add_subcommand("evaluate", "measure explanation methods: faithfulness, localisation, time");
+  cmd->add_option("--model", r->model, "model directory (BoW or network) or toolbox text file")->required();
+  cmd->add_option("--data", r->data,
+                  "data set: scenes:FOLDER:SPLIT[:LIMIT] (with masks), fashion-mnist:SPLIT[:LIMIT], digits:..., a folder")
+      ->required();
+  cmd->add_option("--out", r->out, "folder for evaluation.json and report/index.html")->required();
+  cmd->add_option("--methods", r->methods, "comma-separated: lrp, taylor, sensitivity, occlusion, random");
+  cmd->add_option("--metrics", r->metrics,
+                  "comma-separated: aopc (MoRF), lerf, pixel-flipping, mass, rank, pointing, conservation");
+  cmd->add_option("--class", r->class_choice,
+                  "explained class: predicted (default), label (each image's own) or a class name/index");
+  cmd->add_option("--label", r->only_label, "evaluate only the images of this label");
+  cmd->add_option("--foreground", r->foreground,
+                  "data without masks: mask = pixels brighter than this grey level (e.g. 0 for Fashion-MNIST)");
+  cmd->add_option("--region", r->region, "region side for AOPC (default 0: 9, scaled down for small images)");
+  cmd->add_option("--steps", r->steps, "perturbation steps L (default 100)");
+  cmd->add_option("--flip-steps", r->pixel_flipping_steps, "pixel flipping steps (default 100)");
+  cmd->add_option("--replacement", r->replacement, "uniform (default), constant[:LEVEL] or blur[:SIGMA]");
+  cmd->add_option("--seed", r->seed, "seed of the noise, tie order and random heatmaps (default 1)");
+  cmd->add_option("--patch", r->patch, "occlusion patch side (default: a quarter of the image side)");
+  cmd->add_option("--stride", r->stride, "occlusion stride (default: half the patch)");
+  cmd->add_option("--fill", r->fill, "occlusion fill grey level (default 0)");
+  cmd->add_option("--jobs", r->jobs, "images evaluated at once, on threads sharing the model (default 0: all cores)");
+  cmd->add_option("--threads", r->threads,
+                  "threads for the batched model evaluations of one image (default 0: the cores --jobs leaves)");
+  cmd->add_option("--batch", r->batch, "images per batched model evaluation (default 32)");
+  cmd->add_option("--report-images", r->report_images, "images shown in the report (default 12)");
+  cmd->add_flag("--quiet", r->quiet, "no progress lines");
+  cmd->add_option("--shard", r->shard, "evaluate only shard K of N of the images (K/N); combine with merge-evaluations");
+  return {cmd, [r] {
+            try {
+              return run_evaluate(*r, std::cout, &std::cerr);
+            } catch (const std::invalid_argument& e) {
+              throw std::runtime_error(e.what());
+            }
+          }};
+}
+
+Command add_merge_evaluations_command(CLI::App& app) {
+  auto inputs = std::make_shared<std::vector<std::string>>();
+  auto out = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("merge-evaluations", "combine the evaluation.json files of evaluate --shard runs");
+  cmd->add_option("--out", *out, "folder for the merged evaluation.json and report/index.html")->required();
+  cmd->add_option("evaluations", *inputs, "the evaluation.json (or the evaluate --out folder) of every shard")->required();
+  return {cmd, [inputs, out] { return run_merge_evaluations(*inputs, *out, std::cout); }};
+}
+
+}  // namespace pixelwise

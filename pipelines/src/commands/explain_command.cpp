@@ -1,0 +1,230 @@
+// `pixelwise explain` (explain_command.hpp): one runner for every model kind
+// and method.
+#include "pixelwise/pipelines/commands/explain_command.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "pixelwise/common/batch.hpp"
+#include "pixelwise/pipelines/commands/commands.hpp"
+#include "pixelwise/pipelines/explain/bow_explain.hpp"
+#include "pixelwise/pipelines/explain/explanation_files.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pixelwise {
+namespace {
+
+using M = ExplainMethod;
+
+std::string kind_words(KindScope k) {
+  switch (k) {
+    case KindScope::bow: return "BoW models";
+    case KindScope::network: return "network models";
+    case KindScope::any: break;
+  }
+  return "every model";
+}
+
+const FlagScope* scope_of(const std::string& flag) {
+  for (const FlagScope& s : explain_flag_scopes())
+    if (s.flag == flag) return &s;
+  return nullptr;
+}
+
+std::vector<std::string> references_of(const ExplainRequest& request) {
+  std::vector<std::string> refs = request.images;
+  if (!request.list.empty()) {
+    const std::vector<std::string> listed = read_reference_list(request.list);
+    refs.insert(refs.end(), listed.begin(), listed.end());
+  }
+  if (refs.empty()) throw std::runtime_error("no image to explain (give IMAGE arguments or --list FILE)");
+  return refs;
+}
+
+// Every input of the shard is read and checked before anything is written,
+// one at a time so that memory stays flat over long lists. Returns the
+// positions to explain: the shard's, less those complete under --resume.
+std::vector<long> check_inputs(const ExplainableModel& model, const std::vector<std::string>& refs,
+                               const ExplainRequest& request) {
+  const Shard shard = request.shard.empty() ? Shard{} : Shard::parse(request.shard);
+  std::vector<long> todo;
+  std::set<std::string> seen;
+  long mine = 0;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (!shard.owns(static_cast<long>(i))) continue;
+    ++mine;
+    const std::string name = model.read_input(refs[i]).name;
+    if (!seen.insert(name).second)
+      throw std::runtime_error(refs[i] + ": another input has the same output name \"" + name + "\"");
+    if (!request.resume || !explanation_complete(request.out, name)) todo.push_back(static_cast<long>(i));
+  }
+  if (static_cast<long>(todo.size()) < mine)
+    std::cerr << "explain: " << mine - static_cast<long>(todo.size()) << " of " << mine
+              << " images already have complete outputs in " << request.out << " (--resume): skipped\n";
+  return todo;
+}
+
+}  // namespace
+
+const std::vector<FlagScope>& explain_flag_scopes() {
+  static const std::vector<FlagScope> table{
+      {"--rule", {M::lrp}, KindScope::any},
+      {"--ignore-bias", {M::lrp}, KindScope::any},
+      {"--bias-policy", {M::lrp}, KindScope::bow},
+      {"--reference", {M::taylor}, KindScope::bow},
+      {"--root-tolerance", {M::taylor}, KindScope::bow},
+      {"--roots", {M::taylor}, KindScope::bow},
+      {"--versus", {M::lrp, M::taylor}, KindScope::bow},
+      {"--tiles", {M::lrp, M::taylor}, KindScope::bow},
+      {"--layers", {M::lrp, M::taylor}, KindScope::bow},
+      {"--input-range", {}, KindScope::network},
+      {"--figure", {M::lrp, M::taylor, M::sensitivity}, KindScope::network},
+      {"--patch", {M::occlusion}, KindScope::any},
+      {"--stride", {M::occlusion}, KindScope::any},
+      {"--fill", {M::occlusion}, KindScope::any},
+      {"--threads", {M::occlusion}, KindScope::any},
+      {"--seed", {M::random}, KindScope::any},
+  };
+  return table;
+}
+
+std::string flag_scope_note(const std::string& flag) {
+  const FlagScope* s = scope_of(flag);
+  if (!s) return "";
+  std::string note = " (" + kind_words(s->kinds);
+  if (!s->methods.empty()) note += ", --method " + names_of(s->methods);
+  return note + ")";
+}
+
+void check_flag_scopes(const std::set<std::string>& given, ExplainMethod method, const std::string& kind) {
+  for (const std::string& flag : given) {
+    const FlagScope* s = scope_of(flag);
+    if (!s) continue;
+    if ((s->kinds == KindScope::bow && kind != "bow") || (s->kinds == KindScope::network && kind != "network"))
+      throw std::invalid_argument(flag + " applies to " + kind_words(s->kinds) + " only");
+    if (!s->methods.empty() && std::find(s->methods.begin(), s->methods.end(), method) == s->methods.end())
+      throw std::invalid_argument(flag + " applies to --method " + names_of(s->methods) + " only, not " +
+                                  name_of(method));
+  }
+}
+
+int run_explain(const ExplainRequest& request, std::ostream& out) {
+  if (request.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
+  ExplainSettings settings = request.settings;
+  const std::vector<std::string> refs = references_of(request);
+  const auto model = load_explainable_model(request.model, request.input_range);
+  try {
+    check_flag_scopes(request.given, request.method, model->kind());
+    model->check(request.method, settings);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+  const int class_index = request.class_name.empty() ? -1 : model->class_index(request.class_name);
+  const std::vector<long> todo = check_inputs(*model, refs, request);
+
+  // Threads over images share the model read-only (tests/test_concurrency.cpp);
+  // occlusion's batched evaluations get the cores the jobs leave. An image's
+  // random seed mixes --seed with its position in the whole list, so that
+  // shards explain as one run would.
+  const long count = static_cast<long>(todo.size());
+  const long cores = std::max(1u, std::thread::hardware_concurrency());
+  const long jobs = !model->concurrent() ? 1 : std::max(1L, std::min(count, request.jobs > 0 ? request.jobs : cores));
+  settings.occlusion.batching.threads =
+      request.threads > 0 ? request.threads : static_cast<int>(std::max(1L, cores / jobs));
+  settings.occlusion.batching.batch = request.batch;
+  fs::create_directories(request.out);
+  Progress progress(count, "explain");
+  for_each_parallel(count, static_cast<int>(jobs), [&](long t) {
+    const long i = todo[t];
+    const ImageSample sample = model->read_input(refs[i]);
+    const Explanation e = explain_with(*model, model->input(sample), class_index, request.method, settings,
+                                       image_seed(settings.seed, i), sample.source);
+    write_explanation_files((fs::path(request.out) / sample.name).string(), e,
+                            explanation_record(*model, e, refs[i]), sample.gray);
+    progress.print(out, explanation_line(*model, e, sample.name));
+    progress.advance();
+  });
+  return 0;
+}
+
+Command add_explain_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("explain", "explain decisions pixel by pixel: LRP, Taylor, and the baselines "
+                                            "sensitivity, occlusion, random, for every model");
+  auto request = std::make_shared<ExplainRequest>();
+  auto strings = std::make_shared<std::map<std::string, std::string>>();
+  ExplainRequest& r = *request;
+  auto scoped = [&](const std::string& flag, const std::string& help) { return help + flag_scope_note(flag); };
+  cmd->add_option("--model", r.model, "model directory (BoW or network) or LRP Toolbox text file")->required();
+  cmd->add_option("--out", r.out, "output folder")->required();
+  cmd->add_option("--class", r.class_name, "class to explain, name or index (default: the predicted one)");
+  cmd->add_option("--method", (*strings)["--method"], "lrp (default), taylor, sensitivity, occlusion or random")
+      ->check(CLI::IsMember(enum_names(ExplainMethod{}).names()));
+  cmd->add_option("images", r.images, "image files or fashion-mnist:SPLIT@INDEX (networks: also digits:SPLIT@INDEX)");
+  cmd->add_option("--list", r.list, "a file of image references, one a line (# comments)");
+  cmd->add_option("--shard", r.shard, "explain only shard K of N of the images (K/N, 1 <= K <= N)");
+  cmd->add_option("--jobs", r.jobs, "images explained at once, on threads sharing the model (default 0: all cores)");
+  cmd->add_flag("--resume", r.resume, "skip images whose .npy, .png and .json are complete");
+  // Methods and model kinds (explain_flag_scopes): the scope is appended to each help text.
+  cmd->add_option("--rule", (*strings)["--rule"],
+                  scoped("--rule", "LRP composite preset, rule, or SELECTOR=RULE;... (networks: default "
+                                   "zb-epsilon-plus; BoW models with a network classifier: " +
+                                       std::string(kBowNetworkDefaultRule) +
+                                       "; every BoW model: pooling=RULE and pixels=flat for the layers below the "
+                                       "classifier)"));
+  cmd->add_flag("--ignore-bias", r.settings.ignore_bias, scoped("--ignore-bias", "biases absorb no relevance"));
+  cmd->add_option("--bias-policy", (*strings)["--bias-policy"],
+                  scoped("--bias-policy", "where an SVM's bias goes: none, uniform, nonzero (default)"))
+      ->check(CLI::IsMember(enum_names(BiasPolicy{}).names()));
+  cmd->add_option("--reference", (*strings)["--reference"],
+                  scoped("--reference", "root search towards the nearest support vector of the other sign "
+                                        "(nearest, default), the other side's mean training histogram (mean), or "
+                                        "a histogram in FILE.npy"));
+  cmd->add_option("--root-tolerance", r.settings.taylor.tolerance,
+                  scoped("--root-tolerance", "the root x0 has |f(x0)| <= this (default 1e-9)"));
+  cmd->add_option("--roots", r.settings.taylor.roots,
+                  scoped("--roots", "search roots towards the K nearest references of the other sign and keep "
+                                    "the root nearest to the input (default 1)"));
+  cmd->add_option("--versus", r.settings.versus,
+                  scoped("--versus", "one-vs-one models: explain the pairwise decision of --class against this "
+                                     "class (default: the sum of --class's pairwise decisions)"));
+  cmd->add_option("--tiles", (*strings)["--tiles"],
+                  scoped("--tiles", "explain tiles of SIZE x SIZE pixels every OFFSET pixels and average (e.g. 102,34)"));
+  cmd->add_flag("--layers", r.settings.layers, scoped("--layers", "also write descriptor and bin relevance to the JSON"));
+  cmd->add_option("--input-range", (*strings)["--input-range"],
+                  scoped("--input-range", "toolbox text files: LOW,HIGH that grey 0..1 maps to (default -1,1)"));
+  cmd->add_flag("--figure", r.settings.figure, scoped("--figure", "also write NAME-figure.png (input | heatmap)"));
+  cmd->add_option("--patch", r.settings.occlusion.patch,
+                  scoped("--patch", "patch side in pixels (default: a quarter of the shorter image side)"));
+  cmd->add_option("--stride", r.settings.occlusion.stride, scoped("--stride", "step between patches (default: half the patch)"));
+  cmd->add_option("--fill", r.settings.occlusion.fill, scoped("--fill", "grey level of the patch (default 0)"));
+  cmd->add_option("--threads", r.threads,
+                  scoped("--threads", "threads for the model evaluations of one image (default 0: the cores "
+                                      "--jobs leaves)"));
+  cmd->add_option("--seed", r.settings.seed, scoped("--seed", "seed (default 1; image i uses a mix of seed and i)"));
+  return {cmd, [cmd, request, strings] {
+            ExplainRequest& r = *request;
+            for (const CLI::Option* option : cmd->get_options())
+              if (option->count() && option->get_name().rfind("--", 0) == 0) r.given.insert(option->get_name());
+            auto given = [&](const std::string& flag) { return r.given.count(flag) > 0; };
+            try {
+              if (given("--method")) r.method = parse_enum<ExplainMethod>(strings->at("--method"), "method");
+              if (given("--rule")) r.settings.rule = strings->at("--rule");
+              if (given("--bias-policy"))
+                r.settings.bias_policy = parse_enum<BiasPolicy>(strings->at("--bias-policy"), "bias policy");
+              if (given("--reference")) r.settings.reference = TaylorReference::parse(strings->at("--reference"));
+              if (given("--tiles")) r.settings.tiles = TileOptions::parse(strings->at("--tiles"));
+              r.settings.taylor.validate();
+            } catch (const std::invalid_argument& e) {
+              throw std::runtime_error(e.what());
+            }
+            if (given("--input-range")) r.input_range = parse_range(strings->at("--input-range"), "--input-range");
+            return run_explain(r, std::cout);
+          }};
+}
+
+}  // namespace pixelwise
