@@ -3,6 +3,8 @@
 // of an SVM"), trained like `pixelwise train-network` and explained by its LRP
 // rules down to the bins. File: network.txt, the LRP Toolbox's plain-text
 // format (as in network model directories, network_model.hpp).
+#include <any>
+#include <memory>
 #include <stdexcept>
 
 #include "pixelwise/common/option_schema.hpp"
@@ -82,20 +84,34 @@ ClassifierAbilities NetworkClassifier::abilities() const {
   return {{ExplainMethod::lrp, ExplainMethod::sensitivity}, false, true};
 }
 
+// The pass keeps the activation of every layer boundary, the record the LRP
+// rules read, so that relevance() does not run the network a second time.
 ClassifierPass NetworkClassifier::forward(const Eigen::VectorXd& x) const {
   ClassifierPass pass;
-  pass.scores = network_.scores(x.transpose(), shape()).row(0).transpose();  // pre-softmax
+  auto record = std::make_shared<const Network::Record>(network_.forward_record(x.transpose(), shape()));
+  pass.scores = record->activations.back().row(0).transpose();  // pre-softmax
+  pass.state = std::move(record);
   return pass;
 }
 
 void NetworkClassifier::check(const RelevanceRequest& request) const { composite_of(request); }
 
-ClassifierRelevance NetworkClassifier::relevance(const Eigen::VectorXd& x, const ClassifierPass&, int c,
+ClassifierRelevance NetworkClassifier::relevance(const Eigen::VectorXd& x, const ClassifierPass& pass, int c,
                                                  const RelevanceRequest& request) const {
   const Composite composite = composite_of(request);
-  NetworkRelevance n = explain_lrp(network_, x, shape(), c, composite, LrpOptions{request.ignore_bias});
+  // The record of the pass that gave the scores (a pass made elsewhere is redone).
+  const auto* kept = std::any_cast<std::shared_ptr<const Network::Record>>(&pass.state);
+  const std::shared_ptr<const Network::Record> record =
+      kept ? *kept : std::make_shared<const Network::Record>(network_.forward_record(x.transpose(), shape()));
+  const Eigen::VectorXd scores = record->activations.back().row(0).transpose();
+  if (c < 0 || c >= scores.size())
+    throw std::out_of_range("output " + std::to_string(c) + " does not exist (the network has " +
+                            std::to_string(scores.size()) + " outputs)");
+  Eigen::VectorXd top = Eigen::VectorXd::Zero(scores.size());
+  top[c] = scores[c];
+  NetworkRelevance n = propagate_relevance(network_, *record, top, composite, LrpOptions{request.ignore_bias});
   ClassifierRelevance r;
-  r.score = n.score;
+  r.score = scores[c];
   r.decomposition.relevance = std::move(n.input);
   r.decomposition.layers = std::move(n.layers);
   for (auto& layer : r.decomposition.layers) layer.name = "network " + layer.name;
