@@ -185,210 +185,272 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
   return s.str();
 }
 
-ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImage>& shown) {
-  ReportFiles files;
-  const nlohmann::json& settings = ev.at("settings");
-  const nlohmann::json& summary = ev.at("summary");
-  const std::vector<std::string> methods = settings.at("methods").get<std::vector<std::string>>();
-  const std::vector<std::string> metrics = settings.at("metrics").get<std::vector<std::string>>();
-  auto wants = [&](const std::string& m) { return std::find(metrics.begin(), metrics.end(), m) != metrics.end(); };
-  int images = 0, tables = 0;
-  std::ostringstream h;
+namespace {
 
-  auto table_start = [&](const std::string& id, const std::vector<std::string>& header) {
+// The parts of an evaluation's JSON that the sections of the page read.
+struct Evaluation {
+  const nlohmann::json& all;
+  const nlohmann::json& settings;
+  const nlohmann::json& summary;
+  std::vector<std::string> methods, metrics;
+
+  bool wants(const std::string& metric) const {
+    return std::find(metrics.begin(), metrics.end(), metric) != metrics.end();
+  }
+};
+
+// The page as it is written and the files it links to. Every <table> and
+// <img> goes through table_start and img, because <body> states how many of
+// each a headless browser has to find once the page has loaded.
+struct Page {
+  std::ostringstream html;
+  int images = 0, tables = 0;
+  ReportFiles files;
+
+  void table_start(const std::string& id, const std::vector<std::string>& header) {
     ++tables;
-    h << "<table id=\"" << id << "\"><thead><tr>";
-    for (const auto& c : header) h << "<th>" << c << "</th>";
-    h << "</tr></thead><tbody>\n";
-  };
-  auto img = [&](const std::string& src, const std::string& alt, const std::string& cls = "") {
+    html << "<table id=\"" << id << "\"><thead><tr>";
+    for (const auto& c : header) html << "<th>" << c << "</th>";
+    html << "</tr></thead><tbody>\n";
+  }
+
+  std::string img(const std::string& src, const std::string& alt, const std::string& cls = "") {
     ++images;
     std::ostringstream s;
     s << "<img src=\"" << html_escape(src) << "\" alt=\"" << html_escape(alt) << "\"" << (cls.empty() ? "" : " class=\"" + cls + "\"")
       << ">";
     return s.str();
-  };
+  }
+};
 
+void write_overview(Page& page, const Evaluation& e) {
+  const nlohmann::json& settings = e.settings;
   const nlohmann::json& data = settings.at("data");
-  h << "<h1>pixelwise evaluation</h1>\n<p>Model <code>" << html_escape(settings.at("model").value("source", "?"))
-    << "</code> (" << html_escape(settings.at("model").value("kind", "?")) << "), data <code>"
-    << html_escape(data.at("spec").get<std::string>()) << "</code>: " << data.at("evaluated").get<long>()
-    << " images evaluated, explained class: " << html_escape(settings.at("class").get<std::string>())
-    << ". Masks: " << html_escape(data.at("masks").get<std::string>()) << ". Total time "
-    << number(ev.at("seconds"), 1) << " s.</p>\n";
+  page.html << "<h1>pixelwise evaluation</h1>\n<p>Model <code>" << html_escape(settings.at("model").value("source", "?"))
+         << "</code> (" << html_escape(settings.at("model").value("kind", "?")) << "), data <code>"
+         << html_escape(data.at("spec").get<std::string>()) << "</code>: " << data.at("evaluated").get<long>()
+         << " images evaluated, explained class: " << html_escape(settings.at("class").get<std::string>())
+         << ". Masks: " << html_escape(data.at("masks").get<std::string>()) << ". Total time "
+         << number(e.all.at("seconds"), 1) << " s.</p>\n";
+}
 
-  // Faithfulness.
+void write_faithfulness(Page& page, const Evaluation& e) {
+  std::ostringstream& h = page.html;
   h << "<h2>Faithfulness: region perturbation</h2>\n<p>AOPC = 1/(L+1) mean over images of sum<sub>k=0..L</sub> "
        "(f(x<sup>(0)</sup>) &minus; f(x<sup>(k)</sup>)) (Samek et al. 2017). Higher is better for MoRF and pixel "
        "flipping (the score falls fast when the most relevant regions go), lower for LeRF. The random heatmap is "
        "the chance level. Mean &plusmn; 95&nbsp;% confidence half-width.</p>\n";
-  table_start("faithfulness", {"method", "AOPC MoRF", "AOPC LeRF", "pixel flipping AOPC", "images", "seconds / image",
-                               "model evaluations / image"});
-  for (const auto& m : methods) {
-    const nlohmann::json& s = summary.at(m);
+  page.table_start("faithfulness", {"method", "AOPC MoRF", "AOPC LeRF", "pixel flipping AOPC", "images",
+                                    "seconds / image", "model evaluations / image"});
+  for (const auto& m : e.methods) {
+    const nlohmann::json& s = e.summary.at(m);
     h << "<tr><td><span class=\"swatch\" style=\"background:" << method_colour(m) << "\"></span>" << html_escape(m)
       << "</td><td>" << mean_ci(s, "aopc") << "</td><td>" << mean_ci(s, "lerf") << "</td><td>"
       << mean_ci(s, "pixel-flipping") << "</td><td>" << count_of(s, "seconds") << "</td><td>" << mean_ci(s, "seconds")
       << "</td><td>" << mean_ci(s, "evaluations", 1) << "</td></tr>\n";
   }
   h << "</tbody></table>\n";
+}
 
-  // Curves.
+// One chart per perturbation metric evaluated, every method a line in it.
+void write_mean_curves(Page& page, const Evaluation& e) {
   struct Curve {
     std::string metric, title;
   };
   std::vector<Curve> curves;
-  if (wants("aopc")) curves.push_back({"aopc", "MoRF region perturbation"});
-  if (wants("lerf")) curves.push_back({"lerf", "LeRF region perturbation"});
-  if (wants("pixel-flipping")) curves.push_back({"pixel-flipping", "Pixel flipping (MoRF)"});
-  if (!curves.empty()) {
-    h << "<h2>Mean perturbation curves</h2>\n<p>Mean score drop f(x<sup>(0)</sup>) &minus; f(x<sup>(k)</sup>) after k "
-         "steps; per-image curves are in evaluation.json.</p>\n<div class=\"charts\">\n";
-    for (const auto& c : curves) {
-      std::vector<ChartSeries> series;
-      for (const auto& m : methods)
-        series.push_back({m, method_colour(m), summary.at(m).at("mean_drop_curves").at(c.metric).get<std::vector<double>>()});
-      const std::string name = "img/curve-" + c.metric + ".svg";
-      files[name] = svg_line_chart(c.title, "step k", "mean f(x0) - f(xk)", series);
-      h << img(name, c.title + " curves", "chart") << "\n";
-    }
-    h << "</div>\n";
+  if (e.wants("aopc")) curves.push_back({"aopc", "MoRF region perturbation"});
+  if (e.wants("lerf")) curves.push_back({"lerf", "LeRF region perturbation"});
+  if (e.wants("pixel-flipping")) curves.push_back({"pixel-flipping", "Pixel flipping (MoRF)"});
+  if (curves.empty()) return;
+  page.html << "<h2>Mean perturbation curves</h2>\n<p>Mean score drop f(x<sup>(0)</sup>) &minus; f(x<sup>(k)</sup>) after k "
+            "steps; per-image curves are in evaluation.json.</p>\n<div class=\"charts\">\n";
+  for (const auto& c : curves) {
+    std::vector<ChartSeries> series;
+    for (const auto& m : e.methods)
+      series.push_back({m, method_colour(m), e.summary.at(m).at("mean_drop_curves").at(c.metric).get<std::vector<double>>()});
+    const std::string name = "img/curve-" + c.metric + ".svg";
+    page.files[name] = svg_line_chart(c.title, "step k", "mean f(x0) - f(xk)", series);
+    page.html << page.img(name, c.title + " curves", "chart") << "\n";
   }
+  page.html << "</div>\n";
+}
 
-  // Localisation.
-  if (wants("mass") || wants("rank") || wants("pointing")) {
-    const nlohmann::json& chance = ev.at("chance").at("mask_fraction");
-    h << "<h2>Localisation against the ground-truth mask</h2>\n<p>Relevance mass accuracy: positive relevance inside "
-         "the mask / all positive relevance. Rank accuracy: share of the |mask| most relevant pixels inside the mask. "
-         "Pointing game: the most relevant pixel lies in the mask. Chance level: the mask fraction |mask| / pixels "
-         "(what a heatmap unrelated to the mask scores on average). Images with a mask: "
-      << chance.at("count").get<long>() << ".</p>\n";
-    table_start("localisation", {"method", "relevance mass accuracy", "relevance rank accuracy", "pointing game", "images"});
-    for (const auto& m : methods) {
-      const nlohmann::json& s = summary.at(m);
-      h << "<tr><td><span class=\"swatch\" style=\"background:" << method_colour(m) << "\"></span>" << html_escape(m)
-        << "</td><td>" << mean_ci(s, "mass") << "</td><td>" << mean_ci(s, "rank") << "</td><td>" << mean_ci(s, "pointing")
-        << "</td><td>" << count_of(s, wants("mass") ? "mass" : wants("rank") ? "rank" : "pointing") << "</td></tr>\n";
-    }
-    const std::string ch = chance.at("mean").is_number() ? number(chance.at("mean")) : "&ndash;";
-    h << "<tr class=\"chance\"><td>chance (mask fraction)</td><td>" << ch << "</td><td>" << ch << "</td><td>" << ch
-      << "</td><td>" << chance.at("count").get<long>() << "</td></tr>\n</tbody></table>\n";
+void write_localisation(Page& page, const Evaluation& e) {
+  std::ostringstream& h = page.html;
+  const nlohmann::json& chance = e.all.at("chance").at("mask_fraction");
+  h << "<h2>Localisation against the ground-truth mask</h2>\n<p>Relevance mass accuracy: positive relevance inside "
+       "the mask / all positive relevance. Rank accuracy: share of the |mask| most relevant pixels inside the mask. "
+       "Pointing game: the most relevant pixel lies in the mask. Chance level: the mask fraction |mask| / pixels "
+       "(what a heatmap unrelated to the mask scores on average). Images with a mask: "
+    << chance.at("count").get<long>() << ".</p>\n";
+  page.table_start("localisation", {"method", "relevance mass accuracy", "relevance rank accuracy", "pointing game", "images"});
+  // The image count of the first localisation metric evaluated.
+  const std::string counted = e.wants("mass") ? "mass" : e.wants("rank") ? "rank" : "pointing";
+  for (const auto& m : e.methods) {
+    const nlohmann::json& s = e.summary.at(m);
+    h << "<tr><td><span class=\"swatch\" style=\"background:" << method_colour(m) << "\"></span>" << html_escape(m)
+      << "</td><td>" << mean_ci(s, "mass") << "</td><td>" << mean_ci(s, "rank") << "</td><td>" << mean_ci(s, "pointing")
+      << "</td><td>" << count_of(s, counted) << "</td></tr>\n";
   }
+  const std::string ch = chance.at("mean").is_number() ? number(chance.at("mean")) : "&ndash;";
+  h << "<tr class=\"chance\"><td>chance (mask fraction)</td><td>" << ch << "</td><td>" << ch << "</td><td>" << ch
+    << "</td><td>" << chance.at("count").get<long>() << "</td></tr>\n</tbody></table>\n";
+}
 
-  // Conservation.
-  if (wants("conservation")) {
-    bool any = false;
-    for (const auto& m : methods) any = any || summary.at(m).contains("conservation");
-    if (any) {
-      h << "<h2>Conservation</h2>\n<p>Residual f(x) &minus; &sum;<sub>q</sub> R<sub>q</sub> of the methods that "
-           "decompose the score, and per layer what it absorbed (e.g. a bias), could not pass on (unassigned) or lost "
-           "to rounding (unaccounted).</p>\n";
-      table_start("conservation", {"method", "layer", "explanations", "residual (mean)", "|residual| / |f(x)| (mean)",
-                                   "absorbed (mean)", "unassigned (mean)", "unaccounted (max |.|)"});
-      for (const auto& m : methods) {
-        if (!summary.at(m).contains("conservation")) continue;
-        const nlohmann::json& c = summary.at(m).at("conservation");
-        h << "<tr><td>" << html_escape(m) << "</td><td>all</td><td>" << c.at("explanations").get<long>() << "</td><td>"
-          << number(c.at("residual").at("mean"), 6) << "</td><td>" << number(c.at("relative_residual").at("mean"), 6)
-          << "</td><td></td><td></td><td></td></tr>\n";
-        for (const auto& layer : c.at("layers")) {
-          const double worst = std::max(std::abs(layer.at("unaccounted").at("min").get<double>()),
-                                        std::abs(layer.at("unaccounted").at("max").get<double>()));
-          h << "<tr><td></td><td>" << html_escape(layer.at("layer").get<std::string>()) << "</td><td></td><td></td><td></td><td>"
-            << number(layer.at("absorbed").at("mean"), 6) << "</td><td>" << number(layer.at("unassigned").at("mean"), 6)
-            << "</td><td>" << std::scientific << std::setprecision(2) << worst << std::defaultfloat << "</td></tr>\n";
-        }
-      }
-      h << "</tbody></table>\n";
+// Written only when some method decomposes the score (has conservation
+// statistics). It leaves the page stream at precision 2; no later section
+// writes a double into it directly.
+void write_conservation(Page& page, const Evaluation& e) {
+  bool any = false;
+  for (const auto& m : e.methods) any = any || e.summary.at(m).contains("conservation");
+  if (!any) return;
+  std::ostringstream& h = page.html;
+  h << "<h2>Conservation</h2>\n<p>Residual f(x) &minus; &sum;<sub>q</sub> R<sub>q</sub> of the methods that "
+       "decompose the score, and per layer what it absorbed (e.g. a bias), could not pass on (unassigned) or lost "
+       "to rounding (unaccounted).</p>\n";
+  page.table_start("conservation", {"method", "layer", "explanations", "residual (mean)", "|residual| / |f(x)| (mean)",
+                                    "absorbed (mean)", "unassigned (mean)", "unaccounted (max |.|)"});
+  for (const auto& m : e.methods) {
+    if (!e.summary.at(m).contains("conservation")) continue;
+    const nlohmann::json& c = e.summary.at(m).at("conservation");
+    h << "<tr><td>" << html_escape(m) << "</td><td>all</td><td>" << c.at("explanations").get<long>() << "</td><td>"
+      << number(c.at("residual").at("mean"), 6) << "</td><td>" << number(c.at("relative_residual").at("mean"), 6)
+      << "</td><td></td><td></td><td></td></tr>\n";
+    for (const auto& layer : c.at("layers")) {
+      const double worst = std::max(std::abs(layer.at("unaccounted").at("min").get<double>()),
+                                    std::abs(layer.at("unaccounted").at("max").get<double>()));
+      h << "<tr><td></td><td>" << html_escape(layer.at("layer").get<std::string>()) << "</td><td></td><td></td><td></td><td>"
+        << number(layer.at("absorbed").at("mean"), 6) << "</td><td>" << number(layer.at("unassigned").at("mean"), 6)
+        << "</td><td>" << std::scientific << std::setprecision(2) << worst << std::defaultfloat << "</td></tr>\n";
     }
   }
-
-  // Heatmaps.
-  if (!shown.empty()) {
-    h << "<h2>Heatmaps</h2>\n<p>Red: evidence for the explained class, blue: against, white: none; each map is "
-         "divided by its own max |R|. For every method the heatmap and its overlay on the image. The green outline "
-         "is the ground-truth mask.</p>\n";
-    std::vector<std::string> header{"image"};
-    for (const auto& m : methods) header.push_back(html_escape(m));
-    table_start("heatmaps", header);
-    const nlohmann::json& records = ev.at("images");
-    for (size_t i = 0; i < shown.size(); ++i) {
-      const ReportImage& v = shown[i];
-      const nlohmann::json* rec = nullptr;
-      for (const auto& r : records)
-        if (r.at("name").get<std::string>() == v.name) rec = &r;
-      if (!rec) throw std::logic_error("report: no record for image " + v.name);
-      const std::string stem = file_stem(i, v.name);
-      files["img/" + stem + "-original.png"] = png_bytes(original_panel(v.gray, v.mask), v.name);
-      h << "<tr><td class=\"image\">" << img("img/" + stem + "-original.png", v.name + " original") << "<br><b>"
-        << html_escape(v.name) << "</b><br>label " << html_escape(rec->at("label").is_null() ? "?" : rec->at("label").get<std::string>())
-        << ", predicted " << html_escape(rec->at("predicted").get<std::string>()) << "<br>explained "
-        << html_escape(rec->at("class").get<std::string>()) << ": f = " << number(rec->at("score"));
-      if (rec->contains("mask_fraction")) h << "<br>mask fraction " << number(rec->at("mask_fraction"), 3);
-      h << "</td>";
-      const cv::Mat white(v.gray.rows, v.gray.cols, CV_32FC1, cv::Scalar(1.0));
-      for (const auto& r : v.results) {
-        const std::string heat = "img/" + stem + "-" + name_of(r.method) + "-heatmap.png";
-        const std::string overlay = "img/" + stem + "-" + name_of(r.method) + "-overlay.png";
-        files[heat] = png_bytes(render_heatmap(r.pixels, white), heat);
-        files[overlay] = png_bytes(render_heatmap(r.pixels, v.gray), overlay);
-        const nlohmann::json& m = rec->at("methods").at(name_of(r.method));
-        h << "<td>" << img(heat, v.name + " " + name_of(r.method) + " heatmap") << img(overlay, v.name + " " + name_of(r.method) + " overlay")
-          << "<br><small>";
-        for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
-                 {"aopc", "AOPC"}, {"lerf", "LeRF"}, {"pixel-flipping", "flip"}, {"mass", "mass"}, {"rank", "rank"}, {"pointing", "point"}})
-          if (m.contains(key)) h << label << " " << number(m.at(key), 3) << " &middot; ";
-        h << number(m.at("seconds"), 3) << " s</small></td>";
-      }
-      h << "</tr>\n";
-      // This image's MoRF curves.
-      if (wants("aopc")) {
-        std::vector<ChartSeries> series;
-        for (const auto& r : v.results) {
-          std::vector<double> drop = rec->at("methods").at(name_of(r.method)).at("curves").at("aopc").at("scores").get<std::vector<double>>();
-          const double f0 = drop.front();
-          for (double& d : drop) d = f0 - d;
-          series.push_back({name_of(r.method), method_colour(name_of(r.method)), drop});
-        }
-        const std::string name = "img/" + stem + "-morf.svg";
-        files[name] = svg_line_chart(v.name + ": MoRF", "step k", "f(x0) - f(xk)", series);
-        h << "<tr><td colspan=\"" << methods.size() + 1 << "\">" << img(name, v.name + " MoRF curves", "chart") << "</td></tr>\n";
-      }
-    }
-    h << "</tbody></table>\n";
-  }
-
-  // Settings.
-  h << "<h2>Settings</h2>\n";
-  table_start("settings", {"setting", "value"});
-  std::vector<std::pair<std::string, std::string>> flat;
-  flatten(settings, "", flat);
-  for (const auto& [k, v] : flat) h << "<tr><td><code>" << html_escape(k) << "</code></td><td>" << html_escape(v) << "</td></tr>\n";
   h << "</tbody></table>\n";
+}
 
-  std::ostringstream page;
-  page << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pixelwise evaluation</title>\n"
-       << "<style>body{font-family:sans-serif;margin:1.5em;max-width:1400px}table{border-collapse:collapse;margin:0.5em 0 "
-          "1.5em}td,th{border:1px solid #ccc;padding:3px 7px;vertical-align:top;text-align:left}th{background:#f2f2f2}"
-          "tr.chance td{font-style:italic;background:#fafafa}.swatch{display:inline-block;width:10px;height:10px;"
-          "margin-right:5px}td img{display:block;margin-bottom:3px}.charts img{margin-right:10px}td.image{min-width:"
-          "130px}small{color:#444}</style></head>\n"
-       << "<body data-expected-images=\"" << images << "\" data-expected-tables=\"" << tables << "\">\n"
-       << h.str()
-       << "<script>\nwindow.addEventListener('load', function () {\n"
-          "  var imgs = document.images, loaded = 0, broken = [];\n"
-          "  for (var i = 0; i < imgs.length; ++i) {\n"
-          "    if (imgs[i].complete && imgs[i].naturalWidth > 0) ++loaded; else broken.push(imgs[i].getAttribute('src'));\n"
-          "  }\n"
-          "  var b = document.body;\n"
-          "  b.setAttribute('data-images-total', imgs.length);\n"
-          "  b.setAttribute('data-images-loaded', loaded);\n"
-          "  b.setAttribute('data-images-broken', broken.join(' '));\n"
-          "  b.setAttribute('data-tables', document.getElementsByTagName('table').length);\n"
-          "  b.setAttribute('data-check', 'done');\n"
-          "});\n</script>\n</body></html>\n";
-  files["index.html"] = page.str();
-  return files;
+// The evaluation's record of a shown image (the last one of that name).
+const nlohmann::json& image_record(const nlohmann::json& records, const std::string& name) {
+  const nlohmann::json* rec = nullptr;
+  for (const auto& r : records)
+    if (r.at("name").get<std::string>() == name) rec = &r;
+  if (!rec) throw std::logic_error("report: no record for image " + name);
+  return *rec;
+}
+
+// The image's row of the heatmap table: the original with its record, then
+// every method's heatmap and overlay with its numbers.
+void write_image_row(Page& page, const ReportImage& v, const nlohmann::json& rec, const std::string& stem) {
+  std::ostringstream& h = page.html;
+  page.files["img/" + stem + "-original.png"] = png_bytes(original_panel(v.gray, v.mask), v.name);
+  h << "<tr><td class=\"image\">" << page.img("img/" + stem + "-original.png", v.name + " original") << "<br><b>"
+    << html_escape(v.name) << "</b><br>label " << html_escape(rec.at("label").is_null() ? "?" : rec.at("label").get<std::string>())
+    << ", predicted " << html_escape(rec.at("predicted").get<std::string>()) << "<br>explained "
+    << html_escape(rec.at("class").get<std::string>()) << ": f = " << number(rec.at("score"));
+  if (rec.contains("mask_fraction")) h << "<br>mask fraction " << number(rec.at("mask_fraction"), 3);
+  h << "</td>";
+  const cv::Mat white(v.gray.rows, v.gray.cols, CV_32FC1, cv::Scalar(1.0));
+  for (const auto& r : v.results) {
+    const std::string heat = "img/" + stem + "-" + name_of(r.method) + "-heatmap.png";
+    const std::string overlay = "img/" + stem + "-" + name_of(r.method) + "-overlay.png";
+    page.files[heat] = png_bytes(render_heatmap(r.pixels, white), heat);
+    page.files[overlay] = png_bytes(render_heatmap(r.pixels, v.gray), overlay);
+    const nlohmann::json& m = rec.at("methods").at(name_of(r.method));
+    h << "<td>" << page.img(heat, v.name + " " + name_of(r.method) + " heatmap")
+      << page.img(overlay, v.name + " " + name_of(r.method) + " overlay") << "<br><small>";
+    for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
+             {"aopc", "AOPC"}, {"lerf", "LeRF"}, {"pixel-flipping", "flip"}, {"mass", "mass"}, {"rank", "rank"}, {"pointing", "point"}})
+      if (m.contains(key)) h << label << " " << number(m.at(key), 3) << " &middot; ";
+    h << number(m.at("seconds"), 3) << " s</small></td>";
+  }
+  h << "</tr>\n";
+}
+
+// The image's MoRF curves as score drops, in a row spanning the table.
+void write_image_morf(Page& page, const Evaluation& e, const ReportImage& v, const nlohmann::json& rec,
+                      const std::string& stem) {
+  std::vector<ChartSeries> series;
+  for (const auto& r : v.results) {
+    std::vector<double> drop = rec.at("methods").at(name_of(r.method)).at("curves").at("aopc").at("scores").get<std::vector<double>>();
+    const double f0 = drop.front();
+    for (double& d : drop) d = f0 - d;
+    series.push_back({name_of(r.method), method_colour(name_of(r.method)), drop});
+  }
+  const std::string name = "img/" + stem + "-morf.svg";
+  page.files[name] = svg_line_chart(v.name + ": MoRF", "step k", "f(x0) - f(xk)", series);
+  page.html << "<tr><td colspan=\"" << e.methods.size() + 1 << "\">" << page.img(name, v.name + " MoRF curves", "chart")
+         << "</td></tr>\n";
+}
+
+void write_heatmaps(Page& page, const Evaluation& e, const std::vector<ReportImage>& shown) {
+  page.html << "<h2>Heatmaps</h2>\n<p>Red: evidence for the explained class, blue: against, white: none; each map is "
+            "divided by its own max |R|. For every method the heatmap and its overlay on the image. The green outline "
+            "is the ground-truth mask.</p>\n";
+  std::vector<std::string> header{"image"};
+  for (const auto& m : e.methods) header.push_back(html_escape(m));
+  page.table_start("heatmaps", header);
+  const nlohmann::json& records = e.all.at("images");
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const nlohmann::json& rec = image_record(records, shown[i].name);
+    const std::string stem = file_stem(i, shown[i].name);
+    write_image_row(page, shown[i], rec, stem);
+    if (e.wants("aopc")) write_image_morf(page, e, shown[i], rec, stem);
+  }
+  page.html << "</tbody></table>\n";
+}
+
+// Every setting of the evaluation, nested keys dotted.
+void write_settings(Page& page, const Evaluation& e) {
+  page.html << "<h2>Settings</h2>\n";
+  page.table_start("settings", {"setting", "value"});
+  std::vector<std::pair<std::string, std::string>> flat;
+  flatten(e.settings, "", flat);
+  for (const auto& [k, v] : flat)
+    page.html << "<tr><td><code>" << html_escape(k) << "</code></td><td>" << html_escape(v) << "</td></tr>\n";
+  page.html << "</tbody></table>\n";
+}
+
+// The whole document around the sections: the style, the expected counts and
+// the script that checks them in the browser.
+std::string document(const Page& page) {
+  std::ostringstream d;
+  d << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pixelwise evaluation</title>\n"
+    << "<style>body{font-family:sans-serif;margin:1.5em;max-width:1400px}table{border-collapse:collapse;margin:0.5em 0 "
+       "1.5em}td,th{border:1px solid #ccc;padding:3px 7px;vertical-align:top;text-align:left}th{background:#f2f2f2}"
+       "tr.chance td{font-style:italic;background:#fafafa}.swatch{display:inline-block;width:10px;height:10px;"
+       "margin-right:5px}td img{display:block;margin-bottom:3px}.charts img{margin-right:10px}td.image{min-width:"
+       "130px}small{color:#444}</style></head>\n"
+    << "<body data-expected-images=\"" << page.images << "\" data-expected-tables=\"" << page.tables << "\">\n"
+    << page.html.str()
+    << "<script>\nwindow.addEventListener('load', function () {\n"
+       "  var imgs = document.images, loaded = 0, broken = [];\n"
+       "  for (var i = 0; i < imgs.length; ++i) {\n"
+       "    if (imgs[i].complete && imgs[i].naturalWidth > 0) ++loaded; else broken.push(imgs[i].getAttribute('src'));\n"
+       "  }\n"
+       "  var b = document.body;\n"
+       "  b.setAttribute('data-images-total', imgs.length);\n"
+       "  b.setAttribute('data-images-loaded', loaded);\n"
+       "  b.setAttribute('data-images-broken', broken.join(' '));\n"
+       "  b.setAttribute('data-tables', document.getElementsByTagName('table').length);\n"
+       "  b.setAttribute('data-check', 'done');\n"
+       "});\n</script>\n</body></html>\n";
+  return d.str();
+}
+
+}  // namespace
+
+ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImage>& shown) {
+  const nlohmann::json& settings = ev.at("settings");
+  const Evaluation e{ev, settings, ev.at("summary"), settings.at("methods").get<std::vector<std::string>>(),
+                     settings.at("metrics").get<std::vector<std::string>>()};
+  Page page;
+  write_overview(page, e);
+  write_faithfulness(page, e);
+  write_mean_curves(page, e);
+  if (e.wants("mass") || e.wants("rank") || e.wants("pointing")) write_localisation(page, e);
+  if (e.wants("conservation")) write_conservation(page, e);
+  if (!shown.empty()) write_heatmaps(page, e, shown);
+  write_settings(page, e);
+  page.files["index.html"] = document(page);
+  return std::move(page.files);
 }
 
 }  // namespace pixelwise

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <ostream>
 #include <random>
 #include <set>
@@ -142,10 +143,120 @@ const cv::Mat& BowModel::input(const ImageSample& sample) const {
   return config.uses_colour() && !sample.colour.empty() ? sample.colour : sample.gray;
 }
 
+namespace {
+
+using Progress = std::function<void(const std::string&)>;
+
+// A seeded sample of every image's descriptors of the channel, about
+// training_descriptors in all, stacked in image order: the k-means input of
+// the channel's codebook. The per-image samples are gone before the k-means
+// starts.
+RowMatrixXf codebook_sample(const BowModel& model, const ChannelConfig& channel, const Dataset& data) {
+  const long n = static_cast<long>(data.images.size());
+  const long per_image = (channel.codebook.training_descriptors + n - 1) / n;
+  std::vector<RowMatrixXf> samples(n);
+  for_each_parallel(n, 0, [&](long i) {
+    const ImageSample& image = data.images[i];
+    const LocalFeatures f = channel_features(channel, model.input(image), image.source);
+    std::mt19937_64 rng(channel.codebook.seed * 1000003ULL + static_cast<unsigned long long>(i));
+    std::vector<long> rows(f.size());
+    std::iota(rows.begin(), rows.end(), 0L);
+    std::shuffle(rows.begin(), rows.end(), rng);
+    rows.resize(std::min<long>(per_image, f.size()));
+    std::sort(rows.begin(), rows.end());
+    samples[i].resize(static_cast<long>(rows.size()), channel.descriptor.dimension());
+    for (size_t r = 0; r < rows.size(); ++r) samples[i].row(r) = f.descriptors.row(rows[r]);
+  });
+  long count = 0;
+  for (const auto& s : samples) count += s.rows();
+  RowMatrixXf pool_of_descriptors(count, channel.descriptor.dimension());
+  long row = 0;
+  for (const auto& s : samples) {
+    pool_of_descriptors.middleRows(row, s.rows()) = s;
+    row += s.rows();
+  }
+  return pool_of_descriptors;
+}
+
+// One codebook per channel of the model; returns how many descriptors they
+// were trained on in all.
+long train_codebooks(BowModel& model, const Dataset& data, const Progress& say) {
+  long total = 0;
+  for (const ChannelConfig& channel : model.channels) {
+    say("channel " + channel.name + ": descriptors of " + std::to_string(data.images.size()) + " images");
+    const RowMatrixXf pool_of_descriptors = codebook_sample(model, channel, data);
+    const long count = pool_of_descriptors.rows();
+    total += count;
+    say("channel " + channel.name + ": k-means, " + std::to_string(channel.codebook.words) + " words from " +
+        std::to_string(count) + " descriptors");
+    model.codebooks.push_back(Codebook::train(pool_of_descriptors, channel.codebook));
+  }
+  return total;
+}
+
+// The training images as the classifier sees them.
+struct TrainingSet {
+  RowMatrixXd X;            ///< one histogram per row
+  std::vector<int> labels;  ///< class of every row
+};
+
+TrainingSet encode_training_set(const BowModel& model, const Dataset& data) {
+  const long n = static_cast<long>(data.images.size());
+  long dimension = 0;
+  for (const auto& channel : model.channels) dimension += channel.dimension();
+  TrainingSet set{RowMatrixXd(n, dimension), std::vector<int>(n)};
+  bool threads_safe = true;  // a kd-forest query is not reentrant
+  for (const auto& channel : model.channels) threads_safe = threads_safe && channel.codebook.search == CodebookSearch::exact;
+  auto encode_one = [&](long i) {
+    set.X.row(i) = model.histogram(model.input(data.images[i]), data.images[i].source).transpose();
+    set.labels[i] = data.images[i].label;
+  };
+  if (threads_safe)
+    for_each_parallel(n, 0, encode_one);
+  else
+    for (long i = 0; i < n; ++i) encode_one(i);
+  return set;
+}
+
+// Class means, reference points of the Taylor decomposition.
+void set_class_means(BowModel& model, const TrainingSet& set) {
+  const size_t classes = model.classes.size();
+  model.class_means = RowMatrixXd::Zero(static_cast<long>(classes), set.X.cols());
+  model.class_counts.assign(classes, 0);
+  for (long i = 0; i < set.X.rows(); ++i) {
+    model.class_means.row(set.labels[i]) += set.X.row(i);
+    ++model.class_counts[set.labels[i]];
+  }
+  for (size_t c = 0; c < classes; ++c)
+    if (model.class_counts[c] > 0) model.class_means.row(c) /= static_cast<double>(model.class_counts[c]);
+}
+
+// The classifier of the configured kind on the histograms; what its training
+// reports goes into the model's training info.
+void train_classifier(BowModel& model, const PipelineConfig& config, const TrainingSet& set, const Progress& say,
+                      std::ostream* log) {
+  const long n = set.X.rows();
+  const int k = static_cast<int>(model.classes.size());
+  const TrainedClassifier trained =
+      classifier_kind(config.classifier->kind()).train(*config.classifier, TrainingRun{set.X, set.labels, k, say, log});
+  model.classifier = trained.classifier;
+  model.config.classifier = trained.classifier->section();  // with values fixed at training
+  for (const auto& [key, value] : trained.info.items()) model.training_info[key] = value;
+  if (trained.predicted) {
+    // A classifier without a libsvm report: its accuracy on the training set.
+    long correct = 0;
+    for (long i = 0; i < n; ++i) correct += (*trained.predicted)[i] == set.labels[i];
+    model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
+    say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
+  }
+}
+
+}  // namespace
+
 BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std::ostream* log) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
-  auto say = [&](const std::string& line) {
+  const Progress say = [&](const std::string& line) {
     if (log) *log << "[" << std::chrono::duration<double>(clock::now() - start).count() << " s] " << line << std::endl;
   };
   const long n = static_cast<long>(data.images.size());
@@ -156,83 +267,12 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
   model.config = config;
   model.classes = data.classes;
   model.channels = config.channel_list();
-  long total = 0;
-  for (size_t ch = 0; ch < model.channels.size(); ++ch) {
-    const ChannelConfig& channel = model.channels[ch];
-    // 1. Descriptors, and a seeded sample of them for the channel's codebook.
-    say("channel " + channel.name + ": descriptors of " + std::to_string(n) + " images");
-    const long per_image = (channel.codebook.training_descriptors + n - 1) / n;
-    std::vector<RowMatrixXf> samples(n);
-    for_each_parallel(n, 0, [&](long i) {
-      const ImageSample& image = data.images[i];
-      const LocalFeatures f = channel_features(channel, model.input(image), image.source);
-      std::mt19937_64 rng(channel.codebook.seed * 1000003ULL + static_cast<unsigned long long>(i));
-      std::vector<long> rows(f.size());
-      std::iota(rows.begin(), rows.end(), 0L);
-      std::shuffle(rows.begin(), rows.end(), rng);
-      rows.resize(std::min<long>(per_image, f.size()));
-      std::sort(rows.begin(), rows.end());
-      samples[i].resize(static_cast<long>(rows.size()), channel.descriptor.dimension());
-      for (size_t r = 0; r < rows.size(); ++r) samples[i].row(r) = f.descriptors.row(rows[r]);
-    });
-    long count = 0;
-    for (const auto& s : samples) count += s.rows();
-    RowMatrixXf pool_of_descriptors(count, channel.descriptor.dimension());
-    long row = 0;
-    for (const auto& s : samples) {
-      pool_of_descriptors.middleRows(row, s.rows()) = s;
-      row += s.rows();
-    }
-    samples.clear();
-    total += count;
-
-    // 2. Codebook.
-    say("channel " + channel.name + ": k-means, " + std::to_string(channel.codebook.words) + " words from " +
-        std::to_string(count) + " descriptors");
-    model.codebooks.push_back(Codebook::train(pool_of_descriptors, channel.codebook));
-  }
-
-  // 3. Histograms.
+  const long codebook_descriptors = train_codebooks(model, data, say);
   say("histograms");
-  long dimension = 0;
-  for (const auto& channel : model.channels) dimension += channel.dimension();
-  RowMatrixXd X(n, dimension);
-  std::vector<int> labels(n);
-  bool threads_safe = true;  // a kd-forest query is not reentrant
-  for (const auto& channel : model.channels) threads_safe = threads_safe && channel.codebook.search == CodebookSearch::exact;
-  auto encode_one = [&](long i) {
-    X.row(i) = model.histogram(model.input(data.images[i]), data.images[i].source).transpose();
-    labels[i] = data.images[i].label;
-  };
-  if (threads_safe)
-    for_each_parallel(n, 0, encode_one);
-  else
-    for (long i = 0; i < n; ++i) encode_one(i);
-  // Class means, reference points of the Taylor decomposition.
-  model.class_means = RowMatrixXd::Zero(static_cast<long>(data.classes.size()), dimension);
-  model.class_counts.assign(data.classes.size(), 0);
-  for (long i = 0; i < n; ++i) {
-    model.class_means.row(labels[i]) += X.row(i);
-    ++model.class_counts[labels[i]];
-  }
-  for (size_t c = 0; c < data.classes.size(); ++c)
-    if (model.class_counts[c] > 0) model.class_means.row(c) /= static_cast<double>(model.class_counts[c]);
-
-  const int k = static_cast<int>(data.classes.size());
-  model.training_info = {{"data", data.spec}, {"images", n}, {"codebook_descriptors", total}};
-  // 4. The classifier of the configured kind on the histograms.
-  const TrainedClassifier trained =
-      classifier_kind(config.classifier->kind()).train(*config.classifier, TrainingRun{X, labels, k, say, log});
-  model.classifier = trained.classifier;
-  model.config.classifier = trained.classifier->section();  // with values fixed at training
-  for (const auto& [key, value] : trained.info.items()) model.training_info[key] = value;
-  if (trained.predicted) {
-    // A classifier without a libsvm report: its accuracy on the training set.
-    long correct = 0;
-    for (long i = 0; i < n; ++i) correct += (*trained.predicted)[i] == labels[i];
-    model.training_info["training_accuracy"] = static_cast<double>(correct) / static_cast<double>(n);
-    say("done: training accuracy " + std::to_string(model.training_info["training_accuracy"].get<double>()));
-  }
+  const TrainingSet set = encode_training_set(model, data);
+  set_class_means(model, set);
+  model.training_info = {{"data", data.spec}, {"images", n}, {"codebook_descriptors", codebook_descriptors}};
+  train_classifier(model, config, set, say, log);
   model.training_info["seconds"] = std::chrono::duration<double>(clock::now() - start).count();
   return model;
 }
