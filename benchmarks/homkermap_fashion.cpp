@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     for (const char* kernel : {"hik", "chi2"}) {
       for (long n : kernel_sizes) {
         SvmOptions options = config.section<SvmSection>()->options;
-        options.kernel = kernel;
+        options.kernel = parse_kernel(kernel);
         t = Clock::now();
         const OneVsRestSvm svm =
             OneVsRestSvm::train(train.X.topRows(n), std::vector<int>(train.labels.begin(), train.labels.begin() + n), 10, options);
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
       }
       for (long order : orders) {
         FeatureMapOptions map;
-        map.kernel = kernel;
+        map.kernel = parse_kernel(kernel);
         map.order = static_cast<int>(order);
         LinearSvmOptions options;
         options.C = config.section<SvmSection>()->options.C;

@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(configuration_errors_in_the_feature_map_are_named) {
              std::string::npos);
   // Defaults, and kernel and C taken from the svm section.
   const PipelineConfig c = config_of(R"({"svm": {"kernel": "chi2", "C": 3, "feature_map": {}}})");
-  BOOST_TEST(c.section<KernelMapSection>()->map.kernel == "chi2");
+  BOOST_TEST((c.section<KernelMapSection>()->map.kernel == KernelType::chi2));
   BOOST_TEST(c.section<KernelMapSection>()->map.order == FeatureMapOptions{}.order);
   BOOST_TEST(c.section<KernelMapSection>()->solver.C == 3.0);
   BOOST_TEST(c.section<KernelMapSection>()->solver.epsilon == LinearSvmOptions{}.epsilon);

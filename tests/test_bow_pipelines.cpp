@@ -447,7 +447,7 @@ BOOST_AUTO_TEST_CASE(shipped_presets_parse_and_the_voc_preset_trains_when_scaled
   BOOST_TEST(paper.channel_list().size() == 3u);
   BOOST_TEST(paper.codebook.words == 4000);
   BOOST_TEST((paper.coding.type == CodingType::rank));
-  BOOST_TEST(paper.section<SvmSection>()->options.kernel == "expchi2");
+  BOOST_TEST((paper.section<SvmSection>()->options.kernel == KernelType::expchi2));
   // The same pipeline with a small vocabulary and a sparser grid, on the fixture.
   j["codebook"]["words"] = 12;
   j["codebook"]["training_descriptors"] = 3000;

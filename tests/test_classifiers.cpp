@@ -29,7 +29,7 @@ BOOST_AUTO_TEST_CASE(decisions_equal_libsvm_predict_values_to_the_last_bit) {
   clustered_histograms(X, y, 30, 11);
   for (const char* kernel : {"linear", "hik", "chi2"}) {
     SvmOptions options;
-    options.kernel = kernel;
+    options.kernel = parse_kernel(kernel);
     options.C = 5;
     const OneVsRestSvm svm = OneVsRestSvm::train(X, y, 3, options);
     BOOST_TEST(svm.classes() == 3);

@@ -15,7 +15,7 @@ using test::clustered_histograms;
 BOOST_AUTO_TEST_CASE(the_map_approximates_the_kernel_terms) {
   for (const char* kernel : {"chi2", "hik"}) {
     FeatureMapOptions o;
-    o.kernel = kernel;
+    o.kernel = parse_kernel(kernel);
     o.order = 3;
     const HomogeneousKernelMap map(o);
     BOOST_TEST(map.expansion() == 7);
@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_CASE(the_map_approximates_the_kernel_terms) {
                               << worst_near << ")");
   }
   FeatureMapOptions bad;
-  bad.kernel = "rbf";
+  bad.kernel = KernelType::rbf;
   BOOST_CHECK_THROW(HomogeneousKernelMap{bad}, std::invalid_argument);
 }
 
@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(bin_terms_sum_to_the_decision_and_equal_the_dot_product) {
   clustered_histograms(T, ty, 10, 12);
   for (const char* kernel : {"chi2", "hik"}) {
     FeatureMapOptions map;
-    map.kernel = kernel;
+    map.kernel = parse_kernel(kernel);
     LinearSvmOptions options;
     options.C = 5;
     const MappedLinearSvm svm = MappedLinearSvm::train(X, y, 3, map, options);

@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(mean_rule_sets_gamma_from_the_training_distances) {
   X << 0.5, 0.3, 0.2, 0.1, 0.1, 0.8, 0.6, 0.4, 0.0, 0.2, 0.2, 0.6;
   for (const std::string name : {"expchi2", "rbf", "poly"}) {
     SvmOptions options;
-    options.kernel = name;
+    options.kernel = parse_kernel(name);
     const OneVsRestSvm svm = OneVsRestSvm::train(X, {0, 1, 0, 1}, 2, options);
     Kernel k(parse_kernel(name));
     double sum = 0;
@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(mean_rule_sets_gamma_from_the_training_distances) {
   }
   // All training vectors equal: no mean distance to set gamma from.
   SvmOptions rbf;
-  rbf.kernel = "rbf";
+  rbf.kernel = KernelType::rbf;
   BOOST_CHECK_THROW(OneVsRestSvm::train(RowMatrixXd::Ones(3, 2), {0, 1, 0}, 2, rbf), std::runtime_error);
 }
 

@@ -17,8 +17,8 @@ extern "C" {
 namespace pixelwise {
 
 void FeatureMapOptions::validate() const {
-  if (kernel != "chi2" && kernel != "hik")
-    throw std::invalid_argument("feature map: kernel must be \"chi2\" or \"hik\", got \"" + kernel + "\"");
+  if (kernel != KernelType::chi2 && kernel != KernelType::intersection)
+    throw std::invalid_argument("feature map: kernel must be \"chi2\" or \"hik\", got \"" + name_of(kernel) + "\"");
   if (order < 0 || order > 20) throw std::invalid_argument("feature map: order must be between 0 and 20");
   if (!(period >= 0) || !std::isfinite(period)) throw std::invalid_argument("feature map: period must be >= 0 (0: automatic)");
 }
@@ -41,7 +41,7 @@ HomogeneousKernelMap::HomogeneousKernelMap(const FeatureMapOptions& options) : o
   options_.validate();
   // VLFeat's automatic period is requested with a negative value.
   map_->map = vl_homogeneouskernelmap_new(
-      options_.kernel == "chi2" ? VlHomogeneousKernelChi2 : VlHomogeneousKernelIntersection, 1.0,
+      options_.kernel == KernelType::chi2 ? VlHomogeneousKernelChi2 : VlHomogeneousKernelIntersection, 1.0,
       static_cast<vl_size>(options_.order), options_.period > 0 ? options_.period : -1.0,
       VlHomogeneousKernelMapWindowRectangular);
   if (!map_->map) throw std::bad_alloc();

@@ -24,7 +24,7 @@ int pair_index(int a, int b, int K) { return a * K - a * (a + 1) / 2 + (b - a - 
 OneVsOneSvm OneVsOneSvm::train(const RowMatrixXd& X, const std::vector<int>& labels, int classes,
                                const SvmOptions& options) {
   options.validate();
-  const KernelType kernel = parse_kernel(options.kernel);
+  const KernelType kernel = options.kernel;
   const long n = X.rows();
   check_training_set(X, labels, classes);
   PrecomputedRows rows =

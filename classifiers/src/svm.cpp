@@ -31,7 +31,7 @@ const SilenceLibsvm silence_libsvm;
 }  // namespace
 
 void SvmOptions::validate() const {
-  Kernel k(parse_kernel(kernel));
+  Kernel k(kernel);
   if (!(C > 0) || !std::isfinite(C)) throw std::invalid_argument("svm: C must be a positive number");
   if (!(tolerance > 0)) throw std::invalid_argument("svm: tolerance must be positive");
   if (!(cache_mb > 0)) throw std::invalid_argument("svm: cache_mb must be positive");
@@ -44,9 +44,9 @@ void SvmOptions::validate() const {
 }
 Kernel SvmOptions::kernel_function() const {
   validate();
-  Kernel k(parse_kernel(kernel));
+  Kernel k(kernel);
   if (k.uses_gamma()) {
-    if (!gamma) throw std::invalid_argument("svm: kernel " + kernel + " has no gamma yet (\"mean\" is set by training)");
+    if (!gamma) throw std::invalid_argument("svm: kernel " + name_of(kernel) + " has no gamma yet (\"mean\" is set by training)");
     k.gamma = *gamma;
     k.degree = degree;
     k.coef0 = coef0;
@@ -56,8 +56,8 @@ Kernel SvmOptions::kernel_function() const {
 // Only the parameters the kernel uses are written (and accepted), so that an
 // additive kernel's section reads as before and a stray parameter is an error.
 void to_json(nlohmann::json& j, const SvmOptions& o) {
-  j = {{"kernel", o.kernel}, {"C", o.C}, {"tolerance", o.tolerance}, {"cache_mb", o.cache_mb}};
-  const KernelType type = parse_kernel(o.kernel);
+  j = {{"kernel", name_of(o.kernel)}, {"C", o.C}, {"tolerance", o.tolerance}, {"cache_mb", o.cache_mb}};
+  const KernelType type = o.kernel;
   if (!is_additive(type)) j["gamma"] = o.gamma ? nlohmann::json(*o.gamma) : nlohmann::json("mean");
   if (type == KernelType::polynomial) {
     j["degree"] = o.degree;
@@ -66,15 +66,15 @@ void to_json(nlohmann::json& j, const SvmOptions& o) {
 }
 void from_json(const nlohmann::json& j, SvmOptions& o) {
   SvmOptions d;
-  o.kernel = j.value("kernel", d.kernel);
+  o.kernel = j.contains("kernel") ? enum_names(KernelType{}).read(j.at("kernel"), "kernel", "svm") : d.kernel;
   o.C = j.value("C", d.C);
   o.tolerance = j.value("tolerance", d.tolerance);
   o.cache_mb = j.value("cache_mb", d.cache_mb);
-  const KernelType type = parse_kernel(o.kernel);
+  const KernelType type = o.kernel;
   for (const char* key : {"gamma", "degree", "coef0"}) {
     const bool used = std::string(key) == "gamma" ? !is_additive(type) : type == KernelType::polynomial;
     if (j.contains(key) && !used)
-      throw std::invalid_argument(std::string("svm: ") + key + " does not apply to kernel " + o.kernel +
+      throw std::invalid_argument(std::string("svm: ") + key + " does not apply to kernel " + name_of(o.kernel) +
                                   (std::string(key) == "gamma" ? " (only rbf, expchi2, poly)" : " (only poly)"));
   }
   o.gamma = d.gamma;
@@ -127,7 +127,7 @@ const BinaryMachine& OneVsRestSvm::machine(int c) const {
 OneVsRestSvm OneVsRestSvm::train(const RowMatrixXd& X, const std::vector<int>& labels, int classes,
                                  const SvmOptions& options) {
   options.validate();
-  Kernel kernel(parse_kernel(options.kernel));
+  Kernel kernel(options.kernel);
   const bool mean_gamma = kernel.uses_gamma() && !options.gamma;
   if (!mean_gamma) kernel = options.kernel_function();
   const long n = X.rows();

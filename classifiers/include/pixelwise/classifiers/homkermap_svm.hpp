@@ -25,11 +25,12 @@
 #include <vector>
 
 #include "pixelwise/classifiers/additive_tables.hpp"
+#include "pixelwise/classifiers/kernels.hpp"
 
 namespace pixelwise {
 
 struct FeatureMapOptions {
-  std::string kernel = "chi2";  ///< "chi2" or "hik" (intersection)
+  KernelType kernel = KernelType::chi2;  ///< chi2 or intersection (hik): the kernels VLFeat maps
   int order = 2;                ///< n: 2n + 1 values per histogram bin
   double period = 0;            ///< sampling period of the map; 0: VLFeat's default for the order
   void validate() const;

@@ -24,7 +24,7 @@ namespace pixelwise {
 
 
 struct SvmOptions {
-  std::string kernel = "hik";
+  KernelType kernel = KernelType::intersection;  ///< parsed once from the config (kernels.hpp names)
   double C = 1.0;
   double tolerance = 1e-3;   ///< libsvm's stopping tolerance (eps)
   double cache_mb = 256;

@@ -36,9 +36,9 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(where + ": " + e.what());
   }
-  if (v.options.kernel != "hik" && v.options.kernel != "chi2")
+  if (v.options.kernel != KernelType::intersection && v.options.kernel != KernelType::chi2)
     throw std::invalid_argument(where + ": homogeneous kernel maps exist for the hik and chi2 kernels, not " +
-                                v.options.kernel);
+                                name_of(v.options.kernel));
   if (v.multiclass != Multiclass::one_vs_rest)
     throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + name_of(v.multiclass));
   try {
@@ -52,7 +52,7 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
 
 TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run) {
   const auto& s = dynamic_cast<const KernelMapSection&>(section);
-  run.say("linear SVMs on the order-" + std::to_string(s.map.order) + " " + s.map.kernel + " kernel map: " +
+  run.say("linear SVMs on the order-" + std::to_string(s.map.order) + " " + name_of(s.map.kernel) + " kernel map: " +
           std::to_string(run.classes) + " classes, " + std::to_string(run.X.rows()) + " histograms of " +
           std::to_string(run.X.cols()) + " bins");
   MappedLinearSvm svm = MappedLinearSvm::train(run.X, run.labels, run.classes, s.map, s.solver);
@@ -123,7 +123,7 @@ ClassifierRelevance KernelMapSvmClassifier::relevance(const Eigen::VectorXd& x, 
   r.score = pass.scores[c];
   r.bias = svm_.bias()[c];
   r.decomposition = decompose_svm(pass.terms.class_terms(c, x.size()), r.score, r.bias, x, request.policy);
-  r.explained = "one-vs-rest linear SVM decision on the " + section_->options.kernel + " kernel map of " +
+  r.explained = "one-vs-rest linear SVM decision on the " + name_of(section_->options.kernel) + " kernel map of " +
                 request.context.class_name(c);
   r.report = {{"classifier", "kernel-map svm"}, {"multiclass", "one_vs_rest"}};
   return r;
@@ -141,7 +141,7 @@ std::map<std::string, std::string> KernelMapSvmClassifier::save(const std::files
 }
 
 std::string KernelMapSvmClassifier::kernel() const {
-  return section_->options.kernel + " (order-" + std::to_string(svm_.feature_map().options().order) +
+  return name_of(section_->options.kernel) + " (order-" + std::to_string(svm_.feature_map().options().order) +
          " homogeneous kernel map + linear SVMs)";
 }
 

@@ -57,9 +57,9 @@ nlohmann::json SvmSection::to_json() const {
 }
 
 void SvmSection::check_combine(Combine combine) const {
-  if (combine == Combine::sum_of_kernels && !is_additive(parse_kernel(options.kernel)))
+  if (combine == Combine::sum_of_kernels && !is_additive(options.kernel))
     throw std::invalid_argument("config: combine \"sum_of_kernels\" weights additive kernels (linear, hik, chi2, "
-                                "hellinger), not " + options.kernel);
+                                "hellinger), not " + name_of(options.kernel));
 }
 
 KernelSvmClassifier::KernelSvmClassifier(std::shared_ptr<const SvmSection> section, OneVsRestSvm machines)

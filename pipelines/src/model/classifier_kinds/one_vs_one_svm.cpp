@@ -18,15 +18,15 @@ constexpr const char* kOneVsOneFile = "svm-ovo.model";
 
 std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   const SvmSectionValues v = parse_svm_values(section);
-  if (!is_additive(parse_kernel(v.options.kernel)))
+  if (!is_additive(v.options.kernel))
     throw std::invalid_argument(kSvmWhere + ": one_vs_one models take an additive kernel (linear, hik, chi2, "
-                                "hellinger), not " + v.options.kernel);
+                                "hellinger), not " + name_of(v.options.kernel));
   return std::make_shared<SvmSection>("one_vs_one_svm", v.options);
 }
 
 TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run) {
   const auto& s = dynamic_cast<const SvmSection&>(section);
-  run.say("SVMs: one_vs_one, " + std::to_string(run.classes) + " classes, kernel " + s.options.kernel);
+  run.say("SVMs: one_vs_one, " + std::to_string(run.classes) + " classes, kernel " + name_of(s.options.kernel));
   auto classifier = std::make_shared<OneVsOneSvmClassifier>(std::make_shared<SvmSection>(s),
                                                             OneVsOneSvm::train(run.X, run.labels, run.classes, s.options));
   run.say("done: " + std::to_string(classifier->machines().support_vectors().rows()) + " support vectors");

@@ -21,7 +21,7 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
 
 TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run) {
   const auto& s = dynamic_cast<const SvmSection&>(section);
-  run.say("SVMs: one_vs_rest, " + std::to_string(run.classes) + " classes, kernel " + s.options.kernel);
+  run.say("SVMs: one_vs_rest, " + std::to_string(run.classes) + " classes, kernel " + name_of(s.options.kernel));
   OneVsRestSvm svm = OneVsRestSvm::train(run.X, run.labels, run.classes, s.options);
   run.say("done: " + std::to_string(svm.support_vectors().rows()) + " support vectors");
   // A gamma set by the "mean" rule is stored, so that the model reloads exactly.

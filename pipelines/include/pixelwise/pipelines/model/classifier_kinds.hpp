@@ -35,7 +35,7 @@ class SvmSection : public ClassifierSection {
   std::string kind() const override { return kind_; }
   nlohmann::json to_json() const override;
   void check_combine(Combine combine) const override;
-  std::optional<KernelType> summed_kernel() const override { return parse_kernel(options.kernel); }
+  std::optional<KernelType> summed_kernel() const override { return options.kernel; }
   /// The JSON svm.multiclass of this kind.
   Multiclass multiclass() const;
 
@@ -54,7 +54,7 @@ class KernelMapSection : public ClassifierSection {
   std::string kind() const override { return "kernel_map_svm"; }
   nlohmann::json to_json() const override;
   void check_combine(Combine combine) const override;
-  std::optional<KernelType> summed_kernel() const override { return parse_kernel(options.kernel); }
+  std::optional<KernelType> summed_kernel() const override { return options.kernel; }
   SvmOptions options;  ///< the svm section's options as given
   FeatureMapOptions map;
   LinearSvmOptions solver;
