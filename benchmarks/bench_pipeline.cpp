@@ -31,6 +31,7 @@
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/model/classifier_kinds.hpp"
 
 using namespace pixelwise;
 
@@ -125,6 +126,10 @@ struct Setup {
       m.rho = uniform(rng) - 0.5;
     }
     svm = OneVsRestSvm(Kernel(KernelType::intersection), std::move(sv), std::move(machines));
+    // The model explains and predicts through its classifier kind, as a loaded
+    // model directory would (histogram_classifier.hpp).
+    model.classifier = std::make_shared<OneVsRestSvmClassifier>(
+        std::make_shared<const SvmSection>("one_vs_rest_svm", model.config.section<SvmSection>()->options), svm);
 
     codes = encode(model.codebooks[0], features, channel.coding);
     encoding = pool(codes, assign_cells(features, channel.pooling), channel.pooling.cells(), channel.pooling);
