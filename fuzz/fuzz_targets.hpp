@@ -31,6 +31,7 @@
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 
@@ -132,7 +133,14 @@ inline void model_dir(const std::string& input) {
   for (const auto& [name, bytes] : files) write(dir / name, bytes);
   for (const auto& [name, bytes] : files) {
     if (name != "manifest.json") continue;
-    nlohmann::json manifest = nlohmann::json::parse(bytes, nullptr, false);
+    // Through the readers' own JSON limits (docs/errors.md, "Limits"): a
+    // manifest too deep for them is left as it is for the loaders to refuse.
+    nlohmann::json manifest;
+    try {
+      manifest = parse_json_input(bytes, "fuzz manifest");
+    } catch (const std::runtime_error&) {
+      break;
+    }
     if (!manifest.is_object() || !manifest.contains("files") || !manifest["files"].is_object()) break;
     for (auto& [file, info] : manifest["files"].items())
       for (const auto& [other, content] : files)

@@ -12,6 +12,7 @@
 
 #include "pixelwise/common/parallel.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 
 namespace fs = std::filesystem;
@@ -79,12 +80,7 @@ bool PipelineConfig::uses_colour() const {
 }
 
 PipelineConfig PipelineConfig::load(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = read_json_file(path);
   try {
     return parse(j);
   } catch (const std::exception& e) {
@@ -301,12 +297,7 @@ BowModel BowModel::load(const std::string& dir) {
   const fs::path root(dir);
   if (!fs::is_directory(root)) throw std::runtime_error(dir + ": model directory does not exist");
   const std::string manifest_path = (root / "manifest.json").string();
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(read_file(manifest_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(manifest_path + ": damaged manifest (not valid JSON)");
-  }
+  const nlohmann::json manifest = read_json_file(manifest_path);
   try {
     if (manifest.value("format", "") != kFormat || manifest.value("version", 0) != kVersion)
       throw std::runtime_error("not a pixelwise BoW model of format version " + std::to_string(kVersion));

@@ -1,0 +1,35 @@
+"""Hardened input handling (docs/errors.md): bad outside input is a Python
+exception naming the input, never a crash, and leaves nothing behind."""
+import json
+import shutil
+
+import pytest
+
+import pixelwise
+from conftest import TINY_CONFIG
+
+
+def nested(depth):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_deep_config_dicts_and_files_are_refused(test_images, tmp_path):
+    images, labels = test_images
+    deep = {**TINY_CONFIG, "pooling": {"type": "sum", "pyramid": nested(100000)}}
+    with pytest.raises(ValueError, match="deeper than 64"):
+        pixelwise.BowModel.train(deep, images, labels)
+    path = tmp_path / "deep-config.json"
+    path.write_text('{"pooling": ' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(RuntimeError, match="deep-config.json: JSON nested deeper than 64"):
+        pixelwise.BowModel.train(str(path), images, labels)
+
+
+def test_deep_manifest_is_refused_naming_the_file(model_dir, tmp_path):
+    damaged = tmp_path / "deep-manifest"
+    shutil.copytree(model_dir, damaged)
+    (damaged / "manifest.json").write_text('{"format": ' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(RuntimeError, match="manifest.json: JSON nested deeper than 64"):
+        pixelwise.BowModel.load(str(damaged))

@@ -1,0 +1,96 @@
+// Hardened input handling (docs/errors.md): every outside input is refused
+// with a message naming it and the problem, with the documented exit status,
+// and a refusal leaves no output file and no empty output folder behind.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "pixelwise/common/json_input.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/model/network_model.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace pixelwise;
+
+namespace {
+
+fs::path fixture_model(const std::string& name) { return test::format1_fixtures() / "models" / name; }
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// A network model directory for 28 x 28 grey images: 784 inputs, 2 classes.
+void save_network_model(const fs::path& dir) {
+  std::string text = "Linear 784 2\n";
+  for (int i = 0; i < 784 * 2; ++i) text += (i ? " " : "") + std::string(i % 3 ? "0.01" : "-0.02");
+  text += "\n0.1 -0.1\n";
+  NetworkModel model;
+  model.network = Network::parse_toolbox(text, "test network");
+  model.classes = {"a", "b"};
+  model.input.shape = {28, 28, 1};
+  model.input.low = 0;
+  model.input.high = 1;
+  model.save(dir.string());
+}
+
+std::string nested_array(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// A CLI run that must fail with `status`, name `names` in its message and leave `out` absent.
+void expect_refused(const std::string& arguments, int status, const std::string& names, const fs::path& out) {
+  const auto r = test::run_cli(arguments);
+  BOOST_TEST(r.exit_code == status, arguments << ": " << r.output);
+  BOOST_TEST(r.output.find(names) != std::string::npos, arguments << ": " << r.output);
+  BOOST_TEST(!fs::exists(out), arguments << ": left " << out);
+}
+
+}  // namespace
+
+// docs/errors.md, "Limits": JSON nesting.
+BOOST_AUTO_TEST_CASE(deep_json_is_refused_by_name_without_a_crash) {
+  const std::string message = test::error_of([] { parse_json_input(nested_array(100000), "deep.json"); });
+  BOOST_TEST(message.find("deep.json") != std::string::npos, message);
+  BOOST_TEST(message.find("deeper than 64") != std::string::npos, message);
+  BOOST_TEST(parse_json_input(nested_array(kJsonMaxDepth), "ok.json").is_array());
+  BOOST_TEST(test::error_of([] { parse_json_input(nested_array(kJsonMaxDepth + 1), "x"); }).find("deeper") !=
+             std::string::npos);
+  // Brackets inside strings are text, not nesting.
+  BOOST_TEST(parse_json_input("{\"a\": \"" + std::string(1000, '[') + "\\\"[\"}", "s.json").is_object());
+  BOOST_TEST(test::error_of([] { parse_json_input("{\"a\": ", "bad.json"); }).find("bad.json: not valid JSON") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_json_reader_refuses_deep_nesting) {
+  test::ScratchDir dir("deep-json");
+  const std::string deep = nested_array(100000);
+  // A configuration file.
+  write_text(dir.path() / "config.json", "{\"descriptor\": " + deep + "}");
+  BOOST_TEST(test::error_of([&] { PipelineConfig::load(dir / "config.json"); }).find("config.json: JSON nested") !=
+             std::string::npos);
+  expect_refused("train --config " + (dir / "config.json") + " --data fashion-mnist:train:20 --out " +
+                     (dir / "trained"),
+                 1, "config.json: JSON nested deeper than 64", dir.path() / "trained");
+  // Manifests of BoW and network model directories.
+  save_network_model(dir.path() / "network");
+  fs::copy(fixture_model("grey-hik"), dir.path() / "bow", fs::copy_options::recursive);
+  for (const std::string kind : {"bow", "network"}) {
+    const fs::path model = dir.path() / kind;
+    write_text(model / "manifest.json", "{\"format\": " + deep + "}");
+    const std::string message = test::error_of([&] {
+      if (kind == "bow")
+        BowModel::load(model.string());
+      else
+        NetworkModel::load(model.string());
+    });
+    BOOST_TEST(message.find("manifest.json: JSON nested") != std::string::npos, message);
+    expect_refused("explain --model " + model.string() + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
+                   "manifest.json: JSON nested", dir.path() / "out");
+  }
+  // An evaluation.json to merge.
+  write_text(dir.path() / "evaluation.json", deep);
+  expect_refused("merge-evaluations --out " + (dir / "merged") + " " + (dir / "evaluation.json"), 1,
+                 "evaluation.json: JSON nested", dir.path() / "merged");
+}
