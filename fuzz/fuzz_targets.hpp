@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -32,6 +33,7 @@
 #include "pixelwise/pipelines/io/dataset.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 
@@ -148,7 +150,17 @@ inline void model_dir(const std::string& input) {
           info["bytes"] = content.size();
           info["crc32"] = crc32_of(content);
         }
-    write(dir / name, manifest.dump());
+    const std::string text = manifest.dump();
+    write(dir / name, text);
+    // A checksum record is kept in step too, so that the edited manifest
+    // reaches the loaders; a manifest.crc32 beside a manifest that does not
+    // parse stays as fuzzed.
+    for (const auto& [other, content] : files)
+      if (other == kManifestChecksumFile) {
+        char hex[9];
+        std::snprintf(hex, sizeof hex, "%08x", crc32_of(text));
+        write(dir / other, std::string(hex) + "\n");
+      }
   }
   expect_clean([&] { BowModel::load(dir.string()); });
   expect_clean([&] { NetworkModel::load(dir.string()); });

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <string>
 
+#include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 #include "test_support.hpp"
@@ -30,11 +32,19 @@ void save_network_model(const fs::path& dir) {
   text += "\n0.1 -0.1\n";
   NetworkModel model;
   model.network = Network::parse_toolbox(text, "test network");
-  model.classes = {"a", "b"};
+  model.classes = {"cat", "dog"};
   model.input.shape = {28, 28, 1};
   model.input.low = 0;
   model.input.high = 1;
   model.save(dir.string());
+}
+
+// Replaces the first `from` in a file by `to` (which must be there).
+void edit_file(const fs::path& path, const std::string& from, const std::string& to) {
+  std::string text = read_file(path.string());
+  const size_t at = text.find(from);
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, path << " lacks " << from);
+  write_text(path, text.replace(at, from.size(), to));
 }
 
 std::string nested_array(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
@@ -79,6 +89,7 @@ BOOST_AUTO_TEST_CASE(every_json_reader_refuses_deep_nesting) {
   for (const std::string kind : {"bow", "network"}) {
     const fs::path model = dir.path() / kind;
     write_text(model / "manifest.json", "{\"format\": " + deep + "}");
+    fs::remove(model / kManifestChecksumFile);  // else the manifest's checksum refuses it first
     const std::string message = test::error_of([&] {
       if (kind == "bow")
         BowModel::load(model.string());
@@ -93,4 +104,39 @@ BOOST_AUTO_TEST_CASE(every_json_reader_refuses_deep_nesting) {
   write_text(dir.path() / "evaluation.json", deep);
   expect_refused("merge-evaluations --out " + (dir / "merged") + " " + (dir / "evaluation.json"), 1,
                  "evaluation.json: JSON nested", dir.path() / "merged");
+}
+
+// docs/errors.md, "Model directories": the manifest's own checksum.
+BOOST_AUTO_TEST_CASE(an_edited_manifest_is_refused_naming_the_file) {
+  test::ScratchDir dir("manifest-crc");
+  const fs::path bow = dir.path() / "bow", network = dir.path() / "network";
+  BowModel::load(fixture_model("grey-hik").string()).save(bow.string());  // a format-1 directory, saved again
+  save_network_model(network);
+  for (const fs::path& model : {bow, network}) {
+    BOOST_TEST(fs::is_regular_file(model / kManifestChecksumFile), model);
+    BOOST_TEST(read_file((model / kManifestChecksumFile).string()).size() == 9u);
+  }
+  BOOST_TEST(BowModel::load(bow.string()).classes.size() == 10u);
+  BOOST_TEST(NetworkModel::load(network.string()).classes.size() == 2u);
+
+  edit_file(bow / "manifest.json", "\"t-shirt\"", "\"tshirt\"");
+  edit_file(network / "manifest.json", "\"dog\"", "\"fox\"");
+  for (const fs::path& model : {bow, network}) {
+    const std::string message = test::error_of([&] {
+      if (model == bow)
+        BowModel::load(model.string());
+      else
+        NetworkModel::load(model.string());
+    });
+    BOOST_TEST(message.find((model / "manifest.json").string() + ": edited or damaged") != std::string::npos, message);
+    expect_refused("explain --model " + model.string() + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
+                   "manifest.json: edited or damaged", dir.path() / "out");
+  }
+  // A damaged checksum file is named too.
+  write_text(network / kManifestChecksumFile, "zz\n");
+  BOOST_TEST(test::error_of([&] { NetworkModel::load(network.string()); }).find("manifest.crc32: damaged") !=
+             std::string::npos);
+  // Without the checksum file (directories written before it existed) the edited manifest loads.
+  fs::remove(bow / kManifestChecksumFile);
+  BOOST_TEST(BowModel::load(bow.string()).classes.at(0) == "tshirt");
 }

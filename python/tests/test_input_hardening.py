@@ -31,5 +31,17 @@ def test_deep_manifest_is_refused_naming_the_file(model_dir, tmp_path):
     damaged = tmp_path / "deep-manifest"
     shutil.copytree(model_dir, damaged)
     (damaged / "manifest.json").write_text('{"format": ' + "[" * 100000 + "]" * 100000 + "}")
+    (damaged / "manifest.crc32").unlink()  # else the manifest's checksum refuses it first
     with pytest.raises(RuntimeError, match="manifest.json: JSON nested deeper than 64"):
         pixelwise.BowModel.load(str(damaged))
+
+
+def test_edited_manifest_is_refused_naming_the_file(model_dir, tmp_path):
+    edited = tmp_path / "edited"
+    shutil.copytree(model_dir, edited)
+    assert (edited / "manifest.crc32").is_file()
+    manifest = json.loads((edited / "manifest.json").read_text())
+    manifest["classes"][0] = "renamed"
+    (edited / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    with pytest.raises(RuntimeError, match="manifest.json: edited or damaged"):
+        pixelwise.BowModel.load(str(edited))

@@ -13,6 +13,7 @@
 #include "pixelwise/common/parallel.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 
 namespace fs = std::filesystem;
@@ -289,7 +290,7 @@ void BowModel::save(const std::string& dir) const {
       write_file_atomically((partial / name).string(), bytes);
       manifest["files"][name] = {{"bytes", bytes.size()}, {"crc32", crc32_of(bytes)}};
     }
-    write_file_atomically((partial / "manifest.json").string(), manifest.dump(2) + "\n");
+    write_manifest(partial, manifest.dump(2) + "\n");
   });
 }
 
@@ -297,7 +298,7 @@ BowModel BowModel::load(const std::string& dir) {
   const fs::path root(dir);
   if (!fs::is_directory(root)) throw std::runtime_error(dir + ": model directory does not exist");
   const std::string manifest_path = (root / "manifest.json").string();
-  const nlohmann::json manifest = read_json_file(manifest_path);
+  const nlohmann::json manifest = parse_json_input(read_verified_manifest(root), manifest_path);
   try {
     if (manifest.value("format", "") != kFormat || manifest.value("version", 0) != kVersion)
       throw std::runtime_error("not a pixelwise BoW model of format version " + std::to_string(kVersion));

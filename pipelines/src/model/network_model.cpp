@@ -9,6 +9,7 @@
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -28,8 +29,7 @@ bool is_txt(const fs::path& p) {
 }
 
 nlohmann::json read_manifest(const fs::path& dir) {
-  const std::string path = (dir / "manifest.json").string();
-  return read_json_file(path);
+  return parse_json_input(read_verified_manifest(dir), (dir / kManifestFile).string());
 }
 
 long parse_whole(const std::string& text, const std::string& what) {
@@ -184,7 +184,7 @@ void NetworkModel::save(const std::string& dir) const {
         {"training", training_info},
         {"files", {{kNetworkFile, {{"bytes", text.size()}, {"crc32", crc32_of(text)}}}}}};
     write_file_atomically((partial / kNetworkFile).string(), text);
-    write_file_atomically((partial / "manifest.json").string(), manifest.dump(2) + "\n");
+    write_manifest(partial, manifest.dump(2) + "\n");
   });
 }
 

@@ -8,6 +8,8 @@
 // Model directory:
 //   manifest.json        format, version, pipeline config, classes, and the
 //                        size and CRC-32 of every other file
+//   manifest.crc32       CRC-32 of manifest.json (common/manifest_file.hpp;
+//                        always written, checked when present: docs/errors.md)
 //   codebook.npy         float32 V x D k-means centres (codebook-<i>.npy: those
 //                        of channel i >= 1 of a multi-channel pipeline)
 //   class_means.npy      float64 classes x (cells * V): mean training histogram per
