@@ -140,3 +140,19 @@ BOOST_AUTO_TEST_CASE(an_edited_manifest_is_refused_naming_the_file) {
   fs::remove(bow / kManifestChecksumFile);
   BOOST_TEST(BowModel::load(bow.string()).classes.at(0) == "tshirt");
 }
+
+// docs/errors.md, "Inputs": a blank line or garbage among the layers of a toolbox text file.
+BOOST_AUTO_TEST_CASE(a_toolbox_file_with_a_blank_line_among_its_layers_is_refused) {
+  test::ScratchDir dir("toolbox-blank");
+  std::string layer = "Linear 784 2\n";
+  for (int i = 0; i < 784 * 2; ++i) layer += (i ? " " : "") + std::string("0.01");
+  layer += "\n0 0\n";
+  write_text(dir.path() / "ok.txt", layer + "SoftMax \n\n  \n");
+  write_text(dir.path() / "blank.txt", layer + "\nSoftMax\n");
+  write_text(dir.path() / "garbage.txt", layer + "SoftMax\n\n# a note\n");
+  BOOST_TEST(NetworkModel::load((dir / "ok.txt")).network.size() == 2);
+  expect_refused("explain --model " + (dir / "blank.txt") + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
+                 "blank.txt: line 4: blank line among the layers", dir.path() / "out");
+  expect_refused("explain --model " + (dir / "garbage.txt") + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
+                 "garbage.txt: line 5: blank line among the layers", dir.path() / "out");
+}

@@ -45,3 +45,16 @@ def test_edited_manifest_is_refused_naming_the_file(model_dir, tmp_path):
     (edited / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     with pytest.raises(RuntimeError, match="manifest.json: edited or damaged"):
         pixelwise.BowModel.load(str(edited))
+
+
+def test_toolbox_file_with_a_blank_line_among_its_layers_is_refused(tmp_path):
+    weights = " ".join(["0.01"] * 6)
+    good = f"Linear 3 2\n{weights}\n0 0\nSoftMax  \n\n"
+    (tmp_path / "good.txt").write_text(good)
+    pixelwise.NetworkModel.load(str(tmp_path / "good.txt"))
+    (tmp_path / "blank.txt").write_text(f"Linear 3 2\n{weights}\n0 0\n\nSoftMax\n")
+    with pytest.raises(RuntimeError, match="blank.txt: line 4: blank line among the layers"):
+        pixelwise.NetworkModel.load(str(tmp_path / "blank.txt"))
+    (tmp_path / "garbage.txt").write_text(f"Linear 3 2\n{weights}\n0 0\nSoftMax\n\nnotes\n")
+    with pytest.raises(RuntimeError, match="garbage.txt: line 5: blank line among the layers"):
+        pixelwise.NetworkModel.load(str(tmp_path / "garbage.txt"))
