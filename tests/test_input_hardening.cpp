@@ -4,11 +4,13 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
 #include <string>
 
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
 #include "pixelwise/common/manifest_file.hpp"
+#include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 #include "test_support.hpp"
@@ -45,6 +47,16 @@ void edit_file(const fs::path& path, const std::string& from, const std::string&
   const size_t at = text.find(from);
   BOOST_REQUIRE_MESSAGE(at != std::string::npos, path << " lacks " << from);
   write_text(path, text.replace(at, from.size(), to));
+}
+
+// A 28 x 28 grey gradient encoded as `extension` (".png", ".jpg").
+std::string encoded_image(const std::string& extension) {
+  cv::Mat image(28, 28, CV_8UC1);
+  for (int r = 0; r < 28; ++r)
+    for (int c = 0; c < 28; ++c) image.at<unsigned char>(r, c) = static_cast<unsigned char>(9 * r + c);
+  std::vector<unsigned char> bytes;
+  BOOST_REQUIRE(cv::imencode(extension, image, bytes));
+  return std::string(bytes.begin(), bytes.end());
 }
 
 std::string nested_array(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
@@ -155,4 +167,27 @@ BOOST_AUTO_TEST_CASE(a_toolbox_file_with_a_blank_line_among_its_layers_is_refuse
                  "blank.txt: line 4: blank line among the layers", dir.path() / "out");
   expect_refused("explain --model " + (dir / "garbage.txt") + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
                  "garbage.txt: line 5: blank line among the layers", dir.path() / "out");
+}
+
+// docs/errors.md, "Inputs": OpenCV decodes truncated PNG and JPEG files with a warning only.
+BOOST_AUTO_TEST_CASE(truncated_images_are_refused_naming_the_file) {
+  test::ScratchDir dir("truncated");
+  for (const std::string extension : {".png", ".jpg"}) {
+    const std::string bytes = encoded_image(extension);
+    BOOST_TEST(decode_image_bytes(bytes, "whole" + extension).rows == 28);
+    write_text(dir.path() / ("whole" + extension), bytes);
+    for (const size_t cut : {bytes.size() / 2, bytes.size() - 2, bytes.size() - 1}) {
+      const std::string name = "cut-" + std::to_string(cut) + extension;
+      const std::string message = test::error_of([&] { decode_image_bytes(bytes.substr(0, cut), name); });
+      BOOST_TEST(message.find(name + ": truncated or corrupt") == 0, message);
+    }
+    write_text(dir.path() / ("half" + extension), bytes.substr(0, bytes.size() / 2));
+    // The whole batch is checked first: the good image before it is not written either.
+    expect_refused("explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") + " " +
+                       (dir / ("whole" + extension)) + " " + (dir / ("half" + extension)),
+                   1, "half" + extension + ": truncated or corrupt", dir.path() / "out");
+  }
+  // Bytes that are no image at all.
+  BOOST_TEST(test::error_of([] { decode_image_bytes("not an image", "x.png"); }).find("x.png: not a readable image") == 0);
+  BOOST_TEST(test::error_of([] { decode_image_bytes("", "e.png"); }).find("e.png: not a readable image") == 0);
 }

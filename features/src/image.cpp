@@ -1,11 +1,15 @@
 #include "pixelwise/features/image.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
+
+#include "pixelwise/common/files.hpp"
 
 namespace pixelwise {
 namespace {
@@ -55,11 +59,92 @@ cv::Mat to_colour_float(const cv::Mat& image, const std::string& what) {
   return to_unit_float(colour, what);
 }
 
+namespace {
+
+using Bytes = std::string;
+
+unsigned byte_at(const Bytes& b, size_t i) { return static_cast<unsigned char>(b[i]); }
+
+bool starts_with(const Bytes& b, const char* signature, size_t n) { return b.size() >= n && b.compare(0, n, signature, n) == 0; }
+
+[[noreturn]] void truncated(const std::string& what, const std::string& format, const std::string& detail) {
+  throw std::runtime_error(what + ": truncated or corrupt " + format + " file (" + detail + ")");
+}
+
+// PNG: signature, then chunks (4-byte big-endian length, type, data, CRC) up
+// to IEND. libpng checks the CRCs and the compressed data.
+void check_png(const Bytes& b, const std::string& what) {
+  size_t at = 8;
+  while (true) {
+    if (at + 8 > b.size()) truncated(what, "PNG", "ends at byte " + std::to_string(b.size()) + " before its IEND chunk");
+    const unsigned long length = (static_cast<unsigned long>(byte_at(b, at)) << 24) | (byte_at(b, at + 1) << 16) |
+                                 (byte_at(b, at + 2) << 8) | byte_at(b, at + 3);
+    const std::string type = b.substr(at + 4, 4);
+    if (length > b.size() || at + 12 + length > b.size())
+      truncated(what, "PNG", "chunk " + type + " at byte " + std::to_string(at) + " runs past the end of the file");
+    if (type == "IEND") return;
+    at += 12 + length;
+  }
+}
+
+// JPEG: marker segments (FF xx, 2-byte big-endian length) from SOI; after each
+// SOS the entropy-coded data up to the next marker that is not a stuffed 00,
+// a restart marker or fill; the image is complete at EOI (FF D9). Segments
+// are skipped by their lengths, so an EXIF thumbnail's EOI does not count.
+void check_jpeg(const Bytes& b, const std::string& what) {
+  size_t at = 2;
+  const auto early = [&] { truncated(what, "JPEG", "ends at byte " + std::to_string(b.size()) + " before its EOI marker"); };
+  while (true) {
+    while (at < b.size() && byte_at(b, at) == 0xFF && at + 1 < b.size() && byte_at(b, at + 1) == 0xFF) ++at;  // fill
+    if (at + 2 > b.size()) early();
+    if (byte_at(b, at) != 0xFF) truncated(what, "JPEG", "no marker at byte " + std::to_string(at));
+    const unsigned marker = byte_at(b, at + 1);
+    if (marker == 0xD9) return;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // TEM, RSTn: no length
+      at += 2;
+      continue;
+    }
+    if (at + 4 > b.size()) early();
+    const size_t length = (byte_at(b, at + 2) << 8) | byte_at(b, at + 3);
+    if (length < 2) truncated(what, "JPEG", "segment length below 2 at byte " + std::to_string(at));
+    at += 2 + length;
+    if (at > b.size()) early();
+    if (marker != 0xDA) continue;  // SOS: the entropy-coded data follows
+    while (true) {
+      if (at + 2 > b.size()) early();
+      if (byte_at(b, at) == 0xFF) {
+        const unsigned next = byte_at(b, at + 1);
+        if (next != 0x00 && next != 0xFF && !(next >= 0xD0 && next <= 0xD7)) break;
+        at += next == 0xFF ? 1 : 2;
+      } else {
+        ++at;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what) {
+  if (starts_with(bytes, "\x89PNG\r\n\x1a\n", 8)) check_png(bytes, what);
+  if (starts_with(bytes, "\xFF\xD8\xFF", 3)) check_jpeg(bytes, what);
+  cv::Mat image;
+  if (!bytes.empty()) {
+    const cv::Mat buffer(1, static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)), CV_8U,
+                         const_cast<char*>(bytes.data()));
+    try {
+      image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+      throw std::runtime_error(what + ": not a readable image (" + e.msg + ")");
+    }
+  }
+  if (image.empty()) throw std::runtime_error(what + ": not a readable image (corrupt or unknown format)");
+  return image;
+}
+
 cv::Mat read_image_file(const std::string& path) {
   if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such image file");
-  cv::Mat image = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (image.empty()) throw std::runtime_error(path + ": not a readable image (missing, corrupt or unknown format)");
-  return image;
+  return decode_image_bytes(read_file(path), path);
 }
 
 cv::Mat load_gray_image(const std::string& path) { return to_gray_float(read_image_file(path), path); }

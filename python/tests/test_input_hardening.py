@@ -58,3 +58,19 @@ def test_toolbox_file_with_a_blank_line_among_its_layers_is_refused(tmp_path):
     (tmp_path / "garbage.txt").write_text(f"Linear 3 2\n{weights}\n0 0\nSoftMax\n\nnotes\n")
     with pytest.raises(RuntimeError, match="garbage.txt: line 5: blank line among the layers"):
         pixelwise.NetworkModel.load(str(tmp_path / "garbage.txt"))
+
+
+def test_truncated_images_are_refused_naming_the_file(model, tmp_path):
+    import numpy as np
+
+    image = (np.arange(28 * 28) % 251).astype(np.uint8).reshape(28, 28)
+    for extension in ("png", "jpg"):
+        whole = tmp_path / f"whole.{extension}"
+        pixelwise.save_image(str(whole), image)
+        data = whole.read_bytes()
+        cut = tmp_path / f"cut.{extension}"
+        cut.write_bytes(data[: len(data) - 2])
+        with pytest.raises(RuntimeError, match=f"cut.{extension}: truncated or corrupt"):
+            pixelwise.read_image(str(cut))
+        with pytest.raises(RuntimeError, match=f"cut.{extension}: truncated or corrupt"):
+            model.explain(str(cut))

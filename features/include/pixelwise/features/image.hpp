@@ -10,8 +10,16 @@
 namespace pixelwise {
 
 /// Reads an image file as it is stored (cv::IMREAD_UNCHANGED). Throws
-/// std::runtime_error naming the file when it is missing, unreadable or empty.
+/// std::runtime_error naming the file when it is missing, unreadable, empty,
+/// corrupt or truncated (decode_image_bytes).
 cv::Mat read_image_file(const std::string& path);
+
+/// Decodes the bytes of an image file (cv::IMREAD_UNCHANGED). OpenCV decodes
+/// a truncated PNG or JPEG with a warning only, filling the missing rows; so
+/// the structure of those two formats is walked first and a file that ends
+/// before its IEND chunk (PNG) or EOI marker (JPEG) is refused as truncated
+/// (docs/errors.md, "Inputs"). Throws std::runtime_error naming `what`.
+cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what);
 
 /// Reads an image file as grey levels in [0, 1] (CV_32F). Throws
 /// std::runtime_error naming the file when it is missing, unreadable or empty.
