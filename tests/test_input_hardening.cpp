@@ -191,3 +191,30 @@ BOOST_AUTO_TEST_CASE(truncated_images_are_refused_naming_the_file) {
   BOOST_TEST(test::error_of([] { decode_image_bytes("not an image", "x.png"); }).find("x.png: not a readable image") == 0);
   BOOST_TEST(test::error_of([] { decode_image_bytes("", "e.png"); }).find("e.png: not a readable image") == 0);
 }
+
+// docs/errors.md, "Exit status": 2 for usage errors, 1 for every other failure.
+BOOST_AUTO_TEST_CASE(usage_errors_exit_with_status_2) {
+  test::ScratchDir dir("usage");
+  const std::string explain = "explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") + " ";
+  struct Case {
+    std::string arguments, names;
+  };
+  for (const Case& c : std::vector<Case>{
+           {explain + "--shard 3/2 fashion-mnist:test@0", "shard \"3/2\""},
+           {explain + "--tiles 0,0 fashion-mnist:test@0", "tiles"},
+           {explain + "--jobs -1 fashion-mnist:test@0", "--jobs -1"},
+           {explain + "--bogus fashion-mnist:test@0", "--bogus"},
+           {explain + "--method nope fashion-mnist:test@0", "--method"},
+           {explain + "--input-range 1 fashion-mnist:test@0", "--input-range"},
+           {"explain --model " + fixture_model("grey-hik").string() + " fashion-mnist:test@0", "--out"},
+           {"evaluate --model " + fixture_model("grey-hik").string() + " --data fashion-mnist:test:2 --shard 0/2 --out " +
+                (dir / "out"),
+            "shard \"0/2\""},
+           {"train-network --data digits:train:50 --hidden 0 --out " + (dir / "out"), "not a positive layer size"},
+           {"frobnicate", "A subcommand is required"}})
+    expect_refused(c.arguments, 2, c.names, dir.path() / "out");
+  // Other failures keep status 1; --help and --version succeed.
+  expect_refused(explain + (dir / "missing.png"), 1, "missing.png", dir.path() / "out");
+  BOOST_TEST(test::run_cli("explain --help").exit_code == 0);
+  BOOST_TEST(test::run_cli("--version").exit_code == 0);
+}

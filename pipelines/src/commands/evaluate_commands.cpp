@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 
+#include "pixelwise/common/usage_error.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
@@ -75,7 +76,9 @@ std::string format_summary(const nlohmann::json& s) {
   return o.str();
 }
 
-int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream* log) {
+// The option values, parsed and range-checked; a bad one is a UsageError
+// (exit status 2, docs/errors.md, "Exit status").
+EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   EvaluationOptions options;
   options.methods.clear();
   for (const auto& m : split_list(request.methods))
@@ -94,7 +97,15 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   options.method_settings.seed = request.seed;
   options.report_images = request.report_images;
   if (!request.shard.empty()) options.shard = Shard::parse(request.shard);
+  if (request.jobs < 0) throw std::invalid_argument("--jobs " + std::to_string(request.jobs) + ": must be 0 (all cores) or more");
   options.validate();
+  return options;
+} catch (const std::exception& e) {
+  throw UsageError(e.what());
+}
+
+int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream* log) {
+  const EvaluationOptions options = evaluation_options(request);
   const fs::path target(request.out);
   if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "evaluation.json"))))
     throw std::runtime_error(request.out + ": exists and is not an evaluation folder; refusing to write into it");
@@ -173,6 +184,8 @@ Command add_evaluate_command(CLI::App& app) {
   return {cmd, [r] {
             try {
               return run_evaluate(*r, std::cout, &std::cerr);
+            } catch (const UsageError&) {
+              throw;
             } catch (const std::invalid_argument& e) {
               throw std::runtime_error(e.what());
             }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "pixelwise/common/batch.hpp"
+#include "pixelwise/common/usage_error.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/explain/explanation_files.hpp"
@@ -51,7 +52,7 @@ std::vector<std::string> references_of(const ExplainRequest& request) {
 // positions to explain: the shard's, less those complete under --resume.
 std::vector<long> check_inputs(const ExplainableModel& model, const std::vector<std::string>& refs,
                                const ExplainRequest& request) {
-  const Shard shard = request.shard.empty() ? Shard{} : Shard::parse(request.shard);
+  const Shard shard = request.shard.empty() ? Shard{} : Shard::parse(request.shard);  // checked in run_explain
   std::vector<long> todo;
   std::set<std::string> seen;
   long mine = 0;
@@ -114,7 +115,9 @@ void check_flag_scopes(const std::set<std::string>& given, ExplainMethod method,
 }
 
 int run_explain(const ExplainRequest& request, std::ostream& out) {
-  if (request.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
+  if (request.jobs < 0) throw UsageError("--jobs " + std::to_string(request.jobs) + ": must be 0 (all cores) or more");
+  if (request.threads < 0) throw UsageError("--threads " + std::to_string(request.threads) + ": must be 0 or more");
+  if (!request.shard.empty()) Shard::parse(request.shard);  // a usage error before the model is read
   ExplainSettings settings = request.settings;
   const std::vector<std::string> refs = references_of(request);
   const auto model = load_explainable_model(request.model, request.input_range);
@@ -219,10 +222,12 @@ Command add_explain_command(CLI::App& app) {
               if (given("--reference")) r.settings.reference = TaylorReference::parse(strings->at("--reference"));
               if (given("--tiles")) r.settings.tiles = TileOptions::parse(strings->at("--tiles"));
               r.settings.taylor.validate();
-            } catch (const std::invalid_argument& e) {
-              throw std::runtime_error(e.what());
+              if (!r.shard.empty()) Shard::parse(r.shard);
+              if (given("--input-range")) r.input_range = parse_range(strings->at("--input-range"), "--input-range");
+            } catch (const std::exception& e) {
+              // Option values wrong whatever the model: exit status 2 (docs/errors.md, "Exit status").
+              throw UsageError(e.what());
             }
-            if (given("--input-range")) r.input_range = parse_range(strings->at("--input-range"), "--input-range");
             return run_explain(r, std::cout);
           }};
 }
