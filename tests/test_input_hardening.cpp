@@ -218,3 +218,20 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_with_status_2) {
   BOOST_TEST(test::run_cli("explain --help").exit_code == 0);
   BOOST_TEST(test::run_cli("--version").exit_code == 0);
 }
+
+// docs/errors.md, "What is checked up front": every image, its size too, before the folder is made.
+BOOST_AUTO_TEST_CASE(an_image_too_small_for_the_model_fails_before_any_output) {
+  test::ScratchDir dir("too-small");
+  std::vector<unsigned char> bytes;
+  BOOST_REQUIRE(cv::imencode(".png", cv::Mat(1, 1, CV_8UC1, cv::Scalar(7)), bytes));
+  write_text(dir.path() / "dot.png", std::string(bytes.begin(), bytes.end()));
+  write_text(dir.path() / "whole.png", encoded_image(".png"));
+  expect_refused("explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") + " " +
+                     (dir / "whole.png") + " " + (dir / "dot.png"),
+                 1, "dot.png: image of 1 x 1 pixels is smaller than one descriptor support", dir.path() / "out");
+  // A good batch still makes its folder.
+  const auto ok = test::run_cli("explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") +
+                                " " + (dir / "whole.png"));
+  BOOST_TEST(ok.exit_code == 0, ok.output);
+  BOOST_TEST(fs::is_regular_file(dir.path() / "out" / "whole.json"));
+}

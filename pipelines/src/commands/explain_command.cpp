@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "pixelwise/common/batch.hpp"
@@ -140,13 +141,17 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
   settings.occlusion.batching.threads =
       request.threads > 0 ? request.threads : static_cast<int>(std::max(1L, cores / jobs));
   settings.occlusion.batching.batch = request.batch;
-  fs::create_directories(request.out);
+  // The folder is made right before the first write, so that a run that fails
+  // before any image is explained leaves no empty folder (docs/errors.md,
+  // "What is checked up front").
+  std::once_flag made;
   Progress progress(count, "explain");
   for_each_parallel(count, static_cast<int>(jobs), [&](long t) {
     const long i = todo[t];
     const ImageSample sample = model->read_input(refs[i]);
     const Explanation e = explain_with(*model, model->input(sample), class_index, request.method, settings,
                                        image_seed(settings.seed, i), sample.source);
+    std::call_once(made, [&] { fs::create_directories(request.out); });
     write_explanation_files((fs::path(request.out) / sample.name).string(), e,
                             explanation_record(*model, e, refs[i]), sample.gray);
     progress.print(out, explanation_line(*model, e, sample.name));

@@ -119,6 +119,17 @@ ClassifierContext BowModel::context() const {
   return {&classes, &class_means, &class_counts, config.histogram_bounds()};
 }
 
+void BowModel::check_image(const cv::Mat& image, const std::string& what) const {
+  for (const ChannelConfig& channel : channels) {
+    if (channel.descriptor.type != DescriptorType::dsift) continue;
+    const int side = channel.descriptor.dense.minimum_image_side();
+    if (image.cols < side || image.rows < side)
+      throw std::runtime_error(what + ": image of " + std::to_string(image.cols) + " x " + std::to_string(image.rows) +
+                               " pixels is smaller than one descriptor support of channel " + channel.name +
+                               " (needs at least " + std::to_string(side) + " x " + std::to_string(side) + ")");
+  }
+}
+
 long BowModel::dimension() const {
   long d = 0;
   for (const auto& channel : channels) d += channel.dimension();

@@ -129,6 +129,11 @@ class BowModel {
   /// The image of a sample this model reads: the colour one if a channel uses
   /// colour and the sample has it, otherwise the grey one.
   const cv::Mat& input(const ImageSample& sample) const;
+  /// Throws std::runtime_error naming `what` when the image is smaller than
+  /// one descriptor support of a dense channel, so that a batch is refused
+  /// before its first output rather than mid-run (docs/errors.md, "What is
+  /// checked up front").
+  void check_image(const cv::Mat& image, const std::string& what) const;
 
   /// Trains codebooks and classifier (of config.classifier's kind) on a data set; progress
   /// lines go to `log` if given.
