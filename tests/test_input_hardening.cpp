@@ -235,3 +235,43 @@ BOOST_AUTO_TEST_CASE(an_image_too_small_for_the_model_fails_before_any_output) {
   BOOST_TEST(ok.exit_code == 0, ok.output);
   BOOST_TEST(fs::is_regular_file(dir.path() / "out" / "whole.json"));
 }
+
+// docs/errors.md, "--resume": an image is skipped only when it was made with the same settings.
+BOOST_AUTO_TEST_CASE(resume_refuses_outputs_made_with_other_settings) {
+  test::ScratchDir dir("resume-settings");
+  const std::string explain = "explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") + " ";
+  const auto first = test::run_cli(explain + "fashion-mnist:test@0");
+  BOOST_REQUIRE_MESSAGE(first.exit_code == 0, first.output);
+  const std::string json = (dir.path() / "out" / "fashion-mnist-test-0.json").string();
+  const nlohmann::json made = test::read_json(json)["produced_by"];
+  BOOST_TEST(made["method"] == "lrp");
+  BOOST_TEST(made["class"] == "predicted");
+  BOOST_TEST(made["model_checksum"].get<std::string>().size() == 8u);
+  const std::string before = read_file(json);
+
+  const auto same = test::run_cli(explain + "--resume fashion-mnist:test@0");
+  BOOST_TEST(same.exit_code == 0, same.output);
+  BOOST_TEST(same.output.find("1 of 1 images already have complete outputs") != std::string::npos, same.output);
+  struct Case {
+    std::string arguments, difference;
+  };
+  for (const Case& c : std::vector<Case>{{"--method occlusion", "was made with --method \"lrp\", this run has \"occlusion\""},
+                                         {"--class 3", "was made with --class \"predicted\", this run has \"3\""},
+                                         {"--bias-policy none", "was made with --bias-policy null, this run has \"none\""}}) {
+    const auto r = test::run_cli(explain + "--resume " + c.arguments + " fashion-mnist:test@0");
+    BOOST_TEST(r.exit_code == 1, c.arguments << ": " << r.output);
+    BOOST_TEST(r.output.find("fashion-mnist:test@0: --resume: " + json) != std::string::npos, r.output);
+    BOOST_TEST(r.output.find(c.difference) != std::string::npos, r.output);
+  }
+  // Another model under the same path.
+  fs::copy(fixture_model("grey-hik"), dir.path() / "model", fs::copy_options::recursive);
+  const auto other = test::run_cli("explain --model " + (dir / "model") + " --out " + (dir / "out") +
+                                   " --resume fashion-mnist:test@0");
+  BOOST_TEST(other.exit_code == 0, other.output);  // the same model content elsewhere resumes
+  edit_file(dir.path() / "model" / "manifest.json", "\"t-shirt\"", "\"tshirt\"");
+  const auto edited = test::run_cli("explain --model " + (dir / "model") + " --out " + (dir / "out") +
+                                    " --resume fashion-mnist:test@0");
+  BOOST_TEST(edited.exit_code == 1, edited.output);
+  BOOST_TEST(edited.output.find("was made with another model") != std::string::npos, edited.output);
+  BOOST_TEST(read_file(json) == before);
+}
