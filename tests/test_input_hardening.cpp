@@ -8,6 +8,7 @@
 #include <string>
 
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/common/json_input.hpp"
 #include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/features/image.hpp"
@@ -274,4 +275,34 @@ BOOST_AUTO_TEST_CASE(resume_refuses_outputs_made_with_other_settings) {
   BOOST_TEST(edited.exit_code == 1, edited.output);
   BOOST_TEST(edited.output.find("was made with another model") != std::string::npos, edited.output);
   BOOST_TEST(read_file(json) == before);
+}
+
+// docs/errors.md, "Concurrent writers": one writer per output folder and model directory.
+BOOST_AUTO_TEST_CASE(a_second_writer_is_refused) {
+  test::ScratchDir dir("lock");
+  {
+    FolderLock held((dir / "out"));  // as another process would hold it (flock locks are per open file)
+    BOOST_TEST(held.held());
+    BOOST_TEST(fs::exists(FolderLock::lock_path(dir / "out")));
+    expect_refused("explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") +
+                       " fashion-mnist:test@0",
+                   1, (dir / "out") + ": another pixelwise process is writing this folder", dir.path() / "out");
+    FolderLock model((dir / "model"));
+    const std::string message =
+        test::error_of([&] { BowModel::load(fixture_model("grey-hik").string()).save(dir / "model"); });
+    BOOST_TEST(message.find((dir / "model") + ": another pixelwise process is writing this folder") == 0, message);
+    BOOST_TEST(!fs::exists(dir.path() / "model"));
+  }
+  // Released and removed: the next writer goes ahead and leaves no lock file.
+  BOOST_TEST(!fs::exists(FolderLock::lock_path(dir / "out")));
+  const auto r = test::run_cli("explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") +
+                               " fashion-mnist:test@0");
+  BOOST_TEST(r.exit_code == 0, r.output);
+  BOOST_TEST(!fs::exists(FolderLock::lock_path(dir / "out")));
+  // A folder whose parent does not exist yet is locked when it is made.
+  FolderLock later((dir / "a/b"));
+  BOOST_TEST(!later.held());
+  fs::create_directories(dir.path() / "a/b");
+  later.acquire();
+  BOOST_TEST(later.held());
 }

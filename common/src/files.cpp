@@ -1,4 +1,5 @@
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/folder_lock.hpp"
 
 #include <unistd.h>
 #include <zlib.h>
@@ -58,6 +59,10 @@ void write_folder_atomically(const std::string& dir, const std::string& marker, 
                              const std::function<void(const std::filesystem::path& partial)>& fill) {
   namespace fs = std::filesystem;
   const fs::path target = fs::absolute(dir).lexically_normal();
+  // One writer per model directory (docs/errors.md, "Concurrent writers").
+  fs::create_directories(target.parent_path());
+  FolderLock lock(target.string());
+  lock.acquire();
   if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / marker))))
     throw std::runtime_error(dir + ": exists and is not a " + kind + "; refusing to replace it");
   const fs::path partial = target.string() + ".partial-" + std::to_string(::getpid());

@@ -7,6 +7,7 @@
 
 #include "pixelwise/common/usage_error.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
 #include "pixelwise/pipelines/evaluation/report.hpp"
@@ -110,6 +111,7 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "evaluation.json"))))
     throw std::runtime_error(request.out + ": exists and is not an evaluation folder; refusing to write into it");
 
+  FolderLock lock(request.out);  // one writer per folder (docs/errors.md, "Concurrent writers")
   const auto model = load_explainable_model(request.model);
   const MaskedDataset data = load_masked_dataset(request.data, request.foreground,
                                                  model->kind() == "network" ? &load_network_dataset : &load_dataset);
@@ -120,6 +122,7 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   // Everything is computed before the first file is written.
   const ReportFiles files = render_report(result, shown);
   fs::create_directories(target / "report");
+  lock.acquire();
   write_file_atomically((target / "evaluation.json").string(), result.dump(1) + "\n");
   for (const auto& [name, bytes] : files) {
     fs::create_directories((target / "report" / name).parent_path());

@@ -13,6 +13,7 @@
 
 #include "pixelwise/common/batch.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/common/json_input.hpp"
 #include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/common/usage_error.hpp"
@@ -195,6 +196,9 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
   if (!request.shard.empty()) Shard::parse(request.shard);  // a usage error before the model is read
   ExplainSettings settings = request.settings;
   const std::vector<std::string> refs = references_of(request);
+  // One writer per folder (docs/errors.md, "Concurrent writers"): taken now,
+  // or when the folder is made if its parent does not exist yet.
+  FolderLock lock(request.out);
   const auto model = load_explainable_model(request.model, request.input_range);
   try {
     check_flag_scopes(request.given, request.method, model->kind());
@@ -226,7 +230,10 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
     const ImageSample sample = model->read_input(refs[i]);
     const Explanation e = explain_with(*model, model->input(sample), class_index, request.method, settings,
                                        image_seed(settings.seed, i), sample.source);
-    std::call_once(made, [&] { fs::create_directories(request.out); });
+    std::call_once(made, [&] {
+      fs::create_directories(request.out);
+      lock.acquire();
+    });
     nlohmann::json record = explanation_record(*model, e, refs[i]);
     record["produced_by"] = produced_by;
     write_explanation_files((fs::path(request.out) / sample.name).string(), e, record, sample.gray);
