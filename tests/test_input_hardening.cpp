@@ -306,3 +306,26 @@ BOOST_AUTO_TEST_CASE(a_second_writer_is_refused) {
   later.acquire();
   BOOST_TEST(later.held());
 }
+
+// docs/errors.md, "Atomic outputs": each file is fsynced before its rename and its folder after it.
+BOOST_AUTO_TEST_CASE(outputs_are_synced_to_disk) {
+  test::ScratchDir dir("fsync");
+  write_file_atomically(dir / "a.txt", "bytes");
+  BOOST_TEST(read_file(dir / "a.txt") == "bytes");
+  BOOST_TEST(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);  // no temporary left
+  BOOST_TEST(test::error_of([&] { write_file_atomically(dir / "missing/a.txt", "x"); }).find("missing/a.txt") !=
+             std::string::npos);
+  if (test::run_command("strace -o /dev/null true 2>/dev/null").exit_code != 0) {
+    BOOST_TEST_MESSAGE("strace is not available here: fsync calls not counted");
+    return;
+  }
+  const std::string trace = dir / "trace.txt";
+  const auto r = test::run_command("strace -f -e trace=fsync -o " + trace + " \"" + test::cli_binary() +
+                                   "\" explain --model " + fixture_model("grey-hik").string() + " --out " +
+                                   (dir / "out") + " fashion-mnist:test@0 2>&1");
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  std::ifstream in(trace);
+  int syncs = 0;
+  for (std::string line; std::getline(in, line);) syncs += line.find("fsync(") != std::string::npos;
+  BOOST_TEST(syncs >= 6, syncs << " fsync calls for three files and their folder");  // .npy, .png, .json
+}
