@@ -329,3 +329,39 @@ BOOST_AUTO_TEST_CASE(outputs_are_synced_to_disk) {
   for (std::string line; std::getline(in, line);) syncs += line.find("fsync(") != std::string::npos;
   BOOST_TEST(syncs >= 6, syncs << " fsync calls for three files and their folder");  // .npy, .png, .json
 }
+
+// docs/errors.md, "Limits": images above PIXELWISE_MAX_IMAGE_PIXELS (default 4096 x 4096).
+BOOST_AUTO_TEST_CASE(images_above_the_pixel_limit_are_refused) {
+  test::ScratchDir dir("large");
+  BOOST_TEST(max_image_pixels() == 4096L * 4096L);
+  std::vector<unsigned char> bytes;
+  BOOST_REQUIRE(cv::imencode(".png", cv::Mat::zeros(4100, 4100, CV_8UC1), bytes));
+  write_text(dir.path() / "large.png", std::string(bytes.begin(), bytes.end()));
+  const std::string message = test::error_of([&] { read_image_file(dir / "large.png"); });
+  BOOST_TEST(message.find((dir / "large.png") +
+                          ": image of 4100 x 4100 = 16810000 pixels is above the limit of 16777216 pixels") == 0,
+             message);
+  write_text(dir.path() / "small.jpg", encoded_image(".jpg"));
+  expect_refused("explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") + " " +
+                     (dir / "large.png"),
+                 1, "large.png: image of 4100 x 4100", dir.path() / "out");
+  // The limit is configurable; the same refusal for JPEG (read from its frame header) and arrays.
+  const auto env = test::run_command("PIXELWISE_MAX_IMAGE_PIXELS=700 \"" + test::cli_binary() + "\" explain --model " +
+                                     fixture_model("grey-hik").string() + " --out " + (dir / "out") + " " +
+                                     (dir / "small.jpg") + " 2>&1");
+  BOOST_TEST(env.exit_code == 1, env.output);
+  BOOST_TEST(env.output.find("small.jpg: image of 28 x 28 = 784 pixels is above the limit of 700 pixels") !=
+                 std::string::npos,
+             env.output);
+  BOOST_TEST(!fs::exists(dir.path() / "out"));
+  ::setenv("PIXELWISE_MAX_IMAGE_PIXELS", "700", 1);
+  const std::string array = test::error_of([] { to_gray_float(cv::Mat::zeros(28, 28, CV_8UC1), "array"); });
+  ::setenv("PIXELWISE_MAX_IMAGE_PIXELS", "lots", 1);
+  const std::string bad = test::error_of([] { max_image_pixels(); });
+  ::setenv("PIXELWISE_MAX_IMAGE_PIXELS", "0", 1);
+  const long unlimited = max_image_pixels();
+  ::unsetenv("PIXELWISE_MAX_IMAGE_PIXELS");
+  BOOST_TEST(array.find("array: image of 28 x 28 = 784 pixels is above the limit of 700") == 0, array);
+  BOOST_TEST(bad.find("PIXELWISE_MAX_IMAGE_PIXELS=\"lots\"") == 0, bad);
+  BOOST_TEST(unlimited == 0);
+}

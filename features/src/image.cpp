@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -15,6 +16,7 @@ namespace pixelwise {
 namespace {
 
 cv::Mat to_unit_float(const cv::Mat& image, const std::string& what) {
+  check_image_size(image.cols, image.rows, what);  // every image, from a file or an array
   cv::Mat result;
   if (image.depth() == CV_8U) {
     image.convertTo(result, CV_32F, 1.0 / 255.0);
@@ -30,6 +32,24 @@ cv::Mat to_unit_float(const cv::Mat& image, const std::string& what) {
 }
 
 }  // namespace
+
+long max_image_pixels() {
+  const char* text = std::getenv("PIXELWISE_MAX_IMAGE_PIXELS");
+  if (!text || !*text) return kDefaultMaxImagePixels;
+  const std::string value(text);
+  if (value.size() > 18 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    throw std::runtime_error("PIXELWISE_MAX_IMAGE_PIXELS=\"" + value + "\" is not a whole number of pixels (0: no limit)");
+  return std::stol(value);
+}
+
+void check_image_size(long width, long height, const std::string& what) {
+  const long limit = max_image_pixels();
+  if (limit > 0 && width * height > limit)
+    throw std::runtime_error(what + ": image of " + std::to_string(width) + " x " + std::to_string(height) + " = " +
+                             std::to_string(width * height) + " pixels is above the limit of " +
+                             std::to_string(limit) + " pixels (set PIXELWISE_MAX_IMAGE_PIXELS to change it; "
+                             "docs/errors.md, \"Limits\")");
+}
 
 cv::Mat to_gray_float(const cv::Mat& image, const std::string& what) {
   if (image.empty()) throw std::runtime_error(what + ": image is empty");
@@ -74,6 +94,12 @@ bool starts_with(const Bytes& b, const char* signature, size_t n) { return b.siz
 // PNG: signature, then chunks (4-byte big-endian length, type, data, CRC) up
 // to IEND. libpng checks the CRCs and the compressed data.
 void check_png(const Bytes& b, const std::string& what) {
+  if (b.size() >= 24 && b.compare(12, 4, "IHDR") == 0) {  // the size, before anything is decoded
+    auto be32 = [&](size_t i) {
+      return (static_cast<long>(byte_at(b, i)) << 24) | (byte_at(b, i + 1) << 16) | (byte_at(b, i + 2) << 8) | byte_at(b, i + 3);
+    };
+    check_image_size(be32(16), be32(20), what);
+  }
   size_t at = 8;
   while (true) {
     if (at + 8 > b.size()) truncated(what, "PNG", "ends at byte " + std::to_string(b.size()) + " before its IEND chunk");
@@ -107,6 +133,9 @@ void check_jpeg(const Bytes& b, const std::string& what) {
     if (at + 4 > b.size()) early();
     const size_t length = (byte_at(b, at + 2) << 8) | byte_at(b, at + 3);
     if (length < 2) truncated(what, "JPEG", "segment length below 2 at byte " + std::to_string(at));
+    const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (frame && at + 9 <= b.size())  // SOFn: the size, before anything is decoded
+      check_image_size((byte_at(b, at + 7) << 8) | byte_at(b, at + 8), (byte_at(b, at + 5) << 8) | byte_at(b, at + 6), what);
     at += 2 + length;
     if (at > b.size()) early();
     if (marker != 0xDA) continue;  // SOS: the entropy-coded data follows

@@ -74,3 +74,14 @@ def test_truncated_images_are_refused_naming_the_file(model, tmp_path):
             pixelwise.read_image(str(cut))
         with pytest.raises(RuntimeError, match=f"cut.{extension}: truncated or corrupt"):
             model.explain(str(cut))
+
+
+def test_images_above_the_pixel_limit_are_refused(model, monkeypatch):
+    import numpy as np
+
+    image = np.zeros((28, 28), dtype=np.uint8)
+    monkeypatch.setenv("PIXELWISE_MAX_IMAGE_PIXELS", "700")
+    with pytest.raises(RuntimeError, match="28 x 28 = 784 pixels is above the limit of 700 pixels"):
+        model.explain(image)
+    monkeypatch.setenv("PIXELWISE_MAX_IMAGE_PIXELS", "0")
+    model.explain(image)
