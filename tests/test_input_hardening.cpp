@@ -365,3 +365,22 @@ BOOST_AUTO_TEST_CASE(images_above_the_pixel_limit_are_refused) {
   BOOST_TEST(bad.find("PIXELWISE_MAX_IMAGE_PIXELS=\"lots\"") == 0, bad);
   BOOST_TEST(unlimited == 0);
 }
+
+// Config integers are read strictly (common/option_schema.hpp), end to end through `train --config`.
+BOOST_AUTO_TEST_CASE(config_integers_out_of_range_or_fractional_are_refused) {
+  test::ScratchDir dir("config-integers");
+  struct Case {
+    std::string json, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"descriptor": {"step": 4294967300}})", "step must be a positive integer, got 4294967300"},
+           {R"({"codebook": {"words": 4294967312}})", "words must be a positive integer, got 4294967312"},
+           {R"({"descriptor": {"step": 2.5}})", "step must be a positive integer, got 2.5"},
+           {R"({"pooling": {"pyramid": [[1, 1, 1]]}})", "pyramid entries must be pairs [a, b], got [1,1,1]"}}) {
+    write_text(dir.path() / "config.json", c.json);
+    expect_refused("train --config " + (dir / "config.json") + " --data fashion-mnist:train:20 --out " + (dir / "out"),
+                   1, "config.json", dir.path() / "out");
+    const std::string message = test::error_of([&] { PipelineConfig::load(dir / "config.json"); });
+    BOOST_TEST(message.find(c.message) != std::string::npos, c.json << ": " << message);
+  }
+}

@@ -85,3 +85,18 @@ def test_images_above_the_pixel_limit_are_refused(model, monkeypatch):
         model.explain(image)
     monkeypatch.setenv("PIXELWISE_MAX_IMAGE_PIXELS", "0")
     model.explain(image)
+
+
+@pytest.mark.parametrize(
+    "section, value, words",
+    [
+        ("descriptor", {"type": "dsift", "step": 4294967300}, "step must be a positive integer"),
+        ("codebook", {"words": 4294967312}, "words must be a positive integer"),
+        ("descriptor", {"type": "dsift", "step": 2.5}, "step must be a positive integer, got 2.5"),
+        ("pooling", {"type": "sum", "pyramid": [[1, 1, 1]]}, "pairs"),
+    ],
+)
+def test_config_integers_are_read_strictly(test_images, section, value, words):
+    images, labels = test_images
+    with pytest.raises(ValueError, match=words.replace("[", r"\[")):
+        pixelwise.BowModel.train({**TINY_CONFIG, section: value}, images, labels)
