@@ -1,5 +1,5 @@
 #pragma once
-// Harnesses for every parser of outside data (issue 8), shared by the
+// Harnesses for every parser of outside data (docs/errors.md, "Fuzzing"), shared by the
 // libFuzzer programs (fuzz/fuzz_main.cpp, clang only) and the regression tests
 // (tests/test_fuzz_regressions.cpp, any compiler).
 //
@@ -30,6 +30,7 @@
 #include "pixelwise/classifiers/one_vs_one.hpp"
 #include "pixelwise/classifiers/svm.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
@@ -196,6 +197,24 @@ inline void idx(const std::string& input) {
 /// Networks in the LRP Toolbox's plain-text format.
 inline void toolbox(const std::string& input) {
   expect_clean([&] { Network::parse_toolbox(input, "fuzz.txt"); });
+}
+
+/// Image files as pixelwise reads them (decode_image_bytes): the PNG and JPEG
+/// structure walk (truncation, header sizes) and OpenCV's decoders behind it.
+/// Only PNG and JPEG inputs are decoded, so that the fuzzer explores these two
+/// rather than every codec OpenCV links; the pixel limit is lowered so that a
+/// header claiming a huge image is refused before it is allocated
+/// (docs/errors.md, "Limits").
+inline void image(const std::string& input) {
+  const bool png = input.compare(0, 8, "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool jpeg = input.compare(0, 3, "\xFF\xD8\xFF", 3) == 0;
+  if (!png && !jpeg) return;
+  ::setenv("PIXELWISE_MAX_IMAGE_PIXELS", "1048576", 1);
+  expect_clean([&] {
+    const cv::Mat decoded = decode_image_bytes(input, "fuzz image");
+    to_gray_float(decoded, "fuzz image");
+  });
+  ::unsetenv("PIXELWISE_MAX_IMAGE_PIXELS");
 }
 
 }  // namespace pixelwise::fuzz
