@@ -9,7 +9,10 @@
 #include <iostream>
 #include <sstream>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "fuzz_targets.hpp"
+#include "pixelwise/common/json_input.hpp"
 
 namespace fs = std::filesystem;
 using namespace pixelwise;
@@ -81,8 +84,11 @@ int main(int argc, char** argv) {
     ovo.save((work / "ovo.model").string());
     corpus.add("libsvm_model", slurp(work / "ovo.model"));
 
-    // Pipeline configurations: the defaults and the shipped configs.
+    // Pipeline configurations: the defaults and the shipped configs, and one
+    // nested just beyond the JSON depth limit (docs/errors.md, "Limits").
     corpus.add("config", PipelineConfig().to_json().dump(2));
+    corpus.add("config", "{\"pooling\": {\"pyramid\": " + std::string(kJsonMaxDepth, '[') +
+                             std::string(kJsonMaxDepth, ']') + "}}");
     for (const auto& entry : fs::directory_iterator(source / "configs"))
       if (entry.path().extension() == ".json") corpus.add("config", slurp(entry.path()));
 
@@ -103,6 +109,10 @@ int main(int argc, char** argv) {
     network.input.shape = TensorShape{1, 2, 1};
     network.save((work / "network").string());
     corpus.add("model_dir", folder_archive(work / "network"));
+    // The network model with a manifest nested beyond the JSON depth limit.
+    fuzz::write(work / "network" / "manifest.json", "{\"input\": " + std::string(kJsonMaxDepth, '[') +
+                                                        std::string(kJsonMaxDepth, ']') + "}");
+    corpus.add("model_dir", folder_archive(work / "network"));
 
     // IDX: three 2 x 2 images and their labels.
     const std::string images = big_endian(0x0803) + big_endian(3) + big_endian(2) + big_endian(2) +
@@ -114,6 +124,17 @@ int main(int argc, char** argv) {
     corpus.add("toolbox", xor_text);
     corpus.add("toolbox",
                "Convolution 2 2 1 2 1 1\n1 0 0 1 0.5 0.5 -1 1\n0 0.1\nRect\nMaxPool 2 2 1 1\nFlatten\nLinear 2 2\n1 0 0 1\n0 0\nSoftMax\n");
+    // Images: small grey and colour PNG and JPEG files, and a cut-off one of each.
+    for (const char* extension : {".png", ".jpg"})
+      for (const int type : {CV_8UC1, CV_8UC3}) {
+        cv::Mat picture(9, 7, type);
+        cv::randu(picture, 0, 255);
+        std::vector<unsigned char> bytes;
+        if (!cv::imencode(extension, picture, bytes)) throw std::runtime_error(std::string("cannot encode ") + extension);
+        const std::string encoded(bytes.begin(), bytes.end());
+        corpus.add("image", encoded);
+        if (type == CV_8UC1) corpus.add("image", encoded.substr(0, encoded.size() / 2));
+      }
     std::cout << "fuzz seeds written to " << out.string() << "\n";
   } catch (const std::exception& e) {
     std::cerr << "fuzz_seeds: " << e.what() << "\n";

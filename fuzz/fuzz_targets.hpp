@@ -1,5 +1,5 @@
 #pragma once
-// Harnesses for every parser of outside data (issue 8), shared by the
+// Harnesses for every parser of outside data (docs/errors.md, "Fuzzing"), shared by the
 // libFuzzer programs (fuzz/fuzz_main.cpp, clang only) and the regression tests
 // (tests/test_fuzz_regressions.cpp, any compiler).
 //
@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -29,8 +30,11 @@
 #include "pixelwise/classifiers/one_vs_one.hpp"
 #include "pixelwise/classifiers/svm.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 
@@ -132,7 +136,14 @@ inline void model_dir(const std::string& input) {
   for (const auto& [name, bytes] : files) write(dir / name, bytes);
   for (const auto& [name, bytes] : files) {
     if (name != "manifest.json") continue;
-    nlohmann::json manifest = nlohmann::json::parse(bytes, nullptr, false);
+    // Through the readers' own JSON limits (docs/errors.md, "Limits"): a
+    // manifest too deep for them is left as it is for the loaders to refuse.
+    nlohmann::json manifest;
+    try {
+      manifest = parse_json_input(bytes, "fuzz manifest");
+    } catch (const std::runtime_error&) {
+      break;
+    }
     if (!manifest.is_object() || !manifest.contains("files") || !manifest["files"].is_object()) break;
     for (auto& [file, info] : manifest["files"].items())
       for (const auto& [other, content] : files)
@@ -140,7 +151,17 @@ inline void model_dir(const std::string& input) {
           info["bytes"] = content.size();
           info["crc32"] = crc32_of(content);
         }
-    write(dir / name, manifest.dump());
+    const std::string text = manifest.dump();
+    write(dir / name, text);
+    // A checksum record is kept in step too, so that the edited manifest
+    // reaches the loaders; a manifest.crc32 beside a manifest that does not
+    // parse stays as fuzzed.
+    for (const auto& [other, content] : files)
+      if (other == kManifestChecksumFile) {
+        char hex[9];
+        std::snprintf(hex, sizeof hex, "%08x", crc32_of(text));
+        write(dir / other, std::string(hex) + "\n");
+      }
   }
   expect_clean([&] { BowModel::load(dir.string()); });
   expect_clean([&] { NetworkModel::load(dir.string()); });
@@ -176,6 +197,24 @@ inline void idx(const std::string& input) {
 /// Networks in the LRP Toolbox's plain-text format.
 inline void toolbox(const std::string& input) {
   expect_clean([&] { Network::parse_toolbox(input, "fuzz.txt"); });
+}
+
+/// Image files as pixelwise reads them (decode_image_bytes): the PNG and JPEG
+/// structure walk (truncation, header sizes) and OpenCV's decoders behind it.
+/// Only PNG and JPEG inputs are decoded, so that the fuzzer explores these two
+/// rather than every codec OpenCV links; the pixel limit is lowered so that a
+/// header claiming a huge image is refused before it is allocated
+/// (docs/errors.md, "Limits").
+inline void image(const std::string& input) {
+  const bool png = input.compare(0, 8, "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool jpeg = input.compare(0, 3, "\xFF\xD8\xFF", 3) == 0;
+  if (!png && !jpeg) return;
+  ::setenv("PIXELWISE_MAX_IMAGE_PIXELS", "1048576", 1);
+  expect_clean([&] {
+    const cv::Mat decoded = decode_image_bytes(input, "fuzz image");
+    to_gray_float(decoded, "fuzz image");
+  });
+  ::unsetenv("PIXELWISE_MAX_IMAGE_PIXELS");
 }
 
 }  // namespace pixelwise::fuzz

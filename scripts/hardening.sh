@@ -31,7 +31,7 @@ corpus=$build_dir/fuzz-corpus
 rm -rf "$corpus"
 "$build_dir/fuzz/fuzz_seeds" "$corpus/seeds" "$root" "$reference"
 failed=()
-for target in npy libsvm_model config model_dir idx toolbox; do
+for target in npy libsvm_model config model_dir idx toolbox image; do
   mkdir -p "$corpus/work/$target" "$build_dir/fuzz-artifacts/$target"
   if ! "$build_dir/fuzz/fuzz_$target" "$corpus/work/$target" "$corpus/seeds/$target" \
       -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
@@ -133,7 +134,7 @@ BOOST_AUTO_TEST_CASE(a_saved_and_reloaded_kernel_map_model_explains_to_the_last_
   write_file_atomically(path + "/mapped_svm.npy", bytes);
   nlohmann::json edited = manifest;
   edited["files"]["mapped_svm.npy"] = {{"bytes", bytes.size()}, {"crc32", crc32_of(bytes)}};
-  write_file_atomically(path + "/manifest.json", edited.dump(2));
+  write_manifest(path, edited.dump(2));  // with its checksum (docs/errors.md, "Model directories")
   const std::string shape = test::error_of([&] { BowModel::load(path); });
   BOOST_TEST(shape.find("mapped_svm.npy: 10 x 7, the pipeline needs 10 x 801") != std::string::npos, shape);
   // A damaged file (size or checksum) is named.

@@ -5,6 +5,7 @@
 #include <libsvm/svm.h>
 
 #include <boost/test/unit_test.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "../fuzz/fuzz_targets.hpp"
 #include "test_support.hpp"
@@ -133,5 +134,17 @@ BOOST_AUTO_TEST_CASE(harnesses_accept_valid_inputs_and_reject_damaged_ones_clean
   BOOST_TEST(back.size() == 2u);
   BOOST_TEST((back[1] == files[1]));
   fuzz::model_dir(fuzz::pack(files));
+  // Images: every cut of a small PNG and JPEG is decoded or refused cleanly.
+  for (const char* extension : {".png", ".jpg"}) {
+    std::vector<unsigned char> bytes;
+    BOOST_REQUIRE(cv::imencode(extension, cv::Mat(5, 6, CV_8UC3, cv::Scalar(10, 200, 30)), bytes));
+    const std::string encoded(bytes.begin(), bytes.end());
+    for (size_t n = 0; n <= encoded.size(); ++n) fuzz::image(encoded.substr(0, n));
+    std::string flipped = encoded;
+    for (size_t i = 2; i < flipped.size(); i += 11) flipped[i] = static_cast<char>(flipped[i] ^ 0x5a);
+    fuzz::image(flipped);
+  }
+  // A manifest nested beyond the JSON depth limit.
+  fuzz::model_dir(fuzz::pack({{"manifest.json", std::string(100000, '[') + std::string(100000, ']')}}));
   fuzz::idx(fuzz::pack({{"images", std::string("\0\0\x08\x03", 4)}, {"labels", ""}}));
 }

@@ -192,9 +192,8 @@ BOOST_AUTO_TEST_CASE(toolbox_text_round_trips_exactly) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(toolbox_reader_reads_the_older_linear_layout_and_stops_at_an_empty_line) {
-  const Network net = Network::parse_toolbox(
-      "Linear 3 2\n1 2\n3 4\n5 6\n0.5 -0.5\nRect\n\nthis is not a layer, reading stopped above\n", "old layout");
+BOOST_AUTO_TEST_CASE(toolbox_reader_reads_the_older_linear_layout_and_allows_trailing_blank_lines) {
+  const Network net = Network::parse_toolbox("Linear 3 2\n1 2\n3 4\n5 6\n0.5 -0.5  \nRect\t\n\n \t\n\n", "old layout");
   BOOST_REQUIRE_EQUAL(net.size(), 2);
   const auto& lin = dynamic_cast<const LinearLayer&>(net.layer(0));
   RowMatrixXd expected(3, 2);
@@ -231,6 +230,11 @@ BOOST_AUTO_TEST_CASE(toolbox_reader_rejects_bad_files_naming_the_line) {
              std::string::npos);
   BOOST_TEST(message("Rect 3\n").find("line 1: Rect takes 0 numbers") != std::string::npos);
   BOOST_TEST(message("").find("no layers") != std::string::npos);
+  // docs/errors.md, "Inputs": nothing but blank lines after the layers; a blank line is not an end marker.
+  BOOST_TEST(message("Rect\n\nthis is not a layer\n").find("bad.txt: line 2: blank line among the layers") == 0);
+  BOOST_TEST(message("Rect\n  \nTanh\n").find("bad.txt: line 2: blank line among the layers") == 0);
+  BOOST_TEST(message("Linear 1 1\n\n2\n0\n").find("bad.txt: line 2:") == 0);
+  BOOST_TEST(message("Rect\nTanh\n%%\n").find("bad.txt: line 3: unknown layer \"%%\"") == 0);
   BOOST_CHECK_THROW(Network::load_toolbox(toolbox_dir() + "/no_such_model.txt"), std::runtime_error);
 }
 

@@ -17,12 +17,23 @@ using text::tokens_of;
 
 class Reader {
  public:
-  Reader(const std::string& text, std::string what) : lines_(split_lines(text)), what_(std::move(what)) {}
+  Reader(const std::string& text, std::string what) : lines_(split_lines(text)), what_(std::move(what)) {
+    end_ = lines_.size();
+    while (end_ > 0 && tokens_of(lines_[end_ - 1]).empty()) --end_;
+  }
 
-  bool at_end() const { return line_ >= lines_.size() || tokens_of(lines_[line_]).empty(); }
+  // Only blank lines (spaces, tabs) may follow the last layer. A blank line
+  // among the layers is an error rather than the end of the model, so that
+  // layers after it are never silently dropped (docs/errors.md, "Inputs").
+  bool at_end() const { return line_ >= end_; }
   size_t line_number() const { return line_ + 1; }
 
-  std::vector<std::string> header() { return tokens_of(lines_[line_++]); }
+  std::vector<std::string> header() {
+    std::vector<std::string> tokens = tokens_of(lines_[line_]);
+    if (tokens.empty()) fail(line_ + 1, "blank line among the layers (only the end of the file may be blank)");
+    ++line_;
+    return tokens;
+  }
 
   std::vector<double> numbers(const std::string& role) {
     if (line_ >= lines_.size()) fail(line_ + 1, "missing the line with the " + role + " (end of file)");
@@ -59,7 +70,7 @@ class Reader {
 
   std::vector<std::string> lines_;
   std::string what_;
-  size_t line_ = 0;
+  size_t line_ = 0, end_ = 0;
 };
 
 RowMatrixXd as_matrix(const std::vector<double>& values, long rows, long cols) {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
 
 namespace fs = std::filesystem;
 
@@ -71,7 +72,7 @@ bool explanation_complete(const std::string& dir, const std::string& name) {
   for (const char* extension : {".npy", ".png", ".json"})
     if (!fs::is_regular_file(stem.string() + extension)) return false;
   try {
-    return !nlohmann::json::parse(read_file(stem.string() + ".json")).is_null();
+    return !parse_json_input(read_file(stem.string() + ".json"), stem.string() + ".json").is_null();
   } catch (const std::exception&) {
     return false;
   }

@@ -1,9 +1,13 @@
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/folder_lock.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,20 +15,46 @@
 
 namespace pixelwise {
 
+namespace {
+
+// fsync of the folder holding `path`, so that a rename into it survives a
+// crash of the machine (docs/errors.md, "Atomic outputs").
+void sync_folder_of(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+  const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open its folder to sync it: " + std::strerror(errno));
+  const int synced = ::fsync(fd), error = errno;
+  ::close(fd);
+  if (synced != 0 && error != EINVAL) throw std::runtime_error(path + ": folder sync failed: " + std::strerror(error));
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   static std::atomic<unsigned> counter{0};
   const std::string temporary =
       path + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      throw std::runtime_error(path + ": write failed");
-    }
+  // The bytes reach the disk (fsync) before the rename makes them the file,
+  // and the folder is synced after it: after a crash the file is either the
+  // old one or the complete new one (docs/errors.md, "Atomic outputs").
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
+  size_t done = 0;
+  bool ok = true;
+  while (ok && done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  const int write_error = ok ? 0 : errno;
+  ok = ok && ::fsync(fd) == 0;
+  const int sync_error = ok ? 0 : errno;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+    throw std::runtime_error(path + ": write failed: " + std::strerror(write_error ? write_error : sync_error ? sync_error : errno));
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);
@@ -32,6 +62,7 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     std::filesystem::remove(temporary, error);
     throw std::runtime_error(path + ": cannot move the finished file into place");
   }
+  sync_folder_of(path);
 }
 
 std::string read_file(const std::string& path) {
@@ -58,6 +89,10 @@ void write_folder_atomically(const std::string& dir, const std::string& marker, 
                              const std::function<void(const std::filesystem::path& partial)>& fill) {
   namespace fs = std::filesystem;
   const fs::path target = fs::absolute(dir).lexically_normal();
+  // One writer per model directory (docs/errors.md, "Concurrent writers").
+  fs::create_directories(target.parent_path());
+  FolderLock lock(target.string());
+  lock.acquire();
   if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / marker))))
     throw std::runtime_error(dir + ": exists and is not a " + kind + "; refusing to replace it");
   const fs::path partial = target.string() + ".partial-" + std::to_string(::getpid());
@@ -73,6 +108,7 @@ void write_folder_atomically(const std::string& dir, const std::string& marker, 
     } else {
       fs::rename(partial, target);
     }
+    sync_folder_of(target.string());
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(partial, ignored);

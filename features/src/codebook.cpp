@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -73,6 +74,7 @@ Codebook::Codebook(RowMatrixXf centres, const CodebookOptions& options)
   if (options_.search == CodebookSearch::kdforest) {
     forest_ = std::make_unique<KdForest>();
     forest_->forest.reset(vl_kdforest_new(VL_TYPE_FLOAT, centres_.cols(), options_.kdforest_trees, VlDistanceL2));
+    if (!forest_->forest) throw std::bad_alloc();  // VLFeat returns null when out of memory
     // The forest's random splits are drawn from its own generator, seeded here.
     vl_rand_seed(forest_->forest->rand, options_.seed);
     vl_kdforest_build(forest_->forest.get(), centres_.rows(), centres_.data());
@@ -107,6 +109,7 @@ Codebook Codebook::train(const RowMatrixXf& descriptors, const CodebookOptions& 
   vl_set_num_threads(1);
   vl_rand_seed(vl_get_rand(), options.seed);
   std::unique_ptr<VlKMeans, KMeansDeleter> kmeans(vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2));
+  if (!kmeans) throw std::bad_alloc();  // VLFeat returns null when out of memory
   vl_kmeans_set_algorithm(kmeans.get(), VlKMeansElkan);
   vl_kmeans_set_initialization(kmeans.get(), VlKMeansPlusPlus);
   vl_kmeans_set_max_num_iterations(kmeans.get(), options.max_iterations);
@@ -185,6 +188,7 @@ Codebook::Neighbours Codebook::nearest_k_of(const Matrix& descriptors, int k) co
       explicit Searcher(KdForest& f) : owner(f) {
         std::lock_guard<std::mutex> lock(owner.searchers);
         searcher = vl_kdforest_new_searcher(owner.forest.get());
+        if (!searcher) throw std::bad_alloc();
       }
       ~Searcher() {
         std::lock_guard<std::mutex> lock(owner.searchers);

@@ -1,16 +1,22 @@
 #include "pixelwise/features/image.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
+#include "pixelwise/common/files.hpp"
+
 namespace pixelwise {
 namespace {
 
 cv::Mat to_unit_float(const cv::Mat& image, const std::string& what) {
+  check_image_size(image.cols, image.rows, what);  // every image, from a file or an array
   cv::Mat result;
   if (image.depth() == CV_8U) {
     image.convertTo(result, CV_32F, 1.0 / 255.0);
@@ -26,6 +32,24 @@ cv::Mat to_unit_float(const cv::Mat& image, const std::string& what) {
 }
 
 }  // namespace
+
+long max_image_pixels() {
+  const char* text = std::getenv("PIXELWISE_MAX_IMAGE_PIXELS");
+  if (!text || !*text) return kDefaultMaxImagePixels;
+  const std::string value(text);
+  if (value.size() > 18 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    throw std::runtime_error("PIXELWISE_MAX_IMAGE_PIXELS=\"" + value + "\" is not a whole number of pixels (0: no limit)");
+  return std::stol(value);
+}
+
+void check_image_size(long width, long height, const std::string& what) {
+  const long limit = max_image_pixels();
+  if (limit > 0 && width * height > limit)
+    throw std::runtime_error(what + ": image of " + std::to_string(width) + " x " + std::to_string(height) + " = " +
+                             std::to_string(width * height) + " pixels is above the limit of " +
+                             std::to_string(limit) + " pixels (set PIXELWISE_MAX_IMAGE_PIXELS to change it; "
+                             "docs/errors.md, \"Limits\")");
+}
 
 cv::Mat to_gray_float(const cv::Mat& image, const std::string& what) {
   if (image.empty()) throw std::runtime_error(what + ": image is empty");
@@ -55,11 +79,101 @@ cv::Mat to_colour_float(const cv::Mat& image, const std::string& what) {
   return to_unit_float(colour, what);
 }
 
+namespace {
+
+using Bytes = std::string;
+
+unsigned byte_at(const Bytes& b, size_t i) { return static_cast<unsigned char>(b[i]); }
+
+bool starts_with(const Bytes& b, const char* signature, size_t n) { return b.size() >= n && b.compare(0, n, signature, n) == 0; }
+
+[[noreturn]] void truncated(const std::string& what, const std::string& format, const std::string& detail) {
+  throw std::runtime_error(what + ": truncated or corrupt " + format + " file (" + detail + ")");
+}
+
+// PNG: signature, then chunks (4-byte big-endian length, type, data, CRC) up
+// to IEND. libpng checks the CRCs and the compressed data.
+void check_png(const Bytes& b, const std::string& what) {
+  if (b.size() >= 24 && b.compare(12, 4, "IHDR") == 0) {  // the size, before anything is decoded
+    auto be32 = [&](size_t i) {
+      return (static_cast<long>(byte_at(b, i)) << 24) | (byte_at(b, i + 1) << 16) | (byte_at(b, i + 2) << 8) | byte_at(b, i + 3);
+    };
+    check_image_size(be32(16), be32(20), what);
+  }
+  size_t at = 8;
+  while (true) {
+    if (at + 8 > b.size()) truncated(what, "PNG", "ends at byte " + std::to_string(b.size()) + " before its IEND chunk");
+    const unsigned long length = (static_cast<unsigned long>(byte_at(b, at)) << 24) | (byte_at(b, at + 1) << 16) |
+                                 (byte_at(b, at + 2) << 8) | byte_at(b, at + 3);
+    const std::string type = b.substr(at + 4, 4);
+    if (length > b.size() || at + 12 + length > b.size())
+      truncated(what, "PNG", "chunk " + type + " at byte " + std::to_string(at) + " runs past the end of the file");
+    if (type == "IEND") return;
+    at += 12 + length;
+  }
+}
+
+// JPEG: marker segments (FF xx, 2-byte big-endian length) from SOI; after each
+// SOS the entropy-coded data up to the next marker that is not a stuffed 00,
+// a restart marker or fill; the image is complete at EOI (FF D9). Segments
+// are skipped by their lengths, so an EXIF thumbnail's EOI does not count.
+void check_jpeg(const Bytes& b, const std::string& what) {
+  size_t at = 2;
+  const auto early = [&] { truncated(what, "JPEG", "ends at byte " + std::to_string(b.size()) + " before its EOI marker"); };
+  while (true) {
+    while (at < b.size() && byte_at(b, at) == 0xFF && at + 1 < b.size() && byte_at(b, at + 1) == 0xFF) ++at;  // fill
+    if (at + 2 > b.size()) early();
+    if (byte_at(b, at) != 0xFF) truncated(what, "JPEG", "no marker at byte " + std::to_string(at));
+    const unsigned marker = byte_at(b, at + 1);
+    if (marker == 0xD9) return;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // TEM, RSTn: no length
+      at += 2;
+      continue;
+    }
+    if (at + 4 > b.size()) early();
+    const size_t length = (byte_at(b, at + 2) << 8) | byte_at(b, at + 3);
+    if (length < 2) truncated(what, "JPEG", "segment length below 2 at byte " + std::to_string(at));
+    const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (frame && at + 9 <= b.size())  // SOFn: the size, before anything is decoded
+      check_image_size((byte_at(b, at + 7) << 8) | byte_at(b, at + 8), (byte_at(b, at + 5) << 8) | byte_at(b, at + 6), what);
+    at += 2 + length;
+    if (at > b.size()) early();
+    if (marker != 0xDA) continue;  // SOS: the entropy-coded data follows
+    while (true) {
+      if (at + 2 > b.size()) early();
+      if (byte_at(b, at) == 0xFF) {
+        const unsigned next = byte_at(b, at + 1);
+        if (next != 0x00 && next != 0xFF && !(next >= 0xD0 && next <= 0xD7)) break;
+        at += next == 0xFF ? 1 : 2;
+      } else {
+        ++at;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what) {
+  if (starts_with(bytes, "\x89PNG\r\n\x1a\n", 8)) check_png(bytes, what);
+  if (starts_with(bytes, "\xFF\xD8\xFF", 3)) check_jpeg(bytes, what);
+  cv::Mat image;
+  if (!bytes.empty()) {
+    const cv::Mat buffer(1, static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)), CV_8U,
+                         const_cast<char*>(bytes.data()));
+    try {
+      image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+      throw std::runtime_error(what + ": not a readable image (" + e.msg + ")");
+    }
+  }
+  if (image.empty()) throw std::runtime_error(what + ": not a readable image (corrupt or unknown format)");
+  return image;
+}
+
 cv::Mat read_image_file(const std::string& path) {
   if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such image file");
-  cv::Mat image = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (image.empty()) throw std::runtime_error(path + ": not a readable image (missing, corrupt or unknown format)");
-  return image;
+  return decode_image_bytes(read_file(path), path);
 }
 
 cv::Mat load_gray_image(const std::string& path) { return to_gray_float(read_image_file(path), path); }

@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "pixelwise/common/json_input.hpp"
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 
@@ -211,7 +212,12 @@ std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string
   return images;
 }
 
-nlohmann::json to_json(const py::handle& obj, const std::string& what) {
+namespace {
+
+// Dicts reach the library as JSON, under the limits of every outside JSON
+// (docs/errors.md, "Limits"): nesting is counted while converting, so that a
+// deeply nested list is refused before the recursion gets deep.
+nlohmann::json to_json_at(const py::handle& obj, const std::string& what, int depth) {
   if (obj.is_none()) return nullptr;
   if (py::isinstance<py::bool_>(obj)) return obj.cast<bool>();
   if (py::isinstance<py::int_>(obj)) {
@@ -228,26 +234,34 @@ nlohmann::json to_json(const py::handle& obj, const std::string& what) {
   }
   if (py::isinstance<py::float_>(obj)) return obj.cast<double>();
   if (py::isinstance<py::str>(obj)) return obj.cast<std::string>();
+  const bool nested = py::isinstance<py::dict>(obj) || py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj);
+  if (nested && depth + 1 > kJsonMaxDepth)
+    throw py::value_error(what + ": nested deeper than " + std::to_string(kJsonMaxDepth) +
+                          " levels of lists and dicts (the JSON limit of docs/errors.md, \"Limits\")");
   if (py::isinstance<py::dict>(obj)) {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& item : py::reinterpret_borrow<py::dict>(obj)) {
       if (!py::isinstance<py::str>(item.first)) throw py::type_error(what + ": dict keys must be strings");
       const std::string key = item.first.cast<std::string>();
-      j[key] = to_json(item.second, what + "." + key);
+      j[key] = to_json_at(item.second, what + "." + key, depth + 1);
     }
     return j;
   }
-  if (py::isinstance<py::array>(obj)) return to_json(obj.attr("tolist")(), what);
+  if (py::isinstance<py::array>(obj)) return to_json_at(obj.attr("tolist")(), what, depth);
   // numpy scalars (numpy.int64, numpy.bool_, ...)
   if (py::hasattr(obj, "item") && py::isinstance(obj, py::module_::import("numpy").attr("generic")))
-    return to_json(obj.attr("item")(), what);
+    return to_json_at(obj.attr("item")(), what, depth);
   if (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj)) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& item : obj) j.push_back(to_json(item, what));
+    for (const auto& item : obj) j.push_back(to_json_at(item, what, depth + 1));
     return j;
   }
   throw py::type_error(what + ": cannot be written as JSON (" + type_name(obj) + ")");
 }
+
+}  // namespace
+
+nlohmann::json to_json(const py::handle& obj, const std::string& what) { return to_json_at(obj, what, 0); }
 
 py::object from_json(const nlohmann::json& j) {
   switch (j.type()) {

@@ -5,7 +5,9 @@
 #include <memory>
 #include <sstream>
 
+#include "pixelwise/common/usage_error.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
 #include "pixelwise/pipelines/evaluation/report.hpp"
@@ -75,7 +77,9 @@ std::string format_summary(const nlohmann::json& s) {
   return o.str();
 }
 
-int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream* log) {
+// The option values, parsed and range-checked; a bad one is a UsageError
+// (exit status 2, docs/errors.md, "Exit status").
+EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   EvaluationOptions options;
   options.methods.clear();
   for (const auto& m : split_list(request.methods))
@@ -94,11 +98,20 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   options.method_settings.seed = request.seed;
   options.report_images = request.report_images;
   if (!request.shard.empty()) options.shard = Shard::parse(request.shard);
+  if (request.jobs < 0) throw std::invalid_argument("--jobs " + std::to_string(request.jobs) + ": must be 0 (all cores) or more");
   options.validate();
+  return options;
+} catch (const std::exception& e) {
+  throw UsageError(e.what());
+}
+
+int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream* log) {
+  const EvaluationOptions options = evaluation_options(request);
   const fs::path target(request.out);
   if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "evaluation.json"))))
     throw std::runtime_error(request.out + ": exists and is not an evaluation folder; refusing to write into it");
 
+  FolderLock lock(request.out);  // one writer per folder (docs/errors.md, "Concurrent writers")
   const auto model = load_explainable_model(request.model);
   const MaskedDataset data = load_masked_dataset(request.data, request.foreground,
                                                  model->kind() == "network" ? &load_network_dataset : &load_dataset);
@@ -109,6 +122,7 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   // Everything is computed before the first file is written.
   const ReportFiles files = render_report(result, shown);
   fs::create_directories(target / "report");
+  lock.acquire();
   write_file_atomically((target / "evaluation.json").string(), result.dump(1) + "\n");
   for (const auto& [name, bytes] : files) {
     fs::create_directories((target / "report" / name).parent_path());
@@ -173,6 +187,8 @@ Command add_evaluate_command(CLI::App& app) {
   return {cmd, [r] {
             try {
               return run_evaluate(*r, std::cout, &std::cerr);
+            } catch (const UsageError&) {
+              throw;
             } catch (const std::invalid_argument& e) {
               throw std::runtime_error(e.what());
             }

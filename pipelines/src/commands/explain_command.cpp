@@ -3,13 +3,20 @@
 #include "pixelwise/pipelines/commands/explain_command.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "pixelwise/common/batch.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/common/folder_lock.hpp"
+#include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
+#include "pixelwise/common/usage_error.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/explain/explanation_files.hpp"
@@ -46,12 +53,79 @@ std::vector<std::string> references_of(const ExplainRequest& request) {
   return refs;
 }
 
+std::string hex_checksum(const std::string& bytes) {
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", crc32_of(bytes));
+  return hex;
+}
+
+// What produced an explanation, recorded in every NAME.json as "produced_by"
+// and compared by --resume (docs/errors.md, "--resume"): the model (its path,
+// for information, and the CRC-32 of its manifest or toolbox file, which
+// decides), the method, the class asked for and every setting that can change
+// the outputs, keyed by its flag. Not the batch options (--jobs, --shard,
+// --threads), which never change them.
+nlohmann::json provenance(const ExplainRequest& request) {
+  const ExplainSettings& s = request.settings;
+  const nlohmann::json none;
+  const fs::path model(request.model);
+  const std::string checked = fs::is_directory(model) ? (model / kManifestFile).string() : request.model;
+  nlohmann::json settings = {
+      {"rule", s.rule ? nlohmann::json(*s.rule) : none},
+      {"ignore-bias", s.ignore_bias},
+      {"bias-policy", s.bias_policy ? nlohmann::json(name_of(*s.bias_policy)) : none},
+      {"reference", s.reference.kind == "given" ? s.reference.name : s.reference.kind},
+      {"root-tolerance", s.taylor.tolerance},
+      {"roots", s.taylor.roots},
+      {"versus", s.versus},
+      {"tiles", s.tiles ? nlohmann::json::array({s.tiles->size, s.tiles->offset}) : none},
+      {"layers", s.layers},
+      {"figure", s.figure},
+      {"patch", s.occlusion.patch},
+      {"stride", s.occlusion.stride},
+      {"fill", s.occlusion.fill},
+      {"seed", s.seed},
+      {"input-range", request.input_range ? nlohmann::json::array({request.input_range->first, request.input_range->second})
+                                          : none}};
+  return {{"model", request.model},
+          {"model_checksum", hex_checksum(read_file(checked))},
+          {"method", name_of(request.method)},
+          {"class", request.class_name.empty() ? "predicted" : request.class_name},
+          {"settings", settings}};
+}
+
+// --resume skips an image only when its recorded "produced_by" equals this
+// run's; otherwise the run stops naming the image and the first difference
+// (docs/errors.md, "--resume": an error rather than a silent recomputation,
+// so that one folder never mixes explanations made differently).
+void check_resumable(const std::string& reference, const std::string& json_path, const nlohmann::json& now) {
+  const nlohmann::json before = read_json_file(json_path).value("produced_by", nlohmann::json());
+  auto refuse = [&](const std::string& difference) {
+    throw std::runtime_error(reference + ": --resume: " + json_path + " " + difference +
+                             "; explain into another folder, or remove its outputs to explain it again");
+  };
+  if (!before.is_object() || !before.contains("settings") || !before.at("settings").is_object())
+    refuse("records no settings (written by an older version)");
+  const std::pair<const char*, const char*> keys[] = {
+      {"model_checksum", "another model (CRC-32 of its manifest or file)"}, {"method", "--method"}, {"class", "--class"}};
+  for (const auto& [key, words] : keys) {
+    const nlohmann::json was = before.value(key, nlohmann::json());
+    if (was != now.at(key))
+      refuse(std::string("was made with ") + words + " " + was.dump() + ", this run has " + now.at(key).dump());
+  }
+  for (const auto& [flag, value] : now.at("settings").items()) {
+    const nlohmann::json was = before.at("settings").value(flag, nlohmann::json());
+    if (was != value) refuse("was made with --" + flag + " " + was.dump() + ", this run has " + value.dump());
+  }
+}
+
 // Every input of the shard is read and checked before anything is written,
 // one at a time so that memory stays flat over long lists. Returns the
-// positions to explain: the shard's, less those complete under --resume.
+// positions to explain: the shard's, less those complete under --resume
+// (made with the same settings, check_resumable).
 std::vector<long> check_inputs(const ExplainableModel& model, const std::vector<std::string>& refs,
-                               const ExplainRequest& request) {
-  const Shard shard = request.shard.empty() ? Shard{} : Shard::parse(request.shard);
+                               const ExplainRequest& request, const nlohmann::json& produced_by) {
+  const Shard shard = request.shard.empty() ? Shard{} : Shard::parse(request.shard);  // checked in run_explain
   std::vector<long> todo;
   std::set<std::string> seen;
   long mine = 0;
@@ -61,7 +135,10 @@ std::vector<long> check_inputs(const ExplainableModel& model, const std::vector<
     const std::string name = model.read_input(refs[i]).name;
     if (!seen.insert(name).second)
       throw std::runtime_error(refs[i] + ": another input has the same output name \"" + name + "\"");
-    if (!request.resume || !explanation_complete(request.out, name)) todo.push_back(static_cast<long>(i));
+    if (request.resume && explanation_complete(request.out, name))
+      check_resumable(refs[i], (fs::path(request.out) / (name + ".json")).string(), produced_by);
+    else
+      todo.push_back(static_cast<long>(i));
   }
   if (static_cast<long>(todo.size()) < mine)
     std::cerr << "explain: " << mine - static_cast<long>(todo.size()) << " of " << mine
@@ -114,9 +191,14 @@ void check_flag_scopes(const std::set<std::string>& given, ExplainMethod method,
 }
 
 int run_explain(const ExplainRequest& request, std::ostream& out) {
-  if (request.jobs < 0) throw std::runtime_error("--jobs must be 0 (all cores) or more");
+  if (request.jobs < 0) throw UsageError("--jobs " + std::to_string(request.jobs) + ": must be 0 (all cores) or more");
+  if (request.threads < 0) throw UsageError("--threads " + std::to_string(request.threads) + ": must be 0 or more");
+  if (!request.shard.empty()) Shard::parse(request.shard);  // a usage error before the model is read
   ExplainSettings settings = request.settings;
   const std::vector<std::string> refs = references_of(request);
+  // One writer per folder (docs/errors.md, "Concurrent writers"): taken now,
+  // or when the folder is made if its parent does not exist yet.
+  FolderLock lock(request.out);
   const auto model = load_explainable_model(request.model, request.input_range);
   try {
     check_flag_scopes(request.given, request.method, model->kind());
@@ -125,7 +207,8 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
     throw std::runtime_error(e.what());
   }
   const int class_index = request.class_name.empty() ? -1 : model->class_index(request.class_name);
-  const std::vector<long> todo = check_inputs(*model, refs, request);
+  const nlohmann::json produced_by = provenance(request);
+  const std::vector<long> todo = check_inputs(*model, refs, request, produced_by);
 
   // Threads over images share the model read-only (tests/test_concurrency.cpp);
   // occlusion's batched evaluations get the cores the jobs leave. An image's
@@ -137,15 +220,23 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
   settings.occlusion.batching.threads =
       request.threads > 0 ? request.threads : static_cast<int>(std::max(1L, cores / jobs));
   settings.occlusion.batching.batch = request.batch;
-  fs::create_directories(request.out);
+  // The folder is made right before the first write, so that a run that fails
+  // before any image is explained leaves no empty folder (docs/errors.md,
+  // "What is checked up front").
+  std::once_flag made;
   Progress progress(count, "explain");
   for_each_parallel(count, static_cast<int>(jobs), [&](long t) {
     const long i = todo[t];
     const ImageSample sample = model->read_input(refs[i]);
     const Explanation e = explain_with(*model, model->input(sample), class_index, request.method, settings,
                                        image_seed(settings.seed, i), sample.source);
-    write_explanation_files((fs::path(request.out) / sample.name).string(), e,
-                            explanation_record(*model, e, refs[i]), sample.gray);
+    std::call_once(made, [&] {
+      fs::create_directories(request.out);
+      lock.acquire();
+    });
+    nlohmann::json record = explanation_record(*model, e, refs[i]);
+    record["produced_by"] = produced_by;
+    write_explanation_files((fs::path(request.out) / sample.name).string(), e, record, sample.gray);
     progress.print(out, explanation_line(*model, e, sample.name));
     progress.advance();
   });
@@ -219,10 +310,12 @@ Command add_explain_command(CLI::App& app) {
               if (given("--reference")) r.settings.reference = TaylorReference::parse(strings->at("--reference"));
               if (given("--tiles")) r.settings.tiles = TileOptions::parse(strings->at("--tiles"));
               r.settings.taylor.validate();
-            } catch (const std::invalid_argument& e) {
-              throw std::runtime_error(e.what());
+              if (!r.shard.empty()) Shard::parse(r.shard);
+              if (given("--input-range")) r.input_range = parse_range(strings->at("--input-range"), "--input-range");
+            } catch (const std::exception& e) {
+              // Option values wrong whatever the model: exit status 2 (docs/errors.md, "Exit status").
+              throw UsageError(e.what());
             }
-            if (given("--input-range")) r.input_range = parse_range(strings->at("--input-range"), "--input-range");
             return run_explain(r, std::cout);
           }};
 }

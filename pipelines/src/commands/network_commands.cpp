@@ -1,4 +1,5 @@
 // `pixelwise train-network`: an MLP on an image data set (model/network_training.hpp).
+#include "pixelwise/common/usage_error.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/model/network_training.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
@@ -46,8 +47,14 @@ struct NetworkTrainRequest {
 // Trains, reports training (and test) accuracy on `out`, writes the model directory.
 int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std::ostream* log) {
   NetworkTrainingConfig config;
-  config.hidden = parse_sizes(request.hidden);
-  config.input_range = parse_range(request.input_range, "--input-range");
+  try {  // option values wrong whatever the data: exit status 2 (docs/errors.md, "Exit status")
+    config.hidden = parse_sizes(request.hidden);
+    config.input_range = parse_range(request.input_range, "--input-range");
+    config.activation = parse_enum<Activation>(request.activation, "activation");
+    config.training.optimizer = parse_enum<Optimizer>(request.optimizer, "optimizer");
+  } catch (const std::exception& e) {
+    throw UsageError(e.what());
+  }
   config.training.epochs = request.epochs;
   config.training.batch_size = request.batch_size;
   config.training.learning_rate = request.learning_rate;
@@ -55,11 +62,9 @@ int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std
   config.training.weight_decay = request.weight_decay;
   config.training.seed = request.seed;
   try {
-    config.activation = parse_enum<Activation>(request.activation, "activation");
-    config.training.optimizer = parse_enum<Optimizer>(request.optimizer, "optimizer");
     config.training.validate();
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(e.what());
+    throw UsageError(e.what());
   }
   // Every input is read before training starts, so a bad test set fails early.
   const Dataset train = load_network_dataset(request.data);

@@ -16,6 +16,7 @@
 
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
 
 namespace fs = std::filesystem;
 
@@ -368,7 +369,7 @@ MaskedDataset load_masked_dataset(const std::string& spec, double foreground, Da
     const std::string manifest_path = (fs::path(dir) / "scenes.json").string();
     nlohmann::json manifest;
     try {
-      manifest = nlohmann::json::parse(read_file(manifest_path));
+      manifest = read_json_file(manifest_path);
       if (manifest.value("format", "") != kFormat || manifest.value("version", 0) != kVersion)
         throw std::runtime_error("not a pixelwise scenes manifest of version " + std::to_string(kVersion));
       out.data.spec = spec;

@@ -11,6 +11,7 @@
 
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
 #include "pixelwise/pipelines/evaluation/report.hpp"
 
 namespace fs = std::filesystem;
@@ -152,11 +153,7 @@ int run_merge_evaluations(const std::vector<std::string>& inputs, const std::str
     // An `evaluate --out` folder stands for its evaluation.json.
     const std::string path = fs::is_directory(input) ? (fs::path(input) / "evaluation.json").string() : input;
     names.push_back(path);
-    try {
-      parts.push_back(nlohmann::json::parse(read_file(path)));
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(path + ": not valid JSON (" + std::string(e.what()) + ")");
-    }
+    parts.push_back(read_json_file(path));
   }
   nlohmann::json merged;
   try {

@@ -48,7 +48,14 @@ class BowAdapter : public ExplainableModel {
   std::string source() const override { return source_; }
   std::vector<std::string> class_names() const override { return model_.classes; }
   int class_index(const std::string& name_or_index) const override { return model_.class_index(name_or_index); }
-  ImageSample read_input(const std::string& reference) const override { return load_image_reference(reference); }
+  // Every input is read and checked before the first write (docs/errors.md,
+  // "What is checked up front"): also its size, which would otherwise fail
+  // mid-run in the descriptors.
+  ImageSample read_input(const std::string& reference) const override {
+    ImageSample sample = load_image_reference(reference);
+    model_.check_image(model_.input(sample), reference);
+    return sample;
+  }
   const cv::Mat& input(const ImageSample& sample) const override { return model_.input(sample); }
   Eigen::VectorXd all_scores(const cv::Mat& image, const std::string& what) const override {
     return model_.forward(image, what).scores;

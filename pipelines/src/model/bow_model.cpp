@@ -12,6 +12,8 @@
 
 #include "pixelwise/common/parallel.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 
 namespace fs = std::filesystem;
@@ -79,12 +81,7 @@ bool PipelineConfig::uses_colour() const {
 }
 
 PipelineConfig PipelineConfig::load(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = read_json_file(path);
   try {
     return parse(j);
   } catch (const std::exception& e) {
@@ -120,6 +117,17 @@ BowModel::Forward BowModel::forward(const cv::Mat& image, const std::string& wha
 
 ClassifierContext BowModel::context() const {
   return {&classes, &class_means, &class_counts, config.histogram_bounds()};
+}
+
+void BowModel::check_image(const cv::Mat& image, const std::string& what) const {
+  for (const ChannelConfig& channel : channels) {
+    if (channel.descriptor.type != DescriptorType::dsift) continue;
+    const int side = channel.descriptor.dense.minimum_image_side();
+    if (image.cols < side || image.rows < side)
+      throw std::runtime_error(what + ": image of " + std::to_string(image.cols) + " x " + std::to_string(image.rows) +
+                               " pixels is smaller than one descriptor support of channel " + channel.name +
+                               " (needs at least " + std::to_string(side) + " x " + std::to_string(side) + ")");
+  }
 }
 
 long BowModel::dimension() const {
@@ -293,7 +301,7 @@ void BowModel::save(const std::string& dir) const {
       write_file_atomically((partial / name).string(), bytes);
       manifest["files"][name] = {{"bytes", bytes.size()}, {"crc32", crc32_of(bytes)}};
     }
-    write_file_atomically((partial / "manifest.json").string(), manifest.dump(2) + "\n");
+    write_manifest(partial, manifest.dump(2) + "\n");
   });
 }
 
@@ -301,12 +309,7 @@ BowModel BowModel::load(const std::string& dir) {
   const fs::path root(dir);
   if (!fs::is_directory(root)) throw std::runtime_error(dir + ": model directory does not exist");
   const std::string manifest_path = (root / "manifest.json").string();
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(read_file(manifest_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(manifest_path + ": damaged manifest (not valid JSON)");
-  }
+  const nlohmann::json manifest = parse_json_input(read_verified_manifest(root), manifest_path);
   try {
     if (manifest.value("format", "") != kFormat || manifest.value("version", 0) != kVersion)
       throw std::runtime_error("not a pixelwise BoW model of format version " + std::to_string(kVersion));

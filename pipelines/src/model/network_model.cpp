@@ -8,6 +8,8 @@
 
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/json_input.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -27,12 +29,7 @@ bool is_txt(const fs::path& p) {
 }
 
 nlohmann::json read_manifest(const fs::path& dir) {
-  const std::string path = (dir / "manifest.json").string();
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception&) {
-    throw std::runtime_error(path + ": damaged manifest (not valid JSON)");
-  }
+  return parse_json_input(read_verified_manifest(dir), (dir / kManifestFile).string());
 }
 
 long parse_whole(const std::string& text, const std::string& what) {
@@ -113,7 +110,7 @@ bool NetworkModel::is_network_model(const std::string& path) {
   if (is_txt(p)) return !fs::is_directory(p);
   if (!fs::is_regular_file(p / "manifest.json")) return false;
   try {
-    return nlohmann::json::parse(read_file((p / "manifest.json").string())).value("format", "") == kFormat;
+    return read_json_file((p / "manifest.json").string()).value("format", "") == kFormat;
   } catch (const std::exception&) {
     return false;  // not ours; the BoW reader reports the damage
   }
@@ -187,7 +184,7 @@ void NetworkModel::save(const std::string& dir) const {
         {"training", training_info},
         {"files", {{kNetworkFile, {{"bytes", text.size()}, {"crc32", crc32_of(text)}}}}}};
     write_file_atomically((partial / kNetworkFile).string(), text);
-    write_file_atomically((partial / "manifest.json").string(), manifest.dump(2) + "\n");
+    write_manifest(partial, manifest.dump(2) + "\n");
   });
 }
 

@@ -223,8 +223,11 @@ class Network {
 
   /// The LRP Toolbox's plain-text format (see shared/reference/lrp_toolbox/README.md):
   /// layers from input to output, a header line each, then weights and biases
-  /// on one line each for Linear and Convolution; reading stops at the first
-  /// empty line. Also reads the older layout with a Linear layer's W on m lines.
+  /// on one line each for Linear and Convolution. Stricter than the toolbox's
+  /// reader, which stops at the first empty line: only the end of the file may
+  /// be blank, and a blank line among the layers is an error naming the line
+  /// (docs/errors.md, "Inputs"), so that no layer is silently dropped. Also
+  /// reads the older layout with a Linear layer's W on m lines.
   /// `what` names the source in errors.
   static Network parse_toolbox(const std::string& text, const std::string& what);
   static Network load_toolbox(const std::string& path);

@@ -10,8 +10,27 @@
 namespace pixelwise {
 
 /// Reads an image file as it is stored (cv::IMREAD_UNCHANGED). Throws
-/// std::runtime_error naming the file when it is missing, unreadable or empty.
+/// std::runtime_error naming the file when it is missing, unreadable, empty,
+/// corrupt or truncated (decode_image_bytes).
 cv::Mat read_image_file(const std::string& path);
+
+/// Decodes the bytes of an image file (cv::IMREAD_UNCHANGED). OpenCV decodes
+/// a truncated PNG or JPEG with a warning only, filling the missing rows; so
+/// the structure of those two formats is walked first and a file that ends
+/// before its IEND chunk (PNG) or EOI marker (JPEG) is refused as truncated
+/// (docs/errors.md, "Inputs"). Throws std::runtime_error naming `what`.
+cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what);
+
+/// The largest image accepted, in pixels (docs/errors.md, "Limits"): an
+/// explanation holds several float planes and descriptor sets of the image,
+/// so memory grows with its pixels. 4096 x 4096 by default; the environment
+/// variable PIXELWISE_MAX_IMAGE_PIXELS sets another (a positive whole number,
+/// or 0 for no limit; anything else is an error naming it).
+inline constexpr long kDefaultMaxImagePixels = 4096L * 4096L;
+long max_image_pixels();
+/// Throws std::runtime_error naming `what`, its size and the limit when a
+/// width x height image is above max_image_pixels().
+void check_image_size(long width, long height, const std::string& what);
 
 /// Reads an image file as grey levels in [0, 1] (CV_32F). Throws
 /// std::runtime_error naming the file when it is missing, unreadable or empty.

@@ -8,6 +8,8 @@
 // Model directory:
 //   manifest.json        format, version, pipeline config, classes, and the
 //                        size and CRC-32 of every other file
+//   manifest.crc32       CRC-32 of manifest.json (common/manifest_file.hpp;
+//                        always written, checked when present: docs/errors.md)
 //   codebook.npy         float32 V x D k-means centres (codebook-<i>.npy: those
 //                        of channel i >= 1 of a multi-channel pipeline)
 //   class_means.npy      float64 classes x (cells * V): mean training histogram per
@@ -127,6 +129,11 @@ class BowModel {
   /// The image of a sample this model reads: the colour one if a channel uses
   /// colour and the sample has it, otherwise the grey one.
   const cv::Mat& input(const ImageSample& sample) const;
+  /// Throws std::runtime_error naming `what` when the image is smaller than
+  /// one descriptor support of a dense channel, so that a batch is refused
+  /// before its first output rather than mid-run (docs/errors.md, "What is
+  /// checked up front").
+  void check_image(const cv::Mat& image, const std::string& what) const;
 
   /// Trains codebooks and classifier (of config.classifier's kind) on a data set; progress
   /// lines go to `log` if given.

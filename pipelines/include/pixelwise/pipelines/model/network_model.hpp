@@ -7,6 +7,8 @@
 //   manifest.json   format, version, classes, input {height, width, channels,
 //                   low, high}, training information, and the size and CRC-32
 //                   of network.txt
+//   manifest.crc32  CRC-32 of manifest.json (always written, checked when
+//                   present: docs/errors.md, "Model directories")
 //   network.txt     the network in the LRP Toolbox's plain-text format
 //
 // Input convention: a grey image g in [0, 1] (pixelwise::ImageSample) enters

@@ -1,0 +1,102 @@
+"""Hardened input handling (docs/errors.md): bad outside input is a Python
+exception naming the input, never a crash, and leaves nothing behind."""
+import json
+import shutil
+
+import pytest
+
+import pixelwise
+from conftest import TINY_CONFIG
+
+
+def nested(depth):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_deep_config_dicts_and_files_are_refused(test_images, tmp_path):
+    images, labels = test_images
+    deep = {**TINY_CONFIG, "pooling": {"type": "sum", "pyramid": nested(100000)}}
+    with pytest.raises(ValueError, match="deeper than 64"):
+        pixelwise.BowModel.train(deep, images, labels)
+    path = tmp_path / "deep-config.json"
+    path.write_text('{"pooling": ' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(RuntimeError, match="deep-config.json: JSON nested deeper than 64"):
+        pixelwise.BowModel.train(str(path), images, labels)
+
+
+def test_deep_manifest_is_refused_naming_the_file(model_dir, tmp_path):
+    damaged = tmp_path / "deep-manifest"
+    shutil.copytree(model_dir, damaged)
+    (damaged / "manifest.json").write_text('{"format": ' + "[" * 100000 + "]" * 100000 + "}")
+    (damaged / "manifest.crc32").unlink()  # else the manifest's checksum refuses it first
+    with pytest.raises(RuntimeError, match="manifest.json: JSON nested deeper than 64"):
+        pixelwise.BowModel.load(str(damaged))
+
+
+def test_edited_manifest_is_refused_naming_the_file(model_dir, tmp_path):
+    edited = tmp_path / "edited"
+    shutil.copytree(model_dir, edited)
+    assert (edited / "manifest.crc32").is_file()
+    manifest = json.loads((edited / "manifest.json").read_text())
+    manifest["classes"][0] = "renamed"
+    (edited / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    with pytest.raises(RuntimeError, match="manifest.json: edited or damaged"):
+        pixelwise.BowModel.load(str(edited))
+
+
+def test_toolbox_file_with_a_blank_line_among_its_layers_is_refused(tmp_path):
+    weights = " ".join(["0.01"] * 6)
+    good = f"Linear 3 2\n{weights}\n0 0\nSoftMax  \n\n"
+    (tmp_path / "good.txt").write_text(good)
+    pixelwise.NetworkModel.load(str(tmp_path / "good.txt"))
+    (tmp_path / "blank.txt").write_text(f"Linear 3 2\n{weights}\n0 0\n\nSoftMax\n")
+    with pytest.raises(RuntimeError, match="blank.txt: line 4: blank line among the layers"):
+        pixelwise.NetworkModel.load(str(tmp_path / "blank.txt"))
+    (tmp_path / "garbage.txt").write_text(f"Linear 3 2\n{weights}\n0 0\nSoftMax\n\nnotes\n")
+    with pytest.raises(RuntimeError, match="garbage.txt: line 5: blank line among the layers"):
+        pixelwise.NetworkModel.load(str(tmp_path / "garbage.txt"))
+
+
+def test_truncated_images_are_refused_naming_the_file(model, tmp_path):
+    import numpy as np
+
+    image = (np.arange(28 * 28) % 251).astype(np.uint8).reshape(28, 28)
+    for extension in ("png", "jpg"):
+        whole = tmp_path / f"whole.{extension}"
+        pixelwise.save_image(str(whole), image)
+        data = whole.read_bytes()
+        cut = tmp_path / f"cut.{extension}"
+        cut.write_bytes(data[: len(data) - 2])
+        with pytest.raises(RuntimeError, match=f"cut.{extension}: truncated or corrupt"):
+            pixelwise.read_image(str(cut))
+        with pytest.raises(RuntimeError, match=f"cut.{extension}: truncated or corrupt"):
+            model.explain(str(cut))
+
+
+def test_images_above_the_pixel_limit_are_refused(model, monkeypatch):
+    import numpy as np
+
+    image = np.zeros((28, 28), dtype=np.uint8)
+    monkeypatch.setenv("PIXELWISE_MAX_IMAGE_PIXELS", "700")
+    with pytest.raises(RuntimeError, match="28 x 28 = 784 pixels is above the limit of 700 pixels"):
+        model.explain(image)
+    monkeypatch.setenv("PIXELWISE_MAX_IMAGE_PIXELS", "0")
+    model.explain(image)
+
+
+@pytest.mark.parametrize(
+    "section, value, words",
+    [
+        ("descriptor", {"type": "dsift", "step": 4294967300}, "step must be a positive integer"),
+        ("codebook", {"words": 4294967312}, "words must be a positive integer"),
+        ("descriptor", {"type": "dsift", "step": 2.5}, "step must be a positive integer, got 2.5"),
+        ("pooling", {"type": "sum", "pyramid": [[1, 1, 1]]}, "pairs"),
+    ],
+)
+def test_config_integers_are_read_strictly(test_images, section, value, words):
+    images, labels = test_images
+    with pytest.raises(ValueError, match=words.replace("[", r"\[")):
+        pixelwise.BowModel.train({**TINY_CONFIG, section: value}, images, labels)
