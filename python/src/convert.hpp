@@ -1,6 +1,6 @@
 #pragma once
 // Conversions between numpy / Python objects and the library's types, shared
-// by the binding sources of the `pixelwise` Python module (issue 7).
+// by the binding sources of the `pixelwise` Python module.
 //
 // Arrays out of C++:
 //   owned_array(m)       moves an Eigen matrix (or std::vector) to the heap and
@@ -32,6 +32,48 @@
 namespace pixelwise::python {
 
 namespace py = pybind11;
+
+// ---------------------------------------------------------------- argument types
+
+/// Any Python object, checked by the binding itself (image_arg, target_arg,
+/// ...), but named in the signature pybind11 writes into docstrings (and
+/// stubgen reads) by the types a caller may pass, instead of "handle".
+inline int any_object(PyObject*) { return 1; }
+template <typename Tag>
+class Typed : public py::object {
+ public:
+  PYBIND11_OBJECT_DEFAULT(Typed, py::object, any_object)
+};
+#define PIXELWISE_TYPED_ARG(Name, text)                                   \
+  struct Name##Tag {                                                      \
+    static constexpr auto name = py::detail::const_name(text);            \
+  };                                                                      \
+  using Name = Typed<Name##Tag>;
+PIXELWISE_TYPED_ARG(ImageLike, "numpy.ndarray | str | os.PathLike")
+PIXELWISE_TYPED_ARG(ImagesLike, "numpy.ndarray | Sequence[numpy.ndarray | str | os.PathLike]")
+PIXELWISE_TYPED_ARG(OptionalImage, "numpy.ndarray | str | os.PathLike | None")
+PIXELWISE_TYPED_ARG(TargetLike, "int | str | None")
+PIXELWISE_TYPED_ARG(ArrayLike, "numpy.typing.ArrayLike")
+PIXELWISE_TYPED_ARG(OptionsLike, "dict | None")
+PIXELWISE_TYPED_ARG(ConfigLike, "dict | str | os.PathLike")
+PIXELWISE_TYPED_ARG(ReferenceLike, "str | numpy.ndarray")
+PIXELWISE_TYPED_ARG(ModelLike, "Model | BowModel | NetworkModel | Callable[[numpy.ndarray, int], numpy.ndarray]")
+PIXELWISE_TYPED_ARG(RangeLike, "tuple[float, float] | None")
+PIXELWISE_TYPED_ARG(OptionalStr, "str | None")
+PIXELWISE_TYPED_ARG(OptionalInt, "int | None")
+PIXELWISE_TYPED_ARG(OptionalNames, "Sequence[str] | None")
+PIXELWISE_TYPED_ARG(OptionalCallable, "Callable[[int, int], object] | None")
+PIXELWISE_TYPED_ARG(OptionalImages, "numpy.ndarray | Sequence[numpy.ndarray | str | os.PathLike] | None")
+PIXELWISE_TYPED_ARG(OptionalArray, "numpy.typing.ArrayLike | None")
+PIXELWISE_TYPED_ARG(FramesLike, "dict[str, numpy.typing.ArrayLike]")
+PIXELWISE_TYPED_ARG(FeaturesLike, "LocalFeatures | numpy.typing.ArrayLike")
+PIXELWISE_TYPED_ARG(FramesOrFeatures, "LocalFeatures | dict[str, numpy.typing.ArrayLike]")
+PIXELWISE_TYPED_ARG(IntLike, "int")
+PIXELWISE_TYPED_ARG(FloatLike, "float")
+PIXELWISE_TYPED_ARG(BoolLike, "bool")
+PIXELWISE_TYPED_ARG(IntList, "Sequence[int]")
+PIXELWISE_TYPED_ARG(OptionalStrList, "Sequence[str] | None")
+#undef PIXELWISE_TYPED_ARG
 
 // ---------------------------------------------------------------- arrays out
 
@@ -178,3 +220,10 @@ py::list layer_list(const std::vector<LayerRelevance>& layers);
 py::dict frames_dict(const std::vector<Frame>& frames);
 
 }  // namespace pixelwise::python
+
+namespace pybind11::detail {
+template <typename Tag>
+struct handle_type_name<pixelwise::python::Typed<Tag>> {
+  static constexpr auto name = Tag::name;
+};
+}  // namespace pybind11::detail

@@ -1,4 +1,4 @@
-// The `pixelwise` Python module (issue 7): a thin binding of the C++ library.
+// The `pixelwise` Python module: a thin binding of the C++ library.
 // The compiled part is pixelwise._pixelwise; python/pixelwise/__init__.py
 // re-exports it. Exceptions: std::invalid_argument arrives as ValueError,
 // other library errors (std::runtime_error) as RuntimeError, each with the
