@@ -107,8 +107,8 @@ void bind_bow(py::module_& m) {
   // ------------------------------------------------------------ images, data
   m.def(
       "read_image",
-      [](const std::string& path) {
-        const cv::Mat raw = read_image_file(path);
+      [](const PathArg& path) {
+        const cv::Mat raw = read_image_file(path.string());
         cv::Mat out;
         if (raw.channels() == 3) cv::cvtColor(raw, out, cv::COLOR_BGR2RGB);
         else if (raw.channels() == 4) cv::cvtColor(raw, out, cv::COLOR_BGRA2RGBA);
@@ -164,7 +164,7 @@ void bind_bow(py::module_& m) {
                std::to_string(d.classes.size()) + " classes>";
       });
   m.def(
-      "load_dataset", [](const std::string& spec) { return load_dataset(spec); }, py::arg("spec"),
+      "load_dataset", [](const PathArg& spec) { return load_dataset(spec.string()); }, py::arg("spec"),
       "Reads a data set as the CLI's --data does: 'fashion-mnist:SPLIT[:LIMIT]', a folder with one sub-folder of\n"
       "images per class, or 'voc:ROOT:CLASS:SPLIT[:LIMIT]'.");
 
@@ -181,7 +181,8 @@ void bind_bow(py::module_& m) {
       "integer factor (nearest neighbour). An all-zero map renders white.");
   m.def(
       "save_image",
-      [](const std::string& path, const ArrayLike& image) {
+      [](const PathArg& file, const ArrayLike& image) {
+        const std::string path = file.string();
         const py::array a = py::array::ensure(image);
         if (!a || a.dtype().kind() != 'u' || a.dtype().itemsize() != 1)
           throw py::type_error("save_image: expected a uint8 array (H x W, or H x W x 3 RGB)");
@@ -221,18 +222,18 @@ void bind_bow(py::module_& m) {
       "so the same pixels give the same scores and relevance to the last bit.");
   model
       .def_static(
-          "load", [](const std::string& dir) { return std::make_shared<BowModel>(BowModel::load(dir)); },
+          "load", [](const PathArg& dir) { return std::make_shared<BowModel>(BowModel::load(dir.string())); },
           py::arg("path"), "Reads and verifies a model directory (as written by `pixelwise train` or save()).")
       .def_static(
           "train",
           [](const ConfigLike& config, const OptionalImages& images, const OptionalArray& labels,
-             const OptionalNames& classes, const OptionalStr& data, bool verbose) {
+             const OptionalNames& classes, const OptionalPath& data, bool verbose) {
             const PipelineConfig c = config_arg(config);
             Dataset dataset;
             if (!data.is_none()) {
               if (!images.is_none() || !labels.is_none() || !classes.is_none())
                 throw py::value_error("train: give either data (a data-set spec) or images and labels, not both");
-              dataset = load_dataset(data.cast<std::string>());
+              dataset = load_dataset(py::str(py::module_::import("os").attr("fspath")(data)));
             } else {
               if (images.is_none() || labels.is_none())
                 throw py::value_error("train: give images and labels, or data (a data-set spec)");
@@ -269,7 +270,8 @@ void bind_bow(py::module_& m) {
           "JSON file) on either numpy images with integer labels (and optional class names; default '0', '1',\n"
           "...) or a data-set spec (data='fashion-mnist:train:3000', a folder, ...). verbose=True prints\n"
           "progress to stderr. Every random step is seeded by the configuration.")
-      .def("save", &BowModel::save, py::arg("path"), py::call_guard<py::gil_scoped_release>(),
+      .def("save", [](const BowModel& b, const PathArg& path) { b.save(path.string()); }, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>(),
            "Writes the model directory atomically.")
       .def_readonly("classes", &BowModel::classes)
       .def_property_readonly(

@@ -15,8 +15,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>  // in every binding source alike (pybind11 requires it)
+#include <pybind11/stl/filesystem.h>  // paths: str or os.PathLike
 
 #include <Eigen/Core>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <set>
@@ -32,6 +34,19 @@
 namespace pixelwise::python {
 
 namespace py = pybind11;
+/// A path argument: str or os.PathLike (pathlib.Path), as os.fspath takes it.
+using PathArg = std::filesystem::path;
+
+/// `message` without the "[json.exception.type_error.302] " tags of the JSON
+/// library, which mean nothing to a Python caller (the text after them does).
+inline std::string without_json_tags(std::string message) {
+  for (auto at = message.find("[json.exception."); at != std::string::npos; at = message.find("[json.exception.", at)) {
+    const auto end = message.find("] ", at);
+    if (end == std::string::npos) break;
+    message.erase(at, end + 2 - at);
+  }
+  return message;
+}
 
 // ---------------------------------------------------------------- argument types
 
@@ -60,6 +75,7 @@ PIXELWISE_TYPED_ARG(ReferenceLike, "str | numpy.ndarray")
 PIXELWISE_TYPED_ARG(ModelLike, "Model | BowModel | NetworkModel | Callable[[numpy.ndarray, int], numpy.ndarray]")
 PIXELWISE_TYPED_ARG(RangeLike, "tuple[float, float] | None")
 PIXELWISE_TYPED_ARG(OptionalStr, "str | None")
+PIXELWISE_TYPED_ARG(OptionalPath, "str | os.PathLike | None")
 PIXELWISE_TYPED_ARG(OptionalInt, "int | None")
 PIXELWISE_TYPED_ARG(OptionalNames, "Sequence[str] | None")
 PIXELWISE_TYPED_ARG(OptionalCallable, "Callable[[int, int], object] | None")
@@ -195,9 +211,9 @@ Options options_arg(const py::handle& obj, const std::string& what) {
       return o;
     }
   } catch (const nlohmann::json::exception& e) {
-    throw py::value_error(what + ": " + e.what());
+    throw py::value_error(without_json_tags(what + ": " + e.what()));
   } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
+    throw py::value_error(without_json_tags(e.what()));
   }
 }
 

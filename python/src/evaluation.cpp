@@ -193,7 +193,8 @@ void bind_evaluation(py::module_& m) {
         return "<pixelwise.Model: " + x.kind() + " '" + x.source() + "', " + std::to_string(x.classes()) + " classes>";
       });
   m.def(
-      "load_model", [](const std::string& path) { return std::shared_ptr<ExplainableModel>(load_explainable_model(path)); },
+      "load_model",
+      [](const PathArg& path) { return std::shared_ptr<ExplainableModel>(load_explainable_model(path.string())); },
       py::arg("path"), "A BoW model directory, a network model directory or an LRP Toolbox text file, as a Model.");
   m.def(
       "as_model",

@@ -34,14 +34,14 @@ void bind_network(py::module_& m) {
       "'digits:test@3').")
       .def_static(
           "load",
-          [](const std::string& path, const RangeLike& input_range) {
+          [](const PathArg& path, const RangeLike& input_range) {
             std::optional<std::pair<double, double>> range;
             if (!input_range.is_none()) {
               const auto r = input_range.cast<std::pair<double, double>>();
               if (!(r.first < r.second)) throw py::value_error("input_range: expected (low, high) with low < high");
               range = r;
             }
-            return std::make_shared<NetworkModel>(NetworkModel::load(path, range));
+            return std::make_shared<NetworkModel>(NetworkModel::load(path.string(), range));
           },
           py::arg("path"), py::arg("input_range") = py::none(),
           "Reads an LRP Toolbox text file (input_range: the (low, high) that grey 0..1 maps to, default (-1, 1)\n"
