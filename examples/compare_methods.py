@@ -48,7 +48,7 @@ def main():
     methods = args.methods.split(",")
     print(model, "methods:", model.methods)
 
-    aopc = {m: [] for m in methods}
+    aopc: dict[str, list[float]] = {m: [] for m in methods}
     rows = []
     for index, reference in enumerate(args.images.split(",")):
         image = pixelwise.load_image(reference)

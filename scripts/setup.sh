@@ -10,6 +10,7 @@ packages=(
   dataset-fashion-mnist opencv-doc
   chromium
   pybind11-dev python3-dev python3-numpy python3-pytest
+  python3-pip python3-setuptools python3-wheel python3-venv python3-mypy
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
 build_dir=${PIXELWISE_BUILD_DIR:-$root/build}
+# The full run includes `pip install .` into a fresh virtual environment
+# (test python_pip_install, scripts/check_pip_install.sh), skipped by a plain
+# ctest because its first run compiles the library again in Release mode.
+export PIXELWISE_TEST_PIP_INSTALL=${PIXELWISE_TEST_PIP_INSTALL:-1}
 ctest --test-dir "$build_dir" --output-on-failure -j "${PIXELWISE_JOBS:-$(nproc)}"
 # Sanitizer build of the whole suite and bounded fuzzing (issue 8); set
 # PIXELWISE_SKIP_HARDENING=1 for a quick local run without them.

@@ -29,5 +29,60 @@ Main entry points:
 See docs/python.md and the scripts in examples/.
 """
 
+import functools as _functools
+
+from . import _pixelwise
 from ._pixelwise import *  # noqa: F401,F403
 from ._pixelwise import __version__  # noqa: F401
+
+
+def _describe(value):
+    """A short description of an argument for an error message: never its contents."""
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"{type(value).__module__}.{type(value).__name__} of shape {tuple(shape)}, dtype {dtype}"
+    if isinstance(value, str) and len(value) <= 60:
+        return repr(value)
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value)
+    return type(value).__name__
+
+
+def _short_argument_errors(function):
+    """pybind11 answers arguments of the wrong type with a TypeError that
+    prints every argument, numpy arrays in full; keep its list of accepted
+    signatures but describe the arguments by type and shape only."""
+
+    @_functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except TypeError as error:
+            message = str(error)
+            if "Invoked with:" not in message:
+                raise
+            described = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
+            head = message.split("Invoked with:")[0].rstrip()
+            raise TypeError(f"{head}\n\nInvoked with: {', '.join(described)}") from None
+
+    return call
+
+
+def _wrap_bindings():
+    for name, value in list(vars(_pixelwise).items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(value, type):
+            for attribute, member in list(vars(value).items()):
+                if attribute.startswith("__"):
+                    continue
+                if isinstance(member, staticmethod):
+                    setattr(value, attribute, staticmethod(_short_argument_errors(member.__func__)))
+                elif type(member).__name__ == "instancemethod":
+                    setattr(value, attribute, _short_argument_errors(member.__func__))
+        elif type(value).__name__ == "builtin_function_or_method":
+            globals()[name] = _short_argument_errors(value)
+
+
+_wrap_bindings()

@@ -1,5 +1,6 @@
 #pragma once
 // The parts of the `pixelwise` Python module, one binding source each.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <opencv2/core.hpp>
@@ -14,8 +15,8 @@ void bind_network(pybind11::module_& m);     // network.cpp: NetworkModel, netwo
 void bind_evaluation(pybind11::module_& m);  // evaluation.cpp: Model (any kind), methods, baselines, metrics
 
 /// render_heatmap for a relevance map and an optional image (None: white) as an RGB uint8 array.
-pybind11::object heatmap_array(const RowMatrixXd& relevance, const pybind11::handle& image, double scale, int min_side);
+pybind11::array heatmap_array(const RowMatrixXd& relevance, const pybind11::handle& image, double scale, int min_side);
 /// The same for a grey CV_32FC1 image (empty: white).
-pybind11::object render_rgb(const RowMatrixXd& relevance, const cv::Mat& gray, double scale, int min_side);
+pybind11::array render_rgb(const RowMatrixXd& relevance, const cv::Mat& gray, double scale, int min_side);
 
 }  // namespace pixelwise::python

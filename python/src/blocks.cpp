@@ -93,7 +93,7 @@ void bind_blocks(py::module_& m) {
       "LocalFeatures(descriptors, frames, width, height) builds one from your own descriptors (M x D) and\n"
       "frames (a dict of arrays as `frames` returns: x, y, support (M x 4: x0, y0, x1, y1, clipped to the\n"
       "image, x1 and y1 exclusive), optional bin_size, scale, angle, half_side, channel).")
-      .def(py::init([](const py::handle& descriptors, const py::handle& frames, int width, int height) {
+      .def(py::init([](const ArrayLike& descriptors, const FramesLike& frames, int width, int height) {
              if (width < 1 || height < 1) throw py::value_error("LocalFeatures: width and height must be >= 1");
              LocalFeatures f;
              f.descriptors = matrix_f32_arg(descriptors, "descriptors");
@@ -119,7 +119,7 @@ void bind_blocks(py::module_& m) {
 
   m.def(
       "compute_descriptors",
-      [](const py::handle& image, const py::handle& options) {
+      [](const ImageLike& image, const OptionsLike& options) {
         return local_features_of(image, options_arg<DescriptorOptions>(options, "options"));
       },
       py::arg("image"), py::arg("options") = py::none(),
@@ -127,8 +127,8 @@ void bind_blocks(py::module_& m) {
       "(default: dense SIFT, {'type': 'dsift', 'step': 2, 'bin_sizes': [4], ...}; see docs/config.md).");
   m.def(
       "dense_sift",
-      [](const py::handle& image, const py::handle& step, const py::handle& bin_sizes, const py::handle& smoothing_magnif,
-         const py::handle& fast) {
+      [](const ImageLike& image, const IntLike& step, const IntList& bin_sizes, const FloatLike& smoothing_magnif,
+         const BoolLike& fast) {
         return local_features_of(
             image, keyword_options<DescriptorOptions>({{"step", step},
                                                        {"bin_sizes", bin_sizes},
@@ -145,7 +145,7 @@ void bind_blocks(py::module_& m) {
   py::class_<Codebook>(m, "Codebook",
                        "A visual vocabulary: V x D centres with exact or kd-forest nearest-word search.\n\n"
                        "Codebook(centres, options=None): options as the 'codebook' section of a configuration.")
-      .def(py::init([](const py::handle& centres, const py::handle& options) {
+      .def(py::init([](const ArrayLike& centres, const OptionsLike& options) {
              CodebookOptions o = options_arg<CodebookOptions>(options, "options");
              RowMatrixXf c = matrix_f32_arg(centres, "centres");
              if (c.rows() < 1) throw py::value_error("centres: a codebook needs at least one word");
@@ -159,7 +159,7 @@ void bind_blocks(py::module_& m) {
            py::arg("centres"), py::arg("options") = py::none())
       .def_static(
           "train",
-          [](const py::handle& descriptors, const py::handle& options) {
+          [](const ArrayLike& descriptors, const OptionsLike& options) {
             const RowMatrixXf d = matrix_f32_arg(descriptors, "descriptors");
             const CodebookOptions o = options_arg<CodebookOptions>(options, "options");
             py::gil_scoped_release release;
@@ -174,7 +174,7 @@ void bind_blocks(py::module_& m) {
       .def_property_readonly("dimension", &Codebook::dimension)
       .def(
           "nearest",
-          [](const Codebook& c, const py::handle& descriptors) {
+          [](const Codebook& c, const ArrayLike& descriptors) {
             const RowMatrixXf d = matrix_f32_arg(descriptors, "descriptors", c.dimension());
             std::vector<int> nearest;
             {
@@ -186,7 +186,7 @@ void bind_blocks(py::module_& m) {
           py::arg("descriptors"), "index of the nearest word of every row")
       .def(
           "squared_distances",
-          [](const Codebook& c, const py::handle& descriptors) {
+          [](const Codebook& c, const ArrayLike& descriptors) {
             const RowMatrixXf d = matrix_f32_arg(descriptors, "descriptors", c.dimension());
             RowMatrixXd out;
             {
@@ -222,7 +222,7 @@ void bind_blocks(py::module_& m) {
 
   m.def(
       "encode",
-      [](const Codebook& codebook, const py::handle& features, const py::handle& coding) {
+      [](const Codebook& codebook, const FeaturesLike& features, const OptionsLike& coding) {
         const CodingOptions o = options_arg<CodingOptions>(coding, "coding");
         if (py::isinstance<LocalFeatures>(features)) {
           const auto& f = features.cast<const LocalFeatures&>();
@@ -254,11 +254,11 @@ void bind_blocks(py::module_& m) {
                              [](py::object self) { return view_array(self.cast<const BowEncoding&>().histogram, self); },
                              "x after normalisation: what the classifier sees")
       .def_property_readonly("bin_max", [](py::object self) { return view_array(self.cast<const BowEncoding&>().bin_max, self); })
-      .def_property_readonly("pooling", [](const BowEncoding& e) { return from_json(nlohmann::json(e.pooling)); });
+      .def_property_readonly("pooling", [](const BowEncoding& e) { return py::dict(from_json(nlohmann::json(e.pooling))); });
 
   m.def(
       "pool",
-      [](const Codes& codes, const LocalFeatures& features, const py::handle& pooling, const py::handle& normalisation) {
+      [](const Codes& codes, const LocalFeatures& features, const OptionsLike& pooling, const OptionsLike& normalisation) {
         const PoolingOptions p = options_arg<PoolingOptions>(pooling, "pooling");
         const NormalisationOptions n = options_arg<NormalisationOptions>(normalisation, "normalisation");
         if (codes.features() != features.size())
@@ -275,7 +275,7 @@ void bind_blocks(py::module_& m) {
       "whole image and L1 normalisation).");
   m.def(
       "normalise",
-      [](const py::handle& x, const py::handle& steps) {
+      [](const ArrayLike& x, const OptionalStrList& steps) {
         const auto n = keyword_options<NormalisationOptions>({{"steps", steps}}, "normalise");
         return owned_array(normalise(vector_arg(x, "x"), n));
       },
@@ -301,7 +301,7 @@ void bind_blocks(py::module_& m) {
                            "k(x_i, x) (DESIGN.md 1.4).")
       .def_static(
           "train",
-          [](const py::handle& X, const py::handle& labels, int classes, const py::handle& options) {
+          [](const ArrayLike& X, const ArrayLike& labels, int classes, const OptionsLike& options) {
             const RowMatrixXd x = matrix_arg(X, "X");
             const std::vector<int> y = int_vector_arg(labels, "labels");
             if (static_cast<long>(y.size()) != x.rows())
@@ -338,29 +338,29 @@ void bind_blocks(py::module_& m) {
           py::arg("c"), "machine c: support (rows of support_vectors), coef (alpha_i y_i), rho, bias = -rho")
       .def(
           "decisions",
-          [](const OneVsRestSvm& s, const py::handle& x) {
+          [](const OneVsRestSvm& s, const ArrayLike& x) {
             return owned_array(s.decisions(vector_arg(x, "x", s.dimension())));
           },
           py::arg("x"), "f_c(x) of every class")
       .def(
           "decision",
-          [](const OneVsRestSvm& s, int c, const py::handle& x) { return s.decision(c, vector_arg(x, "x", s.dimension())); },
+          [](const OneVsRestSvm& s, int c, const ArrayLike& x) { return s.decision(c, vector_arg(x, "x", s.dimension())); },
           py::arg("c"), py::arg("x"))
       .def(
           "libsvm_decision",
-          [](const OneVsRestSvm& s, int c, const py::handle& x) {
+          [](const OneVsRestSvm& s, int c, const ArrayLike& x) {
             return s.libsvm_decision(c, vector_arg(x, "x", s.dimension()));
           },
           py::arg("c"), py::arg("x"), "the same decision computed by libsvm's svm_predict_values")
       .def(
           "kernel_terms",
-          [](const OneVsRestSvm& s, int c, const py::handle& x) {
+          [](const OneVsRestSvm& s, int c, const ArrayLike& x) {
             return owned_array(s.kernel_terms(c, vector_arg(x, "x", s.dimension())));
           },
           py::arg("c"), py::arg("x"), "term_d = sum_i coef_i k_d(sv_i,d, x_d) (additive kernels)")
       .def(
           "evaluate_additive",
-          [](const OneVsRestSvm& s, const py::handle& x) {
+          [](const OneVsRestSvm& s, const ArrayLike& x) {
             return s.evaluate_additive(vector_arg(x, "x", s.dimension()));
           },
           py::arg("x"),
@@ -368,7 +368,7 @@ void bind_blocks(py::module_& m) {
           "what BowModel.predict and explain use). Equal to decisions() up to rounding.")
       .def(
           "decompose",
-          [](const OneVsRestSvm& s, int c, const py::handle& x, const std::string& bias_policy,
+          [](const OneVsRestSvm& s, int c, const ArrayLike& x, const std::string& bias_policy,
              const AdditiveEvaluation* pass) {
             const BiasPolicy policy = parse_bias_policy(bias_policy);
             const Eigen::VectorXd v = vector_arg(x, "x", s.dimension());
@@ -390,7 +390,7 @@ void bind_blocks(py::module_& m) {
   // ------------------------------------------------------------ relevance steps
   m.def(
       "pool_relevance",
-      [](const BowEncoding& encoding, const py::handle& bin_relevance) {
+      [](const BowEncoding& encoding, const ArrayLike& bin_relevance) {
         const Eigen::VectorXd r = relevance_arg(bin_relevance, "bin_relevance", encoding.pooled.size());
         Relevance f = pool_relevance(encoding, r);
         return relevance_result(std::move(f.relevance), f.account);
@@ -401,7 +401,7 @@ void bind_blocks(py::module_& m) {
       "normalised histogram is given as it is.");
   m.def(
       "spread_to_pixels",
-      [](const py::handle& features, const py::handle& relevance, int width, int height, const py::handle& weighting) {
+      [](const FramesOrFeatures& features, const ArrayLike& relevance, int width, int height, const OptionsLike& weighting) {
         const Eigen::VectorXd r = vector_arg(relevance, "relevance");
         const std::vector<Frame> frames = frames_of(features, r.size(), "features");
         if (static_cast<long>(frames.size()) != r.size())

@@ -83,7 +83,7 @@ py::array rgb_array(const cv::Mat& bgr) {
 
 }  // namespace
 
-py::object render_rgb(const RowMatrixXd& r, const cv::Mat& image, double scale, int min_side) {
+py::array render_rgb(const RowMatrixXd& r, const cv::Mat& image, double scale, int min_side) {
   const cv::Mat gray = image.empty()
                            ? cv::Mat(static_cast<int>(r.rows()), static_cast<int>(r.cols()), CV_32F, cv::Scalar(1.0f))
                            : image;
@@ -99,7 +99,7 @@ py::object render_rgb(const RowMatrixXd& r, const cv::Mat& image, double scale, 
   return rgb_array(render_heatmap(r, gray, options));
 }
 
-py::object heatmap_array(const RowMatrixXd& r, const py::handle& image, double scale, int min_side) {
+py::array heatmap_array(const RowMatrixXd& r, const py::handle& image, double scale, int min_side) {
   return render_rgb(r, image.is_none() ? cv::Mat() : image_arg(image, "image").gray, scale, min_side);
 }
 
@@ -107,8 +107,8 @@ void bind_bow(py::module_& m) {
   // ------------------------------------------------------------ images, data
   m.def(
       "read_image",
-      [](const std::string& path) {
-        const cv::Mat raw = read_image_file(path);
+      [](const PathArg& path) {
+        const cv::Mat raw = read_image_file(path.string());
         cv::Mat out;
         if (raw.channels() == 3) cv::cvtColor(raw, out, cv::COLOR_BGR2RGB);
         else if (raw.channels() == 4) cv::cvtColor(raw, out, cv::COLOR_BGRA2RGBA);
@@ -120,7 +120,7 @@ void bind_bow(py::module_& m) {
       "uint16. Pass the result to predict/explain as it is; the model converts it as the CLI does.");
   m.def(
       "load_image",
-      [](const py::handle& image, bool colour) {
+      [](const ImageLike& image, bool colour) {
         const ImageSample s = image_arg(image, "image");
         if (!colour) return mat_array(s.gray);
         cv::Mat rgb, bgr = s.colour.empty() ? to_colour_float(s.gray, s.source) : s.colour;
@@ -164,14 +164,14 @@ void bind_bow(py::module_& m) {
                std::to_string(d.classes.size()) + " classes>";
       });
   m.def(
-      "load_dataset", [](const std::string& spec) { return load_dataset(spec); }, py::arg("spec"),
+      "load_dataset", [](const PathArg& spec) { return load_dataset(spec.string()); }, py::arg("spec"),
       "Reads a data set as the CLI's --data does: 'fashion-mnist:SPLIT[:LIMIT]', a folder with one sub-folder of\n"
       "images per class, or 'voc:ROOT:CLASS:SPLIT[:LIMIT]'.");
 
   // ------------------------------------------------------------ heatmaps
   m.def(
       "render_heatmap",
-      [](const py::handle& relevance, const py::handle& image, double scale, int min_side) {
+      [](const ArrayLike& relevance, const OptionalImage& image, double scale, int min_side) {
         return heatmap_array(matrix_arg(relevance, "relevance"), image, scale, min_side);
       },
       py::arg("relevance"), py::arg("image") = py::none(), py::arg("scale") = 0.0, py::arg("min_side") = 112,
@@ -181,7 +181,8 @@ void bind_bow(py::module_& m) {
       "integer factor (nearest neighbour). An all-zero map renders white.");
   m.def(
       "save_image",
-      [](const std::string& path, const py::handle& image) {
+      [](const PathArg& file, const ArrayLike& image) {
+        const std::string path = file.string();
         const py::array a = py::array::ensure(image);
         if (!a || a.dtype().kind() != 'u' || a.dtype().itemsize() != 1)
           throw py::type_error("save_image: expected a uint8 array (H x W, or H x W x 3 RGB)");
@@ -221,18 +222,18 @@ void bind_bow(py::module_& m) {
       "so the same pixels give the same scores and relevance to the last bit.");
   model
       .def_static(
-          "load", [](const std::string& dir) { return std::make_shared<BowModel>(BowModel::load(dir)); },
+          "load", [](const PathArg& dir) { return std::make_shared<BowModel>(BowModel::load(dir.string())); },
           py::arg("path"), "Reads and verifies a model directory (as written by `pixelwise train` or save()).")
       .def_static(
           "train",
-          [](const py::handle& config, const py::handle& images, const py::handle& labels,
-             const py::object& classes, const py::object& data, bool verbose) {
+          [](const ConfigLike& config, const OptionalImages& images, const OptionalArray& labels,
+             const OptionalNames& classes, const OptionalPath& data, bool verbose) {
             const PipelineConfig c = config_arg(config);
             Dataset dataset;
             if (!data.is_none()) {
               if (!images.is_none() || !labels.is_none() || !classes.is_none())
                 throw py::value_error("train: give either data (a data-set spec) or images and labels, not both");
-              dataset = load_dataset(data.cast<std::string>());
+              dataset = load_dataset(py::str(py::module_::import("os").attr("fspath")(data)));
             } else {
               if (images.is_none() || labels.is_none())
                 throw py::value_error("train: give images and labels, or data (a data-set spec)");
@@ -269,13 +270,14 @@ void bind_bow(py::module_& m) {
           "JSON file) on either numpy images with integer labels (and optional class names; default '0', '1',\n"
           "...) or a data-set spec (data='fashion-mnist:train:3000', a folder, ...). verbose=True prints\n"
           "progress to stderr. Every random step is seeded by the configuration.")
-      .def("save", &BowModel::save, py::arg("path"), py::call_guard<py::gil_scoped_release>(),
+      .def("save", [](const BowModel& b, const PathArg& path) { b.save(path.string()); }, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>(),
            "Writes the model directory atomically.")
       .def_readonly("classes", &BowModel::classes)
       .def_property_readonly(
-          "config", [](const BowModel& b) { return from_json(b.config.to_json()); },
+          "config", [](const BowModel& b) { return py::dict(from_json(b.config.to_json())); },
           "the pipeline configuration as a dict")
-      .def_property_readonly("training_info", [](const BowModel& b) { return from_json(b.training_info); })
+      .def_property_readonly("training_info", [](const BowModel& b) { return py::dict(from_json(b.training_info)); })
       .def_property_readonly(
           "kernel",
           [](const BowModel& b) -> py::object {
@@ -318,7 +320,7 @@ void bind_bow(py::module_& m) {
       .def("class_index", &BowModel::class_index, py::arg("name_or_index"))
       .def(
           "predict",
-          [](const BowModel& b, const py::handle& image) {
+          [](const BowModel& b, const ImageLike& image) {
             const ImageSample s = image_arg(image, "image");
             Eigen::VectorXd scores;
             {
@@ -330,7 +332,7 @@ void bind_bow(py::module_& m) {
           py::arg("image"), "Scores of all classes (float64 array) for one image; argmax is the predicted class.")
       .def(
           "predict_batch",
-          [](const BowModel& b, const py::handle& images) {
+          [](const BowModel& b, const ImagesLike& images) {
             const std::vector<ImageSample> samples = image_list_arg(images, "images");
             RowMatrixXd scores(static_cast<long>(samples.size()), static_cast<long>(b.classes.size()));
             {
@@ -343,7 +345,7 @@ void bind_bow(py::module_& m) {
           py::arg("images"), "Scores (N x classes) of a list of images or an (N, H, W[, C]) array.")
       .def(
           "histogram",
-          [](const BowModel& b, const py::handle& image) {
+          [](const BowModel& b, const ImageLike& image) {
             const ImageSample s = image_arg(image, "image");
             Eigen::VectorXd h;
             {
@@ -355,9 +357,9 @@ void bind_bow(py::module_& m) {
           py::arg("image"), "The normalised BoW histogram the SVM sees.")
       .def(
           "explain",
-          [](const std::shared_ptr<BowModel>& b, const py::handle& image, const py::handle& target,
-             const std::string& bias_policy, const py::object& versus, const std::string& method,
-             const py::handle& reference, double root_tolerance, int scan_steps, const py::object& rule,
+          [](const std::shared_ptr<BowModel>& b, const ImageLike& image, const TargetLike& target,
+             const std::string& bias_policy, const TargetLike& versus, const std::string& method,
+             const ReferenceLike& reference, double root_tolerance, int scan_steps, const OptionalStr& rule,
              bool ignore_bias) {
             ExplainOptions options = explain_options(*b, method, bias_policy, reference, root_tolerance, scan_steps);
             if (!b->classifier->abilities().composite && ignore_bias)
@@ -398,8 +400,8 @@ void bind_bow(py::module_& m) {
           "BowExplanation equal to the CLI's `explain` output to the last bit.")
       .def(
           "explain_tiled",
-          [](const std::shared_ptr<BowModel>& b, const py::handle& image, int size, int offset, const py::handle& target,
-             const std::string& bias_policy, const std::string& method, const py::handle& reference,
+          [](const std::shared_ptr<BowModel>& b, const ImageLike& image, int size, int offset, const TargetLike& target,
+             const std::string& bias_policy, const std::string& method, const ReferenceLike& reference,
              double root_tolerance, int scan_steps) {
             const ExplainOptions options =
                 explain_options(*b, method, bias_policy, reference, root_tolerance, scan_steps);
@@ -504,11 +506,11 @@ void bind_bow(py::module_& m) {
           },
           "per feature channel: its block of bins, its descriptors, its accounts and its pixel map")
       .def(
-          "to_json", [](const PyBowExplanation& x) { return from_json(explanation_json(*x.model, x.e)); },
+          "to_json", [](const PyBowExplanation& x) { return py::dict(from_json(explanation_json(*x.model, x.e))); },
           "The report the CLI writes as NAME.json (without the --layers arrays), as a dict.")
       .def(
           "heatmap",
-          [](const PyBowExplanation& x, const py::handle& image, double scale, int min_side) {
+          [](const PyBowExplanation& x, const OptionalImage& image, double scale, int min_side) {
             return heatmap_array(x.e.pixels, image, scale, min_side);
           },
           py::arg("image") = py::none(), py::arg("scale") = 0.0, py::arg("min_side") = 112,
@@ -553,11 +555,11 @@ void bind_bow(py::module_& m) {
             return l;
           },
           "per tile: its rectangle, its own score, pixel sum, residual, layer accounts and relevance map")
-      .def("to_json", [](const PyTiledExplanation& x) { return from_json(tiled_explanation_json(*x.model, x.t)); },
+      .def("to_json", [](const PyTiledExplanation& x) { return py::dict(from_json(tiled_explanation_json(*x.model, x.t))); },
            "The report the CLI writes with --tiles, as a dict.")
       .def(
           "heatmap",
-          [](const PyTiledExplanation& x, const py::handle& image, double scale, int min_side) {
+          [](const PyTiledExplanation& x, const OptionalImage& image, double scale, int min_side) {
             return heatmap_array(x.t.pixels, image, scale, min_side);
           },
           py::arg("image") = py::none(), py::arg("scale") = 0.0, py::arg("min_side") = 112);

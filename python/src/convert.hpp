@@ -1,6 +1,6 @@
 #pragma once
 // Conversions between numpy / Python objects and the library's types, shared
-// by the binding sources of the `pixelwise` Python module (issue 7).
+// by the binding sources of the `pixelwise` Python module.
 //
 // Arrays out of C++:
 //   owned_array(m)       moves an Eigen matrix (or std::vector) to the heap and
@@ -15,8 +15,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>  // in every binding source alike (pybind11 requires it)
+#include <pybind11/stl/filesystem.h>  // paths: str or os.PathLike
 
 #include <Eigen/Core>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <set>
@@ -32,6 +34,62 @@
 namespace pixelwise::python {
 
 namespace py = pybind11;
+/// A path argument: str or os.PathLike (pathlib.Path), as os.fspath takes it.
+using PathArg = std::filesystem::path;
+
+/// `message` without the "[json.exception.type_error.302] " tags of the JSON
+/// library, which mean nothing to a Python caller (the text after them does).
+inline std::string without_json_tags(std::string message) {
+  for (auto at = message.find("[json.exception."); at != std::string::npos; at = message.find("[json.exception.", at)) {
+    const auto end = message.find("] ", at);
+    if (end == std::string::npos) break;
+    message.erase(at, end + 2 - at);
+  }
+  return message;
+}
+
+// ---------------------------------------------------------------- argument types
+
+/// Any Python object, checked by the binding itself (image_arg, target_arg,
+/// ...), but named in the signature pybind11 writes into docstrings (and
+/// stubgen reads) by the types a caller may pass, instead of "handle".
+inline int any_object(PyObject*) { return 1; }
+template <typename Tag>
+class Typed : public py::object {
+ public:
+  PYBIND11_OBJECT_DEFAULT(Typed, py::object, any_object)
+};
+#define PIXELWISE_TYPED_ARG(Name, text)                                   \
+  struct Name##Tag {                                                      \
+    static constexpr auto name = py::detail::const_name(text);            \
+  };                                                                      \
+  using Name = Typed<Name##Tag>;
+PIXELWISE_TYPED_ARG(ImageLike, "numpy.ndarray | str | os.PathLike")
+PIXELWISE_TYPED_ARG(ImagesLike, "numpy.ndarray | Sequence[numpy.ndarray | str | os.PathLike]")
+PIXELWISE_TYPED_ARG(OptionalImage, "numpy.ndarray | str | os.PathLike | None")
+PIXELWISE_TYPED_ARG(TargetLike, "int | str | None")
+PIXELWISE_TYPED_ARG(ArrayLike, "numpy.typing.ArrayLike")
+PIXELWISE_TYPED_ARG(OptionsLike, "dict | None")
+PIXELWISE_TYPED_ARG(ConfigLike, "dict | str | os.PathLike")
+PIXELWISE_TYPED_ARG(ReferenceLike, "str | numpy.ndarray")
+PIXELWISE_TYPED_ARG(ModelLike, "Model | BowModel | NetworkModel | Callable[[numpy.ndarray, int], numpy.ndarray]")
+PIXELWISE_TYPED_ARG(RangeLike, "tuple[float, float] | None")
+PIXELWISE_TYPED_ARG(OptionalStr, "str | None")
+PIXELWISE_TYPED_ARG(OptionalPath, "str | os.PathLike | None")
+PIXELWISE_TYPED_ARG(OptionalInt, "int | None")
+PIXELWISE_TYPED_ARG(OptionalNames, "Sequence[str] | None")
+PIXELWISE_TYPED_ARG(OptionalCallable, "Callable[[int, int], object] | None")
+PIXELWISE_TYPED_ARG(OptionalImages, "numpy.ndarray | Sequence[numpy.ndarray | str | os.PathLike] | None")
+PIXELWISE_TYPED_ARG(OptionalArray, "numpy.typing.ArrayLike | None")
+PIXELWISE_TYPED_ARG(FramesLike, "dict[str, numpy.typing.ArrayLike]")
+PIXELWISE_TYPED_ARG(FeaturesLike, "LocalFeatures | numpy.typing.ArrayLike")
+PIXELWISE_TYPED_ARG(FramesOrFeatures, "LocalFeatures | dict[str, numpy.typing.ArrayLike]")
+PIXELWISE_TYPED_ARG(IntLike, "int")
+PIXELWISE_TYPED_ARG(FloatLike, "float")
+PIXELWISE_TYPED_ARG(BoolLike, "bool")
+PIXELWISE_TYPED_ARG(IntList, "Sequence[int]")
+PIXELWISE_TYPED_ARG(OptionalStrList, "Sequence[str] | None")
+#undef PIXELWISE_TYPED_ARG
 
 // ---------------------------------------------------------------- arrays out
 
@@ -153,9 +211,9 @@ Options options_arg(const py::handle& obj, const std::string& what) {
       return o;
     }
   } catch (const nlohmann::json::exception& e) {
-    throw py::value_error(what + ": " + e.what());
+    throw py::value_error(without_json_tags(what + ": " + e.what()));
   } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
+    throw py::value_error(without_json_tags(e.what()));
   }
 }
 
@@ -178,3 +236,10 @@ py::list layer_list(const std::vector<LayerRelevance>& layers);
 py::dict frames_dict(const std::vector<Frame>& frames);
 
 }  // namespace pixelwise::python
+
+namespace pybind11::detail {
+template <typename Tag>
+struct handle_type_name<pixelwise::python::Typed<Tag>> {
+  static constexpr auto name = Tag::name;
+};
+}  // namespace pybind11::detail

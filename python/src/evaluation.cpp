@@ -152,18 +152,18 @@ void bind_evaluation(py::module_& m) {
       .def_property_readonly("evaluations", &ExplainableModel::evaluations,
                              "images scored through batch evaluation so far (by occlusion, perturbation, ...)")
       .def("class_index", &ExplainableModel::class_index, py::arg("name_or_index"))
-      .def("describe", [](const ExplainableModel& x) { return from_json(x.describe()); })
+      .def("describe", [](const ExplainableModel& x) { return py::dict(from_json(x.describe())); })
       .def(
           "scores",
-          [](const ExplainableModel& x, const py::handle& image) {
+          [](const ExplainableModel& x, const ImageLike& image) {
             const ImageSample s = image_arg(image, "image");
             return owned_array(without_gil([&] { return x.all_scores(x.input(s), s.source); }));
           },
           py::arg("image"), "all class scores of one image (as the model reads it: colour for a colour model)")
       .def(
           "explain",
-          [](const std::shared_ptr<ExplainableModel>& x, const py::handle& image, const std::string& method,
-             const py::handle& target, int patch, int stride, double fill, std::uint64_t seed, long image_index,
+          [](const std::shared_ptr<ExplainableModel>& x, const ImageLike& image, const std::string& method,
+             const TargetLike& target, int patch, int stride, double fill, std::uint64_t seed, long image_index,
              int batch, int threads) {
             const ImageSample s = image_arg(image, "image");
             const int c = explainable_target(*x, target, x->input(s));
@@ -193,7 +193,8 @@ void bind_evaluation(py::module_& m) {
         return "<pixelwise.Model: " + x.kind() + " '" + x.source() + "', " + std::to_string(x.classes()) + " classes>";
       });
   m.def(
-      "load_model", [](const std::string& path) { return std::shared_ptr<ExplainableModel>(load_explainable_model(path)); },
+      "load_model",
+      [](const PathArg& path) { return std::shared_ptr<ExplainableModel>(load_explainable_model(path.string())); },
       py::arg("path"), "A BoW model directory, a network model directory or an LRP Toolbox text file, as a Model.");
   m.def(
       "as_model",
@@ -227,7 +228,7 @@ void bind_evaluation(py::module_& m) {
       .def_property_readonly("seconds", [](const PyMethodResult& x) { return x.r.seconds; })
       .def_property_readonly("account", [](const PyMethodResult& x) { return account_dict(x.r.account); },
                              "lrp, taylor: {score, pixel_sum, layers}; None for the other methods")
-      .def_property_readonly("details", [](const PyMethodResult& x) { return from_json(x.r.details); })
+      .def_property_readonly("details", [](const PyMethodResult& x) { return py::dict(from_json(x.r.details)); })
       .def(
           "heatmap",
           [](const PyMethodResult& x, bool on_image, double scale, int min_side) {
@@ -251,7 +252,7 @@ void bind_evaluation(py::module_& m) {
       "i.i.d. uniform relevance in [-1, 1) from a 64-bit Mersenne Twister seeded with `seed`.");
   m.def(
       "occlusion",
-      [](const py::handle& model, const py::handle& image, const py::handle& target, int patch, int stride, double fill,
+      [](const ModelLike& model, const ImageLike& image, const TargetLike& target, int patch, int stride, double fill,
          int batch, int threads) {
         ModelArg a = model_arg(model);
         const ImageSample s = image_arg(image, "image");
@@ -280,7 +281,7 @@ void bind_evaluation(py::module_& m) {
   // ------------------------------------------------------------ metrics
   m.def(
       "region_perturbation",
-      [](const py::handle& model, const py::handle& image, const py::handle& relevance, const py::handle& target,
+      [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
          int region, int steps, int regions_per_step, bool most_relevant_first, const std::string& replacement,
          double constant, double blur_sigma, std::uint64_t seed, int batch, int threads) {
         ModelArg a = model_arg(model);
@@ -323,7 +324,7 @@ void bind_evaluation(py::module_& m) {
       "`model` as for occlusion().");
   m.def(
       "rank_regions",
-      [](const py::handle& relevance, int region, bool most_relevant_first, std::uint64_t seed) {
+      [](const ArrayLike& relevance, int region, bool most_relevant_first, std::uint64_t seed) {
         if (region < 1) throw py::value_error("rank_regions: region must be >= 1");
         return owned_vector(rank_regions(matrix_arg(relevance, "relevance"), region, most_relevant_first, seed));
       },
@@ -331,7 +332,7 @@ void bind_evaluation(py::module_& m) {
       "Region indices (row-major over the grid of side `region`) by summed relevance; ties in seeded order.");
   m.def(
       "localise",
-      [](const py::handle& relevance, const py::handle& mask) {
+      [](const ArrayLike& relevance, const ArrayLike& mask) {
         const RowMatrixXd r = matrix_arg(relevance, "relevance");
         const MaskArray g = mask_arg(mask, "mask");
         const Localisation l = localise(r, g);
@@ -348,7 +349,7 @@ void bind_evaluation(py::module_& m) {
       "no pixel is positive), relevance rank accuracy, pointing game, and the chance level mask_fraction.");
   m.def(
       "summarise",
-      [](const std::vector<double>& values) { return from_json(nlohmann::json(summarise(values))); },
+      [](const std::vector<double>& values) { return py::dict(from_json(nlohmann::json(summarise(values)))); },
       py::arg("values"), "count, undefined (NaN), mean, std, min, max, median and ci95 of a list of numbers.");
 }
 

@@ -34,14 +34,14 @@ void bind_network(py::module_& m) {
       "'digits:test@3').")
       .def_static(
           "load",
-          [](const std::string& path, const py::object& input_range) {
+          [](const PathArg& path, const RangeLike& input_range) {
             std::optional<std::pair<double, double>> range;
             if (!input_range.is_none()) {
               const auto r = input_range.cast<std::pair<double, double>>();
               if (!(r.first < r.second)) throw py::value_error("input_range: expected (low, high) with low < high");
               range = r;
             }
-            return std::make_shared<NetworkModel>(NetworkModel::load(path, range));
+            return std::make_shared<NetworkModel>(NetworkModel::load(path.string(), range));
           },
           py::arg("path"), py::arg("input_range") = py::none(),
           "Reads an LRP Toolbox text file (input_range: the (low, high) that grey 0..1 maps to, default (-1, 1)\n"
@@ -60,7 +60,7 @@ void bind_network(py::module_& m) {
       .def("class_name", &NetworkModel::class_name, py::arg("index"))
       .def(
           "predict",
-          [](const NetworkModel& n, const py::handle& image) {
+          [](const NetworkModel& n, const ImageLike& image) {
             const ImageSample s = image_arg(image, "image");
             Eigen::VectorXd scores;
             {
@@ -74,8 +74,8 @@ void bind_network(py::module_& m) {
           py::arg("image"), "Pre-softmax scores of all outputs (the explained quantities).")
       .def(
           "explain",
-          [](const std::shared_ptr<NetworkModel>& n, const py::handle& image, const std::string& method,
-             const std::string& rule, bool ignore_bias, const py::handle& target) {
+          [](const std::shared_ptr<NetworkModel>& n, const ImageLike& image, const std::string& method,
+             const std::string& rule, bool ignore_bias, const TargetLike& target) {
             NetworkExplainOptions options;
             options.method = parse_enum<ExplainMethod>(method, "explanation method");
             options.rule = rule;
@@ -149,11 +149,11 @@ void bind_network(py::module_& m) {
           "taylor: df/dx at the root; None otherwise")
       .def_property_readonly("root_score", [](const PyNetworkExplanation& x) { return x.e.root_score; })
       .def_property_readonly("root_reference", [](const PyNetworkExplanation& x) { return x.e.root_reference; })
-      .def("to_json", [](const PyNetworkExplanation& x) { return from_json(network_explanation_json(*x.model, x.e)); },
+      .def("to_json", [](const PyNetworkExplanation& x) { return py::dict(from_json(network_explanation_json(*x.model, x.e))); },
            "The report the CLI writes as NAME.json, as a dict.")
       .def(
           "heatmap",
-          [](const PyNetworkExplanation& x, const py::handle& image, double scale, int min_side) {
+          [](const PyNetworkExplanation& x, const OptionalImage& image, double scale, int min_side) {
             return heatmap_array(x.e.pixels, image, scale, min_side);
           },
           py::arg("image") = py::none(), py::arg("scale") = 0.0, py::arg("min_side") = 112,

@@ -66,7 +66,7 @@ def test_network_figure_and_errors(network, test_images):
         network.explain(images[0], rule="bogus")
     with pytest.raises(ValueError, match="magic"):
         network.explain(images[0], method="magic")
-    with pytest.raises(RuntimeError, match="10 x 10|784|input"):
+    with pytest.raises(ValueError, match="10 x 10|784|input"):
         network.explain(np.zeros((10, 10), dtype=np.uint8))
     with pytest.raises(RuntimeError, match="no-such.txt"):
         pixelwise.NetworkModel.load("no-such.txt")

@@ -1,0 +1,54 @@
+"""Typed use of the pixelwise API, checked by mypy (check_typing.py) against
+the shipped stubs, never run: if a stub says the wrong type, mypy fails here.
+"""
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+
+import pixelwise
+
+
+def explain_bow(model_dir: Path, image: npt.NDArray[np.uint8], target: Optional[str]) -> float:
+    model = pixelwise.BowModel.load(str(model_dir))
+    scores: npt.NDArray[np.float64] = model.predict(image)
+    e = model.explain(image, target=target)
+    pixels: npt.NDArray[np.float64] = e.pixels
+    name: str = e.class_name
+    assert name in model.classes and scores.shape[0] == len(model.classes)
+    for layer in e.layers:
+        print(layer["name"], layer["relevance_in"])
+    heatmap: npt.NDArray[np.uint8] = e.heatmap(image)
+    pixelwise.save_image("heatmap.png", heatmap)
+    return float(pixels.sum()) + e.residual
+
+
+def explain_network(path: str, image: npt.NDArray[np.float64]) -> int:
+    net = pixelwise.NetworkModel.load(path, input_range=(-1.0, 1.0))
+    e = net.explain(image, method="lrp", rule="epsilon:0.01", target=3)
+    root: Optional[npt.NDArray[np.float64]] = e.root
+    return e.class_index + (0 if root is None else 1)
+
+
+def evaluate(path: str, image: npt.NDArray[np.float32]) -> float:
+    m = pixelwise.load_model(path)
+    r = m.explain(image, method="occlusion", target=0)
+    curve = pixelwise.region_perturbation(m, image, r.pixels, target=r.class_index, steps=10)
+    aopc: float = curve["aopc"]
+
+    def callable_model(images: npt.NDArray[np.float32], c: int) -> npt.NDArray[np.float64]:
+        return np.zeros(images.shape[0])
+
+    pixelwise.occlusion(callable_model, image, target=1)
+    return aopc
+
+
+def blocks(image: npt.NDArray[np.uint8]) -> None:
+    f = pixelwise.dense_sift(image, step=2, bin_sizes=[3, 4])
+    descriptors: npt.NDArray[np.float32] = f.descriptors
+    codebook = pixelwise.Codebook.train(descriptors, {"words": 8})
+    codes = pixelwise.encode(codebook, f, {"type": "hard"})
+    encoding = pixelwise.pool(codes, f, {"type": "sum"})
+    histogram: npt.NDArray[np.float64] = encoding.histogram
+    print(len(f), histogram.shape)
