@@ -354,8 +354,8 @@ BOOST_AUTO_TEST_CASE(no_reference_of_the_other_sign_is_an_error) {
   }
 }
 
-// The shared bow_toy Taylor cases (expchi2, reference sv[1]):
-// shared/reference/bow_toy/README.md.
+// The bow_toy Taylor cases (expchi2, reference sv[1]):
+// tests/data/bow_toy/README.md.
 BOOST_AUTO_TEST_CASE(bow_toy_taylor_cases) {
   const test::BowToy bow;
   const nlohmann::json& toy = bow.toy;

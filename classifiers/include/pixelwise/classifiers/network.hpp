@@ -221,7 +221,7 @@ class Network {
   /// without parameters) when given. Returns dL/dx.
   RowMatrixXd backward(const Record& record, const RowMatrixXd& d_scores, std::vector<ParameterGradient>* grads) const;
 
-  /// The LRP Toolbox's plain-text format (see shared/reference/lrp_toolbox/README.md):
+  /// The LRP Toolbox's plain-text format (see tests/data/lrp_toolbox/README.md):
   /// layers from input to output, a header line each, then weights and biases
   /// on one line each for Linear and Convolution; reading stops at the first
   /// empty line. Also reads the older layout with a Linear layer's W on m lines.
