@@ -1,4 +1,4 @@
-// Relevance rules of the BoW layers (DESIGN.md 1.2-1.5): hand-computed cases,
+// Relevance rules of the BoW layers (docs/design.md 1.2-1.5): hand-computed cases,
 // the bow_toy reference cases, and a slow reference for pixel spreading.
 #include <boost/test/unit_test.hpp>
 #include <random>

@@ -1,4 +1,4 @@
-// Non-decomposable kernels and the Taylor decomposition (DESIGN.md 1.4) and
+// Non-decomposable kernels and the Taylor decomposition (docs/design.md 1.4) and
 // tiled explanations (1.6): kernel gradients against central differences,
 // hand-computed roots and decompositions, a slow reference of the whole
 // Taylor step, the bow_toy Taylor cases, real Fashion-MNIST images of both
