@@ -208,7 +208,7 @@ void BM_SvmTablesBuild(benchmark::State& state) {
       static_cast<double>(s.svm.support_vectors().size() * sizeof(double)) / (1 << 20);
 }
 
-// Relevance steps (DESIGN.md 1.4, 1.2, 1.5).
+// Relevance steps (docs/design.md 1.4, 1.2, 1.5).
 void BM_RelevanceSvmDirect(benchmark::State& state) {
   const Setup& s = setup();
   for (auto _ : state) benchmark::DoNotOptimize(decompose_svm(s.svm, s.explained, s.histogram, BiasPolicy::nonzero));

@@ -1,4 +1,4 @@
-# Finds the Debian packages pixelwise depends on (DESIGN.md section 4) and wraps
+# Finds the Debian packages pixelwise depends on (docs/design.md section 4) and wraps
 # the two C libraries without CMake config files as imported targets.
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)

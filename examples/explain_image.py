@@ -52,7 +52,7 @@ def main():
     e = model.explain(image, target=target, bias_policy=args.bias_policy)
     print(f"explained class {e.class_name!r} (predicted {model.classes[e.predicted]!r}): score {e.score:.10f}")
 
-    # Conservation (DESIGN.md section 2): every layer passes on what it received,
+    # Conservation (docs/design.md section 2): every layer passes on what it received,
     # up to what it absorbed or could not pass on.
     for layer in e.layers:
         print(f"  {layer['name']:>8}: in {layer['relevance_in']:+.10f}  out {layer['relevance_out']:+.10f}"

@@ -1,7 +1,8 @@
 // Writes the seed corpus of the fuzz targets: small valid inputs of every
 // format, made with pixelwise's own writers (nothing binary is kept in the
-// repository). Usage: fuzz_seeds OUT_DIR SOURCE_DIR REFERENCE_DIR
-//   OUT_DIR/<target>/seed-<n> for every target of fuzz_targets.hpp.
+// repository). Usage: fuzz_seeds OUT_DIR SOURCE_DIR
+//   OUT_DIR/<target>/seed-<n> for every target of fuzz_targets.hpp; the shipped
+//   configs and the toolbox XOR network are read from SOURCE_DIR.
 #include <zlib.h>
 
 #include <filesystem>
@@ -55,12 +56,12 @@ class Corpus {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: fuzz_seeds OUT_DIR SOURCE_DIR REFERENCE_DIR\n";
+  if (argc != 3) {
+    std::cerr << "usage: fuzz_seeds OUT_DIR SOURCE_DIR\n";
     return 2;
   }
   try {
-    const fs::path out(argv[1]), source(argv[2]), reference(argv[3]);
+    const fs::path out(argv[1]), source(argv[2]);
     Corpus corpus(out);
     const fs::path work = fuzz::scratch("seeds");
 
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
     Dataset data = load_dataset("fashion-mnist:train:100");
     BowModel::train(config, data, nullptr).save((work / "bow").string());
     corpus.add("model_dir", folder_archive(work / "bow"));
-    const std::string xor_text = slurp(reference / "lrp_toolbox" / "xor_random.txt");
+    const std::string xor_text = slurp(source / "tests" / "data" / "lrp_toolbox" / "xor_random.txt");
     NetworkModel network;
     network.network = Network::parse_toolbox(xor_text, "xor_random.txt");
     network.classes = {"false", "true"};

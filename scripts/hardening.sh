@@ -14,10 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${PIXELWISE_ASAN_BUILD_DIR:-$root/build-asan}
 jobs=${PIXELWISE_JOBS:-$(nproc)}
 seconds=${PIXELWISE_FUZZ_SECONDS:-20}
-reference=${PIXELWISE_REFERENCE_DIR:-$root/../shared/reference}
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPIXELWISE_FUZZ=ON -DPIXELWISE_PYTHON=OFF -DPIXELWISE_REFERENCE_DIR="$reference" >/dev/null
+  -DPIXELWISE_FUZZ=ON -DPIXELWISE_PYTHON=OFF >/dev/null
 cmake --build "$build_dir" -j "$jobs"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}
@@ -29,7 +28,7 @@ ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
 echo "== fuzzing every parser of outside data, ${seconds} s each"
 corpus=$build_dir/fuzz-corpus
 rm -rf "$corpus"
-"$build_dir/fuzz/fuzz_seeds" "$corpus/seeds" "$root" "$reference"
+"$build_dir/fuzz/fuzz_seeds" "$corpus/seeds" "$root"
 failed=()
 for target in npy libsvm_model config model_dir idx toolbox image; do
   mkdir -p "$corpus/work/$target" "$build_dir/fuzz-artifacts/$target"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Taylor demo (DESIGN.md 1.4 and 1.6, issue 4; docs/taylor.md): on Fashion-MNIST,
+# Taylor demo (docs/design.md 1.4 and 1.6, issue 4; docs/taylor.md): on Fashion-MNIST,
 #  1. trains an additive chi-square SVM model (configs/taylor_chi2.json) and an
 #     exponential chi-square one (configs/taylor_expchi2.json, gamma by the
 #     "mean" rule), on the first 3000 training images, and tests both;
@@ -47,7 +47,7 @@ for ((i = 0; i < 8 && i < n; ++i)); do
     "$out/lrp-chi2/$name.png" "$out/taylor-chi2/$name.png" "$out/taylor-expchi2/$name.png"
 done
 
-echo "== tiled Taylor explanation of test image 0 (tiles of 20 x 20 pixels every 4, DESIGN.md 1.6)"
+echo "== tiled Taylor explanation of test image 0 (tiles of 20 x 20 pixels every 4, docs/design.md 1.6)"
 "$bin" explain --model "$out/model-expchi2" --method taylor --tiles 20,4 --out "$out/tiled-expchi2" fashion-mnist:test@0
 "$bin" montage --out "$out/side-by-side/fashion-mnist-test-0-tiled.png" --label "Taylor, expchi2" \
   --label "tiled 20,4" "$out/taylor-expchi2/fashion-mnist-test-0.png" "$out/tiled-expchi2/fashion-mnist-test-0.png"

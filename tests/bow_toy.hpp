@@ -1,5 +1,5 @@
 #pragma once
-// The shared bow_toy cases (shared/reference/bow_toy/README.md) as the
+// The bow_toy cases (tests/data/bow_toy/README.md) as the
 // library's types: support vectors, descriptor frames, pyramid cells, and the
 // encoding of a case from its given codes M. Used by the exact (additive) and
 // the Taylor (expchi2) checks.

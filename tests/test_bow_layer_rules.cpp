@@ -1,5 +1,5 @@
 // The BoW layers below the classifier take rules the way network layers do
-// (DESIGN.md section 2): `--rule pooling=RULE;pixels=flat` on any BoW model,
+// (docs/design.md section 2): `--rule pooling=RULE;pixels=flat` on any BoW model,
 // composed with the network rules of a network classifier; loss reported as
 // absorbed, conservation kept; a rule a layer cannot take is refused before
 // any output.

@@ -1,4 +1,4 @@
-// A BoW pipeline whose classifier is a network (DESIGN.md 1.7: "a network can
+// A BoW pipeline whose classifier is a network (docs/design.md 1.7: "a network can
 // also sit on top of a BoW histogram instead of an SVM"): an MLP trained on the
 // histograms of real Fashion-MNIST images, explained by the network's LRP
 // rules down to the histogram bins and by the same BoW layers (pooling, pixel
@@ -48,7 +48,7 @@ const BowModel& model() {
 
 double relative_gap(double a, double b) { return std::abs(a - b) / std::max(1.0, std::abs(b)); }
 
-// Slow reference of one affine layer's rule in plain loops (DESIGN.md 1.7;
+// Slow reference of one affine layer's rule in plain loops (docs/design.md 1.7;
 // paper eqs. 56, 58, 60): R_i = sum_j q_ij / d_j R_j with
 //   LRP-0 / epsilon:  q_ij = x_i w_ij,      d_j = sum_i q_ij + b_j (+ eps sign),
 //   alpha 1, beta 0:  q_ij = (x_i w_ij)^+,  d_j = sum_i q_ij + b_j^+,

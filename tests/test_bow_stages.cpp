@@ -1,4 +1,4 @@
-// Every stage of the BoW pipelines with its relevance rule (DESIGN.md 1.1-1.5,
+// Every stage of the BoW pipelines with its relevance rule (docs/design.md 1.1-1.5,
 // issue 3): hand-computed tiny cases for each coding, pooling, pyramid,
 // normalisation and support weighting; the soft bow_toy reference cases with
 // the codes computed by our coder; slow, obviously-correct references for the
@@ -112,7 +112,7 @@ RowMatrixXd spread_slowly(const std::vector<Frame>& frames, const Eigen::VectorX
 
 }  // namespace
 
-// ---- coding (DESIGN.md 1.1) ----
+// ---- coding (docs/design.md 1.1) ----
 
 BOOST_AUTO_TEST_CASE(soft_rank_and_hard_coding_by_hand) {
   const Codebook codebook = toy_codebook();
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(k_nearest_words_exact_and_kdforest_agree_with_brute_force) 
   }
 }
 
-// ---- pooling (DESIGN.md 1.2) ----
+// ---- pooling (docs/design.md 1.2) ----
 
 // Three features in one cell, V = 2: m(f0) = (0.6, 0.4), m(f1) = (0.2, 0.8), m(f2) = (0, 1).
 BOOST_AUTO_TEST_CASE(sum_pmeans_and_max_pooling_and_their_relevance_by_hand) {
@@ -283,7 +283,7 @@ BOOST_AUTO_TEST_CASE(spatial_pyramid_cells_by_hand_and_relevance_stays_in_its_ce
   BOOST_TEST(e.pooled[1] == 3.0);
 }
 
-// ---- normalisation (DESIGN.md 1.3) ----
+// ---- normalisation (docs/design.md 1.3) ----
 
 BOOST_AUTO_TEST_CASE(normalisation_combinations_by_hand) {
   const Eigen::VectorXd x = (Eigen::VectorXd(3) << 3.0, 0.0, 1.0).finished();
@@ -384,7 +384,7 @@ BOOST_AUTO_TEST_CASE(bow_toy_soft_cases_with_codes_from_our_coder) {
   BOOST_TEST(checked == 9);
 }
 
-// ---- pixels (DESIGN.md 1.5) ----
+// ---- pixels (docs/design.md 1.5) ----
 
 BOOST_AUTO_TEST_CASE(gaussian_weighting_by_hand) {
   // A 2 x 2 support [1, 3) x [1, 3) centred on pixel (2, 2), half side 1, sigma 1:

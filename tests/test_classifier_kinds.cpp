@@ -5,7 +5,7 @@
 // saved, reloaded and explained through the same library path as the CLI's
 // `explain` (BowModel::load, HistogramClassifier::check on the request,
 // explain, explanation_json) and the evaluation's adapter. Its LRP is exact
-// (DESIGN.md 1.4: a linear decision is a sum of per-bin terms w_cd x_d plus
+// (docs/design.md 1.4: a linear decision is a sum of per-bin terms w_cd x_d plus
 // the bias), so the bin relevance is checked against values computed here.
 #include <boost/test/unit_test.hpp>
 #include <cmath>

@@ -1,4 +1,4 @@
-// Kernels and the one-vs-rest libsvm SVMs (DESIGN.md 1.4).
+// Kernels and the one-vs-rest libsvm SVMs (docs/design.md 1.4).
 #include <boost/test/unit_test.hpp>
 #include <random>
 

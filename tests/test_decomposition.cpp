@@ -1,5 +1,5 @@
-// Relevance rules of the BoW layers (DESIGN.md 1.2-1.5): hand-computed cases,
-// the shared bow_toy reference cases, and a slow reference for pixel spreading.
+// Relevance rules of the BoW layers (docs/design.md 1.2-1.5): hand-computed cases,
+// the bow_toy reference cases, and a slow reference for pixel spreading.
 #include <boost/test/unit_test.hpp>
 #include <random>
 
@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(rejects_support_outside_image) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// The shared bow_toy cases (shared/reference/bow_toy/README.md): codes M are
+// The bow_toy cases (tests/data/bow_toy/README.md): codes M are
 // given, so every additive-kernel case checks pooling, normalisation, the SVM
 // decomposition under each bias policy, and pixel spreading.
 BOOST_AUTO_TEST_CASE(bow_toy_reference_cases) {

@@ -1,7 +1,7 @@
 // Every method explains the same decision of the same input: on a colour
 // model, lrp, taylor, sensitivity, occlusion and random (explain and evaluate)
 // report the same score for the same image and class, the score of the colour
-// image the model reads (DESIGN.md section 2; a grey copy would be another
+// image the model reads (docs/design.md section 2; a grey copy would be another
 // input with another score).
 #include <boost/test/unit_test.hpp>
 #include <filesystem>

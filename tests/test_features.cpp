@@ -1,4 +1,4 @@
-// Local features and the BoW encoding (DESIGN.md 1.1-1.3) on real images.
+// Local features and the BoW encoding (docs/design.md 1.1-1.3) on real images.
 #include <boost/test/unit_test.hpp>
 
 #include "pixelwise/features/bow.hpp"

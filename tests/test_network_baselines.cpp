@@ -1,6 +1,6 @@
 // Gradients of layered networks (checked by finite differences), the
 // whole-network Taylor decomposition at a root point found by bisection, and
-// the sensitivity baseline (DESIGN.md 1.7; paper Fig 11).
+// the sensitivity baseline (docs/design.md 1.7; paper Fig 11).
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <random>

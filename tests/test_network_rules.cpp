@@ -1,4 +1,4 @@
-// LRP rules for layered networks (DESIGN.md 1.7): a slow, matrix-form
+// LRP rules for layered networks (docs/design.md 1.7): a slow, matrix-form
 // reference of every rule compared with the fast implementation on random
 // layers, tiny cases computed by hand, conservation, LRP = gradient x input,
 // composites and the explanation of any output.
@@ -81,7 +81,7 @@ struct RuleSpec {
 
 double s(double z) { return z >= 0 ? 1.0 : -1.0; }
 
-// The formulas of DESIGN.md 1.7 and the toolbox README, one connection at a time.
+// The formulas of docs/design.md 1.7 and the toolbox README, one connection at a time.
 SlowResult slow_rule(const Dense& D, const Eigen::RowVectorXd& x, const Eigen::RowVectorXd& R, const RuleSpec& rule,
                      bool ignore_bias) {
   const long I = D.W.rows(), J = D.W.cols();

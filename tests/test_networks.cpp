@@ -1,5 +1,5 @@
 // Layered networks against the LRP Toolbox's own outputs
-// (shared/reference/lrp_toolbox/README.md): forward passes, input relevance
+// (tests/data/lrp_toolbox/README.md): forward passes, input relevance
 // maps and per-layer relevance sums for every network and rule there, plus the
 // toolbox text format (round trip, older layout, bad input).
 #include <boost/test/unit_test.hpp>

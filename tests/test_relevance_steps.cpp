@@ -1,4 +1,4 @@
-// The relevance-step mechanism (DESIGN.md section 2): the loop that carries
+// The relevance-step mechanism (docs/design.md section 2): the loop that carries
 // relevance down a chain of steps and closes every layer's account, the rule
 // vocabulary of the network layers applied to the BoW pooling layer
 // (hand-computed cases and a slow reference), the classifier step and the
@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(pooling_takes_the_network_rules_by_hand) {
   const BowEncoding e = four_features();
   // z_w0 = 1 + 3 + 0.5 = 4.5, z_w1 = 0.5 + 2 = 2.5.
   const Eigen::VectorXd R = (Eigen::VectorXd(2) << 9.0, 5.0).finished();
-  // LRP-0 (the default) is the sum-pooling rule of DESIGN.md 1.2.
+  // LRP-0 (the default) is the sum-pooling rule of docs/design.md 1.2.
   const Relevance lrp0 = pool_relevance(e, R);
   const Eigen::VectorXd want0 = (Eigen::VectorXd(4) << 2.0, 6.0, 1.0 + 1.0, 4.0).finished();
   BOOST_TEST((lrp0.relevance - want0).cwiseAbs().maxCoeff() <= 1e-15);

@@ -43,9 +43,11 @@ inline std::string env_or_throw(const char* name) {
   return value;
 }
 
-inline std::string reference_dir() { return env_or_throw("PIXELWISE_REFERENCE_DIR"); }
 inline std::string cli_binary() { return env_or_throw("PIXELWISE_BINARY"); }
 inline std::string source_dir() { return env_or_throw("PIXELWISE_SOURCE_DIR"); }
+/// tests/data: outputs of other implementations (lrp_toolbox/, bow_toy/), kept
+/// in the repository so that a clone runs every test on its own.
+inline std::string reference_dir() { return source_dir() + "/tests/data"; }
 /// tests/data/format1: model directories of format version 1 and their explanations.
 inline std::filesystem::path format1_fixtures() {
   return std::filesystem::path(source_dir()) / "tests" / "data" / "format1";

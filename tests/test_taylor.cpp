@@ -1,4 +1,4 @@
-// Non-decomposable kernels and the Taylor decomposition (DESIGN.md 1.4) and
+// Non-decomposable kernels and the Taylor decomposition (docs/design.md 1.4) and
 // tiled explanations (1.6): kernel gradients against central differences,
 // hand-computed roots and decompositions, a slow reference of the whole
 // Taylor step, the bow_toy Taylor cases, real Fashion-MNIST images of both
@@ -354,8 +354,8 @@ BOOST_AUTO_TEST_CASE(no_reference_of_the_other_sign_is_an_error) {
   }
 }
 
-// The shared bow_toy Taylor cases (expchi2, reference sv[1]):
-// shared/reference/bow_toy/README.md.
+// The bow_toy Taylor cases (expchi2, reference sv[1]):
+// tests/data/bow_toy/README.md.
 BOOST_AUTO_TEST_CASE(bow_toy_taylor_cases) {
   const test::BowToy bow;
   const nlohmann::json& toy = bow.toy;

@@ -57,7 +57,7 @@ double Kernel::term(double u, double v) const {
     case KernelType::rbf: return (u - v) * (u - v);
     case KernelType::expchi2: {
       const double s = u + v;
-      return s == 0.0 ? 0.0 : (u - v) * (u - v) / s;  // 0 when u + v = 0 (DESIGN.md 1.4)
+      return s == 0.0 ? 0.0 : (u - v) * (u - v) / s;  // 0 when u + v = 0 (docs/design.md 1.4)
     }
     case KernelType::polynomial: return u * v;
     default: return kernel_term(type, u, v);

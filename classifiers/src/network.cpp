@@ -1,4 +1,4 @@
-// Layers and forward/backward passes of layered networks (DESIGN.md 1.7).
+// Layers and forward/backward passes of layered networks (docs/design.md 1.7).
 #include "pixelwise/classifiers/network.hpp"
 
 #include <algorithm>

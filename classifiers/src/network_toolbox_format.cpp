@@ -1,5 +1,5 @@
-// The LRP Toolbox's plain-text model format (shared/reference/lrp_toolbox/README.md,
-// "Model file format"): reading and writing.
+// The LRP Toolbox's plain-text model format (tests/data/lrp_toolbox/README.md,
+// "Model text format"): reading and writing.
 #include <charconv>
 #include <cmath>
 #include <fstream>

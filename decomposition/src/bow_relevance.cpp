@@ -27,7 +27,7 @@ class PoolingView : public RuleView {
         for (int k = codes.offsets[l]; k < codes.offsets[l + 1]; ++k) {
           const long bin = c * V + codes.word[k];
           const double m = codes.weight[k];
-          // g(m) of the rule (DESIGN.md 1.2), relative to the bin's maximum for p-means.
+          // g(m) of the rule (docs/design.md 1.2), relative to the bin's maximum for p-means.
           const double g = type == PoolingType::sum   ? m
                            : type == PoolingType::max ? (m == e.bin_max[bin] ? 1.0 : 0.0)
                            : m > 0                    ? std::pow(m / e.bin_max[bin], e.pooling.p)

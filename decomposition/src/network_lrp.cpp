@@ -1,5 +1,5 @@
 // LRP rules, composites and the layer-by-layer relevance pass for layered
-// networks (DESIGN.md 1.7; Bach et al. 2015 eqs. 56, 58, 60).
+// networks (docs/design.md 1.7; Bach et al. 2015 eqs. 56, 58, 60).
 #include "pixelwise/decomposition/network_lrp.hpp"
 
 #include <algorithm>
@@ -250,7 +250,7 @@ LrpRule LrpRule::alpha_beta(double alpha, double beta) {
   if (!std::isfinite(alpha) || !std::isfinite(beta) || beta < 0 || std::abs(alpha - beta - 1) > 1e-12 * (1 + std::abs(alpha)))
     throw std::invalid_argument(
         "alpha-beta rule: alpha = " + format_number(alpha) + ", beta = " + format_number(beta) +
-        " break the convention used here, alpha - beta = 1 with beta >= 0 (DESIGN.md 1.7; e.g. alpha 2, beta 1 or "
+        " break the convention used here, alpha - beta = 1 with beta >= 0 (docs/design.md 1.7; e.g. alpha 2, beta 1 or "
         "alpha 1, beta 0). A rule written with alpha + beta = 1 (LRP Toolbox) and alpha = a is alpha = a, beta = a - 1 "
         "here");
   const RulePart positive{alpha,
@@ -440,7 +440,7 @@ Relevance propagate_layer(const Layer& layer, const TensorShape& in, const Eigen
         "(the explained score is the pre-softmax one)");
   Eigen::RowVectorXd lower;
   if (kind == LayerKind::relu || kind == LayerKind::tanh || kind == LayerKind::flatten) {
-    lower = relevance;  // passed unchanged (DESIGN.md 1.7)
+    lower = relevance;  // passed unchanged (docs/design.md 1.7)
   } else {
     if (!rule) throw std::invalid_argument(layer.describe() + ": no relevance rule given");
     if (kind == LayerKind::max_pool && rule->uses_input()) {

@@ -1,6 +1,6 @@
-// Baselines for layered networks (DESIGN.md 1.7): whole-network first-order
+// Baselines for layered networks (docs/design.md 1.7): whole-network first-order
 // Taylor decomposition at a root point (the root search of the kernel SVMs,
-// DESIGN.md 1.4, taylor.hpp; paper Fig 11), and sensitivity (squared gradient).
+// docs/design.md 1.4, taylor.hpp; paper Fig 11), and sensitivity (squared gradient).
 #include <cmath>
 #include <limits>
 #include <stdexcept>

@@ -2,7 +2,7 @@
 // researcher can run the stages one by one and swap any of them for their own:
 // local descriptors with their supports, codebooks, coding, pooling,
 // normalisation, kernel SVMs, and the relevance step of every layer
-// (DESIGN.md 1.1-1.5).
+// (docs/design.md 1.1-1.5).
 #include <set>
 
 #include "bindings.hpp"
@@ -89,7 +89,7 @@ void bind_blocks(py::module_& m) {
   // ------------------------------------------------------------ descriptors
   py::class_<LocalFeatures>(
       m, "LocalFeatures",
-      "Local descriptors of one image with their frames and pixel supports (DESIGN.md 1).\n\n"
+      "Local descriptors of one image with their frames and pixel supports (docs/design.md 1).\n\n"
       "LocalFeatures(descriptors, frames, width, height) builds one from your own descriptors (M x D) and\n"
       "frames (a dict of arrays as `frames` returns: x, y, support (M x 4: x0, y0, x1, y1, clipped to the\n"
       "image, x1 and y1 exclusive), optional bin_size, scale, angle, half_side, channel).")
@@ -239,10 +239,10 @@ void bind_blocks(py::module_& m) {
       py::arg("codebook"), py::arg("features"), py::arg("coding") = py::none(),
       "Codes of LocalFeatures (or of an M x D descriptor array) with a codebook; `coding` as the 'coding'\n"
       "section of a configuration: {'type': 'hard'} (default), {'type': 'soft', 'knn': 5, 'sigma': ...},\n"
-      "{'type': 'rank', 'knn': 5, 'decay': 2} (DESIGN.md 1.1).");
+      "{'type': 'rank', 'knn': 5, 'decay': 2} (docs/design.md 1.1).");
 
   py::class_<BowEncoding>(m, "BowEncoding",
-                          "A pooled BoW encoding with the record the pooling relevance rule needs (DESIGN.md 1.2).")
+                          "A pooled BoW encoding with the record the pooling relevance rule needs (docs/design.md 1.2).")
       .def_property_readonly("codes", [](py::object self) {
         return py::cast(&self.cast<const BowEncoding&>().codes, py::return_value_policy::reference_internal, self);
       })
@@ -280,7 +280,7 @@ void bind_blocks(py::module_& m) {
         return owned_array(normalise(vector_arg(x, "x"), n));
       },
       py::arg("x"), py::arg("steps") = py::none(),
-      "Applies the normalisation steps ('l1', 'l2', 'power') in order (DESIGN.md 1.3); None: ['l1'].");
+      "Applies the normalisation steps ('l1', 'l2', 'power') in order (docs/design.md 1.3); None: ['l1'].");
 
   // ------------------------------------------------------------ SVM
   py::class_<AdditiveEvaluation>(m, "AdditivePass", "One evaluation of all machines of an additive-kernel Svm.")
@@ -298,7 +298,7 @@ void bind_blocks(py::module_& m) {
 
   py::class_<OneVsRestSvm>(m, "Svm",
                            "One-vs-rest kernel SVMs (libsvm, precomputed kernel): f_c(x) = b_c + sum_i alpha_i y_i\n"
-                           "k(x_i, x) (DESIGN.md 1.4).")
+                           "k(x_i, x) (docs/design.md 1.4).")
       .def_static(
           "train",
           [](const ArrayLike& X, const ArrayLike& labels, int classes, const OptionsLike& options) {
@@ -380,7 +380,7 @@ void bind_blocks(py::module_& m) {
           },
           py::arg("c"), py::arg("x"), py::arg("bias_policy") = "nonzero", py::arg("additive_pass") = nullptr,
           "Exact per-bin decomposition R_d = sum_i alpha_i y_i k_d(x_i,d, x_d) + beta_d of f_c(x) for an\n"
-          "additive kernel (DESIGN.md 1.4); returns (R, layer account). With additive_pass (from\n"
+          "additive kernel (docs/design.md 1.4); returns (R, layer account). With additive_pass (from\n"
           "evaluate_additive(x)) the terms and the score come from that pass, as in BowModel.explain.")
       .def("__repr__", [](const OneVsRestSvm& s) {
         return "<pixelwise.Svm: " + std::to_string(s.classes()) + " machines, kernel " + s.kernel_function().describe() +
@@ -396,7 +396,7 @@ void bind_blocks(py::module_& m) {
         return relevance_result(std::move(f.relevance), f.account);
       },
       py::arg("encoding"), py::arg("bin_relevance"),
-      "Bins -> descriptors with the pooling rule of the encoding (DESIGN.md 1.2); returns (R per descriptor,\n"
+      "Bins -> descriptors with the pooling rule of the encoding (docs/design.md 1.2); returns (R per descriptor,\n"
       "layer account). Normalisation passes relevance unchanged (1.3), so the bin relevance of the\n"
       "normalised histogram is given as it is.");
   m.def(
@@ -417,7 +417,7 @@ void bind_blocks(py::module_& m) {
         return py::make_tuple(owned_array(pixel_map(p.relevance, width, height)), layer_dict(p.account));
       },
       py::arg("features"), py::arg("relevance"), py::arg("width"), py::arg("height"), py::arg("weighting") = py::none(),
-      "Descriptors -> pixels: R_q = sum_l R_l w_l(q) over each support (DESIGN.md 1.5). `features` is a\n"
+      "Descriptors -> pixels: R_q = sum_l R_l w_l(q) over each support (docs/design.md 1.5). `features` is a\n"
       "LocalFeatures or a frames dict; `weighting` {'type': 'uniform'} (default) or {'type': 'gaussian',\n"
       "'sigma': 1.0}. Returns (H x W relevance, layer account).");
 }

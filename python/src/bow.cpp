@@ -1,5 +1,5 @@
 // Python bindings of the BoW + kernel-SVM pipeline (issue 7): model
-// directories, training, prediction and explanation (DESIGN.md 1.2-1.5), plus
+// directories, training, prediction and explanation (docs/design.md 1.2-1.5), plus
 // images, data sets and heatmap rendering.
 #include <iostream>
 #include <memory>
@@ -175,7 +175,7 @@ void bind_bow(py::module_& m) {
         return heatmap_array(matrix_arg(relevance, "relevance"), image, scale, min_side);
       },
       py::arg("relevance"), py::arg("image") = py::none(), py::arg("scale") = 0.0, py::arg("min_side") = 112,
-      "Heatmap as an RGB uint8 array (DESIGN.md 5): relevance / scale (scale 0: max |R| of this map) clipped\n"
+      "Heatmap as an RGB uint8 array (docs/design.md 5): relevance / scale (scale 0: max |R| of this map) clipped\n"
       "to [-1, 1], red positive, blue negative, white zero, shaded by the grey image if one is given (the\n"
       "same picture as the CLI's PNG). Images whose smaller side is below min_side are enlarged by an\n"
       "integer factor (nearest neighbour). An all-zero map renders white.");
@@ -387,7 +387,7 @@ void bind_bow(py::module_& m) {
           py::arg("root_tolerance") = TaylorOptions{}.tolerance, py::arg("scan_steps") = TaylorOptions{}.scan_steps,
           py::arg("rule") = py::none(), py::arg("ignore_bias") = false,
           "Explains the score of class `target` (index or name; None: the predicted class) pixel by pixel:\n"
-          "SVM score -> histogram bins -> descriptors -> pixels (DESIGN.md 1.2-1.5).\n"
+          "SVM score -> histogram bins -> descriptors -> pixels (docs/design.md 1.2-1.5).\n"
           "method 'lrp' (default): exact per-bin decomposition of an additive-kernel SVM, bias_policy 'nonzero'\n"
           "(default), 'uniform' or 'none' saying where the SVM bias goes (the CLI's --bias-policy).\n"
           "method 'taylor': first-order Taylor decomposition at a root point on the segment to a reference\n"
@@ -421,7 +421,7 @@ void bind_bow(py::module_& m) {
           py::arg("image"), py::arg("size") = 102, py::arg("offset") = 34, py::arg("target") = py::none(),
           py::arg("bias_policy") = "nonzero", py::arg("method") = "lrp", py::arg("reference") = "nearest",
           py::arg("root_tolerance") = TaylorOptions{}.tolerance, py::arg("scan_steps") = TaylorOptions{}.scan_steps,
-          "Tiled explanation (DESIGN.md 1.6; the paper's VOC figures: 102 x 102 tiles every 34 pixels): every\n"
+          "Tiled explanation (docs/design.md 1.6; the paper's VOC figures: 102 x 102 tiles every 34 pixels): every\n"
           "tile is classified and explained on its own (class `target`, default: the class predicted for the\n"
           "whole image) and a pixel's relevance is the mean over the tiles covering it. The CLI's --tiles.")
       .def("__repr__", [](const BowModel& b) {

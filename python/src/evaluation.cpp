@@ -1,5 +1,5 @@
 // Python bindings of the explanation methods and evaluation metrics (issue 7;
-// DESIGN.md 5): any model the library loads, or any Python callable, can be
+// docs/design.md 5): any model the library loads, or any Python callable, can be
 // explained by occlusion or random maps and scored by region perturbation
 // (AOPC), and any numpy heatmap (from this library or another tool) can be
 // evaluated the same way, or against a ground-truth mask.
@@ -316,7 +316,7 @@ void bind_evaluation(py::module_& m) {
       py::arg("steps") = 100, py::arg("regions_per_step") = 1, py::arg("most_relevant_first") = true,
       py::arg("replacement") = "uniform", py::arg("constant") = 0.0, py::arg("blur_sigma") = 3.0, py::arg("seed") = 1,
       py::arg("batch") = 32, py::arg("threads") = 0,
-      "Region perturbation (Samek et al. 2017; DESIGN.md 5) of a heatmap from any source: regions of side\n"
+      "Region perturbation (Samek et al. 2017; docs/design.md 5) of a heatmap from any source: regions of side\n"
       "`region` (0: 9, smaller for small images) ranked by summed relevance, most relevant first (MoRF) or\n"
       "least (LeRF), replaced step by step by uniform noise ('uniform', seeded), a constant grey level\n"
       "('constant') or the blurred image ('blur'). Returns {scores: f(x^(0..L)), aopc, region,\n"
@@ -345,7 +345,7 @@ void bind_evaluation(py::module_& m) {
         return d;
       },
       py::arg("relevance"), py::arg("mask"),
-      "Localisation of a heatmap against a ground-truth mask (DESIGN.md 5): relevance mass accuracy (NaN when\n"
+      "Localisation of a heatmap against a ground-truth mask (docs/design.md 5): relevance mass accuracy (NaN when\n"
       "no pixel is positive), relevance rank accuracy, pointing game, and the chance level mask_fraction.");
   m.def(
       "summarise",

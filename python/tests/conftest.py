@@ -1,11 +1,12 @@
 """Shared fixtures of the pixelwise Python tests.
 
 ctest runs these with PYTHONPATH pointing at the built module and with
-PIXELWISE_BINARY (the command-line program), PIXELWISE_SOURCE_DIR and
-PIXELWISE_REFERENCE_DIR set (python/CMakeLists.txt). The models are small and
-trained once per session on real Fashion-MNIST images (Debian's
-dataset-fashion-mnist), by the command line, so that Python and the CLI can be
-compared on the very same model directory.
+PIXELWISE_BINARY (the command-line program) and PIXELWISE_SOURCE_DIR set
+(python/CMakeLists.txt); reference data from other implementations is read from
+the repository's tests/data. The models are small and trained once per session
+on real Fashion-MNIST images (Debian's dataset-fashion-mnist), by the command
+line, so that Python and the CLI can be compared on the very same model
+directory.
 """
 import gzip
 import json
@@ -77,6 +78,12 @@ def cli():
 @pytest.fixture(scope="session")
 def source_dir():
     return Path(_env("PIXELWISE_SOURCE_DIR"))
+
+
+@pytest.fixture(scope="session")
+def reference_dir(source_dir):
+    """tests/data: outputs of other implementations, kept in the repository."""
+    return source_dir / "tests" / "data"
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Conservation (DESIGN.md section 2) seen from Python, and the building blocks
+"""Conservation (docs/design.md section 2) seen from Python, and the building blocks
 chained by hand giving the model's own explanation."""
 import numpy as np
 import pytest

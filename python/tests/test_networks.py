@@ -1,7 +1,5 @@
 """Network classifiers from Python: the CLI's numbers to the last bit, and conservation."""
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +8,8 @@ import pixelwise
 
 
 @pytest.fixture(scope="session")
-def toolbox_file():
-    return Path(os.environ["PIXELWISE_REFERENCE_DIR"]) / "lrp_toolbox" / "mlp_relu.txt"
+def toolbox_file(reference_dir):
+    return reference_dir / "lrp_toolbox" / "mlp_relu.txt"
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ class NotAString(os.PathLike):
 
 
 @pytest.fixture(scope="module")
-def toolbox_file():
-    return Path(os.environ["PIXELWISE_REFERENCE_DIR"]) / "lrp_toolbox" / "mlp_relu.txt"
+def toolbox_file(reference_dir):
+    return Path(reference_dir) / "lrp_toolbox" / "mlp_relu.txt"
 
 
 def test_unknown_class_names_are_value_errors(model, model_dir, test_images, toolbox_file):

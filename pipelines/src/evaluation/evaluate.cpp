@@ -73,7 +73,7 @@ bool wants(const EvaluationOptions& options, const std::string& metric) {
   return std::find(options.metrics.begin(), options.metrics.end(), metric) != options.metrics.end();
 }
 
-// The metrics of one method's map of one image (DESIGN.md 5): the
+// The metrics of one method's map of one image (docs/design.md 5): the
 // perturbation curves with their AOPC, localisation against the mask, and the
 // conservation account of the methods that decompose the score.
 nlohmann::json measure(const ExplainableModel& model, const cv::Mat& input, const Explanation& r,

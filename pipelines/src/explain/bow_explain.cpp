@@ -59,7 +59,7 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   e.policy = options.policy;
   e.method = options.method;
   e.versus = versus;
-  // The classifier layers (DESIGN.md 1.4, 1.7): relevance of every histogram bin, and their accounts (top first).
+  // The classifier layers (docs/design.md 1.4, 1.7): relevance of every histogram bin, and their accounts (top first).
   ClassifierRelevance r = model.classifier->relevance(forward.encoding.histogram, forward.pass, e.class_index, request);
   e.score = r.score;
   e.bias = r.bias;
@@ -162,7 +162,7 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
     j.erase("bias_policy");
   }
   if (e.taylor) {
-    // Taylor (DESIGN.md 1.4): the absorbed relevance of the svm layer is the
+    // Taylor (docs/design.md 1.4): the absorbed relevance of the svm layer is the
     // residual f(x) - sum R = f(x0) + higher-order terms; per layer, the residual
     // of what reached it.
     const SvmTaylorRelevance& t = *e.taylor;

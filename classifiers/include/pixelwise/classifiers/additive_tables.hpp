@@ -1,7 +1,7 @@
 #pragma once
 // Fast evaluation of additive-kernel SVM decisions dimension by dimension
 // (Maji, Berg, Malik, "Classification using intersection kernel support vector
-// machines is efficient", CVPR 2008; DESIGN.md 1.4).
+// machines is efficient", CVPR 2008; docs/design.md 1.4).
 //
 // For an additive kernel f_c(x) = sum_d h_{c,d}(x_d) - rho_c with
 //   h_{c,d}(s) = sum_i coef_{c,i} k_d(sv_{i,d}, s),

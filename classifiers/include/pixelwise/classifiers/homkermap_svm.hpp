@@ -12,7 +12,7 @@
 // matrix of O(N^2 D).
 //
 // The decision f_c(x) = w_c . psi(x) + b_c splits over the original bins
-// exactly (DESIGN.md 1.4, here for the linear model on the map):
+// exactly (docs/design.md 1.4, here for the linear model on the map):
 //   h_{c,d}(x_d) = sum_j w_{c,d,j} psi_j(x_d),   f_c(x) = sum_d h_{c,d}(x_d) + b_c,
 // i.e. a bin's relevance is the sum over its expanded dimensions. psi(0) = 0,
 // so bins absent from x get none. The result has the form of an additive

@@ -1,6 +1,6 @@
 #pragma once
 // A kernel with its parameters, k(a, b) = outer(inner(a, b)) with
-// inner(a, b) = sum_d t(a_d, b_d) (DESIGN.md 1.4):
+// inner(a, b) = sum_d t(a_d, b_d) (docs/design.md 1.4):
 //
 //   kernel       t(u, v)              outer(s)
 //   additive     k_d(u, v)            s                       (kernel_term of kernels.hpp)

@@ -1,6 +1,6 @@
 #pragma once
 // Analytic gradients of an SVM decision with respect to its input histogram,
-// for every kernel (DESIGN.md 1.4; needed by the Taylor decomposition):
+// for every kernel (docs/design.md 1.4; needed by the Taylor decomposition):
 //
 //   f(x) = b + sum_i coef_i outer(inner(sv_i, x)),  inner(a, x) = sum_d t(a_d, x_d)
 //   df/dx_d = sum_i coef_i outer'(inner(sv_i, x)) dt(sv_i,d, x_d)/dx_d

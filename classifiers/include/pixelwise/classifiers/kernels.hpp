@@ -1,5 +1,5 @@
 #pragma once
-// Sum-decomposable kernels k(x, y) = sum_d k_d(x_d, y_d) (DESIGN.md 1.4).
+// Sum-decomposable kernels k(x, y) = sum_d k_d(x_d, y_d) (docs/design.md 1.4).
 #include <cmath>
 #include <string>
 
@@ -25,7 +25,7 @@ inline double kernel_term(KernelType kernel, double u, double v) {
     case KernelType::intersection: return u < v ? u : v;
     case KernelType::chi2: {
       const double s = u + v;
-      return s == 0.0 ? 0.0 : 2.0 * u * v / s;  // 0 when u + v = 0 (DESIGN.md 1.4)
+      return s == 0.0 ? 0.0 : 2.0 * u * v / s;  // 0 when u + v = 0 (docs/design.md 1.4)
     }
     case KernelType::hellinger: {
       // sqrt(u v) for histograms; for signed values the linear kernel of the

@@ -1,5 +1,5 @@
 #pragma once
-// Layered neural networks (DESIGN.md 1.7): the layers of the LRP Toolbox
+// Layered neural networks (docs/design.md 1.7): the layers of the LRP Toolbox
 // (Linear, Convolution, SumPool, MaxPool, Rect, Tanh, SoftMax, Flatten), a
 // forward pass that keeps the activations every relevance rule needs, input
 // gradients (for sensitivity and Taylor decomposition), the toolbox's
@@ -195,7 +195,7 @@ class Network {
   int size() const { return static_cast<int>(layers_.size()); }
   const Layer& layer(int k) const;
   Layer& layer(int k);
-  /// The layers that compute the scores: all but a trailing SoftMax (DESIGN.md
+  /// The layers that compute the scores: all but a trailing SoftMax (docs/design.md
   /// 1.7: the explained score is the pre-softmax one).
   int score_layers() const;
 
@@ -221,7 +221,7 @@ class Network {
   /// without parameters) when given. Returns dL/dx.
   RowMatrixXd backward(const Record& record, const RowMatrixXd& d_scores, std::vector<ParameterGradient>* grads) const;
 
-  /// The LRP Toolbox's plain-text format (see shared/reference/lrp_toolbox/README.md):
+  /// The LRP Toolbox's plain-text format (see tests/data/lrp_toolbox/README.md):
   /// layers from input to output, a header line each, then weights and biases
   /// on one line each for Linear and Convolution. Stricter than the toolbox's
   /// reader, which stops at the first empty line: only the end of the file may

@@ -4,7 +4,7 @@
 // classification"). Precomputed-kernel mode as OneVsRestSvm; the support
 // vectors' feature vectors live in one table.
 //
-// What can be explained (DESIGN.md 1.4, both exact for additive kernels):
+// What can be explained (docs/design.md 1.4, both exact for additive kernels):
 // - the pairwise decision f_{c,c'}(x) of the machine that separates c from c'
 //   (> 0: a vote for c), oriented so that c is the positive side;
 // - the summed score s_c(x) = sum_{c' != c} f_{c,c'}(x), the evidence for c

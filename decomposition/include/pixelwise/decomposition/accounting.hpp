@@ -1,5 +1,5 @@
 #pragma once
-// Conservation accounting (DESIGN.md section 2): every relevance step reports
+// Conservation accounting (docs/design.md section 2): every relevance step reports
 // what it received, what it passed on, and what it absorbed or could not pass.
 #include <nlohmann/json_fwd.hpp>
 #include <string>

@@ -1,8 +1,8 @@
 #pragma once
 // Relevance below the classifier of a BoW pipeline, as relevance steps
-// (relevance_step.hpp): bins -> local features (pooling rules, DESIGN.md 1.2;
+// (relevance_step.hpp): bins -> local features (pooling rules, docs/design.md 1.2;
 // normalisation passes relevance unchanged, 1.3) and local features -> pixels
-// (DESIGN.md 1.5). Both are affine maps seen by the same rule vocabulary as the
+// (docs/design.md 1.5). Both are affine maps seen by the same rule vocabulary as the
 // network layers (network_lrp.hpp): sum pooling is LRP-0 over the code matrix,
 // uniform spreading is the flat rule over a support.
 #include <Eigen/Core>
@@ -15,7 +15,7 @@
 
 namespace pixelwise {
 
-/// The pooling rule (DESIGN.md 1.2), for every cell c of a feature and every
+/// The pooling rule (docs/design.md 1.2), for every cell c of a feature and every
 /// word d of its code:
 ///   R_l = sum_c sum_d R_{c,d} g(m_d(l)) / sum_{j in c} g(m_d(l_j))
 /// with g(m) = m for sum pooling, g(m) = m^p for p-means (evaluated as
@@ -32,7 +32,7 @@ Relevance pool_relevance(const BowEncoding& encoding, const Eigen::VectorXd& bin
 /// R_q = sum_{l : q in supp(l)} R_l w_l(q), sum_q w_l(q) = 1 over the clipped
 /// support (see support_spans for the support of a rotated frame): the flat
 /// rule over the support with the weighting's weights (the only rule this
-/// layer takes until the descriptor layer is decomposed itself, DESIGN.md 1.9).
+/// layer takes until the descriptor layer is decomposed itself, docs/design.md 1.9).
 /// Uniform weights are accumulated with a 2-D difference array for axis-aligned
 /// supports and a per-row difference array for rotated ones: O(M + pixels)
 /// and O(M * support height + pixels). Gaussian weights (centred on the frame,

@@ -1,6 +1,6 @@
 #pragma once
 // How good is a heatmap? Faithfulness and localisation metrics (issue 6;
-// DESIGN.md section 5), for any model seen through ScoreModel (baselines.hpp).
+// docs/design.md section 5), for any model seen through ScoreModel (baselines.hpp).
 //
 // Region perturbation (Samek, Binder, Montavon, Lapuschkin, Müller 2017,
 // "Evaluating the visualization of what a deep neural network has learned"):
@@ -11,7 +11,7 @@
 //   x^(0) = x,  x^(k) = x^(k-1) with the k-th group of regions replaced,
 // and the curve is f(x^(0)), ..., f(x^(L)). Per image
 //   AOPC = 1/(L+1) sum_{k=0..L} (f(x^(0)) - f(x^(k)));
-// over a data set the mean of that (DESIGN.md 5). Under MoRF a faithful
+// over a data set the mean of that (docs/design.md 5). Under MoRF a faithful
 // heatmap makes the score fall fast (large AOPC); under LeRF it keeps it
 // (small AOPC). Replacement values: uniform noise in [0, 1] (one noise image
 // per image, seeded), a constant grey level, or the Gaussian-blurred image.
@@ -106,7 +106,7 @@ struct Summary {
 Summary summarise(const std::vector<double>& values);
 void to_json(nlohmann::json& j, const Summary& s);
 
-/// One explanation's conservation account (DESIGN.md section 2).
+/// One explanation's conservation account (docs/design.md section 2).
 struct ConservationRecord {
   double score = 0;
   double pixel_sum = 0;

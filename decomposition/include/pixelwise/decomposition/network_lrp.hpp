@@ -1,5 +1,5 @@
 #pragma once
-// Relevance for layered networks (DESIGN.md 1.7; Bach et al. 2015, eqs. 56,
+// Relevance for layered networks (docs/design.md 1.7; Bach et al. 2015, eqs. 56,
 // 58, 60): LRP rules built from small parts, composites (a rule per layer),
 // whole-network Taylor decomposition at a root point, and sensitivity.
 //
@@ -226,7 +226,7 @@ struct NetworkTaylorDecomposition {
 };
 
 /// First-order Taylor decomposition of f = score of `class_index` (-1: arg max)
-/// at a root point (DESIGN.md 1.4 and 1.7; paper Fig 11): every candidate with
+/// at a root point (docs/design.md 1.4 and 1.7; paper Fig 11): every candidate with
 /// a score of the opposite sign gives the root nearest to x on its segment
 /// (find_root_on_segment); the root closest to x wins. Throws
 /// std::runtime_error when no candidate has a score of the opposite sign.

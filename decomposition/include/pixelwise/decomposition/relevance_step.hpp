@@ -1,5 +1,5 @@
 #pragma once
-// The contract every layer keeps (DESIGN.md section 2), for BoW stages and
+// The contract every layer keeps (docs/design.md section 2), for BoW stages and
 // network layers alike:
 //   forward(input) -> output, plus a record of what the layer's rule needs;
 //   relevance(record, upper relevance, rule) -> lower relevance, plus what the
@@ -57,7 +57,7 @@ class RelevanceStep {
 
 using Steps = std::vector<std::unique_ptr<RelevanceStep>>;
 
-/// A classifier layer on a BoW histogram as a relevance step (DESIGN.md 1.4,
+/// A classifier layer on a BoW histogram as a relevance step (docs/design.md 1.4,
 /// 1.7) for one explained decision f(x): its input is that decision's
 /// relevance (one value), its output the histogram bins. Its record is the
 /// classifier's decomposition r of f(x) itself, made with the forward pass:

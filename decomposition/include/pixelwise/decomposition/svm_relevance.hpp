@@ -1,6 +1,6 @@
 #pragma once
 // Exact decomposition of an additive-kernel SVM decision onto histogram bins
-// (DESIGN.md 1.4): R_d = sum_i alpha_i y_i k_d(x_i,d, x_d) + beta_d.
+// (docs/design.md 1.4): R_d = sum_i alpha_i y_i k_d(x_i,d, x_d) + beta_d.
 #include <Eigen/Core>
 #include <string>
 

@@ -1,6 +1,6 @@
 #pragma once
 // First-order Taylor decomposition of an SVM decision at a root point
-// (DESIGN.md 1.4; Bach et al. 2015, Taylor-type decomposition, used there for
+// (docs/design.md 1.4; Bach et al. 2015, Taylor-type decomposition, used there for
 // the exponential chi-square SVMs of the PASCAL VOC experiments):
 //
 //   f(x) = f(x0) + sum_d df/dx_d(x0) (x_d - x0_d) + higher-order terms,
@@ -29,7 +29,7 @@ struct TaylorOptions {
   double tolerance = 1e-9;  ///< the root satisfies |f(x0)| <= tolerance
   int scan_steps = 32;      ///< equal steps of the scan from x towards x' before bisection
   /// A root is searched towards each of the `roots` nearest references of the
-  /// other sign, and the root nearest to x is kept (DESIGN.md 1.4: a root near
+  /// other sign, and the root nearest to x is kept (docs/design.md 1.4: a root near
   /// x keeps the higher-order terms small).
   int roots = 1;
   void validate() const;

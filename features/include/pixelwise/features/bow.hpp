@@ -1,5 +1,5 @@
 #pragma once
-// From local features to a Bag-of-Words vector: coding (DESIGN.md 1.1),
+// From local features to a Bag-of-Words vector: coding (docs/design.md 1.1),
 // pooling over spatial cells (1.2) and normalisation (1.3). The encoding keeps
 // the record the relevance rules need: every feature's code, its cells, and
 // the pooled mass of every (cell, word).
@@ -23,7 +23,7 @@ struct Codes {
   int features() const { return static_cast<int>(offsets.size()) - 1; }
 };
 
-/// Coding (DESIGN.md 1.1), over the k = knn nearest words of a descriptor:
+/// Coding (docs/design.md 1.1), over the k = knn nearest words of a descriptor:
 ///   "hard": m_d = 1 for the nearest word;
 ///   "soft": kernel codebook, m_d proportional to exp(-|v - c_d|^2 / (2 sigma^2));
 ///   "rank": m_d proportional to decay^(-r), r = 0 .. knn-1 the rank of d;
@@ -42,7 +42,7 @@ struct CodingOptions {
   static const OptionSchema<CodingOptions>& schema();
 };
 
-/// Pooling over a spatial cell c holding M_c features (DESIGN.md 1.2):
+/// Pooling over a spatial cell c holding M_c features (docs/design.md 1.2):
 ///   "sum":    x_{c,d} = sum_{l in c} m_d(l)
 ///   "pmeans": x_{c,d} = ((1/M_c) sum_{l in c} m_d(l)^p)^(1/p)
 ///   "max":    x_{c,d} = max_{l in c} m_d(l)
@@ -60,7 +60,7 @@ struct PoolingOptions {
   static const OptionSchema<PoolingOptions>& schema();
 };
 
-/// Normalisation steps (DESIGN.md 1.3); "power" is the signed square root.
+/// Normalisation steps (docs/design.md 1.3); "power" is the signed square root.
 enum class NormalisationStep { l1, l2, power };
 const EnumNames<NormalisationStep>& enum_names(NormalisationStep);
 

@@ -1,6 +1,6 @@
 #pragma once
 // Dense SIFT on a grey image with VLFeat's vl_dsift, at one or several bin sizes
-// (DESIGN.md 1; issue: dense SIFT with supports). Each descriptor keeps its
+// (docs/design.md 1; issue: dense SIFT with supports). Each descriptor keeps its
 // frame and its support square: 4 x bin size, centred on the frame, clipped.
 #include <opencv2/core.hpp>
 #include <vector>

@@ -3,7 +3,7 @@
 // "descriptor" section of a pipeline configuration): dense multi-scale SIFT
 // (VLFeat vl_dsift, PHOW smoothing) or keypoint SIFT (VLFeat's difference-of-
 // Gaussians detector vl_sift), on the grey image or on the planes of a colour
-// space, with the weighting of their pixel supports (DESIGN.md 1, 1.5).
+// space, with the weighting of their pixel supports (docs/design.md 1, 1.5).
 #include <nlohmann/json_fwd.hpp>
 #include <opencv2/core.hpp>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // Local features of one image: descriptors, frames and pixel supports
-// (DESIGN.md section 1, notation l = 1..M, supp(l)).
+// (docs/design.md section 1, notation l = 1..M, supp(l)).
 #include "pixelwise/common/matrix.hpp"
 #include <Eigen/Core>
 #include <nlohmann/json_fwd.hpp>
@@ -64,7 +64,7 @@ std::vector<RowSpan> support_spans(const Frame& frame, int width, int height);
 /// Bounding box of spans (empty box if there are none).
 PixelBox bounding_box(const std::vector<RowSpan>& spans);
 
-/// How relevance is spread over a support's pixels (DESIGN.md 1.5):
+/// How relevance is spread over a support's pixels (docs/design.md 1.5):
 /// w_l(q) uniform, or Gaussian exp(-|q - centre|^2 / (2 s^2)) with
 /// s = sigma * half_side, normalised to sum 1 over the clipped support.
 /// sigma = 1 matches the Gaussian window of a SIFT descriptor (whose standard

@@ -1,7 +1,7 @@
 // Kind "kernel_map_svm" (svm.feature_map): linear SVMs on VLFeat's homogeneous
 // kernel map of an additive kernel, for training sets too large for a kernel
 // matrix (homkermap_svm.hpp). f_c = sum_d h_{c,d}(x_d) + b_c exactly, so LRP is
-// the rule of an additive kernel (DESIGN.md 1.4) on the terms of the forward
+// the rule of an additive kernel (docs/design.md 1.4) on the terms of the forward
 // pass. File: mapped_svm.npy, float64 classes x (D (2n + 1) + 1), the weights
 // then the bias of every class.
 #include <stdexcept>

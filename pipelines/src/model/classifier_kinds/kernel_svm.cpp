@@ -1,6 +1,6 @@
 // Kernel SVMs on the histograms (one-vs-rest and one-vs-one kinds share this):
 // the svm section, the forward pass and the SVM layer's decomposition
-// (DESIGN.md 1.4: exact for additive kernels by lrp, Taylor at a root point
+// (docs/design.md 1.4: exact for additive kernels by lrp, Taylor at a root point
 // for any kernel).
 #include <stdexcept>
 

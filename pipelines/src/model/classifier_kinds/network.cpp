@@ -1,5 +1,5 @@
 // Kind "network" (config section "network"): an MLP on the histograms
-// (DESIGN.md 1.7: "a network can also sit on top of a BoW histogram instead
+// (docs/design.md 1.7: "a network can also sit on top of a BoW histogram instead
 // of an SVM"), trained like `pixelwise train-network` and explained by its LRP
 // rules down to the bins. File: network.txt, the LRP Toolbox's plain-text
 // format (as in network model directories, network_model.hpp).

@@ -1,7 +1,7 @@
 // Kind "one_vs_one_svm" (svm.multiclass "one_vs_one"): libsvm's own
 // multi-class model of K (K-1) / 2 pairwise machines. The class scores are the
 // summed pairwise machines s_c = sum_{c' != c} f_{c,c'} (one_vs_one.hpp), so
-// the SVM layer is decomposed as one-vs-rest machines (DESIGN.md 1.4); a
+// the SVM layer is decomposed as one-vs-rest machines (docs/design.md 1.4); a
 // pairwise decision f_{c,versus} can be explained too. Files:
 // support_vectors.npy and svm-ovo.model, libsvm's multi-class model.
 #include <stdexcept>

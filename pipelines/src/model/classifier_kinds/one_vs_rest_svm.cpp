@@ -1,5 +1,5 @@
 // Kind "one_vs_rest_svm": one kernel SVM per class against all others, the
-// default classifier (DESIGN.md 1.4). Files: support_vectors.npy and
+// default classifier (docs/design.md 1.4). Files: support_vectors.npy and
 // svm-<c>.model, libsvm's model of class c (precomputed kernel; support
 // vectors are 1-based rows of support_vectors.npy).
 #include <stdexcept>

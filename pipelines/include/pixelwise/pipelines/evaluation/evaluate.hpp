@@ -1,5 +1,5 @@
 #pragma once
-// Evaluating explanations (issue 6; DESIGN.md 5): every explanation method on
+// Evaluating explanations (issue 6; docs/design.md 5): every explanation method on
 // every image of a data set, the faithfulness and localisation metrics of
 // decomposition/metrics.hpp, timings, and the JSON with every number and the
 // settings that produced it (the HTML report is report.hpp).

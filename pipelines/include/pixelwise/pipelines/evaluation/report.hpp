@@ -7,7 +7,7 @@
 //                              original (ground-truth mask outlined in green)
 //                              and every method's heatmap and overlay with its
 //                              numbers, and the settings
-//   img/*.png, img/*.svg       heatmaps (DESIGN.md 5 colours, each map scaled by
+//   img/*.png, img/*.svg       heatmaps (docs/design.md 5 colours, each map scaled by
 //                              its own max |R|), originals, curves
 // All numbers come from the evaluation JSON (evaluate.hpp). A script in the
 // page counts the images that loaded and the tables once the page has loaded

@@ -1,5 +1,5 @@
 #pragma once
-// Explaining one decision of a BoW model pixel by pixel (DESIGN.md 1.2-1.5,
+// Explaining one decision of a BoW model pixel by pixel (docs/design.md 1.2-1.5,
 // 1.7): the classifier's score -> histogram bins (by the classifier's kind:
 // histogram_classifier.hpp) -> local features -> pixels, with the conservation account of every step. A multi-channel model sends each
 // channel's block of bin relevance down that channel's pooling and pixel
@@ -34,7 +34,7 @@ struct ChannelRelevance {
 /// also give relevance to empty bins, which no feature can take (unassigned).
 inline constexpr const char* kBowNetworkDefaultRule = "epsilon-plus";
 
-/// How the classifier layer is decomposed (DESIGN.md 1.4, 1.7); the layers
+/// How the classifier layer is decomposed (docs/design.md 1.4, 1.7); the layers
 /// below always use their LRP rules.
 ///   lrp:    SVM: the exact decomposition of an additive kernel, bias by
 ///             `policy`; network: LRP with the composite `rule` (bias absorbed
@@ -82,7 +82,7 @@ struct BowExplanation {
   double residual() const { return score - pixel_sum; }
 };
 
-/// The rules of the BoW layers below the classifier (DESIGN.md section 2) in
+/// The rules of the BoW layers below the classifier (docs/design.md section 2) in
 /// options.rule: "pooling=RULE" (any rule of the vocabulary, e.g. epsilon;
 /// default LRP-0) and "pixels=flat" (the only pixel rule). For a network
 /// classifier the same composite also gives the network layers their rules;

@@ -76,7 +76,7 @@ struct ExplainSettings {
   TaylorOptions taylor;
   // lrp and taylor (BoW models)
   std::string versus;                      ///< one-vs-one: explain the pairwise decision against this class
-  std::optional<TileOptions> tiles;        ///< tiled explanations (DESIGN.md 1.6)
+  std::optional<TileOptions> tiles;        ///< tiled explanations (docs/design.md 1.6)
   bool layers = false;                     ///< descriptor and bin relevance in the details
   // networks
   bool figure = false;                     ///< a NAME-figure.png (input | heatmap; Taylor: root and gradient too)

@@ -1,5 +1,5 @@
 #pragma once
-// Explaining one decision of a network classifier pixel by pixel (DESIGN.md
+// Explaining one decision of a network classifier pixel by pixel (docs/design.md
 // 1.7): LRP with a composite of rules, whole-network Taylor decomposition at a
 // root point, or sensitivity; with the per-layer conservation account, the
 // JSON report and paper-style figures.

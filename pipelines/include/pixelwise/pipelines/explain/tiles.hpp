@@ -1,5 +1,5 @@
 #pragma once
-// Tiled explanations (DESIGN.md 1.6; the paper's PASCAL VOC figures used
+// Tiled explanations (docs/design.md 1.6; the paper's PASCAL VOC figures used
 // 102 x 102 tiles at an offset of 34): every tile is classified and explained
 // on its own, and a pixel's relevance is the mean of the relevance the tiles
 // covering it give it. Each tile's explanation conserves what an explanation

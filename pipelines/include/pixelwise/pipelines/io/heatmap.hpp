@@ -1,5 +1,5 @@
 #pragma once
-// Heatmap rendering (DESIGN.md 5): relevance divided by max |R| to [-1, 1],
+// Heatmap rendering (docs/design.md 5): relevance divided by max |R| to [-1, 1],
 // red positive, blue negative, white zero, laid over the grey image.
 #include <opencv2/core.hpp>
 

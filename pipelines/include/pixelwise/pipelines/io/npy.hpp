@@ -1,6 +1,6 @@
 #pragma once
 // NumPy .npy (format 1.0) for 2-D little-endian float64 / float32 arrays in C order,
-// readable by numpy.load (DESIGN.md section 5: raw relevance as float64 H x W).
+// readable by numpy.load (docs/design.md section 5: raw relevance as float64 H x W).
 #include <string>
 
 #include "pixelwise/features/local_features.hpp"

@@ -7,7 +7,7 @@
 //   "sum_of_kernels": x_ch = s_ch * normalise_ch(pooled_ch), so that for the
 //                     additive kernel k, k(x, y) = sum_ch weight_ch k(x_ch, y_ch)
 //                     (s_ch from kernel_weight_scale).
-// Relevance passes through the combination unchanged (global factors, DESIGN.md
+// Relevance passes through the combination unchanged (global factors, docs/design.md
 // 1.3); each channel's block of bin relevance goes down its own pooling and
 // pixel layers, and the channels' pixel maps add up.
 #include <nlohmann/json.hpp>

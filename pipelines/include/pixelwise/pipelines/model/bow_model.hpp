@@ -1,9 +1,9 @@
 #pragma once
 // A trained BoW classifier: the pipeline configuration, the codebooks and the
 // classifier on the histograms -- kernel SVMs, linear SVMs on a kernel map, or
-// a layered network (DESIGN.md 1.7: "a network can also sit on top of a BoW
+// a layered network (docs/design.md 1.7: "a network can also sit on top of a BoW
 // histogram instead of an SVM"), any HistogramClassifier kind
-// (histogram_classifier.hpp) -- with its model directory (DESIGN.md 3).
+// (histogram_classifier.hpp) -- with its model directory (docs/design.md 3).
 //
 // Model directory:
 //   manifest.json        format, version, pipeline config, classes, and the
@@ -94,7 +94,7 @@ class BowModel {
   std::shared_ptr<const HistogramClassifier> classifier;
   /// Mean training histogram of every class (classes x dimension) and the
   /// number of training images of each: reference points of the Taylor
-  /// decomposition (DESIGN.md 1.4). Empty for models saved before they were kept.
+  /// decomposition (docs/design.md 1.4). Empty for models saved before they were kept.
   RowMatrixXd class_means;
   std::vector<long> class_counts;
   nlohmann::json training_info;

@@ -62,7 +62,7 @@ class KernelMapSection : public ClassifierSection {
 
 /// Section "network": an MLP trained on the histograms (hidden sizes,
 /// activation and the training options of `pixelwise train-network`;
-/// input_range is not used) instead of SVMs (DESIGN.md 1.7).
+/// input_range is not used) instead of SVMs (docs/design.md 1.7).
 class NetworkSection : public ClassifierSection {
  public:
   std::string kind() const override { return "network"; }
@@ -74,7 +74,7 @@ class NetworkSection : public ClassifierSection {
 
 /// Kernel SVMs whose decisions are the class scores: the one-vs-rest
 /// machines, or the summed pairwise machines of a one-vs-one model
-/// (OneVsOneSvm::summed_machines). DESIGN.md 1.4: lrp is exact for additive
+/// (OneVsOneSvm::summed_machines). docs/design.md 1.4: lrp is exact for additive
 /// kernels; taylor works for any kernel.
 class KernelSvmClassifier : public HistogramClassifier {
  public:
@@ -124,7 +124,7 @@ class OneVsOneSvmClassifier : public KernelSvmClassifier {
 };
 
 /// Linear SVMs on a homogeneous kernel map: f_c is a sum of per-bin terms plus
-/// b_c, exactly, so lrp is the rule of an additive kernel (DESIGN.md 1.4).
+/// b_c, exactly, so lrp is the rule of an additive kernel (docs/design.md 1.4).
 class KernelMapSvmClassifier : public HistogramClassifier {
  public:
   KernelMapSvmClassifier(std::shared_ptr<const KernelMapSection> section, MappedLinearSvm svm)
@@ -148,7 +148,7 @@ class KernelMapSvmClassifier : public HistogramClassifier {
 };
 
 /// An MLP on the histogram (1 x 1 x dimension) -> class scores (pre-softmax),
-/// with a trailing SoftMax; explained by its LRP rules (DESIGN.md 1.7).
+/// with a trailing SoftMax; explained by its LRP rules (docs/design.md 1.7).
 class NetworkClassifier : public HistogramClassifier {
  public:
   NetworkClassifier(std::shared_ptr<const NetworkSection> section, Network network, long dimension)

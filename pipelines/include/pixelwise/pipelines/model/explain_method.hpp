@@ -1,7 +1,7 @@
 #pragma once
 // The explanation methods, one name each across the CLI (--method), the JSON
 // ("method") and Python (method=): parsed once at the boundary into this enum.
-//   lrp          decomposes the score layer by layer (DESIGN.md 1.2-1.5, 1.7)
+//   lrp          decomposes the score layer by layer (docs/design.md 1.2-1.5, 1.7)
 //   taylor       first-order Taylor expansion at a root point (1.4, 1.7)
 //   sensitivity  squared gradient spread over the input (a baseline, 5)
 //   occlusion    score drop when a patch is greyed out (a baseline, 5)

@@ -1,5 +1,5 @@
 #pragma once
-// The classifier on top of a BoW histogram, whatever its kind (DESIGN.md 1.4
+// The classifier on top of a BoW histogram, whatever its kind (docs/design.md 1.4
 // SVM decomposition, 1.7 networks): one interface, so that the model
 // directory, the explanation, the evaluation, the CLI and the Python module
 // never ask which kind it is. Every kind registers once (registry below) with
@@ -55,7 +55,7 @@ class ClassifierSection {
 /// What one evaluation of the classifier leaves for the relevance of any class.
 struct ClassifierPass {
   Eigen::VectorXd scores;  ///< f_c(x) of every class
-  /// Additive decisions (additive kernels, kernel maps; DESIGN.md 1.4): every
+  /// Additive decisions (additive kernels, kernel maps; docs/design.md 1.4): every
   /// class's per-bin terms from the same pass that gave the scores.
   AdditiveEvaluation terms;
   std::any state;  ///< anything else a kind keeps from its pass

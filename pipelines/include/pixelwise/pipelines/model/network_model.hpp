@@ -1,5 +1,5 @@
 #pragma once
-// Network classifiers in pipelines (DESIGN.md 1.7, 3): a layered network with
+// Network classifiers in pipelines (docs/design.md 1.7, 3): a layered network with
 // its classes and input convention, read from an LRP Toolbox text file or a
 // model directory; and the digits data set for training small networks.
 //

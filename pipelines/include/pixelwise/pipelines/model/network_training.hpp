@@ -1,5 +1,5 @@
 #pragma once
-// Training MLP classifiers (DESIGN.md 1.7): the options of `pixelwise
+// Training MLP classifiers (docs/design.md 1.7): the options of `pixelwise
 // train-network` and of the "network" section of a BoW configuration (a
 // network on the histograms), and training on a data set of grey images.
 #include <iosfwd>

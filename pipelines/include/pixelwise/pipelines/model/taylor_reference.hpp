@@ -1,6 +1,6 @@
 #pragma once
 // Reference points x' for the Taylor decomposition of a BoW model's SVM
-// (DESIGN.md 1.4; decomposition/taylor.hpp): the root lies on the segment
+// (docs/design.md 1.4; decomposition/taylor.hpp): the root lies on the segment
 // from x to x', and x' must have the opposite sign of the explained score.
 //   nearest  the nearest support vector whose score has the opposite sign
 //            (the model keeps the support vectors, not all training vectors)
