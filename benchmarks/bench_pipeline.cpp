@@ -1,5 +1,5 @@
 // Benchmarks of every stage of the BoW + kernel-SVM pipeline and of its
-// explanation on a VOC-size image (issue 8). Run through scripts/bench.sh,
+// explanation on a VOC-size image. Run through scripts/bench.sh,
 // which prints the ratios (explain / predict, occlusion / LRP, images per
 // second, peak memory) from this program's JSON output.
 //
@@ -269,7 +269,7 @@ double median(std::vector<double> v) {
 // first, so neither always finds the caches warmed by the other. Both run on
 // the calling thread: thread CPU time. Identical calls vary by tens of per
 // cent on this kind of machine (mostly the 2-second coding step), and noise
-// only ever adds time, so the figure of the README (issue 8: at most 1.15) is
+// only ever adds time, so the figure of the README (at most 1.15) is
 // the ratio of the fastest explain to the fastest predict; the median of the
 // pairs' ratios and their range are reported with it.
 void BM_ExplainVsPredict(benchmark::State& state) {

@@ -1,5 +1,5 @@
 // Homogeneous kernel maps + linear SVMs against exact additive-kernel SVMs on
-// Fashion-MNIST (issue 8; docs/performance.md). One BoW pipeline (the demo
+// Fashion-MNIST (docs/performance.md). One BoW pipeline (the demo
 // configuration, codebook learnt on the first 3000 training images) gives the
 // histograms; then, for training sets of growing size, the exact kernel SVM
 // (libsvm, precomputed kernel matrix) and the linear SVM on the order-n map

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (issue 8): builds a Release tree, runs benchmarks/bench_pipeline
+# Benchmarks: builds a Release tree, runs benchmarks/bench_pipeline
 # (every stage on a VOC-size image, predict vs explain, occlusion) and a batch
 # of `pixelwise explain` runs on Fashion-MNIST, then prints the figures of
 # docs/performance.md: per-stage times, explain / predict, occlusion / LRP,

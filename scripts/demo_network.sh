@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Network demo (docs/design.md 1.7, issue 5): trains an MLP on OpenCV's handwritten
+# Network demo (docs/design.md 1.7): trains an MLP on OpenCV's handwritten
 # digits (opencv-doc's digits.png: 4000 training and 1000 test digits, see
 # pipelines/network_model.hpp), reports its test accuracy, and explains one
 # test digit of every class for its own class and for a commonly confused

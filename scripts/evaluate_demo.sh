@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the explanation methods (issue 6; docs/evaluation.md) on the two
+# Measures the explanation methods (docs/evaluation.md) on the two
 # localisation benchmarks and on Fashion-MNIST:
 #   1. "fashion" scenes: Fashion-MNIST items on OpenCV sample photographs,
 #      detect "trouser" (80 x 80, 600 training and 200 test scenes);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hardening runs (issue 8), part of the README's test command (scripts/test.sh):
+# Hardening runs, part of the README's test command (scripts/test.sh):
 #  1. the whole test suite built with clang, AddressSanitizer and
 #     UndefinedBehaviorSanitizer (PIXELWISE_SANITIZE; any report fails a test);
 #  2. every libFuzzer target of fuzz/ for PIXELWISE_FUZZ_SECONDS (default 20)

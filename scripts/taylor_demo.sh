@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Taylor demo (docs/design.md 1.4 and 1.6, issue 4; docs/taylor.md): on Fashion-MNIST,
+# Taylor demo (docs/design.md 1.4 and 1.6; docs/taylor.md): on Fashion-MNIST,
 #  1. trains an additive chi-square SVM model (configs/taylor_chi2.json) and an
 #     exponential chi-square one (configs/taylor_expchi2.json, gamma by the
 #     "mean" rule), on the first 3000 training images, and tests both;

@@ -1,4 +1,4 @@
-// Batch runs (issue 8; pipelines/batch.hpp): shards, image lists, resumable
+// Batch runs (pipelines/batch.hpp): shards, image lists, resumable
 // output folders, threads over images, and `pixelwise explain` with --list,
 // --shard, --jobs and --resume giving exactly the outputs of one plain run.
 #include <boost/test/unit_test.hpp>

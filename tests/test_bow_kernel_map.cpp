@@ -1,5 +1,5 @@
 // A BoW pipeline whose classifier is a set of linear SVMs on VLFeat's
-// homogeneous kernel map (issue 8: training sets too large for a kernel
+// homogeneous kernel map (training sets too large for a kernel
 // matrix; classifiers/homkermap_svm.hpp, docs/config.md "svm.feature_map"):
 // trained on real Fashion-MNIST images as accurately as the exact kernel SVM,
 // bin relevance equal to a slow per-bin reference (w_{c,d} . psi(x_d)),

@@ -1,4 +1,4 @@
-// Whole BoW pipelines with every stage of issue 3, trained on real images:
+// Whole BoW pipelines with every pipeline stage, trained on real images:
 // conservation for every coding, pooling, pyramid, normalisation, weighting and
 // kernel (exact except for relevance reported as unassigned); several feature
 // channels combined by concatenation or a sum of kernels; libsvm's one-vs-one

@@ -1,5 +1,5 @@
-// Every stage of the BoW pipelines with its relevance rule (docs/design.md 1.1-1.5,
-// issue 3): hand-computed tiny cases for each coding, pooling, pyramid,
+// Every stage of the BoW pipelines with its relevance rule (docs/design.md 1.1-1.5):
+// hand-computed tiny cases for each coding, pooling, pyramid,
 // normalisation and support weighting; the soft bow_toy reference cases with
 // the codes computed by our coder; slow, obviously-correct references for the
 // fast pixel spreading; p-means relevance tending to max-pooling relevance;

@@ -1,4 +1,4 @@
-// One model, several threads (issue 8): explanations computed concurrently
+// One model, several threads: explanations computed concurrently
 // from a shared, read-only model equal the sequential ones to the last bit,
 // for exact and kd-forest codebook search (VLFeat searchers per call) and
 // with the SVM's per-dimension tables built lazily by whichever thread comes first.

@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(bow_toy_reference_cases) {
 
   int checked = 0;
   for (const auto& tc : toy["cases"]) {
-    if (tc["policy"] == "taylor") continue;  // non-decomposable kernel (issue 4)
+    if (tc["policy"] == "taylor") continue;  // non-decomposable kernel
     const std::string label = tc["coding"].get<std::string>() + "/" + tc["kernel"].get<std::string>() + "/" +
                               tc["policy"].get<std::string>();
     BOOST_TEST_CONTEXT(label) {

@@ -1,4 +1,4 @@
-// Baselines and evaluation metrics (issue 6): hand-checked cases on toy
+// Baselines and evaluation metrics: hand-checked cases on toy
 // models whose correct answer is known, slow obviously-correct references for
 // the fast code, and the evaluation pipeline on a small real model.
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,4 @@
-// Hardening (issue 8): the strict libsvm model reader against libsvm's own on
+// Hardening: the strict libsvm model reader against libsvm's own on
 // valid files and on the inputs that break libsvm's, and every fuzz harness
 // (fuzz/fuzz_targets.hpp) on valid inputs and on the inputs the fuzzers found
 // (each one a crash, a sanitizer report or an unclean error before its fix).

@@ -1,6 +1,6 @@
 // The evaluation command end to end on a generated benchmark, and its HTML
 // report loaded in a real headless browser (Debian's chromium): every image
-// must load and every table must be there (issue 6).
+// must load and every table must be there.
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>

@@ -1,4 +1,4 @@
-// Python bindings of the building blocks of a BoW pipeline (issue 7), so that a
+// Python bindings of the building blocks of a BoW pipeline, so that a
 // researcher can run the stages one by one and swap any of them for their own:
 // local descriptors with their supports, codebooks, coding, pooling,
 // normalisation, kernel SVMs, and the relevance step of every layer

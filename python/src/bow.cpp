@@ -1,4 +1,4 @@
-// Python bindings of the BoW + kernel-SVM pipeline (issue 7): model
+// Python bindings of the BoW + kernel-SVM pipeline: model
 // directories, training, prediction and explanation (docs/design.md 1.2-1.5), plus
 // images, data sets and heatmap rendering.
 #include <iostream>

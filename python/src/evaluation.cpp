@@ -1,4 +1,4 @@
-// Python bindings of the explanation methods and evaluation metrics (issue 7;
+// Python bindings of the explanation methods and evaluation metrics (see
 // docs/design.md 5): any model the library loads, or any Python callable, can be
 // explained by occlusion or random maps and scored by region perturbation
 // (AOPC), and any numpy heatmap (from this library or another tool) can be

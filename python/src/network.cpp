@@ -1,4 +1,4 @@
-// Python bindings of the network classifiers (docs/design.md 1.7; issue 7): LRP
+// Python bindings of the network classifiers (docs/design.md 1.7): LRP
 // Toolbox text files and network model directories, prediction, and
 // explanations by LRP with a rule or composite, Taylor decomposition at a root
 // point, or sensitivity, as `pixelwise explain --model NETWORK` computes them.

@@ -1,5 +1,5 @@
 // The summary of an evaluation from its per-image records, and the merge of
-// sharded evaluations (issue 8; evaluate.hpp, docs/cluster.md).
+// sharded evaluations (evaluate.hpp, docs/cluster.md).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>

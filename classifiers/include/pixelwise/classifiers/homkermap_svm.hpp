@@ -1,6 +1,6 @@
 #pragma once
 // Linear SVMs on homogeneous (explicit) kernel maps, for training sets too
-// large for a kernel matrix (issue 8; Vedaldi and Zisserman, "Efficient
+// large for a kernel matrix (Vedaldi and Zisserman, "Efficient
 // additive kernels via explicit feature maps", PAMI 2012; VLFeat vl_homkermap).
 //
 // Each histogram value s is mapped to psi(s) in R^(2n+1) (order n) with

@@ -1,5 +1,5 @@
 #pragma once
-// Batch runs over many images (issue 8; docs/cluster.md): image lists,
+// Batch runs over many images (docs/cluster.md): image lists,
 // deterministic shards for job arrays, resumable output folders, and threads
 // over images with a progress bar on a terminal.
 #include <iosfwd>

@@ -1,5 +1,5 @@
 #pragma once
-// Baseline explanations that LRP is compared with (issue 6; docs/design.md 1.7, 5)
+// Baseline explanations that LRP is compared with (docs/design.md 1.7, 5)
 // and the model-agnostic view of a classifier that they and the evaluation
 // metrics (metrics.hpp) work on.
 //

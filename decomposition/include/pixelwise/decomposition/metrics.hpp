@@ -1,5 +1,5 @@
 #pragma once
-// How good is a heatmap? Faithfulness and localisation metrics (issue 6;
+// How good is a heatmap? Faithfulness and localisation metrics (see
 // docs/design.md section 5), for any model seen through ScoreModel (baselines.hpp).
 //
 // Region perturbation (Samek, Binder, Montavon, Lapuschkin, Müller 2017,

@@ -1,5 +1,5 @@
 #pragma once
-// Localisation benchmarks with ground truth (issue 6): generated scenes whose
+// Localisation benchmarks with ground truth: generated scenes whose
 // object masks are known, for measuring whether a heatmap points at the object
 // (metrics.hpp), and data sets with masks.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// Evaluating explanations (issue 6; docs/design.md 5): every explanation method on
+// Evaluating explanations (docs/design.md 5): every explanation method on
 // every image of a data set, the faithfulness and localisation metrics of
 // decomposition/metrics.hpp, timings, and the JSON with every number and the
 // settings that produced it (the HTML report is report.hpp).
@@ -69,7 +69,7 @@ nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const s
                                            const std::vector<std::string>& metrics);
 nlohmann::json chance_of_evaluation_images(const nlohmann::json& images);
 
-/// Merges the results of `evaluate --shard K/N` runs (issue 8): the images of
+/// Merges the results of `evaluate --shard K/N` runs: the images of
 /// all parts by index (each at most once), the summary recomputed from them,
 /// seconds added up. The parts must have the same settings apart from the
 /// shard and the command; throws std::runtime_error naming the part otherwise.

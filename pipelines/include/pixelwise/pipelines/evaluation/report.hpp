@@ -1,5 +1,5 @@
 #pragma once
-// The HTML report of an evaluation (issue 6): one folder that opens in a
+// The HTML report of an evaluation: one folder that opens in a
 // browser from the file system, no server and no network needed.
 //   index.html                 summary tables (faithfulness, localisation with
 //                              the chance level, conservation, time per image),

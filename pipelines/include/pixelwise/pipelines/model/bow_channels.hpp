@@ -1,5 +1,5 @@
 #pragma once
-// Feature channels of a BoW pipeline (issue 3): each channel has its own
+// Feature channels of a BoW pipeline: each channel has its own
 // descriptors, codebook, coding, pooling and normalisation; the channels'
 // histograms are combined into the one vector the SVM sees, either
 //   "concatenate":    x = normalise(concat_ch pooled_ch) with the top-level
