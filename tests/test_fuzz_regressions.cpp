@@ -144,6 +144,13 @@ BOOST_AUTO_TEST_CASE(harnesses_accept_valid_inputs_and_reject_damaged_ones_clean
     for (size_t i = 2; i < flipped.size(); i += 11) flipped[i] = static_cast<char>(flipped[i] ^ 0x5a);
     fuzz::image(flipped);
   }
+  // A PNG header claiming 3976676434 x 3976712730 pixels: the size check
+  // itself must not overflow (found by fuzz_image).
+  const char header[] = "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\xed\x07\x44\x52\xed\x07\xd2\x1a\x82\x4a\x94\xbd";
+  const std::string forged(header, sizeof header - 1);
+  fuzz::image(forged);
+  BOOST_TEST(test::error_of([&] { decode_image_bytes(forged, "forged.png"); }).find(
+                 "forged.png: image of 3976676434 x 3976712730 = 15814099798178804820 pixels is above the limit") == 0);
   // A manifest nested beyond the JSON depth limit.
   fuzz::model_dir(fuzz::pack({{"manifest.json", std::string(100000, '[') + std::string(100000, ']')}}));
   fuzz::idx(fuzz::pack({{"images", std::string("\0\0\x08\x03", 4)}, {"labels", ""}}));

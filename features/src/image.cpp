@@ -43,10 +43,17 @@ long max_image_pixels() {
 }
 
 void check_image_size(long width, long height, const std::string& what) {
+  if (width < 0 || height < 0)
+    throw std::runtime_error(what + ": image header gives a negative size " + std::to_string(width) + " x " +
+                             std::to_string(height));
+  // A header can claim up to 2^32 - 1 per side: the product is taken unsigned
+  // and wide enough (below 2^64) so that a forged header cannot overflow it.
+  const auto side = [](long v) { return std::min<unsigned long long>(static_cast<unsigned long long>(v), 0xffffffffULL); };
+  const unsigned long long pixels = side(width) * side(height);
   const long limit = max_image_pixels();
-  if (limit > 0 && width * height > limit)
+  if (limit > 0 && pixels > static_cast<unsigned long long>(limit))
     throw std::runtime_error(what + ": image of " + std::to_string(width) + " x " + std::to_string(height) + " = " +
-                             std::to_string(width * height) + " pixels is above the limit of " +
+                             std::to_string(pixels) + " pixels is above the limit of " +
                              std::to_string(limit) + " pixels (set PIXELWISE_MAX_IMAGE_PIXELS to change it; "
                              "docs/errors.md, \"Limits\")");
 }
