@@ -5,7 +5,8 @@
 #  2. every libFuzzer target of fuzz/ for PIXELWISE_FUZZ_SECONDS (default 20)
 #     from a seed corpus written by fuzz_seeds; a crash leaves its input in
 #     <build>/fuzz-artifacts/<target>/ and fails the run (turn it into a case of
-#     tests/test_fuzz_regressions.cpp once fixed).
+#     tests/test_fuzz_regressions.cpp once fixed); the seed is fixed
+#     (PIXELWISE_FUZZ_SEED, default 1).
 # Both use one build tree, PIXELWISE_ASAN_BUILD_DIR (default build-asan).
 # The Python module is not built there: an ASan-instrumented extension cannot
 # be loaded by the uninstrumented interpreter.
@@ -14,6 +15,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${PIXELWISE_ASAN_BUILD_DIR:-$root/build-asan}
 jobs=${PIXELWISE_JOBS:-$(nproc)}
 seconds=${PIXELWISE_FUZZ_SECONDS:-20}
+# A fixed libFuzzer seed: a run explores the same inputs in the same order,
+# so a CI failure can be reproduced (PIXELWISE_FUZZ_SEED=0 lets libFuzzer pick).
+fuzz_seed=${PIXELWISE_FUZZ_SEED:-1}
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPIXELWISE_FUZZ=ON -DPIXELWISE_PYTHON=OFF >/dev/null
@@ -33,7 +37,7 @@ failed=()
 for target in npy libsvm_model config model_dir idx toolbox image; do
   mkdir -p "$corpus/work/$target" "$build_dir/fuzz-artifacts/$target"
   if ! "$build_dir/fuzz/fuzz_$target" "$corpus/work/$target" "$corpus/seeds/$target" \
-      -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+      -max_total_time="$seconds" -seed="$fuzz_seed" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
       -artifact_prefix="$build_dir/fuzz-artifacts/$target/" -print_final_stats=1 \
       > "$build_dir/fuzz-artifacts/$target/log.txt" 2>&1; then
     failed+=("$target")
