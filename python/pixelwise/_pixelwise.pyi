@@ -393,7 +393,13 @@ def evaluate(model: Union[Model, BowModel, NetworkModel], data: _Path, *, method
              replacement: str = ..., constant: float = ..., blur_sigma: float = ..., seed: int = ...,
              patch: int = ..., stride: int = ..., fill: float = ..., jobs: int = ..., batch: int = ...,
              threads: int = ..., progress: _Progress = ...) -> dict[str, Any]: ...
+def generate_scene(split: str, index: int, *, kind: str = ..., size: int = ..., train: int = ..., test: int = ...,
+                   seed: int = ..., max_objects: int = ..., target: str = ..., min_scale: float = ...,
+                   max_scale: float = ...) -> dict[str, Any]: ...
 def image_seed(seed: int, index: int) -> int: ...
+def make_scenes(out: _Path, *, kind: str = ..., size: int = ..., train: int = ..., test: int = ..., seed: int = ...,
+                max_objects: int = ..., target: str = ..., min_scale: float = ...,
+                max_scale: float = ...) -> None: ...
 def train_network(data: _Path, *, hidden: Sequence[int] = ..., activation: str = ...,
                   input_range: tuple[float, float] = ..., epochs: int = ..., batch_size: int = ...,
                   optimizer: str = ..., learning_rate: float = ..., momentum: float = ..., weight_decay: float = ...,

@@ -519,6 +519,70 @@ void bind_evaluation(py::module_& m) {
       "CLI's --data), scored by the metrics (default all: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
       "conservation). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
       "dict. The keywords are the CLI's flags; progress(done, total) is called before and after the run.");
+  // ------------------------------------------------------------ scenes
+  auto scene_options = [](const std::string& kind, int size, int train, int test, std::uint64_t seed,
+                          int max_objects, const std::string& target, double min_scale, double max_scale) {
+    SceneOptions o;
+    o.kind = kind;
+    o.size = size;
+    o.train = train;
+    o.test = test;
+    o.seed = seed;
+    o.max_objects = max_objects;
+    o.target = target;
+    o.min_scale = min_scale;
+    o.max_scale = max_scale;
+    o.validate();
+    return o;
+  };
+  const SceneOptions scene_defaults;
+  m.def(
+      "make_scenes",
+      [scene_options](const PathArg& out, const std::string& kind, int size, int train, int test, std::uint64_t seed,
+                      int max_objects, const std::string& target, double min_scale, double max_scale) {
+        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+        const std::string folder = out.string();
+        py::gil_scoped_release release;
+        make_scenes(o, folder, nullptr);
+      },
+      py::arg("out"), py::kw_only(), py::arg("kind") = scene_defaults.kind, py::arg("size") = scene_defaults.size,
+      py::arg("train") = scene_defaults.train, py::arg("test") = scene_defaults.test,
+      py::arg("seed") = scene_defaults.seed, py::arg("max_objects") = scene_defaults.max_objects,
+      py::arg("target") = scene_defaults.target, py::arg("min_scale") = scene_defaults.min_scale,
+      py::arg("max_scale") = scene_defaults.max_scale,
+      "`pixelwise make-scenes` from Python: writes the localisation benchmark folder `out` (scenes of both\n"
+      "splits, masks, scenes.json), the same bytes as the CLI for the same keywords (its flags). Evaluate it\n"
+      "with evaluate(model, 'scenes:OUT:test').");
+  m.def(
+      "generate_scene",
+      [scene_options](const std::string& split, int index, const std::string& kind, int size, int train, int test,
+                      std::uint64_t seed, int max_objects, const std::string& target, double min_scale,
+                      double max_scale) {
+        if (split != "train" && split != "test") throw py::value_error("split: expected 'train' or 'test'");
+        if (index < 0) throw py::value_error("index must be >= 0");
+        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+        if (index >= (split == "train" ? o.train : o.test))
+          throw py::value_error("index " + std::to_string(index) + " out of range: the " + split + " split has " +
+                                std::to_string(split == "train" ? o.train : o.test) + " scenes");
+        const Scene scene = without_gil([&] { return generate_scene(o, split, index); });
+        py::array_t<bool> mask({static_cast<py::ssize_t>(scene.mask.rows()), static_cast<py::ssize_t>(scene.mask.cols())});
+        for (long r = 0; r < scene.mask.rows(); ++r)
+          for (long c = 0; c < scene.mask.cols(); ++c) mask.mutable_at(r, c) = scene.mask(r, c);
+        py::dict d;
+        d["image"] = mat_array(scene.gray);
+        d["mask"] = mask;
+        d["label"] = scene.label;
+        d["class"] = o.classes().at(scene.label);
+        d["objects"] = from_json(scene.objects);
+        return d;
+      },
+      py::arg("split"), py::arg("index"), py::kw_only(), py::arg("kind") = scene_defaults.kind,
+      py::arg("size") = scene_defaults.size, py::arg("train") = scene_defaults.train,
+      py::arg("test") = scene_defaults.test, py::arg("seed") = scene_defaults.seed,
+      py::arg("max_objects") = scene_defaults.max_objects, py::arg("target") = scene_defaults.target,
+      py::arg("min_scale") = scene_defaults.min_scale, py::arg("max_scale") = scene_defaults.max_scale,
+      "Scene `index` of a split as make_scenes draws it (a pure function of the keywords, split and index):\n"
+      "{image: float32 H x W in [0, 1], mask: bool H x W (the target object), label, class, objects}.");
   m.def("image_seed", &image_seed, py::arg("seed"), py::arg("index"),
         "The seed of image `index` in a run seeded with `seed` (as the CLI's --seed).");
 

@@ -58,3 +58,24 @@ def test_train_network_equals_the_cli(cli, tmp_path, test_images):
                           from_cli.predict_batch(images))
     with pytest.raises(ValueError, match="activation"):
         pixelwise.train_network("fashion-mnist:train:20", activation="sigmoid")
+
+
+def test_make_scenes_equals_the_cli(cli, tmp_path):
+    keywords = dict(kind="shapes", size=40, train=6, test=4, seed=3, max_objects=3)
+    cli.run("make-scenes", "--kind", "shapes", "--size", "40", "--train", "6", "--test", "4", "--seed", "3",
+            "--max-objects", "3", "--quiet", "--out", tmp_path / "cli")
+    pixelwise.make_scenes(tmp_path / "py", **keywords)
+    files = sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(tmp_path / "py") for p in (tmp_path / "py").rglob("*") if p.is_file())
+    for name in files:
+        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "py" / name).read_bytes(), name
+    with open(tmp_path / "py" / "scenes.json") as f:
+        record = json.load(f)
+    scene = pixelwise.generate_scene("test", 2, **keywords)
+    png = pixelwise.read_image(tmp_path / "py" / "test" / scene["class"] / "00002.png")
+    assert np.array_equal(np.round(scene["image"] * 255).astype(np.uint8), png)
+    mask = pixelwise.read_image(tmp_path / "py" / "masks" / "test" / scene["class"] / "00002.png")
+    assert np.array_equal(scene["mask"], mask > 127)
+    assert record and scene["label"] in (0, 1)
+    with pytest.raises(ValueError, match="out of range"):
+        pixelwise.generate_scene("test", 4, **keywords)
