@@ -15,16 +15,20 @@ values (std::invalid_argument), RuntimeError for failures such as a missing or
 damaged file, TypeError for arguments of the wrong type or dtype.
 
 Main entry points:
-    BowModel.load / BowModel.train / model.predict / model.explain (lrp, taylor)
-        / model.explain_tiled
+    BowModel.load / BowModel.train, NetworkModel.load / train_network,
+        load_model / as_model (a Model: any of them)
+    every model: predict, predict_batch, explain(image, *, target=, method=,
+        rule=, ...) -> Explanation (the CLI's JSON fields), explain_batch,
+        class_index, class_name, classes; pickling
+    BowModel.explain_detailed / explain_tiled, NetworkModel.explain_detailed
+        (the records particular to a model kind)
     compute_descriptors, dense_sift, Codebook, encode, pool, normalise, Svm,
     pool_relevance, spread_to_pixels  (the stages of a BoW pipeline)
-    NetworkModel.load / net.explain (LRP rules and composites, taylor, sensitivity)
-    load_model -> Model.explain (every method: lrp, taylor, sensitivity,
-        occlusion, random), occlusion, random_relevance
-    region_perturbation, rank_regions, localise, summarise  (metrics for any
-        numpy heatmap and any model, including a Python callable)
+    occlusion, random_relevance, region_perturbation, rank_regions, localise,
+        summarise  (metrics for any numpy heatmap and any model, including a
+        Python callable), evaluate, make_scenes, generate_scene
     render_heatmap, save_image, read_image, load_image, load_dataset
+    pixelwise.sklearn.BowClassifier  (a scikit-learn estimator)
 
 See docs/python.md and the scripts in examples/.
 """
