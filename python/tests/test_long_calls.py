@@ -111,3 +111,22 @@ def test_ctrl_c_interrupts_training(test_images):
     finally:
         thread.join()
     assert (4, 4) not in seen.calls  # stopped before the end
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_interrupts_explain_batch(model, test_images, jobs):
+    images = np.concatenate([test_images[0]] * 40)  # 320 images
+    start = time.monotonic()
+    model.explain_batch(images[:32], jobs=jobs)
+    whole = (time.monotonic() - start) * 10
+    seen = Recorder()
+    thread = interrupt_after(whole / 10)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.explain_batch(images, jobs=jobs, progress=seen)
+        interrupted = time.monotonic() - start
+    finally:
+        thread.join()
+    assert not seen.calls or seen.calls[-1][0] < len(images)
+    assert interrupted < whole / 2, (interrupted, whole)
