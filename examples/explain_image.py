@@ -49,7 +49,8 @@ def main():
 
     scores = model.predict(image)
     print("scores:", ", ".join(f"{name} {s:+.4f}" for name, s in zip(model.classes, scores)))
-    e = model.explain(image, target=target, bias_policy=args.bias_policy)
+    # explain_detailed: the BoW records (descriptors, frames) besides the common Explanation fields
+    e = model.explain_detailed(image, target=target, bias_policy=args.bias_policy)
     print(f"explained class {e.class_name!r} (predicted {model.classes[e.predicted]!r}): score {e.score:.10f}")
 
     # Conservation (docs/design.md section 2): every layer passes on what it received,

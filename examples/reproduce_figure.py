@@ -54,7 +54,7 @@ def main():
     for name, reference, target in PANELS:
         image = pixelwise.load_image(reference)
         e = model.explain(image, target=target)
-        panel = e.heatmap(image)  # red: evidence for the class, blue: against; max |R| scaled per image
+        panel = e.heatmap()  # over the explained image; red: evidence for the class, blue: against; max |R| scaled per image
         pixelwise.save_image(str(out / name), panel)
         panels.append(panel)
         print(f"{name}: {reference} explained as {e.class_name!r} (predicted {model.classes[e.predicted]!r}),"

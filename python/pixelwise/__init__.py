@@ -15,21 +15,30 @@ values (std::invalid_argument), RuntimeError for failures such as a missing or
 damaged file, TypeError for arguments of the wrong type or dtype.
 
 Main entry points:
-    BowModel.load / BowModel.train / model.predict / model.explain (lrp, taylor)
-        / model.explain_tiled
+    BowModel.load / BowModel.train, NetworkModel.load / train_network,
+        load_model / as_model (a Model: any of them)
+    every model: predict, predict_batch, explain(image, *, target=, method=,
+        rule=, ...) -> Explanation (the CLI's JSON fields), explain_batch,
+        class_index, class_name, classes; pickling
+    BowModel.explain_detailed / explain_tiled, NetworkModel.explain_detailed
+        (the records particular to a model kind)
     compute_descriptors, dense_sift, Codebook, encode, pool, normalise, Svm,
     pool_relevance, spread_to_pixels  (the stages of a BoW pipeline)
-    NetworkModel.load / net.explain (LRP rules and composites, taylor, sensitivity)
-    load_model -> Model.explain (every method: lrp, taylor, sensitivity,
-        occlusion, random), occlusion, random_relevance
-    region_perturbation, rank_regions, localise, summarise  (metrics for any
-        numpy heatmap and any model, including a Python callable)
+    occlusion, random_relevance, region_perturbation, rank_regions, localise,
+        summarise  (metrics for any numpy heatmap and any model, including a
+        Python callable), evaluate, make_scenes, generate_scene
     render_heatmap, save_image, read_image, load_image, load_dataset
+    pixelwise.sklearn.BowClassifier  (a scikit-learn estimator)
 
 See docs/python.md and the scripts in examples/.
 """
 
+import concurrent.futures as _futures
 import functools as _functools
+import os as _os
+import tempfile as _tempfile
+
+import numpy as _np
 
 from . import _pixelwise
 from ._pixelwise import *  # noqa: F401,F403
@@ -86,3 +95,218 @@ def _wrap_bindings():
 
 
 _wrap_bindings()
+
+
+# ---------------------------------------------------------------- batches
+
+
+def _batch_items(images):
+    """The images of a batch, one list item each, by the rule of predict_batch:
+    a list or tuple holds one image per item; an array is N x H x W (grey) or
+    N x H x W x C. An N x H x W array whose last side is 3 or 4, or an H x W
+    array, is refused as ambiguous rather than guessed."""
+    if isinstance(images, _np.ndarray):
+        if images.ndim == 2:
+            raise ValueError(f"images: an array of shape {images.shape} is one image; a batch is a list of images, "
+                             "an (N, H, W) or an (N, H, W, C) array")
+        if images.ndim == 3 and images.shape[2] in (3, 4):
+            raise ValueError(f"images: an array of shape {images.shape} is ambiguous (one colour image, or "
+                             f"{images.shape[0]} grey images {images.shape[2]} pixels wide): pass [image] for one "
+                             "colour image, or images[..., None] (N, H, W, 1) for grey images")
+        if images.ndim not in (3, 4):
+            raise ValueError(f"images: expected a stack of images (N, H, W) or (N, H, W, C), got shape {images.shape}")
+        return [images[i] for i in range(images.shape[0])]
+    if isinstance(images, (list, tuple)):
+        return list(images)
+    raise TypeError(f"images: expected a list of images or an array of shape (N, H, W[, C]), got {_describe(images)}")
+
+
+class _ExplanationBatch:
+    """The explanations of a batch (explain_batch), in input order.
+
+    pixels: N x H x W float64 relevance (all images of one size), scores:
+    N x classes, class_index, predicted: int64 arrays of N, score: float64 array
+    of N, accounts: the N accounts (None for methods that do not decompose),
+    explanations: the N Explanation objects. len() and [i] give the items.
+    """
+
+    def __init__(self, explanations):
+        self._explanations = list(explanations)
+
+    @property
+    def explanations(self):
+        return self._explanations
+
+    def __len__(self):
+        return len(self._explanations)
+
+    def __getitem__(self, index):
+        return self._explanations[index]
+
+    def __iter__(self):
+        return iter(self._explanations)
+
+    @property
+    def pixels(self):
+        shapes = {e.pixels.shape for e in self.explanations}
+        if len(shapes) > 1:
+            raise ValueError(f"pixels: the images have different sizes {sorted(shapes)}; use .explanations[i].pixels")
+        if not self.explanations:
+            return _np.zeros((0, 0, 0))
+        return _np.stack([e.pixels for e in self.explanations])
+
+    @property
+    def scores(self):
+        return _np.stack([e.scores for e in self.explanations]) if self.explanations else _np.zeros((0, 0))
+
+    @property
+    def class_index(self):
+        return _np.array([e.class_index for e in self.explanations], dtype=_np.int64)
+
+    @property
+    def predicted(self):
+        return _np.array([e.predicted for e in self.explanations], dtype=_np.int64)
+
+    @property
+    def score(self):
+        return _np.array([e.score for e in self.explanations], dtype=_np.float64)
+
+    @property
+    def accounts(self):
+        return [e.account for e in self.explanations]
+
+    def __repr__(self):
+        return f"<pixelwise.ExplanationBatch: {len(self.explanations)} explanations>"
+
+
+def _explain_batch(self, images, *, targets=None, jobs=1, progress=None, **keywords):
+    """Explains every image of a batch with the keywords of explain(); the
+    images as for predict_batch. targets: None (each image's predicted class),
+    one class for all, or one per image. Image i is explained with
+    image_index=image_index+i (the random method's seed, as the CLI numbers its
+    inputs). jobs: images explained at once on threads sharing the model (0:
+    all cores); progress(done, total) is called in the calling thread after
+    each image; Ctrl-C raises KeyboardInterrupt between images (pending ones
+    are cancelled). Returns an ExplanationBatch."""
+    items = _batch_items(images)
+    count = len(items)
+    if targets is None or isinstance(targets, (str, int, _np.integer)):
+        per_image = [targets] * count
+    else:
+        per_image = list(targets)
+        if len(per_image) != count:
+            raise ValueError(f"targets: {len(per_image)} targets for {count} images")
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, _np.integer)) or jobs < 0:
+        raise ValueError("jobs: expected an integer >= 0 (0: all cores)")
+    jobs = int(jobs) or (_os.cpu_count() or 1)
+    first = keywords.pop("image_index", 0)
+
+    def one(i):
+        return self.explain(items[i], target=per_image[i], image_index=first + i, **keywords)
+
+    results = [None] * count
+    if jobs == 1 or count <= 1:
+        for i in range(count):
+            results[i] = one(i)
+            if progress is not None:
+                progress(i + 1, count)
+        return _ExplanationBatch(results)
+    pool = _futures.ThreadPoolExecutor(max_workers=min(jobs, count))
+    try:
+        pending = {pool.submit(one, i): i for i in range(count)}
+        done = 0
+        for future in _futures.as_completed(pending):
+            results[pending[future]] = future.result()
+            done += 1
+            if progress is not None:
+                progress(done, count)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return _ExplanationBatch(results)
+
+
+# Attached by setattr and globals(), so that type checkers keep reading the
+# stubs (_pixelwise.pyi), which declare these names.
+_ExplanationBatch.__name__ = _ExplanationBatch.__qualname__ = "ExplanationBatch"
+setattr(_pixelwise, "ExplanationBatch", _ExplanationBatch)
+globals()["ExplanationBatch"] = _ExplanationBatch
+for _cls in (_pixelwise.Model, _pixelwise.BowModel, _pixelwise.NetworkModel):
+    setattr(_cls, "explain_batch", _explain_batch)
+
+# ---------------------------------------------------------------- pickling
+
+
+def _folder_bytes(folder):
+    """Every file of a folder as {relative path: bytes}."""
+    files = {}
+    for root, _, names in _os.walk(folder):
+        for name in names:
+            path = _os.path.join(root, name)
+            with open(path, "rb") as f:
+                files[_os.path.relpath(path, folder)] = f.read()
+    return files
+
+
+def _bow_model_from_files(files):
+    with _tempfile.TemporaryDirectory(prefix="pixelwise-") as folder:
+        model_dir = _os.path.join(folder, "model")
+        for name, data in files.items():
+            path = _os.path.join(model_dir, name)
+            _os.makedirs(_os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+        return _pixelwise.BowModel.load(model_dir)
+
+
+def _bow_model_reduce(self):
+    # A BoW model is pickled as the files of its model directory: the same
+    # bytes `save` writes and `load` verifies, so the copy computes the same bits.
+    with _tempfile.TemporaryDirectory(prefix="pixelwise-") as folder:
+        model_dir = _os.path.join(folder, "model")
+        self.save(model_dir)
+        return (_bow_model_from_files, (_folder_bytes(model_dir),))
+
+
+setattr(_pixelwise.BowModel, "__reduce__", _bow_model_reduce)
+
+
+def _model_from_origin(origin, source):
+    make = globals()["as_model"]
+    if isinstance(origin, _pixelwise.BowModel):
+        return make(origin, source=source)
+    return make(origin)
+
+
+def _model_reduce(self):
+    origin = getattr(self, "_origin", None)
+    if origin is None:
+        # Made by load_model: the model as its path holds it now.
+        path = getattr(self, "_path", None)
+        if path is None:
+            raise TypeError("this Model cannot be pickled (made neither by load_model nor by as_model)")
+        origin = _pixelwise.BowModel.load(path) if self.kind == "bow" else _pixelwise.NetworkModel.load(path)
+    return (_model_from_origin, (origin, self.source))
+
+
+setattr(_pixelwise.Model, "__reduce__", _model_reduce)
+
+def _wrap_model_makers():
+    """load_model and as_model remember what they were made from, for pickling."""
+    load, make = globals()["load_model"], globals()["as_model"]
+
+    @_functools.wraps(load)
+    def load_model(path):
+        model = load(path)
+        setattr(model, "_path", _os.fspath(path) if isinstance(path, (str, _os.PathLike)) else path)
+        return model
+
+    @_functools.wraps(make)
+    def as_model(model, **keywords):
+        result = make(model, **keywords)
+        setattr(result, "_origin", model)
+        return result
+
+    globals()["load_model"], globals()["as_model"] = load_model, as_model
+
+
+_wrap_model_makers()

@@ -1,7 +1,9 @@
 // Python bindings of the BoW + kernel-SVM pipeline: model
 // directories, training, prediction and explanation (docs/design.md 1.2-1.5), plus
 // images, data sets and heatmap rendering.
+#include <algorithm>
 #include <iostream>
+#include <streambuf>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -52,8 +54,8 @@ ExplainOptions explain_options(const BowModel& b, const std::string& method, con
   ExplainOptions options;
   options.method = parse_enum<ExplainMethod>(method, "explanation method", "method");
   if (!decomposes(options.method))
-    throw py::value_error("method: \"" + method + "\" is not a BoW explanation method (lrp, taylor; the "
-                          "baselines: pixelwise.as_model(model).explain)");
+    throw py::value_error("method: explain_detailed decomposes the score (lrp, taylor); \"" + method +
+                          "\" is a method of BowModel.explain(image, method=...)");
   options.policy = parse_bias_policy(bias_policy);
   if (py::isinstance<py::str>(reference)) {
     options.reference = TaylorReference::parse(reference.cast<std::string>());
@@ -227,7 +229,7 @@ void bind_bow(py::module_& m) {
       .def_static(
           "train",
           [](const ConfigLike& config, const OptionalImages& images, const OptionalArray& labels,
-             const OptionalNames& classes, const OptionalPath& data, bool verbose) {
+             const OptionalNames& classes, const OptionalPath& data, bool verbose, const OptionalCallable& progress) {
             const PipelineConfig c = config_arg(config);
             Dataset dataset;
             if (!data.is_none()) {
@@ -261,15 +263,38 @@ void bind_bow(py::module_& m) {
               }
               dataset.spec = "images from Python";
             }
-            py::gil_scoped_release release;
-            return std::make_shared<BowModel>(BowModel::train(c, dataset, verbose ? &std::cerr : nullptr));
+            // Progress by stages: descriptors and k-means per channel, histograms,
+            // classifier; a stage that starts ends the one before.
+            const long total = 2 * static_cast<long>(c.channel_list().size()) + 2;
+            long started = 0;
+            LineProgress lines(progress, verbose, [&started, total](const std::string& line, long* done, long* of) {
+              const bool stage = line.find(": descriptors of ") != std::string::npos ||
+                                 line.find(": k-means, ") != std::string::npos ||
+                                 (line.size() >= 10 && line.compare(line.size() - 10, 10, "histograms") == 0);
+              if (!stage) return false;
+              *done = started++;
+              *of = total;
+              return true;
+            });
+            std::ostream log(&lines);
+            log.exceptions(std::ios::badbit);
+            std::shared_ptr<BowModel> trained;
+            {
+              py::gil_scoped_release release;
+              trained = std::make_shared<BowModel>(BowModel::train(c, dataset, &log));
+            }
+            if (!progress.is_none()) progress(total, total);
+            return trained;
           },
           py::arg("config"), py::arg("images") = py::none(), py::arg("labels") = py::none(),
           py::arg("classes") = py::none(), py::kw_only(), py::arg("data") = py::none(), py::arg("verbose") = false,
+          py::arg("progress") = py::none(),
           "Trains a model from a configuration (a dict in the JSON format of docs/config.md, or the name of a\n"
           "JSON file) on either numpy images with integer labels (and optional class names; default '0', '1',\n"
           "...) or a data-set spec (data='fashion-mnist:train:3000', a folder, ...). verbose=True prints\n"
-          "progress to stderr. Every random step is seeded by the configuration.")
+          "progress to stderr; progress(done, total) is called as the stages (descriptors and k-means per channel,\n"
+          "histograms, classifier) end, and Ctrl-C raises KeyboardInterrupt at the next stage. Every random step is\n"
+          "seeded by the configuration.")
       .def("save", [](const BowModel& b, const PathArg& path) { b.save(path.string()); }, py::arg("path"),
            py::call_guard<py::gil_scoped_release>(),
            "Writes the model directory atomically.")
@@ -319,6 +344,15 @@ void bind_bow(py::module_& m) {
           "classifier is a network or linear SVMs on a kernel map)")
       .def("class_index", &BowModel::class_index, py::arg("name_or_index"))
       .def(
+          "class_name",
+          [](const BowModel& b, int c) {
+            if (c < 0 || c >= static_cast<int>(b.classes.size()))
+              throw py::value_error("class index " + std::to_string(c) + " out of range 0.." +
+                                    std::to_string(b.classes.size() - 1));
+            return b.classes[c];
+          },
+          py::arg("index"))
+      .def(
           "predict",
           [](const BowModel& b, const ImageLike& image) {
             const ImageSample s = image_arg(image, "image");
@@ -330,19 +364,6 @@ void bind_bow(py::module_& m) {
             return owned_array(std::move(scores));
           },
           py::arg("image"), "Scores of all classes (float64 array) for one image; argmax is the predicted class.")
-      .def(
-          "predict_batch",
-          [](const BowModel& b, const ImagesLike& images) {
-            const std::vector<ImageSample> samples = image_list_arg(images, "images");
-            RowMatrixXd scores(static_cast<long>(samples.size()), static_cast<long>(b.classes.size()));
-            {
-              py::gil_scoped_release release;
-              for (size_t i = 0; i < samples.size(); ++i)
-                scores.row(static_cast<long>(i)) = b.forward(b.input(samples[i]), samples[i].source).scores.transpose();
-            }
-            return owned_array(std::move(scores));
-          },
-          py::arg("images"), "Scores (N x classes) of a list of images or an (N, H, W[, C]) array.")
       .def(
           "histogram",
           [](const BowModel& b, const ImageLike& image) {
@@ -356,7 +377,7 @@ void bind_bow(py::module_& m) {
           },
           py::arg("image"), "The normalised BoW histogram the SVM sees.")
       .def(
-          "explain",
+          "explain_detailed",
           [](const std::shared_ptr<BowModel>& b, const ImageLike& image, const TargetLike& target,
              const std::string& bias_policy, const TargetLike& versus, const std::string& method,
              const ReferenceLike& reference, double root_tolerance, int scan_steps, const OptionalStr& rule,
@@ -382,10 +403,12 @@ void bind_bow(py::module_& m) {
             }
             return out;
           },
-          py::arg("image"), py::arg("target") = py::none(), py::arg("bias_policy") = "nonzero",
+          py::arg("image"), py::kw_only(), py::arg("target") = py::none(), py::arg("bias_policy") = "nonzero",
           py::arg("versus") = py::none(), py::arg("method") = "lrp", py::arg("reference") = "nearest",
           py::arg("root_tolerance") = TaylorOptions{}.tolerance, py::arg("scan_steps") = TaylorOptions{}.scan_steps,
           py::arg("rule") = py::none(), py::arg("ignore_bias") = false,
+          "The LRP or Taylor explanation with every intermediate record of the BoW layers (descriptor and bin\n"
+          "relevance, frames, per-channel accounts, the Taylor root); explain() gives the common Explanation.\n"
           "Explains the score of class `target` (index or name; None: the predicted class) pixel by pixel:\n"
           "SVM score -> histogram bins -> descriptors -> pixels (docs/design.md 1.2-1.5).\n"
           "method 'lrp' (default): exact per-bin decomposition of an additive-kernel SVM, bias_policy 'nonzero'\n"
@@ -418,7 +441,7 @@ void bind_bow(py::module_& m) {
             }
             return out;
           },
-          py::arg("image"), py::arg("size") = 102, py::arg("offset") = 34, py::arg("target") = py::none(),
+          py::arg("image"), py::kw_only(), py::arg("size") = 102, py::arg("offset") = 34, py::arg("target") = py::none(),
           py::arg("bias_policy") = "nonzero", py::arg("method") = "lrp", py::arg("reference") = "nearest",
           py::arg("root_tolerance") = TaylorOptions{}.tolerance, py::arg("scan_steps") = TaylorOptions{}.scan_steps,
           "Tiled explanation (docs/design.md 1.6; the paper's VOC figures: 102 x 102 tiles every 34 pixels): every\n"

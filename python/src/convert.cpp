@@ -1,6 +1,7 @@
 #include "convert.hpp"
 
 #include <cmath>
+#include <iostream>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
@@ -155,7 +156,7 @@ Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> mask_arg(con
   return m;
 }
 
-ImageSample image_arg(const py::handle& obj, const std::string& what) {
+ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* exact) {
   if (py::isinstance<py::str>(obj) || py::hasattr(obj, "__fspath__")) {
     const std::string reference = py::str(py::module_::import("os").attr("fspath")(obj));
     return load_network_image(reference);  // image files, fashion-mnist:SPLIT@I, digits:SPLIT@I
@@ -180,6 +181,7 @@ ImageSample image_arg(const py::handle& obj, const std::string& what) {
                         const_cast<void*>(a.data()));
   if (depth == CV_32F) check_unit_range<float>(wrapped, what);
   if (depth == CV_64F) check_unit_range<double>(wrapped, what);
+  if (exact) *exact = depth == CV_64F && channels == 1 ? wrapped.clone() : cv::Mat();
   // numpy images are RGB(A); the library, like OpenCV's imread, uses BGR(A).
   // (into a new buffer: the caller's array is never written to)
   cv::Mat raw;
@@ -195,21 +197,59 @@ ImageSample image_arg(const py::handle& obj, const std::string& what) {
   return s;
 }
 
-std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what) {
+std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what, std::vector<cv::Mat>* exact) {
   std::vector<ImageSample> images;
+  auto add = [&](const py::handle& item, size_t i) {
+    cv::Mat plane;
+    images.push_back(image_arg(item, what + "[" + std::to_string(i) + "]", exact ? &plane : nullptr));
+    if (exact) exact->push_back(plane);
+  };
   if (py::isinstance<py::array>(obj)) {
     const py::array a = py::reinterpret_borrow<py::array>(obj);
-    if (a.ndim() < 3)
+    if (a.ndim() == 2)
+      throw py::value_error(what + ": an array of shape " + shape_text(a) +
+                            " is one image; a batch is a list of images, an (N, H, W) or an (N, H, W, C) array");
+    if (a.ndim() == 3 && (a.shape(2) == 3 || a.shape(2) == 4))
+      throw py::value_error(what + ": an array of shape " + shape_text(a) +
+                            " is ambiguous (one colour image, or " + std::to_string(a.shape(0)) +
+                            " grey images " + std::to_string(a.shape(2)) +
+                            " pixels wide): pass [image] for one colour image, or images[..., None] "
+                            "(N, H, W, 1) for grey images");
+    if (a.ndim() != 3 && a.ndim() != 4)
       throw py::value_error(what + ": expected a stack of images (N, H, W) or (N, H, W, C), got shape " + shape_text(a));
-    for (py::ssize_t i = 0; i < a.shape(0); ++i)
-      images.push_back(image_arg(a[py::int_(i)], what + "[" + std::to_string(i) + "]"));
+    for (py::ssize_t i = 0; i < a.shape(0); ++i) add(a[py::int_(i)], static_cast<size_t>(i));
   } else if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj)) {
     const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-    for (size_t i = 0; i < seq.size(); ++i) images.push_back(image_arg(seq[i], what + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < seq.size(); ++i) add(seq[i], i);
   } else {
     throw py::type_error(what + ": expected a list of images or an array of shape (N, H, W[, C]), got " + type_name(obj));
   }
   return images;
+}
+
+int LineProgress::overflow(int c) {
+  if (c == traits_type::eof()) return 0;
+  if (c != '\n') {
+    line_ += static_cast<char>(c);
+    return c;
+  }
+  const std::string line = std::move(line_);
+  line_.clear();
+  if (echo_) std::cerr << line << '\n';
+  long done = 0, total = 0;
+  if (parse_(line, &done, &total))
+    report_.step(done, total);
+  else
+    quiet_.step(0, 0);  // signals only
+  return c;
+}
+
+void LongCall::step(long done, long total) const {
+  py::gil_scoped_acquire gil;
+  // Signal handlers run only in the main thread, and only when Python code
+  // runs: a C++ loop must ask, or Ctrl-C would wait for the whole call.
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  if (!progress_.is_none()) progress_(done, total);
 }
 
 namespace {

@@ -19,6 +19,8 @@
 
 #include <Eigen/Core>
 #include <filesystem>
+#include <functional>
+#include <streambuf>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <set>
@@ -89,6 +91,9 @@ PIXELWISE_TYPED_ARG(FloatLike, "float")
 PIXELWISE_TYPED_ARG(BoolLike, "bool")
 PIXELWISE_TYPED_ARG(IntList, "Sequence[int]")
 PIXELWISE_TYPED_ARG(OptionalStrList, "Sequence[str] | None")
+PIXELWISE_TYPED_ARG(OptionalFloat, "float | None")
+PIXELWISE_TYPED_ARG(OptionalReference, "str | numpy.ndarray | None")
+PIXELWISE_TYPED_ARG(TilesLike, "str | tuple[int, int] | None")
 #undef PIXELWISE_TYPED_ARG
 
 // ---------------------------------------------------------------- arrays out
@@ -168,12 +173,57 @@ Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> mask_arg(con
 /// An image from Python as the CLI would read it: the grey plane (CV_32FC1 in
 /// [0, 1]) and, for a colour input, the colour one (CV_32FC3, BGR). A string is
 /// an image file or data-set reference (load_network_image); a numpy array
-/// follows the rules at the top of this file.
-ImageSample image_arg(const py::handle& obj, const std::string& what);
+/// follows the rules at the top of this file. A float64 grey array is also
+/// kept as it is in `exact` (CV_64FC1) when asked for: networks compute in
+/// float64, and rounding their input to float32 would cost the parity with
+/// float64 reference implementations.
+ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* exact = nullptr);
 
-/// A sequence of images: a list/tuple of images or an array whose first axis
-/// counts them (N x H x W or N x H x W x C).
-std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what);
+/// A batch of images: a list/tuple of images (each as image_arg reads it), or
+/// an array N x H x W (grey) or N x H x W x C (C = 1, 3 or 4). An array N x H x W
+/// whose last side is 3 or 4 could be one colour image as well as N grey ones,
+/// and an H x W array is one image: both are refused with a ValueError saying
+/// how to write the batch unambiguously. `exact`, when given, receives the
+/// float64 grey planes as image_arg's (empty Mats for the other images).
+std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what,
+                                        std::vector<cv::Mat>* exact = nullptr);
+
+/// Progress and interruption of a long call: step(done, total) reacquires the
+/// GIL, raises KeyboardInterrupt (or whatever a signal handler raised) when a
+/// signal arrived, and calls the Python callback `progress(done, total)` if
+/// one was given. Call it with the GIL released, between units of work.
+class LongCall {
+ public:
+  explicit LongCall(py::object progress) : progress_(std::move(progress)) {}
+  void step(long done, long total) const;
+
+ private:
+  py::object progress_;
+};
+
+/// A training log as progress: every line written to it (by a C++ training
+/// loop, with the GIL released) reacquires the GIL and checks for signals,
+/// so that Ctrl-C raises KeyboardInterrupt at the next line rather than after
+/// the whole training; `parse` says whether a line completes a step and which
+/// (done, total), reported to `progress`. `echo` copies the lines to stderr
+/// (verbose=True). Give the stream exceptions(badbit), so that the
+/// KeyboardInterrupt leaves the stream instead of setting its bad bit.
+class LineProgress : public std::streambuf {
+ public:
+  using Parse = std::function<bool(const std::string& line, long* done, long* total)>;
+  // Made with the GIL held: the Python objects are only touched under it.
+  LineProgress(py::object progress, bool echo, Parse parse)
+      : report_(std::move(progress)), quiet_(py::none()), echo_(echo), parse_(std::move(parse)) {}
+
+ protected:
+  int overflow(int c) override;
+
+ private:
+  LongCall report_, quiet_;
+  bool echo_;
+  Parse parse_;
+  std::string line_;
+};
 
 // ---------------------------------------------------------------- JSON
 

@@ -3,13 +3,20 @@
 // explained by occlusion or random maps and scored by region perturbation
 // (AOPC), and any numpy heatmap (from this library or another tool) can be
 // evaluated the same way, or against a ground-truth mask.
+#include <algorithm>
+#include <chrono>
+#include <map>
 #include <memory>
+#include <set>
 
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
+#include "pixelwise/pipelines/commands/explain_command.hpp"
+#include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/pipelines/explain/explanation_files.hpp"
 
 namespace pixelwise::python {
 namespace {
@@ -112,11 +119,243 @@ BatchOptions batching(int batch, int threads) {
   return b;
 }
 
-/// An Explanation together with the explained image (for heatmap()).
+/// An Explanation together with its model (class names, the JSON record) and
+/// the explained image (for heatmap()).
 struct PyMethodResult {
+  std::shared_ptr<const ExplainableModel> model;
   Explanation r;
   cv::Mat gray;
+  std::string image;  ///< the image as the JSON record names it
 };
+
+/// The keywords of explain() that apply to some methods or model kinds only,
+/// with the command-line flag whose scope (explain_flag_scopes) they share.
+const std::vector<std::pair<std::string, std::string>>& scoped_keywords() {
+  static const std::vector<std::pair<std::string, std::string>> table{
+      {"rule", "--rule"},       {"ignore_bias", "--ignore-bias"}, {"bias_policy", "--bias-policy"},
+      {"reference", "--reference"}, {"root_tolerance", "--root-tolerance"}, {"scan_steps", "--root-tolerance"},
+      {"roots", "--roots"},     {"versus", "--versus"},           {"tiles", "--tiles"},
+      {"layers", "--layers"},   {"patch", "--patch"},             {"stride", "--stride"},
+      {"fill", "--fill"},       {"threads", "--threads"},         {"seed", "--seed"}};
+  return table;
+}
+
+/// A keyword given for a method or model kind it does not apply to is a
+/// ValueError naming it, as the CLI refuses such a flag.
+void check_keyword_scopes(const std::set<std::string>& given, ExplainMethod method, const std::string& kind) {
+  for (const auto& [keyword, flag] : scoped_keywords()) {
+    if (!given.count(keyword)) continue;
+    for (const FlagScope& scope : explain_flag_scopes()) {
+      if (scope.flag != flag) continue;
+      if ((scope.kinds == KindScope::bow && kind != "bow") || (scope.kinds == KindScope::network && kind != "network"))
+        throw py::value_error(keyword + "= applies to " + (scope.kinds == KindScope::bow ? "BoW" : "network") +
+                              " models only; this model is a " + kind + " model");
+      if (!scope.methods.empty() && std::find(scope.methods.begin(), scope.methods.end(), method) == scope.methods.end())
+        throw py::value_error(keyword + "= applies to method " + names_of(scope.methods) + " only, not " +
+                              name_of(method));
+    }
+  }
+}
+
+/// The method and settings of one explain() call, read from its keywords.
+struct ExplainCall {
+  ExplainMethod method = ExplainMethod::lrp;
+  ExplainSettings settings;
+  long image_index = 0;
+};
+
+ExplainCall explain_call(const ExplainableModel& x, const std::string& method, const py::handle& rule,
+                         bool ignore_bias, const py::handle& bias_policy, const py::handle& versus,
+                         const py::handle& reference, const py::handle& root_tolerance, const py::handle& scan_steps,
+                         const py::handle& roots, const py::handle& tiles, bool layers, const py::handle& patch,
+                         const py::handle& stride, const py::handle& fill, const py::handle& seed, long image_index,
+                         int batch, const py::handle& threads) {
+  ExplainCall call;
+  call.method = parse_enum<ExplainMethod>(method, "explanation method", "method");
+  std::set<std::string> given;
+  const std::vector<std::pair<const char*, py::handle>> optional{
+      {"rule", rule},         {"bias_policy", bias_policy}, {"versus", versus},   {"reference", reference},
+      {"root_tolerance", root_tolerance}, {"scan_steps", scan_steps}, {"roots", roots}, {"tiles", tiles},
+      {"patch", patch},       {"stride", stride},           {"fill", fill},       {"seed", seed},
+      {"threads", threads}};
+  for (const auto& [keyword, value] : optional)
+    if (!value.is_none()) given.insert(keyword);
+  if (ignore_bias) given.insert("ignore_bias");
+  if (layers) given.insert("layers");
+  check_keyword_scopes(given, call.method, x.kind());
+
+  ExplainSettings& s = call.settings;
+  if (!rule.is_none()) s.rule = rule.cast<std::string>();
+  s.ignore_bias = ignore_bias;
+  if (!bias_policy.is_none()) s.bias_policy = parse_bias_policy(bias_policy.cast<std::string>());
+  if (!versus.is_none()) {
+    if (py::isinstance<py::str>(versus)) s.versus = versus.cast<std::string>();
+    else s.versus = std::to_string(index_arg(versus, x.classes()));
+  }
+  if (!reference.is_none()) {
+    if (py::isinstance<py::str>(reference)) {
+      s.reference = TaylorReference::parse(reference.cast<std::string>());
+    } else {
+      s.reference.kind = "given";
+      s.reference.point = vector_arg(reference, "reference");
+      s.reference.name = "reference histogram from Python";
+    }
+  }
+  if (!root_tolerance.is_none()) s.taylor.tolerance = root_tolerance.cast<double>();
+  if (!scan_steps.is_none()) s.taylor.scan_steps = scan_steps.cast<int>();
+  if (!roots.is_none()) s.taylor.roots = roots.cast<int>();
+  s.taylor.validate();
+  if (!tiles.is_none()) {
+    if (py::isinstance<py::str>(tiles)) {
+      s.tiles = TileOptions::parse(tiles.cast<std::string>());
+    } else {
+      const auto t = tiles.cast<std::pair<int, int>>();
+      TileOptions o;
+      o.size = t.first;
+      o.offset = t.second;
+      o.validate();
+      s.tiles = o;
+    }
+  }
+  s.layers = layers;
+  if (!patch.is_none()) s.occlusion.patch = patch.cast<int>();
+  if (!stride.is_none()) s.occlusion.stride = stride.cast<int>();
+  if (!fill.is_none()) s.occlusion.fill = fill.cast<double>();
+  if (s.occlusion.patch < 0 || s.occlusion.stride < 0)
+    throw py::value_error("patch and stride must be >= 0 (0: a quarter and an eighth of the image side)");
+  s.occlusion.batching = batching(batch, threads.is_none() ? 0 : threads.cast<int>());
+  if (!seed.is_none()) s.seed = seed.cast<std::uint64_t>();
+  if (image_index < 0) throw py::value_error("image_index must be >= 0");
+  call.image_index = image_index;
+  x.check(call.method, s);
+  return call;
+}
+
+/// Class `target` (None: the predicted one, -1) of model x.
+int explain_target(const ExplainableModel& x, const py::handle& target) {
+  if (target.is_none()) return -1;
+  if (py::isinstance<py::str>(target)) return x.class_index(target.cast<std::string>());
+  return index_arg(target, x.classes());
+}
+
+/// One explanation through the one explanation path (explain_with). A float64
+/// grey image (`exact`) reaches a network's own methods as it is: they
+/// compute in float64 (the model-agnostic methods perturb float32 images).
+PyMethodResult explain_one(const std::shared_ptr<const ExplainableModel>& x, const ImageSample& s, const cv::Mat& exact,
+                           int c, const ExplainCall& call) {
+  PyMethodResult out;
+  out.model = x;
+  out.gray = s.gray;
+  out.image = s.source;
+  const cv::Mat& image = x->input(s);
+  const std::uint64_t seed = image_seed(call.settings.seed, call.image_index);
+  py::gil_scoped_release release;
+  if (!exact.empty() && x->kind() == "network" && !model_agnostic(call.method)) {
+    const auto start = std::chrono::steady_clock::now();
+    out.r = x->explain_own(exact, c, call.method, call.settings, s.source);
+    out.r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } else {
+    out.r = explain_with(*x, image, c, call.method, call.settings, seed, s.source);
+  }
+  return out;
+}
+
+/// explain(image, *, target, method, ...), the same on every model class;
+/// `adapt` gives the model as an ExplainableModel.
+template <typename Class, typename Adapt>
+void def_explain(Class& cls, Adapt adapt) {
+  cls.def(
+      "explain",
+      [adapt](const py::object& self, const ImageLike& image, const TargetLike& target, const std::string& method,
+              const OptionalStr& rule, bool ignore_bias, const OptionalStr& bias_policy, const TargetLike& versus,
+              const OptionalReference& reference, const OptionalFloat& root_tolerance, const OptionalInt& scan_steps,
+              const OptionalInt& roots, const TilesLike& tiles, bool layers, const OptionalInt& patch,
+              const OptionalInt& stride, const OptionalFloat& fill, const OptionalInt& seed, long image_index,
+              int batch, const OptionalInt& threads) {
+        const std::shared_ptr<const ExplainableModel> x = adapt(self);
+        const ExplainCall call = explain_call(*x, method, rule, ignore_bias, bias_policy, versus, reference,
+                                              root_tolerance, scan_steps, roots, tiles, layers, patch, stride, fill,
+                                              seed, image_index, batch, threads);
+        const int c = explain_target(*x, target);
+        cv::Mat exact;
+        const ImageSample s = image_arg(image, "image", &exact);
+        return explain_one(x, s, exact, c, call);
+      },
+      py::arg("image"), py::kw_only(), py::arg("target") = py::none(), py::arg("method") = "lrp",
+      py::arg("rule") = py::none(), py::arg("ignore_bias") = false, py::arg("bias_policy") = py::none(),
+      py::arg("versus") = py::none(), py::arg("reference") = py::none(), py::arg("root_tolerance") = py::none(),
+      py::arg("scan_steps") = py::none(), py::arg("roots") = py::none(), py::arg("tiles") = py::none(),
+      py::arg("layers") = false, py::arg("patch") = py::none(), py::arg("stride") = py::none(),
+      py::arg("fill") = py::none(), py::arg("seed") = py::none(), py::arg("image_index") = 0, py::arg("batch") = 32,
+      py::arg("threads") = py::none(),
+      "Explains class `target` (index or name; None: the predicted class) of one image with `method` (see\n"
+      "Model.methods: lrp, taylor, sensitivity, occlusion, random), exactly as `pixelwise explain` does, and\n"
+      "returns an Explanation whose fields are those of the CLI's NAME.json. Keywords (None: the default):\n"
+      "rule, ignore_bias (lrp: the composite, biases absorb nothing; networks and network classifiers),\n"
+      "bias_policy (BoW lrp: none, uniform, nonzero), versus (BoW one-vs-one: the pairwise decision),\n"
+      "reference, root_tolerance, scan_steps, roots (BoW taylor: nearest, mean, a .npy file or a histogram),\n"
+      "tiles ('SIZE,OFFSET' or (size, offset): tiled BoW explanation), layers (BoW: descriptor and bin\n"
+      "relevance in details), patch, stride, fill, threads, batch (occlusion; patch/stride default a quarter\n"
+      "and an eighth of the image side), seed and image_index (random: image_seed(seed, image_index)).\n"
+      "A keyword that does not apply to the method or model kind is a ValueError, as on the CLI.");
+}
+
+/// Scores (N x classes) of a batch of images, one image at a time, with
+/// progress and Ctrl-C between images. `score(sample, exact)` scores one image
+/// (exact: its float64 grey plane, or empty).
+template <typename Score>
+py::array predict_rows(const py::handle& images, const py::object& progress, Score score) {
+  std::vector<cv::Mat> exact;
+  const std::vector<ImageSample> samples = image_list_arg(images, "images", &exact);
+  const LongCall call(progress);
+  const long n = static_cast<long>(samples.size());
+  RowMatrixXd scores;
+  {
+    py::gil_scoped_release release;
+    for (long i = 0; i < n; ++i) {
+      const Eigen::VectorXd row = score(samples[i], exact[i]);
+      if (i == 0) scores.resize(n, row.size());
+      if (row.size() != scores.cols())
+        throw py::value_error("images[" + std::to_string(i) + "]: " + std::to_string(row.size()) + " scores, " +
+                              std::to_string(scores.cols()) + " for the first image");
+      scores.row(i) = row.transpose();
+      call.step(i + 1, n);
+    }
+  }
+  return owned_array(std::move(scores));
+}
+
+py::array predict_rows(const ExplainableModel& x, const py::handle& images, const py::object& progress) {
+  return predict_rows(images, progress, [&x](const ImageSample& s, const cv::Mat& exact) {
+    const bool keep = !exact.empty() && x.kind() == "network";
+    return x.all_scores(keep ? exact : x.input(s), s.source);
+  });
+}
+
+/// Scores of one image (float64 grey images stay float64 for a network).
+py::array predict_one(const ExplainableModel& x, const py::handle& image) {
+  cv::Mat exact;
+  const ImageSample s = image_arg(image, "image", &exact);
+  const bool keep = !exact.empty() && x.kind() == "network";
+  return owned_array(without_gil([&] { return x.all_scores(keep ? exact : x.input(s), s.source); }));
+}
+
+const char* const kPredictBatchDoc =
+    "Scores (N x classes, float64) of a batch: a list of images, an (N, H, W) grey or an (N, H, W, C) array\n"
+    "(an (N, H, W) array whose last side is 3 or 4, or one H x W image, is refused as ambiguous).\n"
+    "progress(done, total) is called after each image; Ctrl-C raises KeyboardInterrupt between images.";
+
+/// The methods every model class has alike: explain, predict, predict_batch.
+template <typename Class, typename Adapt>
+void def_common(Class& cls, Adapt adapt) {
+  def_explain(cls, adapt);
+  cls.def(
+      "predict_batch",
+      [adapt](const py::object& self, const ImagesLike& images, const OptionalCallable& progress) {
+        return predict_rows(*adapt(self), images, progress);
+      },
+      py::arg("images"), py::kw_only(), py::arg("progress") = py::none(), kPredictBatchDoc);
+}
 
 py::object account_dict(const std::optional<ConservationRecord>& account) {
   if (!account) return py::none();
@@ -131,14 +370,15 @@ py::object account_dict(const std::optional<ConservationRecord>& account) {
 
 void bind_evaluation(py::module_& m) {
   py::class_<PyMethodResult> method_result(
-      m, "Explanation", "One explanation of one decision (Model.explain), whatever the model and method.");
+      m, "Explanation", "One explanation of one decision (explain() of every model), whatever the model and method; its fields\n"
+      "are those of the CLI's explanation JSON (to_json()).");
   m.attr("MethodResult") = method_result;  // the name of earlier versions
-  py::class_<ExplainableModel, std::shared_ptr<ExplainableModel>>(
-      m, "Model",
+  py::class_<ExplainableModel, std::shared_ptr<ExplainableModel>> model_class(
+      m, "Model", py::dynamic_attr(),
       "Any classifier the library loads (BoW model directory, network model directory, LRP Toolbox text\n"
       "file) seen as the evaluation sees it: scores of grey images and every explanation method (its own:\n"
-      "lrp, taylor, sensitivity; and occlusion, random). Made by load_model().")
-      .def_property_readonly("kind", &ExplainableModel::kind, "'bow' or 'network'")
+      "lrp, taylor, sensitivity; and occlusion, random). Made by load_model().");
+  model_class.def_property_readonly("kind", &ExplainableModel::kind, "'bow' or 'network'")
       .def_property_readonly("source", &ExplainableModel::source)
       .def_property_readonly("classes", &ExplainableModel::class_names)
       .def_property_readonly(
@@ -152,43 +392,21 @@ void bind_evaluation(py::module_& m) {
       .def_property_readonly("evaluations", &ExplainableModel::evaluations,
                              "images scored through batch evaluation so far (by occlusion, perturbation, ...)")
       .def("class_index", &ExplainableModel::class_index, py::arg("name_or_index"))
+      .def(
+          "class_name",
+          [](const ExplainableModel& x, int c) {
+            if (c < 0 || c >= x.classes())
+              throw py::value_error("class index " + std::to_string(c) + " out of range 0.." + std::to_string(x.classes() - 1));
+            return x.class_names()[c];
+          },
+          py::arg("index"))
+      .def("predict", [](const ExplainableModel& x, const ImageLike& image) { return predict_one(x, image); },
+           py::arg("image"), "all class scores of one image (the same as scores())")
       .def("describe", [](const ExplainableModel& x) { return py::dict(from_json(x.describe())); })
       .def(
           "scores",
-          [](const ExplainableModel& x, const ImageLike& image) {
-            const ImageSample s = image_arg(image, "image");
-            return owned_array(without_gil([&] { return x.all_scores(x.input(s), s.source); }));
-          },
+          [](const ExplainableModel& x, const ImageLike& image) { return predict_one(x, image); },
           py::arg("image"), "all class scores of one image (as the model reads it: colour for a colour model)")
-      .def(
-          "explain",
-          [](const std::shared_ptr<ExplainableModel>& x, const ImageLike& image, const std::string& method,
-             const TargetLike& target, int patch, int stride, double fill, std::uint64_t seed, long image_index,
-             int batch, int threads) {
-            const ImageSample s = image_arg(image, "image");
-            const int c = explainable_target(*x, target, x->input(s));
-            const ExplainMethod parsed = parse_enum<ExplainMethod>(method, "explanation method", "method");
-            ExplainSettings settings;
-            settings.occlusion.patch = patch;
-            settings.occlusion.stride = stride;
-            settings.occlusion.fill = fill;
-            settings.occlusion.batching = batching(batch, threads);
-            settings.seed = seed;
-            if (image_index < 0) throw py::value_error("image_index must be >= 0");
-            PyMethodResult out;
-            out.gray = s.gray;
-            x->check(parsed, settings);
-            out.r = without_gil(
-                [&] { return explain_with(*x, x->input(s), c, parsed, settings, image_seed(seed, image_index), s.source); });
-            return out;
-          },
-          py::arg("image"), py::arg("method") = "lrp", py::arg("target") = py::none(), py::arg("patch") = 0,
-          py::arg("stride") = 0, py::arg("fill") = 0.0, py::arg("seed") = 1, py::arg("image_index") = 0,
-          py::arg("batch") = 32, py::arg("threads") = 0,
-          "Explains class `target` (None: predicted) of a grey image with `method` (see .methods), as\n"
-          "`pixelwise explain --method METHOD` does: occlusion patch/stride 0 take a quarter and an eighth of the\n"
-          "image side; random is seeded with image_seed(seed, image_index) (the CLI: --seed, and the image's\n"
-          "position on the command line).")
       .def("__repr__", [](const ExplainableModel& x) {
         return "<pixelwise.Model: " + x.kind() + " '" + x.source() + "', " + std::to_string(x.classes()) + " classes>";
       });
@@ -198,18 +416,173 @@ void bind_evaluation(py::module_& m) {
       py::arg("path"), "A BoW model directory, a network model directory or an LRP Toolbox text file, as a Model.");
   m.def(
       "as_model",
-      [](std::shared_ptr<BowModel> model) {
-        return std::shared_ptr<ExplainableModel>(make_bow_adapter(std::move(model), "BowModel in memory"));
+      [](std::shared_ptr<BowModel> model, const std::string& source) {
+        return std::shared_ptr<ExplainableModel>(make_bow_adapter(std::move(model), source));
       },
-      py::arg("model"),
+      py::arg("model"), py::kw_only(), py::arg("source") = "BowModel in memory",
       "A BowModel (loaded or just trained) as a Model, sharing it: every method and metric without a\n"
-      "round trip through a model directory.");
+      "round trip through a model directory. `source` is the Model's source (the JSON's \"model\").");
   m.def(
       "as_model",
       [](std::shared_ptr<NetworkModel> model) {
         return std::shared_ptr<ExplainableModel>(make_network_adapter(std::move(model)));
       },
       py::arg("model"), "A NetworkModel as a Model, sharing it.");
+
+  def_common(model_class, [](const py::object& self) -> std::shared_ptr<const ExplainableModel> {
+    return self.cast<std::shared_ptr<ExplainableModel>>();
+  });
+  // BowModel and NetworkModel explain through the same path, each call by an
+  // adapter sharing the model (cheap: no copy).
+  auto bow_class = py::reinterpret_borrow<py::class_<BowModel, std::shared_ptr<BowModel>>>(m.attr("BowModel"));
+  def_common(bow_class, [](const py::object& self) -> std::shared_ptr<const ExplainableModel> {
+    return make_bow_adapter(self.cast<std::shared_ptr<BowModel>>(), "BowModel in memory");
+  });
+  auto network_class =
+      py::reinterpret_borrow<py::class_<NetworkModel, std::shared_ptr<NetworkModel>>>(m.attr("NetworkModel"));
+  def_explain(network_class, [](const py::object& self) -> std::shared_ptr<const ExplainableModel> {
+    return make_network_adapter(self.cast<std::shared_ptr<NetworkModel>>());
+  });
+  // Scored by the network itself: also a network whose output is not a Linear
+  // layer (the adapter needs one to count the classes).
+  network_class.def(
+      "predict_batch",
+      [](const NetworkModel& n, const ImagesLike& images, const OptionalCallable& progress) {
+        return predict_rows(images, progress, [&n](const ImageSample& s, const cv::Mat& exact) -> Eigen::VectorXd {
+          const cv::Mat& gray = exact.empty() ? s.gray : exact;
+          const TensorShape shape = n.input_shape(gray, s.source);
+          return n.network.scores(n.input_vector(gray, s.source).transpose(), shape).row(0).transpose();
+        });
+      },
+      py::arg("images"), py::kw_only(), py::arg("progress") = py::none(), kPredictBatchDoc);
+  m.def(
+      "evaluate",
+      [](const ModelLike& model, const PathArg& data, const std::vector<std::string>& methods,
+         const OptionalStrList& metrics, const std::string& class_choice, const OptionalStr& only_label,
+         double foreground, int region, int steps, int pixel_flipping_steps, const std::string& replacement,
+         double constant, double blur_sigma, std::uint64_t seed, int patch, int stride, double fill, int jobs,
+         int batch, int threads, const OptionalCallable& progress) {
+        std::shared_ptr<const ExplainableModel> x;
+        if (py::isinstance<ExplainableModel>(model))
+          x = model.cast<std::shared_ptr<ExplainableModel>>();
+        else if (py::isinstance<BowModel>(model))
+          x = make_bow_adapter(model.cast<std::shared_ptr<BowModel>>(), "BowModel in memory");
+        else if (py::isinstance<NetworkModel>(model))
+          x = make_network_adapter(model.cast<std::shared_ptr<NetworkModel>>());
+        else
+          throw py::type_error("model: expected a pixelwise Model, BowModel or NetworkModel");
+        EvaluationOptions o;
+        o.methods.clear();
+        for (const std::string& name : methods) o.methods.push_back(parse_enum<ExplainMethod>(name, "method", "methods"));
+        if (!metrics.is_none()) o.metrics = metrics.cast<std::vector<std::string>>();
+        o.class_choice = class_choice;
+        if (!only_label.is_none()) o.only_label = only_label.cast<std::string>();
+        o.perturbation.region = region;
+        o.perturbation.steps = steps;
+        o.perturbation.seed = seed;
+        o.perturbation.replacement = parse_replacement(replacement);
+        o.perturbation.constant = constant;
+        o.perturbation.blur_sigma = blur_sigma;
+        o.pixel_flipping_steps = pixel_flipping_steps;
+        o.method_settings.occlusion.patch = patch;
+        o.method_settings.occlusion.stride = stride;
+        o.method_settings.occlusion.fill = fill;
+        o.method_settings.seed = seed;
+        if (jobs < 0) throw py::value_error("jobs must be 0 (all cores) or more");
+        o.jobs = jobs;
+        o.batching.batch = batch;
+        o.batching.threads = threads;
+        o.report_images = 0;
+        o.validate();
+        const std::string spec = data.string();
+        const LongCall call(progress);
+        nlohmann::json result;
+        {
+          py::gil_scoped_release release;
+          const MaskedDataset set =
+              load_masked_dataset(spec, foreground, x->kind() == "network" ? &load_network_dataset : &load_dataset);
+          call.step(0, 1);
+          result = evaluate(*x, set, o, nullptr, nullptr);
+          call.step(1, 1);
+        }
+        return py::dict(from_json(result));
+      },
+      py::arg("model"), py::arg("data"), py::kw_only(),
+      py::arg("methods") = std::vector<std::string>{"lrp", "occlusion", "sensitivity", "random"},
+      py::arg("metrics") = py::none(), py::arg("class_choice") = "predicted", py::arg("only_label") = py::none(),
+      py::arg("foreground") = -1.0, py::arg("region") = 0, py::arg("steps") = 100,
+      py::arg("pixel_flipping_steps") = 100, py::arg("replacement") = "uniform", py::arg("constant") = 0.0,
+      py::arg("blur_sigma") = 3.0, py::arg("seed") = 1, py::arg("patch") = 0, py::arg("stride") = 0,
+      py::arg("fill") = 0.0, py::arg("jobs") = 0, py::arg("batch") = 32, py::arg("threads") = 0,
+      py::arg("progress") = py::none(),
+      "`pixelwise evaluate` from Python: every method on every image of the data set `data` (a spec as the\n"
+      "CLI's --data), scored by the metrics (default all: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
+      "conservation). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
+      "dict. The keywords are the CLI's flags; progress(done, total) is called before and after the run.");
+  // ------------------------------------------------------------ scenes
+  auto scene_options = [](const std::string& kind, int size, int train, int test, std::uint64_t seed,
+                          int max_objects, const std::string& target, double min_scale, double max_scale) {
+    SceneOptions o;
+    o.kind = kind;
+    o.size = size;
+    o.train = train;
+    o.test = test;
+    o.seed = seed;
+    o.max_objects = max_objects;
+    o.target = target;
+    o.min_scale = min_scale;
+    o.max_scale = max_scale;
+    o.validate();
+    return o;
+  };
+  const SceneOptions scene_defaults;
+  m.def(
+      "make_scenes",
+      [scene_options](const PathArg& out, const std::string& kind, int size, int train, int test, std::uint64_t seed,
+                      int max_objects, const std::string& target, double min_scale, double max_scale) {
+        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+        const std::string folder = out.string();
+        py::gil_scoped_release release;
+        make_scenes(o, folder, nullptr);
+      },
+      py::arg("out"), py::kw_only(), py::arg("kind") = scene_defaults.kind, py::arg("size") = scene_defaults.size,
+      py::arg("train") = scene_defaults.train, py::arg("test") = scene_defaults.test,
+      py::arg("seed") = scene_defaults.seed, py::arg("max_objects") = scene_defaults.max_objects,
+      py::arg("target") = scene_defaults.target, py::arg("min_scale") = scene_defaults.min_scale,
+      py::arg("max_scale") = scene_defaults.max_scale,
+      "`pixelwise make-scenes` from Python: writes the localisation benchmark folder `out` (scenes of both\n"
+      "splits, masks, scenes.json), the same bytes as the CLI for the same keywords (its flags). Evaluate it\n"
+      "with evaluate(model, 'scenes:OUT:test').");
+  m.def(
+      "generate_scene",
+      [scene_options](const std::string& split, int index, const std::string& kind, int size, int train, int test,
+                      std::uint64_t seed, int max_objects, const std::string& target, double min_scale,
+                      double max_scale) {
+        if (split != "train" && split != "test") throw py::value_error("split: expected 'train' or 'test'");
+        if (index < 0) throw py::value_error("index must be >= 0");
+        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+        if (index >= (split == "train" ? o.train : o.test))
+          throw py::value_error("index " + std::to_string(index) + " out of range: the " + split + " split has " +
+                                std::to_string(split == "train" ? o.train : o.test) + " scenes");
+        const Scene scene = without_gil([&] { return generate_scene(o, split, index); });
+        py::array_t<bool> mask({static_cast<py::ssize_t>(scene.mask.rows()), static_cast<py::ssize_t>(scene.mask.cols())});
+        for (long r = 0; r < scene.mask.rows(); ++r)
+          for (long c = 0; c < scene.mask.cols(); ++c) mask.mutable_at(r, c) = scene.mask(r, c);
+        py::dict d;
+        d["image"] = mat_array(scene.gray);
+        d["mask"] = mask;
+        d["label"] = scene.label;
+        d["class"] = o.classes().at(scene.label);
+        d["objects"] = from_json(scene.objects);
+        return d;
+      },
+      py::arg("split"), py::arg("index"), py::kw_only(), py::arg("kind") = scene_defaults.kind,
+      py::arg("size") = scene_defaults.size, py::arg("train") = scene_defaults.train,
+      py::arg("test") = scene_defaults.test, py::arg("seed") = scene_defaults.seed,
+      py::arg("max_objects") = scene_defaults.max_objects, py::arg("target") = scene_defaults.target,
+      py::arg("min_scale") = scene_defaults.min_scale, py::arg("max_scale") = scene_defaults.max_scale,
+      "Scene `index` of a split as make_scenes draws it (a pure function of the keywords, split and index):\n"
+      "{image: float32 H x W in [0, 1], mask: bool H x W (the target object), label, class, objects}.");
   m.def("image_seed", &image_seed, py::arg("seed"), py::arg("index"),
         "The seed of image `index` in a run seeded with `seed` (as the CLI's --seed).");
 
@@ -218,7 +591,20 @@ void bind_evaluation(py::module_& m) {
       .def_property_readonly("pixels", [](py::object self) { return view_array(self.cast<PyMethodResult&>().r.pixels, self); },
                              "H x W float64 relevance (read-only view)")
       .def_property_readonly("class_index", [](const PyMethodResult& x) { return x.r.class_index; })
+      .def_property_readonly("class_name", [](const PyMethodResult& x) { return x.model->class_names().at(x.r.class_index); },
+                             "the explained class's name (the JSON's \"class\")")
       .def_property_readonly("score", [](const PyMethodResult& x) { return x.r.score; })
+      .def_property_readonly("pixel_sum", [](const PyMethodResult& x) { return x.r.pixels.sum(); })
+      .def_property_readonly(
+          "residual",
+          [](const PyMethodResult& x) -> py::object {
+            if (!x.r.account) return py::none();
+            return py::float_(x.r.account->score - x.r.account->pixel_sum);
+          },
+          "lrp, taylor: score - pixel_sum (what the layers absorbed); None for the other methods")
+      .def_property_readonly("image_size", [](const PyMethodResult& x) {
+        return py::make_tuple(x.r.pixels.rows(), x.r.pixels.cols());
+      })
       .def_property_readonly("predicted", [](const PyMethodResult& x) { return x.r.predicted; },
                              "index of the class with the highest score")
       .def_property_readonly("scores", [](const PyMethodResult& x) { return owned_array(Eigen::VectorXd(x.r.scores)); },
@@ -228,7 +614,16 @@ void bind_evaluation(py::module_& m) {
       .def_property_readonly("seconds", [](const PyMethodResult& x) { return x.r.seconds; })
       .def_property_readonly("account", [](const PyMethodResult& x) { return account_dict(x.r.account); },
                              "lrp, taylor: {score, pixel_sum, layers}; None for the other methods")
-      .def_property_readonly("details", [](const PyMethodResult& x) { return py::dict(from_json(x.r.details)); })
+      .def_property_readonly(
+          "layers", [](const PyMethodResult& x) { return x.r.account ? layer_list(x.r.account->layers) : py::list(); },
+          "lrp: the account per layer, top first (relevance_in, relevance_out, absorbed, unassigned, unaccounted);\n"
+          "empty for the other methods")
+      .def_property_readonly("details", [](const PyMethodResult& x) { return py::dict(from_json(x.r.details)); },
+                             "the fields of the JSON particular to the model kind and method (layers, channels, ...)")
+      .def(
+          "to_json",
+          [](const PyMethodResult& x) { return py::dict(from_json(explanation_record(*x.model, x.r, x.image))); },
+          "The report the CLI writes as NAME.json, as a dict (without produced_by).")
       .def(
           "heatmap",
           [](const PyMethodResult& x, bool on_image, double scale, int min_side) {

@@ -18,7 +18,7 @@ def owns_cpp_buffer(a):
 
 
 def test_explanation_arrays_are_views_into_the_explanation(model, test_images):
-    e = model.explain(test_images[0][0])
+    e = model.explain_detailed(test_images[0][0])
     for name in ("pixels", "bin_relevance", "descriptor_relevance", "scores"):
         a, b = getattr(e, name), getattr(e, name)
         assert a.base is e, name
@@ -29,7 +29,7 @@ def test_explanation_arrays_are_views_into_the_explanation(model, test_images):
 
 
 def test_views_keep_their_owner_alive(model, test_images):
-    e = model.explain(test_images[0][0])
+    e = model.explain_detailed(test_images[0][0])
     pixels, copy = e.pixels, e.pixels.copy()
     del e
     gc.collect()

@@ -38,7 +38,7 @@ def test_explain_numpy_uint8_images_equals_cli_on_the_data_set_images(cli, model
     images, _ = test_images
     cli_explain(cli, model_dir, tmp_path, "fashion-mnist:test@0", "fashion-mnist:test@3")
     for index in (0, 3):
-        e = model.explain(images[index])  # the raw uint8 pixels, read in Python from the IDX file
+        e = model.explain_detailed(images[index])  # the raw uint8 pixels, read in Python from the IDX file
         assert_same_explanation(e, tmp_path / f"fashion-mnist-test-{index}")
 
 
@@ -47,11 +47,11 @@ def test_explain_other_class_and_bias_policy_equals_cli(cli, model_dir, model, t
     for policy in ("none", "uniform"):
         out = tmp_path / policy
         cli_explain(cli, model_dir, out, "fashion-mnist:test@0", extra=("--class", "trouser", "--bias-policy", policy))
-        e = model.explain(images[0], target="trouser", bias_policy=policy)
+        e = model.explain_detailed(images[0], target="trouser", bias_policy=policy)
         assert e.class_name == "trouser" and e.bias_policy == policy
         assert_same_explanation(e, out / "fashion-mnist-test-0")
         # the same class given by index
-        assert np.array_equal(model.explain(images[0], target=1, bias_policy=policy).pixels, e.pixels)
+        assert np.array_equal(model.explain_detailed(images[0], target=1, bias_policy=policy).pixels, e.pixels)
 
 
 def test_colour_numpy_image_equals_cli_on_the_same_png(cli, model_dir, model, tmp_path):
@@ -63,7 +63,7 @@ def test_colour_numpy_image_equals_cli_on_the_same_png(cli, model_dir, model, tm
     pixelwise.save_image(str(png), rgb)
     assert np.array_equal(pixelwise.read_image(str(png)), rgb)  # lossless round trip, RGB order
     cli_explain(cli, model_dir, tmp_path / "out", png)
-    e = model.explain(rgb)
+    e = model.explain_detailed(rgb)
     assert_same_explanation(e, tmp_path / "out" / "colour")
     # the grey conversion is not a plain channel of the picture
     assert not np.array_equal(pixelwise.load_image(rgb), pixelwise.load_image(rgb[..., 0]))
@@ -84,7 +84,7 @@ def test_predict_equals_cli_predict_json(cli, model_dir, model, test_images):
 def test_heatmap_equals_cli_png(cli, model_dir, model, test_images, tmp_path):
     images, _ = test_images
     cli_explain(cli, model_dir, tmp_path, "fashion-mnist:test@3")
-    e = model.explain(images[3])
+    e = model.explain_detailed(images[3])
     png = pixelwise.read_image(str(tmp_path / "fashion-mnist-test-3.png"))
     rendered = e.heatmap(images[3])
     assert rendered.dtype == np.uint8 and rendered.shape == (112, 112, 3)
@@ -105,7 +105,7 @@ def test_training_from_python_equals_training_by_the_cli(model_dir, model, test_
     # saved from Python, read by the CLI machinery
     by_arrays.save(str(tmp_path / "saved"))
     reloaded = pixelwise.BowModel.load(str(tmp_path / "saved"))
-    assert np.array_equal(reloaded.explain(images[2]).pixels, model.explain(images[2]).pixels)
+    assert np.array_equal(reloaded.explain(images[2]).pixels, model.explain_detailed(images[2]).pixels)
 
 
 def test_config_file_and_dict_train_the_same_model(tiny_config_file, test_images):
@@ -120,7 +120,7 @@ def test_taylor_explanation_equals_cli(cli, model_dir, model, test_images, tmp_p
     images, _ = test_images
     cli.run("explain", "--model", model_dir, "--method", "taylor", "--reference", "mean", "--out", tmp_path,
             "fashion-mnist:test@2")
-    e = model.explain(images[2], method="taylor", reference="mean")
+    e = model.explain_detailed(images[2], method="taylor", reference="mean")
     assert np.array_equal(np.load(tmp_path / "fashion-mnist-test-2.npy"), e.pixels)
     with open(tmp_path / "fashion-mnist-test-2.json") as f:
         report = json.load(f)
@@ -131,7 +131,7 @@ def test_taylor_explanation_equals_cli(cli, model_dir, model, test_images, tmp_p
     # x0 = a x + (1 - a) x'
     assert np.allclose(t["root"], t["a"] * model.histogram(images[2]) + (1 - t["a"]) * t["reference"], atol=1e-12)
     assert np.isclose(e.bin_relevance.sum(), t["first_order_sum"], rtol=0, atol=1e-12)
-    assert model.explain(images[2]).taylor is None
+    assert model.explain_detailed(images[2]).taylor is None
 
 
 def test_tiled_explanation_equals_cli(cli, model_dir, model, test_images, tmp_path):

@@ -15,7 +15,7 @@ def test_every_layer_passes_on_what_it_received(model, test_images, policy):
     images, labels = test_images
     for image in images:
         for target in (None, 0, 9):
-            e = model.explain(image, target=target, bias_policy=policy)
+            e = model.explain_detailed(image, target=target, bias_policy=policy)
             assert e.score == e.scores[e.class_index]
             svm, pooling, pixels = e.layers
             assert [layer["name"] for layer in e.layers] == ["svm", "pooling", "pixels"]
@@ -54,7 +54,7 @@ def test_the_stages_chained_by_hand_give_the_models_explanation(model, test_imag
     c = int(np.argmax(scores))
     assert abs(model.svm.libsvm_decision(c, encoding.histogram) - scores[c]) <= 1e-12
 
-    e = model.explain(image)
+    e = model.explain_detailed(image)
     bins, svm_layer = model.svm.decompose(c, encoding.histogram, "nonzero", svm_pass)
     assert np.array_equal(bins, e.bin_relevance) and svm_layer == e.layers[0]
     plain, _ = model.svm.decompose(c, encoding.histogram, "nonzero")

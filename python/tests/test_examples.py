@@ -23,7 +23,7 @@ def test_explain_image(source_dir, model_dir, model, test_images, tmp_path):
     out = run_example(source_dir, "explain_image.py", "--model", model_dir, "--image", "fashion-mnist:test@3",
                       "--out", tmp_path / "out", cwd=tmp_path)
     assert "pixel sum" in out and "most relevant descriptors" in out
-    expected = model.explain(pixelwise.load_image("fashion-mnist:test@3"))
+    expected = model.explain_detailed(pixelwise.load_image("fashion-mnist:test@3"))
     assert np.array_equal(np.load(tmp_path / "out" / "relevance.npy"), expected.pixels)
     assert pixelwise.read_image(str(tmp_path / "out" / "heatmap.png")).shape == (112, 112, 3)
 

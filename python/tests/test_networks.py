@@ -25,7 +25,7 @@ def test_network_explanations_equal_the_cli(cli, network, toolbox_file, test_ima
     if method == "lrp":
         args[5:5] = ["--rule", rule]
     cli.run(*args)
-    e = network.explain(images[2], method=method, rule=rule)
+    e = network.explain_detailed(images[2], method=method, rule=rule)
     assert np.array_equal(np.load(tmp_path / "fashion-mnist-test-2.npy"), e.pixels)
     with open(tmp_path / "fashion-mnist-test-2.json") as f:
         report = json.load(f)
@@ -42,7 +42,7 @@ def test_network_lrp_conserves_the_score(network, test_images):
     for image in images[:4]:
         scores = network.predict(image)
         for target in (None, 3):
-            e = network.explain(image, rule="epsilon:0.01", target=target)
+            e = network.explain_detailed(image, rule="epsilon:0.01", target=target)
             assert np.array_equal(e.scores, scores)
             assert e.class_index == (int(np.argmax(scores)) if target is None else target)
             absorbed = sum(layer["absorbed"] + layer["unassigned"] for layer in e.layers)
@@ -50,21 +50,21 @@ def test_network_lrp_conserves_the_score(network, test_images):
             assert e.layers[0]["relevance_in"] == e.score  # top layer first
             assert len(e.layer_rules) == len(network.layers)
         # without biases and epsilon (LRP-0), nothing is absorbed on a ReLU network
-        e = network.explain(image, rule="lrp0", ignore_bias=True)
+        e = network.explain_detailed(image, rule="lrp0", ignore_bias=True)
         assert abs(e.pixels.sum() - e.score) <= 1e-9 * max(1.0, abs(e.score))
 
 
 def test_network_figure_and_errors(network, test_images):
     images, _ = test_images
-    e = network.explain(images[0])
+    e = network.explain_detailed(images[0])
     figure = e.figure()
     assert figure.dtype == np.uint8 and figure.ndim == 3 and figure.shape[2] == 3
     assert "epsilon" in pixelwise.composite_presets()["zb-epsilon-plus"] or pixelwise.composite_presets()
     with pytest.raises(ValueError, match="bogus"):
-        network.explain(images[0], rule="bogus")
+        network.explain_detailed(images[0], rule="bogus")
     with pytest.raises(ValueError, match="magic"):
-        network.explain(images[0], method="magic")
+        network.explain_detailed(images[0], method="magic")
     with pytest.raises(ValueError, match="10 x 10|784|input"):
-        network.explain(np.zeros((10, 10), dtype=np.uint8))
+        network.explain_detailed(np.zeros((10, 10), dtype=np.uint8))
     with pytest.raises(RuntimeError, match="no-such.txt"):
         pixelwise.NetworkModel.load("no-such.txt")

@@ -19,15 +19,26 @@ def explain_bow(model_dir: Path, image: npt.NDArray[np.uint8], target: Optional[
     assert name in model.classes and scores.shape[0] == len(model.classes)
     for layer in e.layers:
         print(layer["name"], layer["relevance_in"])
-    heatmap: npt.NDArray[np.uint8] = e.heatmap(image)
+    heatmap: npt.NDArray[np.uint8] = e.heatmap()
     pixelwise.save_image("heatmap.png", heatmap)
-    return float(pixels.sum()) + e.residual
+    detailed = model.explain_detailed(image, target=target, bias_policy="uniform")
+    assert detailed.descriptor_relevance.shape[0] == len(detailed.frames["x"])
+    batch = model.explain_batch([image, image], targets=[target, None], jobs=2,
+                                progress=lambda done, total: print(done, total))
+    stacked: npt.NDArray[np.float64] = batch.pixels
+    scores_n: npt.NDArray[np.float64] = model.predict_batch(np.stack([image, image]), progress=None)
+    assert stacked.shape[0] == scores_n.shape[0] == len(batch)
+    residual: Optional[float] = e.residual
+    return float(pixels.sum()) + (residual or 0.0)
 
 
 def explain_network(path: str, image: npt.NDArray[np.float64]) -> int:
     net = pixelwise.NetworkModel.load(path, input_range=(-1.0, 1.0))
-    e = net.explain(image, method="lrp", rule="epsilon:0.01", target=3)
+    e = net.explain_detailed(image, method="taylor", target=3)
     root: Optional[npt.NDArray[np.float64]] = e.root
+    common: pixelwise.Explanation = net.explain(image, rule="epsilon:0.01", target=net.class_index("3"))
+    record: dict = common.to_json()
+    assert record["class_index"] == common.class_index
     return e.class_index + (0 if root is None else 1)
 
 

@@ -205,11 +205,16 @@ TensorShape NetworkModel::input_shape(const cv::Mat& gray, const std::string& wh
 
 Eigen::VectorXd NetworkModel::input_vector(const cv::Mat& gray, const std::string& what) const {
   input_shape(gray, what);
-  if (gray.type() != CV_32FC1) throw std::runtime_error(what + ": expected a grey float image");
+  // float64 images (from Python) are taken as they are: the network computes
+  // in float64, and rounding them to float32 would lose the parity with
+  // float64 reference implementations.
+  if (gray.type() != CV_32FC1 && gray.type() != CV_64FC1) throw std::runtime_error(what + ": expected a grey float image");
   Eigen::VectorXd x(static_cast<long>(gray.rows) * gray.cols);
   for (int r = 0; r < gray.rows; ++r)
-    for (int c = 0; c < gray.cols; ++c)
-      x[static_cast<long>(r) * gray.cols + c] = input.low + (input.high - input.low) * gray.at<float>(r, c);
+    for (int c = 0; c < gray.cols; ++c) {
+      const double g = gray.type() == CV_64FC1 ? gray.at<double>(r, c) : gray.at<float>(r, c);
+      x[static_cast<long>(r) * gray.cols + c] = input.low + (input.high - input.low) * g;
+    }
   return x;
 }
 

@@ -1,0 +1,132 @@
+"""Long calls report progress(done, total) and stop on Ctrl-C (KeyboardInterrupt)
+instead of running to the end."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import pixelwise
+from conftest import TINY_CONFIG
+
+
+class Recorder:
+    def __init__(self, stop_at=None):
+        self.calls = []
+        self.stop_at = stop_at
+
+    def __call__(self, done, total):
+        self.calls.append((done, total))
+        if self.stop_at is not None and done >= self.stop_at:
+            raise KeyboardInterrupt
+
+
+def test_progress_of_predict_batch_and_explain_batch(model, test_images):
+    images, _ = test_images
+    for m in (model, pixelwise.as_model(model)):
+        seen = Recorder()
+        scores = m.predict_batch(images, progress=seen)
+        assert seen.calls == [(i, 8) for i in range(1, 9)]
+        assert np.array_equal(scores, m.predict_batch(images))
+        seen = Recorder()
+        m.explain_batch(images[:5], progress=seen)
+        assert seen.calls == [(i, 5) for i in range(1, 6)]
+        seen = Recorder()
+        m.explain_batch(images[:5], progress=seen, jobs=2)
+        assert sorted(seen.calls) == [(i, 5) for i in range(1, 6)]
+
+
+def test_a_progress_callback_can_stop_the_call(model, test_images):
+    images, _ = test_images
+    stop = Recorder(stop_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        model.predict_batch(images, progress=stop)
+    assert stop.calls[-1] == (3, 8) and len(stop.calls) == 3
+    stop = Recorder(stop_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        model.explain_batch(images, progress=stop)
+    assert len(stop.calls) == 2
+
+
+def test_training_reports_its_stages(test_images):
+    images, labels = test_images
+    seen = Recorder()
+    trained = pixelwise.BowModel.train(TINY_CONFIG, images, labels % 2, progress=seen)
+    # one channel: descriptors, k-means, histograms, classifier
+    assert [done for done, _ in seen.calls] == [0, 1, 2, 4] and {total for _, total in seen.calls} == {4}
+    plain = pixelwise.BowModel.train(TINY_CONFIG, images, labels % 2)
+    assert np.array_equal(trained.predict_batch(images), plain.predict_batch(images))
+    with pytest.raises(KeyboardInterrupt):
+        pixelwise.BowModel.train(TINY_CONFIG, images, labels % 2, progress=Recorder(stop_at=1))
+
+
+def interrupt_after(seconds):
+    """Sends SIGINT to this process from another thread, as Ctrl-C would."""
+    def send():
+        time.sleep(seconds)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("kind", ["bow", "network"])
+def test_ctrl_c_interrupts_predict_batch(model, reference_dir, kind):
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    rng = np.random.default_rng(1)
+    if kind == "bow":
+        m, images = model, rng.integers(0, 256, size=(3000, 28, 28), dtype=np.uint8)
+    else:
+        m = pixelwise.NetworkModel.load(reference_dir / "lrp_toolbox" / "cnn_random.txt")
+        images = rng.random((6000, 32, 32))
+    # the time of the whole call, from a tenth of it
+    start = time.monotonic()
+    m.predict_batch(images[: len(images) // 10])
+    whole = (time.monotonic() - start) * 10
+    seen = Recorder()
+    thread = interrupt_after(whole / 10)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            m.predict_batch(images, progress=seen)
+        interrupted = time.monotonic() - start
+    finally:
+        thread.join()
+    # (the signal may arrive while the images are read, before the first one is scored)
+    assert not seen.calls or seen.calls[-1][0] < len(images)
+    assert interrupted < whole / 2, (interrupted, whole)
+
+
+def test_ctrl_c_interrupts_training(test_images):
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, size=(2000, 28, 28), dtype=np.uint8)
+    seen = Recorder()
+    thread = interrupt_after(0.2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pixelwise.BowModel.train(TINY_CONFIG, images, np.arange(2000) % 3, progress=seen)
+    finally:
+        thread.join()
+    assert (4, 4) not in seen.calls  # stopped before the end
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_interrupts_explain_batch(model, test_images, jobs):
+    images = np.concatenate([test_images[0]] * 40)  # 320 images
+    start = time.monotonic()
+    model.explain_batch(images[:32], jobs=jobs)
+    whole = (time.monotonic() - start) * 10
+    seen = Recorder()
+    thread = interrupt_after(whole / 10)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.explain_batch(images, jobs=jobs, progress=seen)
+        interrupted = time.monotonic() - start
+    finally:
+        thread.join()
+    assert not seen.calls or seen.calls[-1][0] < len(images)
+    assert interrupted < whole / 2, (interrupted, whole)
