@@ -178,8 +178,11 @@ void bind_evaluation(py::module_& m) {
             PyMethodResult out;
             out.gray = s.gray;
             x->check(parsed, settings);
-            out.r = without_gil(
-                [&] { return explain_with(*x, x->input(s), c, parsed, settings, image_seed(seed, image_index), s.source); });
+            out.r = without_gil([&] {
+              return naming_input(s.source, [&] {  // names the image when memory runs out too
+                return explain_with(*x, x->input(s), c, parsed, settings, image_seed(seed, image_index), s.source);
+              });
+            });
             return out;
           },
           py::arg("image"), py::arg("method") = "lrp", py::arg("target") = py::none(), py::arg("patch") = 0,
