@@ -8,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
@@ -18,6 +19,10 @@
 
 namespace pixelwise::python {
 namespace {
+
+// The name of an image argument in an error: its file or reference, or for an
+// array (no name of its own) the argument, e.g. "image argument: out of memory".
+std::string image_name(const ImageSample& s) { return s.source == "image" ? "image argument" : s.source; }
 
 /// An explanation together with the model it came from (for class names and JSON).
 struct PyBowExplanation {
@@ -378,7 +383,8 @@ void bind_bow(py::module_& m) {
             PyBowExplanation out{b, {}};
             {
               py::gil_scoped_release release;
-              out.e = explain(*b, b->input(s), c, options, s.source, v);
+              // Names the image when memory runs out too (docs/errors.md, "Error types").
+              out.e = naming_input(image_name(s), [&] { return explain(*b, b->input(s), c, options, s.source, v); });
             }
             return out;
           },

@@ -14,6 +14,10 @@
 namespace pixelwise::python {
 namespace {
 
+// The name of an image argument in an error: its file or reference, or for an
+// array (no name of its own) the argument, e.g. "image argument: out of memory".
+std::string image_name(const ImageSample& s) { return s.source == "image" ? "image argument" : s.source; }
+
 /// A Python callable f(images, c) -> scores as a ScoreModel: images is a
 /// float32 array N x H x W in [0, 1], c the class index, and the result N
 /// scores. Called with the GIL held, one batch at a time, never concurrently.
@@ -166,7 +170,9 @@ void bind_evaluation(py::module_& m) {
              const TargetLike& target, int patch, int stride, double fill, std::uint64_t seed, long image_index,
              int batch, int threads) {
             const ImageSample s = image_arg(image, "image");
-            const int c = explainable_target(*x, target, x->input(s));
+            // Names the image when memory runs out too (docs/errors.md, "Error types").
+            const std::string name = image_name(s);
+            const int c = naming_input(name, [&] { return explainable_target(*x, target, x->input(s)); });
             const ExplainMethod parsed = parse_enum<ExplainMethod>(method, "explanation method", "method");
             ExplainSettings settings;
             settings.occlusion.patch = patch;
@@ -179,7 +185,7 @@ void bind_evaluation(py::module_& m) {
             out.gray = s.gray;
             x->check(parsed, settings);
             out.r = without_gil([&] {
-              return naming_input(s.source, [&] {  // names the image when memory runs out too
+              return naming_input(name, [&] {
                 return explain_with(*x, x->input(s), c, parsed, settings, image_seed(seed, image_index), s.source);
               });
             });

@@ -158,3 +158,43 @@ def test_exceptions_are_mapped_by_type(model, tmp_path):
         network.explain(np.zeros((10, 10), dtype=np.uint8))
     with pytest.raises(RuntimeError, match="missing-model: model directory does not exist"):
         pixelwise.BowModel.load(str(tmp_path / "missing-model"))
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+import numpy as np
+import pixelwise
+
+model = pixelwise.BowModel.load(sys.argv[1])
+small = np.full((28, 28), 90, dtype=np.uint8)
+large = np.full((4000, 4000), 90, dtype=np.uint8)
+# The address space in use now, and 400 MB more: enough for a 28 x 28 image,
+# far too little for the dense SIFT descriptors of a 4000 x 4000 one (1.8 GB).
+with open("/proc/self/statm") as statm:
+    used = int(statm.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + 400 * 2**20, resource.RLIM_INFINITY))
+model.explain(small)
+for explain in (model.explain, pixelwise.as_model(model).explain):
+    try:
+        explain(large)
+        print("no error")
+    except Exception as e:
+        print(type(e).__name__ + ": " + str(e))
+"""
+
+
+def test_running_out_of_memory_names_the_image(model_dir):
+    """A real allocation failure under an address-space limit (RLIMIT_AS) is
+    a RuntimeError naming the image, never a crash or a bare MemoryError."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALLOC_ARENA_MAX": "1"}
+    result = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(model_dir)], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout
+    for line in lines:
+        assert line.startswith("RuntimeError: image argument: out of memory (std::bad_alloc)"), result.stdout
