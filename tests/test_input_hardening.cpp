@@ -1,17 +1,22 @@
 // Hardened input handling (docs/errors.md): every outside input is refused
 // with a message naming it and the problem, with the documented exit status,
 // and a refusal leaves no output file and no empty output folder behind.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/common/json_input.hpp"
 #include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/features/image.hpp"
+#include "pixelwise/pipelines/explain/explanation.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/model/network_model.hpp"
 #include "test_support.hpp"
@@ -385,4 +390,220 @@ BOOST_AUTO_TEST_CASE(config_integers_out_of_range_or_fractional_are_refused) {
     const std::string message = test::error_of([&] { PipelineConfig::load(dir / "config.json"); });
     BOOST_TEST(message.find(c.message) != std::string::npos, c.json << ": " << message);
   }
+}
+
+// docs/errors.md, "What is checked up front": a file given as a model directory.
+BOOST_AUTO_TEST_CASE(a_file_given_as_a_model_directory_is_named_as_such) {
+  test::ScratchDir dir("model-file");
+  write_text(dir.path() / "model.bin", "not a model");
+  for (const std::string kind : {"bow", "network"}) {
+    const std::string message = test::error_of([&] {
+      if (kind == "bow")
+        BowModel::load(dir / "model.bin");
+      else
+        NetworkModel::load(dir / "model.bin");
+    });
+    BOOST_TEST(message.find((dir / "model.bin") + ": is a file, not a model directory") == 0, message);
+  }
+  expect_refused("explain --model " + (dir / "model.bin") + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
+                 "model.bin: is a file, not a model directory", dir.path() / "out");
+  expect_refused("explain --model " + (dir / "missing") + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
+                 "missing: model directory does not exist", dir.path() / "out");
+}
+
+// docs/errors.md, "Inputs": a soft or rank code's knn against its codebook's words, with the configuration.
+BOOST_AUTO_TEST_CASE(knn_above_the_codebook_words_is_refused_with_the_config_file) {
+  test::ScratchDir dir("knn");
+  write_text(dir.path() / "config.json",
+             R"({"codebook": {"words": 16, "training_descriptors": 100}, "coding": {"type": "soft", "knn": 50, "sigma": 0.3}})");
+  const std::string message = test::error_of([&] { PipelineConfig::load(dir / "config.json"); });
+  BOOST_TEST(message.find((dir / "config.json") + ": config channel \"dsift-grey\": coding knn = 50 exceeds the 16 words") ==
+                 0,
+             message);
+  // Refused before the data set is read (a missing folder here), so before any training.
+  expect_refused("train --config " + (dir / "config.json") + " --data " + (dir / "no-data") + " --out " + (dir / "out"),
+                 1, "config.json: config channel \"dsift-grey\": coding knn = 50 exceeds the 16 words",
+                 dir.path() / "out");
+}
+
+// docs/errors.md, "Inputs": toolbox text files, a SoftMax before the last layer and layers too large for the file.
+BOOST_AUTO_TEST_CASE(toolbox_softmax_and_huge_layers_are_refused_naming_the_file_and_line) {
+  test::ScratchDir dir("toolbox-layers");
+  std::string layer = "Linear 784 2\n";
+  for (int i = 0; i < 784 * 2; ++i) layer += (i ? " " : "") + std::string("0.01");
+  layer += "\n0 0\n";
+  write_text(dir.path() / "softmax.txt", layer + "SoftMax\nRect\n");
+  const std::string linear = "Linear 100000000 100000000\n0 0\n0 0\n";
+  write_text(dir.path() / "linear.txt", linear);
+  write_text(dir.path() / "conv.txt", layer + "Convolution 100000 100000 100000 100000 1 1\n0\n0\n");
+  struct Case {
+    std::string file, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"softmax.txt", "softmax.txt: line 4: SoftMax is only allowed as the last layer"},
+           {"linear.txt", "linear.txt: line 1: declares 10000000000000000 weights (m*n), more numbers than the file "
+                          "(" + std::to_string(linear.size()) + " bytes) can hold"},
+           {"conv.txt", "conv.txt: line 4: declares 100000000000000000000 weights (h*w*d*n)"}}) {
+    const std::string message = test::error_of([&] { NetworkModel::load(dir / c.file); });
+    BOOST_TEST(message.find((dir.path() / c.message).string()) == 0, message);
+    expect_refused("explain --model " + (dir / c.file) + " --out " + (dir / "out") + " fashion-mnist:test@0", 1,
+                   c.message, dir.path() / "out");
+  }
+  // A trailing SoftMax is fine.
+  write_text(dir.path() / "last.txt", layer + "SoftMax\n");
+  BOOST_TEST(NetworkModel::load(dir / "last.txt").network.size() == 2);
+}
+
+// docs/errors.md, "What is checked up front": data specs and image references of another model kind.
+BOOST_AUTO_TEST_CASE(data_specs_a_model_cannot_read_are_refused_by_name) {
+  test::ScratchDir dir("spec-kinds");
+  const std::string bow = fixture_model("grey-hik").string();
+  write_text(dir.path() / "config.json", R"({"codebook": {"words": 8, "training_descriptors": 100}})");
+  expect_refused("train --config " + (dir / "config.json") + " --data digits:train:50 --out " + (dir / "out"), 1,
+                 "digits:train:50: digits: data sets are read by network models only", dir.path() / "out");
+  expect_refused("explain --model " + bow + " --out " + (dir / "out") + " fashion-mnist:test@0 digits:test@0", 1,
+                 "digits:test@0: digits: image references are read by network models only", dir.path() / "out");
+  expect_refused("evaluate --model " + bow + " --data digits:test:5 --out " + (dir / "out"), 1,
+                 "digits:test:5: digits: data sets are read by network models only", dir.path() / "out");
+  expect_refused("train --config " + (dir / "config.json") + " --data scenes:x:train --out " + (dir / "out"), 1,
+                 "scenes:x:train: scenes: data sets are read by evaluate only", dir.path() / "out");
+}
+
+// docs/errors.md, "Exit status": option values out of range whatever the model are usage errors.
+BOOST_AUTO_TEST_CASE(negative_occlusion_sizes_and_an_empty_class_are_usage_errors) {
+  test::ScratchDir dir("occlusion-usage");
+  const std::string model = fixture_model("grey-hik").string();
+  const std::string explain = "explain --model " + model + " --out " + (dir / "out") + " ";
+  struct Case {
+    std::string arguments, names;
+  };
+  for (const Case& c : std::vector<Case>{
+           {explain + "--method occlusion --patch -3 fashion-mnist:test@0", "--patch -3: must be 0"},
+           {explain + "--method occlusion --stride -1 fashion-mnist:test@0", "--stride -1: must be 0"},
+           {explain + "--class \"\" fashion-mnist:test@0", "--class \"\": empty"},
+           {"evaluate --model " + model + " --data fashion-mnist:test:2 --methods occlusion --patch -2 --out " +
+                (dir / "out"),
+            "--patch -2: must be 0"},
+           {"evaluate --model " + model + " --data fashion-mnist:test:2 --class \"\" --out " + (dir / "out"),
+            "--class \"\": empty"}})
+    expect_refused(c.arguments, 2, c.names, dir.path() / "out");
+  // Below the command line, a negative size is refused too, never taken for "auto".
+  const std::string message = test::error_of([] { occlusion_for(OcclusionOptions{-4, 0, 0.0, {}}, 28, 28); });
+  BOOST_TEST(message.find("patch -4: must be 0") == 0, message);
+  const OcclusionOptions automatic = occlusion_for(OcclusionOptions{0, 0, 0.0, {}}, 28, 28);
+  BOOST_TEST(automatic.patch == 7);
+  BOOST_TEST(automatic.stride == 3);
+}
+
+// docs/errors.md, "What is checked up front": `train --out` on a folder that is not a model directory.
+BOOST_AUTO_TEST_CASE(train_refuses_a_foreign_out_folder_before_training) {
+  test::ScratchDir dir("train-out");
+  fs::create_directories(dir.path() / "notes");
+  write_text(dir.path() / "notes" / "todo.txt", "keep me");
+  write_text(dir.path() / "config.json", R"({"codebook": {"words": 8, "training_descriptors": 100}})");
+  // The data set does not exist: the refusal comes before it is read.
+  for (const std::string& command : {"train --config " + (dir / "config.json"), std::string("train-network")}) {
+    const auto r = test::run_cli(command + " --data " + (dir / "no-data") + " --out " + (dir / "notes"));
+    BOOST_TEST(r.exit_code == 1, command << ": " << r.output);
+    BOOST_TEST(r.output.find((dir / "notes") + ": exists and is not a pixelwise model directory") != std::string::npos,
+               r.output);
+    BOOST_TEST(r.output.find("no-data") == std::string::npos, r.output);
+  }
+  BOOST_TEST(read_file(dir / "notes/todo.txt") == "keep me");
+  BOOST_TEST(std::distance(fs::directory_iterator(dir.path() / "notes"), fs::directory_iterator()) == 1);
+}
+
+namespace {
+
+// An address-space limit (KiB) that an explanation of a 28 x 28 image fits in
+// (it needs about 400 MB of address space with its libraries) and one of a
+// 4000 x 4000 image does not (its dense SIFT descriptors alone take 1.8 GB).
+constexpr long kMemoryTestLimitKiB = 800000;
+
+// The id of a process that has ended (forked, exited and reaped).
+pid_t ended_process() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+}  // namespace
+
+// docs/errors.md, "Atomic outputs": temporaries left by a killed writer are removed by the next write there.
+BOOST_AUTO_TEST_CASE(stale_partial_files_and_folders_are_cleaned_on_the_next_write) {
+  test::ScratchDir dir("stale");
+  const std::string dead = std::to_string(ended_process()), alive = std::to_string(::getpid());
+  fs::create_directories(dir.path() / "out");
+  write_text(dir.path() / "out" / ("fashion-mnist-test-0.npy.partial-" + dead + "-0"), "half");
+  write_text(dir.path() / "out" / ("other.png.partial-" + dead + "-7"), "half");
+  write_text(dir.path() / "out" / ("busy.json.partial-" + alive + "-0"), "being written");
+  write_text(dir.path() / "out" / "notes.partial-draft", "not a temporary of ours");
+  const auto r = test::run_cli("explain --model " + fixture_model("grey-hik").string() + " --out " + (dir / "out") +
+                               " fashion-mnist:test@0");
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  BOOST_TEST(!fs::exists(dir.path() / "out" / ("fashion-mnist-test-0.npy.partial-" + dead + "-0")));
+  BOOST_TEST(!fs::exists(dir.path() / "out" / ("other.png.partial-" + dead + "-7")));
+  BOOST_TEST(fs::exists(dir.path() / "out" / ("busy.json.partial-" + alive + "-0")));  // its writer still runs
+  BOOST_TEST(fs::exists(dir.path() / "out" / "notes.partial-draft"));
+  // A model directory's partial sibling folder, in process.
+  fs::create_directories(dir.path() / ("model.partial-" + dead) / "sub");
+  write_text(dir.path() / ("model.partial-" + dead) / "sub" / "codebook.npy", "half");
+  BowModel::load(fixture_model("grey-hik").string()).save(dir / "model");
+  BOOST_TEST(!fs::exists(dir.path() / ("model.partial-" + dead)));
+  BOOST_TEST(fs::is_regular_file(dir.path() / "model" / "manifest.json"));
+}
+
+// docs/errors.md, "What is checked up front": an image that fails after others were written is named.
+BOOST_AUTO_TEST_CASE(an_image_failing_late_in_a_batch_is_named) {
+  test::ScratchDir dir("late");
+  write_text(dir.path() / "first.png", encoded_image(".png"));
+  write_text(dir.path() / "second.png", encoded_image(".png"));
+  // second.npy cannot be written: a folder stands in its place.
+  fs::create_directories(dir.path() / "out" / "second.npy");
+  const auto r = test::run_cli("explain --jobs 1 --model " + fixture_model("grey-hik").string() + " --out " +
+                               (dir / "out") + " " + (dir / "first.png") + " " + (dir / "second.png"));
+  BOOST_TEST(r.exit_code == 1, r.output);
+  BOOST_TEST(r.output.find("pixelwise: error: " + (dir / "second.png") + ": ") != std::string::npos, r.output);
+  BOOST_TEST(fs::is_regular_file(dir.path() / "out" / "first.json"));  // the finished image stays complete
+  BOOST_TEST(!fs::exists(dir.path() / "out" / "second.json"));
+}
+
+// docs/errors.md, "Limits": memory running out is reported naming the input, never as a bare std::bad_alloc.
+BOOST_AUTO_TEST_CASE(running_out_of_memory_names_the_input) {
+  const std::string named = test::error_of([] {
+    naming_input("big.png", []() -> int { throw std::bad_alloc(); });
+  });
+  BOOST_TEST(named.find("big.png: out of memory (std::bad_alloc)") == 0, named);
+  // The kind of error is kept, and a message naming the input is not named twice.
+  BOOST_CHECK_THROW(naming_input("x", [] { throw InputError("x: too small"); }), InputError);
+  BOOST_TEST(test::error_of([] { naming_input("x", [] { throw InputError("x: too small"); }); }) == "x: too small");
+  BOOST_CHECK_THROW(naming_input("x", [] { throw UsageError("bad"); }), UsageError);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Sanitizers reserve terabytes of address space and abort on a failed
+  // allocation instead of throwing: the limited run below needs a plain build.
+  BOOST_TEST_MESSAGE("sanitizer build: the run under an address-space limit is left out");
+#else
+  // A real allocation failure: the command under an address-space limit
+  // (RLIMIT_AS) that a 28 x 28 image fits in and a 4000 x 4000 one does not.
+  test::ScratchDir dir("memory");
+  write_text(dir.path() / "small.png", encoded_image(".png"));
+  std::vector<unsigned char> bytes;
+  BOOST_REQUIRE(cv::imencode(".png", cv::Mat(4000, 4000, CV_8UC1, cv::Scalar(90)), bytes));
+  write_text(dir.path() / "large.png", std::string(bytes.begin(), bytes.end()));
+  auto limited = [&](const std::string& image) {
+    return test::run_command("(ulimit -v " + std::to_string(kMemoryTestLimitKiB) + " && MALLOC_ARENA_MAX=1 \"" +
+                             test::cli_binary() + "\" explain --jobs 1 --model " + fixture_model("grey-hik").string() +
+                             " --out " + (dir / "out") + " " + image + ") 2>&1");
+  };
+  const auto small = limited(dir / "small.png");
+  BOOST_TEST(small.exit_code == 0, small.output);
+  fs::remove_all(dir.path() / "out");
+  const auto large = limited(dir / "large.png");
+  BOOST_TEST(large.exit_code == 1, large.output);
+  BOOST_TEST(large.output.find("pixelwise: error: " + (dir / "large.png") + ": out of memory (std::bad_alloc)") !=
+                 std::string::npos,
+             large.output);
+  BOOST_TEST(!fs::exists(dir.path() / "out"));
+#endif
 }

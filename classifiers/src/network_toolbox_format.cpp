@@ -17,7 +17,8 @@ using text::tokens_of;
 
 class Reader {
  public:
-  Reader(const std::string& text, std::string what) : lines_(split_lines(text)), what_(std::move(what)) {
+  Reader(const std::string& text, std::string what)
+      : lines_(split_lines(text)), what_(std::move(what)), bytes_(text.size()) {
     end_ = lines_.size();
     while (end_ > 0 && tokens_of(lines_[end_ - 1]).empty()) --end_;
   }
@@ -54,6 +55,23 @@ class Reader {
     return value;
   }
 
+  // The number of values a layer header declares (the product of `sizes`),
+  // computed without wrapping and refused before anything is read or
+  // allocated when the file cannot hold that many numbers (each takes at
+  // least one byte): a huge header is an error naming the file, the line and
+  // the true count, never a wrapped count or a failed allocation.
+  long declared_count(size_t line, const std::vector<int>& sizes, const std::string& role) const {
+    unsigned __int128 count = 1;  // up to six factors below 2^31: no overflow
+    for (const int s : sizes) count *= static_cast<unsigned>(s);
+    if (count > bytes_) {
+      std::string digits;
+      for (unsigned __int128 v = count; v > 0; v /= 10) digits.insert(digits.begin(), static_cast<char>('0' + v % 10));
+      fail(line, "declares " + digits + " " + role + ", more numbers than the file (" + std::to_string(bytes_) +
+                     " bytes) can hold");
+    }
+    return static_cast<long>(count);
+  }
+
   [[noreturn]] void fail(size_t line, const std::string& message) const {
     throw std::runtime_error(what_ + ": line " + std::to_string(line) + ": " + message);
   }
@@ -70,6 +88,7 @@ class Reader {
 
   std::vector<std::string> lines_;
   std::string what_;
+  size_t bytes_ = 0;
   size_t line_ = 0, end_ = 0;
 };
 
@@ -101,9 +120,16 @@ void append_numbers(std::string& out, const double* data, long count) {
 Network Network::parse_toolbox(const std::string& text, const std::string& what) {
   Reader r(text, what);
   Network net;
+  size_t softmax_line = 0;
   while (!r.at_end()) {
     const size_t line = r.line_number();
     const std::vector<std::string> h = r.header();
+    // A layer after a SoftMax: the explained score is the pre-softmax one
+    // (docs/networks.md). Refused here, naming the file and the SoftMax's
+    // line, rather than when relevance reaches it.
+    if (softmax_line)
+      r.fail(softmax_line, "SoftMax is only allowed as the last layer (relevance cannot pass a softmax; the "
+                           "explained score is the pre-softmax one)");
     const std::string& keyword = h[0];
     auto expect_arguments = [&](size_t n, const std::string& form) {
       if (h.size() != n + 1) r.fail(line, keyword + " takes " + std::to_string(n) + " numbers: " + form);
@@ -117,6 +143,7 @@ Network Network::parse_toolbox(const std::string& text, const std::string& what)
       if (keyword == "Linear") {
         expect_arguments(2, "Linear m n");
         const int m = r.positive_integer(h, 1, "m", line), n = r.positive_integer(h, 2, "n", line);
+        const long weights = r.declared_count(line, {m, n}, "weights (m*n)");
         std::vector<double> w = r.numbers("weights");
         if (m > 1 && static_cast<long>(w.size()) == n) {
           // Older layout: W on m lines of n values.
@@ -127,7 +154,7 @@ Network Network::parse_toolbox(const std::string& text, const std::string& what)
             w.insert(w.end(), row.begin(), row.end());
           }
         }
-        count_check(w, static_cast<long>(m) * n, "weights (m*n)");
+        count_check(w, weights, "weights (m*n)");
         const std::vector<double> b = r.numbers("biases");
         count_check(b, n, "biases");
         net.add(std::make_unique<LinearLayer>(as_matrix(w, m, n), as_vector(b)));
@@ -136,8 +163,9 @@ Network Network::parse_toolbox(const std::string& text, const std::string& what)
         int v[6];
         const char* roles[6] = {"h", "w", "d", "n", "s0", "s1"};
         for (int k = 0; k < 6; ++k) v[k] = r.positive_integer(h, k + 1, roles[k], line);
+        const long weights = r.declared_count(line, {v[0], v[1], v[2], v[3]}, "weights (h*w*d*n)");
         const std::vector<double> w = r.numbers("weights");
-        count_check(w, static_cast<long>(v[0]) * v[1] * v[2] * v[3], "weights (h*w*d*n)");
+        count_check(w, weights, "weights (h*w*d*n)");
         const std::vector<double> b = r.numbers("biases");
         count_check(b, v[3], "biases");
         net.add(std::make_unique<ConvolutionLayer>(v[0], v[1], v[2], v[3], v[4], v[5],
@@ -158,8 +186,10 @@ Network Network::parse_toolbox(const std::string& text, const std::string& what)
           kind = LayerKind::relu;
         else if (keyword == "Tanh")
           kind = LayerKind::tanh;
-        else if (keyword == "SoftMax")
+        else if (keyword == "SoftMax") {
           kind = LayerKind::softmax;
+          softmax_line = line;
+        }
         else if (keyword == "Flatten")
           kind = LayerKind::flatten;
         else

@@ -2,6 +2,7 @@
 #include "pixelwise/common/folder_lock.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -10,6 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -28,9 +32,47 @@ void sync_folder_of(const std::string& path) {
   if (synced != 0 && error != EINVAL) throw std::runtime_error(path + ": folder sync failed: " + std::strerror(error));
 }
 
+// The process id in a temporary name NAME.partial-PID or NAME.partial-PID-N
+// (below), or 0 when `name` is not one.
+long partial_writer(const std::string& name) {
+  const size_t at = name.rfind(".partial-");
+  if (at == std::string::npos) return 0;
+  const std::string rest = name.substr(at + 9);
+  const size_t dash = rest.find('-');
+  const std::string pid = rest.substr(0, dash), counter = dash == std::string::npos ? "1" : rest.substr(dash + 1);
+  auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  return digits(pid) && digits(counter) ? std::stol(pid) : 0;
+}
+
+// Removes the temporaries that a killed writer left in `folder` (files
+// NAME.partial-PID-N, folders NAME.partial-PID) whose process no longer runs,
+// once per folder and process, before its first write there (docs/errors.md,
+// "Atomic outputs"). This process's own temporaries, and those of a running
+// process, are left alone.
+void clean_stale_partials(const std::filesystem::path& folder) {
+  static std::mutex mutex;
+  static std::set<std::string> cleaned;
+  const std::string key = std::filesystem::absolute(folder).lexically_normal().string();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!cleaned.insert(key).second) return;
+  }
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(key, error), end; !error && it != end; it.increment(error)) {
+    const long pid = partial_writer(it->path().filename().string());
+    if (pid <= 0 || pid == ::getpid() || pid > std::numeric_limits<pid_t>::max()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // running (or not ours to probe)
+    std::error_code ignored;
+    std::filesystem::remove_all(it->path(), ignored);
+  }
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
+  clean_stale_partials(std::filesystem::absolute(path).parent_path());
   static std::atomic<unsigned> counter{0};
   const std::string temporary =
       path + ".partial-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
@@ -85,16 +127,23 @@ std::uint32_t crc32_of(const std::string& bytes) {
   return static_cast<std::uint32_t>(crc);
 }
 
+void check_folder_replaceable(const std::string& dir, const std::string& marker, const std::string& kind) {
+  namespace fs = std::filesystem;
+  const fs::path target(dir);
+  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / marker))))
+    throw std::runtime_error(dir + ": exists and is not a " + kind + "; refusing to replace it");
+}
+
 void write_folder_atomically(const std::string& dir, const std::string& marker, const std::string& kind,
                              const std::function<void(const std::filesystem::path& partial)>& fill) {
   namespace fs = std::filesystem;
   const fs::path target = fs::absolute(dir).lexically_normal();
   // One writer per model directory (docs/errors.md, "Concurrent writers").
   fs::create_directories(target.parent_path());
+  clean_stale_partials(target.parent_path());
   FolderLock lock(target.string());
   lock.acquire();
-  if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / marker))))
-    throw std::runtime_error(dir + ": exists and is not a " + kind + "; refusing to replace it");
+  check_folder_replaceable(dir, marker, kind);
   const fs::path partial = target.string() + ".partial-" + std::to_string(::getpid());
   fs::remove_all(partial);
   fs::create_directories(partial);

@@ -16,6 +16,15 @@ std::string hex8(std::uint32_t value) {
 
 }  // namespace
 
+void require_model_directory(const std::string& dir) {
+  if (std::filesystem::is_directory(dir)) return;
+  if (std::filesystem::exists(dir))
+    throw std::runtime_error(dir + ": is a file, not a model directory (a model directory holds " +
+                             std::string(kManifestFile) + "; an LRP Toolbox network file is read when its name ends "
+                             "in .txt)");
+  throw std::runtime_error(dir + ": model directory does not exist");
+}
+
 void write_manifest(const std::filesystem::path& dir, const std::string& text) {
   write_file_atomically((dir / kManifestFile).string(), text);
   write_file_atomically((dir / kManifestChecksumFile).string(), hex8(crc32_of(text)) + "\n");

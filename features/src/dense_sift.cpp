@@ -1,9 +1,13 @@
 #include "pixelwise/features/dense_sift.hpp"
 
+#include "pixelwise/common/errors.hpp"
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -58,7 +62,7 @@ LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& op
   const int width = gray.cols, height = gray.rows;
   const int min_side = options.minimum_image_side();
   if (width < min_side || height < min_side)
-    throw std::runtime_error(what + ": image of " + std::to_string(width) + " x " + std::to_string(height) +
+    throw InputError(what + ": image of " + std::to_string(width) + " x " + std::to_string(height) +
                              " pixels is smaller than one descriptor support (needs at least " +
                              std::to_string(min_side) + " x " + std::to_string(min_side) + " for bin sizes up to " +
                              std::to_string(max_bin_size(options)) + ")");
@@ -84,6 +88,17 @@ LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& op
     const int offset = alignment_offset(options, bin_size);
     vl_dsift_set_bounds(filter.get(), offset, offset, width - 1, height - 1);
     vl_dsift_set_flat_window(filter.get(), options.fast);
+    // vl_dsift_process allocates its buffers (keypoints, descriptors, eight
+    // gradient planes and two convolution planes) without checking them and
+    // writes into them: the same amount is reserved here first, so that memory
+    // running out is a std::bad_alloc named with the image, not a crash
+    // (docs/errors.md, "Limits").
+    const size_t plane = static_cast<size_t>(width) * height * sizeof(float);
+    const size_t frames = static_cast<size_t>(vl_dsift_get_keypoint_num(filter.get()));
+    void* probe = std::malloc(frames * (sizeof(VlDsiftKeypoint) + sizeof(float) * vl_dsift_get_descriptor_size(filter.get())) +
+                              10 * plane);
+    if (!probe) throw std::bad_alloc();
+    std::free(probe);
     vl_dsift_process(filter.get(), pixels);
     const int count = vl_dsift_get_keypoint_num(filter.get());
     dimension = vl_dsift_get_descriptor_size(filter.get());

@@ -4,7 +4,7 @@
 #include <iostream>
 #include <vector>
 
-#include "pixelwise/common/usage_error.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 
 using namespace pixelwise;

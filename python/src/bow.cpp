@@ -10,6 +10,7 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
@@ -399,7 +400,8 @@ void bind_bow(py::module_& m) {
             PyBowExplanation out{b, {}};
             {
               py::gil_scoped_release release;
-              out.e = explain(*b, b->input(s), c, options, s.source, v);
+              // Names the image when memory runs out too (docs/errors.md, "Error types").
+              out.e = naming_input(image_name(s), [&] { return explain(*b, b->input(s), c, options, s.source, v); });
             }
             return out;
           },

@@ -179,6 +179,10 @@ Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> mask_arg(con
 /// float64 reference implementations.
 ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* exact = nullptr);
 
+/// The name of an image argument in an error: its file or reference, or for an
+/// array (no name of its own) the argument, e.g. "image argument: out of memory".
+inline std::string image_name(const ImageSample& s) { return s.source == "image" ? "image argument" : s.source; }
+
 /// A batch of images: a list/tuple of images (each as image_arg reads it), or
 /// an array N x H x W (grey) or N x H x W x C (C = 1, 3 or 4). An array N x H x W
 /// whose last side is 3 or 4 could be one colour image as well as N grey ones,

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "bindings.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "convert.hpp"
 #include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
@@ -250,13 +251,16 @@ PyMethodResult explain_one(const std::shared_ptr<const ExplainableModel>& x, con
   const cv::Mat& image = x->input(s);
   const std::uint64_t seed = image_seed(call.settings.seed, call.image_index);
   py::gil_scoped_release release;
-  if (!exact.empty() && x->kind() == "network" && !model_agnostic(call.method)) {
-    const auto start = std::chrono::steady_clock::now();
-    out.r = x->explain_own(exact, c, call.method, call.settings, s.source);
-    out.r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } else {
-    out.r = explain_with(*x, image, c, call.method, call.settings, seed, s.source);
-  }
+  // Names the image when memory runs out too (docs/errors.md, "Error types").
+  naming_input(image_name(s), [&] {
+    if (!exact.empty() && x->kind() == "network" && !model_agnostic(call.method)) {
+      const auto start = std::chrono::steady_clock::now();
+      out.r = x->explain_own(exact, c, call.method, call.settings, s.source);
+      out.r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } else {
+      out.r = explain_with(*x, image, c, call.method, call.settings, seed, s.source);
+    }
+  });
   return out;
 }
 

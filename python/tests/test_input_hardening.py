@@ -100,3 +100,101 @@ def test_config_integers_are_read_strictly(test_images, section, value, words):
     images, labels = test_images
     with pytest.raises(ValueError, match=words.replace("[", r"\[")):
         pixelwise.BowModel.train({**TINY_CONFIG, section: value}, images, labels)
+
+
+def test_toolbox_softmax_and_huge_layers_name_the_file_and_line(tmp_path):
+    weights = " ".join(["0.01"] * 6)
+    (tmp_path / "softmax.txt").write_text(f"Linear 3 2\n{weights}\n0 0\nSoftMax\nRect\n")
+    with pytest.raises(RuntimeError, match="softmax.txt: line 4: SoftMax is only allowed as the last layer"):
+        pixelwise.NetworkModel.load(str(tmp_path / "softmax.txt"))
+    (tmp_path / "huge.txt").write_text("Linear 100000000 100000000\n0 0\n0 0\n")
+    with pytest.raises(RuntimeError, match="huge.txt: line 1: declares 10000000000000000 weights"):
+        pixelwise.NetworkModel.load(str(tmp_path / "huge.txt"))
+
+
+def test_a_file_given_as_a_model_directory_is_named_as_such(tmp_path):
+    (tmp_path / "model.bin").write_text("not a model")
+    for load in (pixelwise.BowModel.load, pixelwise.NetworkModel.load, pixelwise.load_model):
+        with pytest.raises(RuntimeError, match="model.bin: is a file, not a model directory"):
+            load(str(tmp_path / "model.bin"))
+
+
+def test_knn_above_the_codebook_words_is_refused_before_training(test_images):
+    images, labels = test_images
+    config = {**TINY_CONFIG, "coding": {"type": "soft", "knn": 50, "sigma": 0.3}}
+    with pytest.raises(ValueError, match="coding knn = 50 exceeds the 24 words of its codebook"):
+        pixelwise.BowModel.train(config, images, labels)
+
+
+def test_digits_data_sets_are_refused_for_bow_models():
+    with pytest.raises(ValueError, match="digits:train:20: digits: data sets are read by network models only"):
+        pixelwise.BowModel.train(TINY_CONFIG, data="digits:train:20")
+
+
+def test_negative_occlusion_sizes_and_empty_class_are_value_errors(model_dir, test_images):
+    images, _ = test_images
+    explainable = pixelwise.load_model(str(model_dir))
+    with pytest.raises(ValueError, match="patch -3: must be 0"):
+        explainable.explain(images[0], method="occlusion", patch=-3)
+    with pytest.raises(ValueError, match="stride -1: must be 0"):
+        explainable.explain(images[0], method="occlusion", stride=-1)
+    with pytest.raises(ValueError, match='class "" does not exist'):
+        explainable.explain(images[0], target="")
+
+
+def test_exceptions_are_mapped_by_type(model, tmp_path):
+    """Bad values (an unknown class, an image the model cannot take) are
+    ValueError by their C++ type (InputError), bad files RuntimeError."""
+    import numpy as np
+
+    with pytest.raises(ValueError, match='class "zebra" does not exist'):
+        model.explain(np.zeros((28, 28), dtype=np.uint8), target="zebra")
+    with pytest.raises(ValueError, match="smaller than one descriptor support"):
+        model.explain(np.zeros((4, 4), dtype=np.uint8))
+    weights = " ".join(["0.01"] * 784 * 2)
+    (tmp_path / "net.txt").write_text(f"Linear 784 2\n{weights}\n0 0\n")
+    network = pixelwise.NetworkModel.load(str(tmp_path / "net.txt"))
+    with pytest.raises(ValueError, match="the network cannot take a"):
+        network.explain(np.zeros((10, 10), dtype=np.uint8))
+    with pytest.raises(RuntimeError, match="missing-model: model directory does not exist"):
+        pixelwise.BowModel.load(str(tmp_path / "missing-model"))
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+import numpy as np
+import pixelwise
+
+model = pixelwise.BowModel.load(sys.argv[1])
+small = np.full((28, 28), 90, dtype=np.uint8)
+large = np.full((4000, 4000), 90, dtype=np.uint8)
+# The address space in use now, and 400 MB more: enough for a 28 x 28 image,
+# far too little for the dense SIFT descriptors of a 4000 x 4000 one (1.8 GB).
+with open("/proc/self/statm") as statm:
+    used = int(statm.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + 400 * 2**20, resource.RLIM_INFINITY))
+model.explain(small)
+for explain in (model.explain, pixelwise.as_model(model).explain):
+    try:
+        explain(large)
+        print("no error")
+    except Exception as e:
+        print(type(e).__name__ + ": " + str(e))
+"""
+
+
+def test_running_out_of_memory_names_the_image(model_dir):
+    """A real allocation failure under an address-space limit (RLIMIT_AS) is
+    a RuntimeError naming the image, never a crash or a bare MemoryError."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALLOC_ARENA_MAX": "1"}
+    result = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(model_dir)], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout
+    for line in lines:
+        assert line.startswith("RuntimeError: image argument: out of memory (std::bad_alloc)"), result.stdout

@@ -5,7 +5,7 @@
 #include <memory>
 #include <sstream>
 
-#include "pixelwise/common/usage_error.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
@@ -96,6 +96,10 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   options.method_settings.occlusion.stride = request.stride;
   options.method_settings.occlusion.fill = request.fill;
   options.method_settings.seed = request.seed;
+  check_occlusion_sizes(options.method_settings.occlusion, "--");
+  // An empty --class is a mistake, not "predicted" (docs/errors.md, "Exit status").
+  if (request.class_choice.empty())
+    throw std::invalid_argument("--class \"\": empty; give predicted, label, a class name or an index");
   options.report_images = request.report_images;
   if (!request.shard.empty()) options.shard = Shard::parse(request.shard);
   if (request.jobs < 0) throw std::invalid_argument("--jobs " + std::to_string(request.jobs) + ": must be 0 (all cores) or more");
@@ -174,8 +178,8 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--flip-steps", r->pixel_flipping_steps, "pixel flipping steps (default 100)");
   cmd->add_option("--replacement", r->replacement, "uniform (default), constant[:LEVEL] or blur[:SIGMA]");
   cmd->add_option("--seed", r->seed, "seed of the noise, tie order and random heatmaps (default 1)");
-  cmd->add_option("--patch", r->patch, "occlusion patch side (default: a quarter of the image side)");
-  cmd->add_option("--stride", r->stride, "occlusion stride (default: half the patch)");
+  cmd->add_option("--patch", r->patch, "occlusion patch side (default 0: a quarter of the image side)");
+  cmd->add_option("--stride", r->stride, "occlusion stride (default 0: half the patch)");
   cmd->add_option("--fill", r->fill, "occlusion fill grey level (default 0)");
   cmd->add_option("--jobs", r->jobs, "images evaluated at once, on threads sharing the model (default 0: all cores)");
   cmd->add_option("--threads", r->threads,

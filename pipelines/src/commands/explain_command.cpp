@@ -16,7 +16,7 @@
 #include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/common/json_input.hpp"
 #include "pixelwise/common/manifest_file.hpp"
-#include "pixelwise/common/usage_error.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/explain/explanation_files.hpp"
@@ -132,7 +132,7 @@ std::vector<long> check_inputs(const ExplainableModel& model, const std::vector<
   for (size_t i = 0; i < refs.size(); ++i) {
     if (!shard.owns(static_cast<long>(i))) continue;
     ++mine;
-    const std::string name = model.read_input(refs[i]).name;
+    const std::string name = naming_input(refs[i], [&] { return model.read_input(refs[i]).name; });
     if (!seen.insert(name).second)
       throw std::runtime_error(refs[i] + ": another input has the same output name \"" + name + "\"");
     if (request.resume && explanation_complete(request.out, name))
@@ -225,19 +225,24 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
   // "What is checked up front").
   std::once_flag made;
   Progress progress(count, "explain");
+  // A failure names its image (memory running out too, rethrow_naming); the
+  // images finished before it keep their complete outputs (docs/errors.md,
+  // "What is checked up front").
   for_each_parallel(count, static_cast<int>(jobs), [&](long t) {
     const long i = todo[t];
-    const ImageSample sample = model->read_input(refs[i]);
-    const Explanation e = explain_with(*model, model->input(sample), class_index, request.method, settings,
-                                       image_seed(settings.seed, i), sample.source);
-    std::call_once(made, [&] {
-      fs::create_directories(request.out);
-      lock.acquire();
+    naming_input(refs[i], [&] {
+      const ImageSample sample = model->read_input(refs[i]);
+      const Explanation e = explain_with(*model, model->input(sample), class_index, request.method, settings,
+                                         image_seed(settings.seed, i), sample.source);
+      std::call_once(made, [&] {
+        fs::create_directories(request.out);
+        lock.acquire();
+      });
+      nlohmann::json record = explanation_record(*model, e, refs[i]);
+      record["produced_by"] = produced_by;
+      write_explanation_files((fs::path(request.out) / sample.name).string(), e, record, sample.gray);
+      progress.print(out, explanation_line(*model, e, sample.name));
     });
-    nlohmann::json record = explanation_record(*model, e, refs[i]);
-    record["produced_by"] = produced_by;
-    write_explanation_files((fs::path(request.out) / sample.name).string(), e, record, sample.gray);
-    progress.print(out, explanation_line(*model, e, sample.name));
     progress.advance();
   });
   return 0;
@@ -290,8 +295,9 @@ Command add_explain_command(CLI::App& app) {
                   scoped("--input-range", "toolbox text files: LOW,HIGH that grey 0..1 maps to (default -1,1)"));
   cmd->add_flag("--figure", r.settings.figure, scoped("--figure", "also write NAME-figure.png (input | heatmap)"));
   cmd->add_option("--patch", r.settings.occlusion.patch,
-                  scoped("--patch", "patch side in pixels (default: a quarter of the shorter image side)"));
-  cmd->add_option("--stride", r.settings.occlusion.stride, scoped("--stride", "step between patches (default: half the patch)"));
+                  scoped("--patch", "patch side in pixels (default 0: a quarter of the shorter image side)"));
+  cmd->add_option("--stride", r.settings.occlusion.stride,
+                  scoped("--stride", "step between patches in pixels (default 0: half the patch)"));
   cmd->add_option("--fill", r.settings.occlusion.fill, scoped("--fill", "grey level of the patch (default 0)"));
   cmd->add_option("--threads", r.threads,
                   scoped("--threads", "threads for the model evaluations of one image (default 0: the cores "
@@ -310,6 +316,11 @@ Command add_explain_command(CLI::App& app) {
               if (given("--reference")) r.settings.reference = TaylorReference::parse(strings->at("--reference"));
               if (given("--tiles")) r.settings.tiles = TileOptions::parse(strings->at("--tiles"));
               r.settings.taylor.validate();
+              check_occlusion_sizes(r.settings.occlusion, "--");
+              // An empty --class would otherwise read as "not given", the predicted class.
+              if (given("--class") && r.class_name.empty())
+                throw std::invalid_argument("--class \"\": empty; give a class name or index, or leave --class out "
+                                            "to explain the predicted class");
               if (!r.shard.empty()) Shard::parse(r.shard);
               if (given("--input-range")) r.input_range = parse_range(strings->at("--input-range"), "--input-range");
             } catch (const std::exception& e) {

@@ -4,6 +4,8 @@
 #include <memory>
 #include <set>
 
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
@@ -95,6 +97,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_flag("--quiet", a->quiet, "no progress lines");
   return {cmd, [a] {
             const PipelineConfig config = PipelineConfig::load(a->config);
+            // Refused before training, not after (docs/errors.md, "What is checked up front").
+            check_folder_replaceable(a->out, kManifestFile, "pixelwise model directory");
             const Dataset dataset = load_dataset(a->data);
             const BowModel model = BowModel::train(config, dataset, a->quiet ? nullptr : &std::cerr);
             model.save(a->out);

@@ -1,5 +1,7 @@
 // `pixelwise train-network`: an MLP on an image data set (model/network_training.hpp).
-#include "pixelwise/common/usage_error.hpp"
+#include "pixelwise/common/errors.hpp"
+#include "pixelwise/common/files.hpp"
+#include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/model/network_training.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
@@ -66,7 +68,9 @@ int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  // Every input is read before training starts, so a bad test set fails early.
+  // Every input is read, and the model directory checked, before training
+  // starts, so that a bad test set or --out fails early.
+  check_folder_replaceable(request.out, kManifestFile, "pixelwise model directory");
   const Dataset train = load_network_dataset(request.data);
   Dataset test;
   if (!request.test_data.empty()) {

@@ -231,7 +231,7 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
   Progress progress(log ? count : 0, "evaluate");
   std::atomic<long> finished{0};
 
-  for_each_parallel(count, static_cast<int>(jobs), [&](long position) {
+  auto evaluate_one = [&](long position) {
     const long i = selected[position];
     const ImageSample& sample = data.data.images[i];
     const std::optional<MaskArray>& mask = data.masks[i];
@@ -263,6 +263,10 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
       progress.print(*log, head.str() + line.str());
     }
     progress.advance();
+  };
+  // A failure names its image (memory running out too; rethrow_naming).
+  for_each_parallel(count, static_cast<int>(jobs), [&](long position) {
+    naming_input(data.data.images[selected[position]].source, [&] { evaluate_one(position); });
   });
   nlohmann::json images(std::move(records));
   if (shown) std::move(views.begin(), views.end(), std::back_inserter(*shown));

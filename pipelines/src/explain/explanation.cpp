@@ -18,10 +18,13 @@ std::vector<ExplainMethod> ExplainableModel::methods() const {
 
 std::unique_ptr<ExplainableModel> load_explainable_model(const std::string& path,
                                                          const std::optional<std::pair<double, double>>& input_range) {
-  if (NetworkModel::is_network_model(path))
-    return make_network_adapter(std::make_shared<const NetworkModel>(NetworkModel::load(path, input_range)));
-  if (input_range) throw std::runtime_error("--input-range applies to network models only; " + path + " is a BoW model");
-  return make_bow_adapter(std::make_shared<const BowModel>(BowModel::load(path)), path);
+  // Any failure names the model, memory running out too (rethrow_naming).
+  return naming_input(path, [&]() -> std::unique_ptr<ExplainableModel> {
+    if (NetworkModel::is_network_model(path))
+      return make_network_adapter(std::make_shared<const NetworkModel>(NetworkModel::load(path, input_range)));
+    if (input_range) throw std::runtime_error("--input-range applies to network models only; " + path + " is a BoW model");
+    return make_bow_adapter(std::make_shared<const BowModel>(BowModel::load(path)), path);
+  });
 }
 
 std::uint64_t image_seed(std::uint64_t seed, long index) {
@@ -31,11 +34,19 @@ std::uint64_t image_seed(std::uint64_t seed, long index) {
   return x ^ (x >> 31);
 }
 
+void check_occlusion_sizes(const OcclusionOptions& o, const std::string& prefix) {
+  for (const auto& [name, value] : {std::make_pair("patch", o.patch), std::make_pair("stride", o.stride)})
+    if (value < 0)
+      throw std::invalid_argument(prefix + name + " " + std::to_string(value) +
+                                  ": must be 0 (chosen from the image size) or a positive number of pixels");
+}
+
 OcclusionOptions occlusion_for(const OcclusionOptions& o, int rows, int cols) {
+  check_occlusion_sizes(o);
   OcclusionOptions r = o;
   const int side = std::min(rows, cols);
-  if (r.patch <= 0) r.patch = std::max(1, static_cast<int>(std::lround(side / 4.0)));
-  if (r.stride <= 0) r.stride = std::max(1, r.patch / 2);
+  if (r.patch == 0) r.patch = std::max(1, static_cast<int>(std::lround(side / 4.0)));
+  if (r.stride == 0) r.stride = std::max(1, r.patch / 2);
   return r;
 }
 

@@ -12,8 +12,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "pixelwise/features/image.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/features/image.hpp"
 
 namespace fs = std::filesystem;
 
@@ -229,6 +230,24 @@ Dataset load_folder(const std::string& spec) {
   return d;
 }
 
+// Data set and image reference kinds that other readers take (the digits:
+// network models, scenes: evaluate). Given to this reader they are refused by
+// name, rather than taken for a folder or file that does not exist
+// (docs/errors.md, "What is checked up front").
+void refuse_other_kinds(const std::string& spec, const char* words) {
+  struct Kind {
+    const char *prefix, *readers;
+  };
+  static const Kind kinds[] = {
+      {"digits:", "network models only (train-network; explain and evaluate with a network model; NetworkModel in "
+                  "Python)"},
+      {"scenes:", "evaluate only (scenes with masks, made by make-scenes)"}};
+  for (const Kind& kind : kinds)
+    if (spec.rfind(kind.prefix, 0) == 0 && !fs::exists(spec))
+      throw InputError(spec + ": " + kind.prefix + " " + words + " are read by " + kind.readers +
+                       "; this model or command reads fashion-mnist:, voc: and image folders or files");
+}
+
 }  // namespace
 
 const std::vector<std::string>& fashion_mnist_classes() {
@@ -245,6 +264,7 @@ std::string fashion_mnist_dir() {
 Dataset load_dataset(const std::string& spec) {
   const std::string prefix = std::string(kFashionPrefix) + ":";
   if (spec.rfind("voc:", 0) == 0) return load_voc(spec);
+  refuse_other_kinds(spec, "data sets");
   if (spec.rfind(prefix, 0) != 0) return load_folder(spec);
   const std::string rest = spec.substr(prefix.size());
   const size_t colon = rest.find(':');
@@ -270,6 +290,7 @@ ImageSample load_image_reference(const std::string& reference) {
     split_prefix(split, reference);
     return std::move(read_fashion(split, parse_count(rest.substr(at + 1), reference), 1, reference).front());
   }
+  refuse_other_kinds(reference, "image references");
   ImageSample s;
   s.name = fs::path(reference).stem().string();
   s.source = reference;

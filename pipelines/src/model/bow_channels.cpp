@@ -109,9 +109,16 @@ std::vector<ChannelConfig> expand_channels(std::vector<ChannelConfig> channels) 
       out.push_back(std::move(c));
     }
   }
-  for (const auto& c : out)
+  for (const auto& c : out) {
     if (!names.insert(c.name).second)
       throw std::invalid_argument("config: two channels are named \"" + c.name + "\"; give them distinct names");
+    // Checked with the configuration, not after k-means (a codebook has
+    // exactly `words` words): a soft or rank code needs knn of them.
+    if (c.coding.neighbours() > c.codebook.words)
+      throw std::invalid_argument("config channel \"" + c.name + "\": coding knn = " +
+                                  std::to_string(c.coding.neighbours()) + " exceeds the " +
+                                  std::to_string(c.codebook.words) + " words of its codebook");
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/common/parallel.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
@@ -124,7 +125,7 @@ void BowModel::check_image(const cv::Mat& image, const std::string& what) const 
     if (channel.descriptor.type != DescriptorType::dsift) continue;
     const int side = channel.descriptor.dense.minimum_image_side();
     if (image.cols < side || image.rows < side)
-      throw std::runtime_error(what + ": image of " + std::to_string(image.cols) + " x " + std::to_string(image.rows) +
+      throw InputError(what + ": image of " + std::to_string(image.cols) + " x " + std::to_string(image.rows) +
                                " pixels is smaller than one descriptor support of channel " + channel.name +
                                " (needs at least " + std::to_string(side) + " x " + std::to_string(side) + ")");
   }
@@ -307,7 +308,7 @@ void BowModel::save(const std::string& dir) const {
 
 BowModel BowModel::load(const std::string& dir) {
   const fs::path root(dir);
-  if (!fs::is_directory(root)) throw std::runtime_error(dir + ": model directory does not exist");
+  require_model_directory(dir);
   const std::string manifest_path = (root / "manifest.json").string();
   const nlohmann::json manifest = parse_json_input(read_verified_manifest(root), manifest_path);
   try {
@@ -359,7 +360,7 @@ BowModel BowModel::load(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(manifest_path + ": damaged manifest (" + e.what() + ")");
   } catch (const std::exception& e) {
-    const std::string what = e.what();
+    const std::string what = error_text(e);  // std::bad_alloc: that memory ran out
     throw std::runtime_error(what.rfind(dir, 0) == 0 ? what : dir + ": " + what);
   }
 }
@@ -374,7 +375,7 @@ int BowModel::class_index(const std::string& name_or_index) const {
   }
   std::string known;
   for (const auto& name : classes) known += (known.empty() ? "" : ", ") + name;
-  throw std::runtime_error("class \"" + name_or_index + "\" does not exist (classes: " + known + ", or an index 0-" +
+  throw InputError("class \"" + name_or_index + "\" does not exist (classes: " + known + ", or an index 0-" +
                            std::to_string(classes.size() - 1) + ")");
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "pixelwise/features/image.hpp"
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
 #include "pixelwise/common/manifest_file.hpp"
@@ -129,7 +130,7 @@ NetworkModel NetworkModel::load(const std::string& path, const std::optional<std
   if (toolbox_range)
     throw std::runtime_error(path + ": a model directory records its input range; --input-range is for toolbox text files");
   const fs::path root(path);
-  if (!fs::is_directory(root)) throw std::runtime_error(path + ": model directory does not exist");
+  require_model_directory(path);
   const nlohmann::json manifest = read_manifest(root);
   const std::string manifest_path = (root / "manifest.json").string();
   try {
@@ -158,7 +159,7 @@ NetworkModel NetworkModel::load(const std::string& path, const std::optional<std
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(manifest_path + ": damaged manifest (" + e.what() + ")");
   } catch (const std::exception& e) {
-    const std::string what = e.what();
+    const std::string what = error_text(e);  // std::bad_alloc: that memory ran out
     throw std::runtime_error(what.rfind(path, 0) == 0 ? what : path + ": " + what);
   }
 }
@@ -192,13 +193,13 @@ TensorShape NetworkModel::input_shape(const cv::Mat& gray, const std::string& wh
   const TensorShape image{gray.rows, gray.cols, 1};
   if (input.shape.size() > 0) {
     if (image != input.shape)
-      throw std::runtime_error(what + ": image is " + image.str() + ", the model expects " + input.shape.str());
+      throw InputError(what + ": image is " + image.str() + ", the model expects " + input.shape.str());
     return image;
   }
   try {
     network.shapes(image);
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(what + ": the network cannot take a " + image.str() + " image: " + e.what());
+    throw InputError(what + ": the network cannot take a " + image.str() + " image: " + e.what());
   }
   return image;
 }
@@ -244,7 +245,7 @@ int NetworkModel::class_index(const std::string& name_or_index, long outputs) co
   }
   std::string known;
   for (const auto& name : classes) known += (known.empty() ? "" : ", ") + name;
-  throw std::runtime_error("class \"" + name_or_index + "\" does not exist (" +
+  throw InputError("class \"" + name_or_index + "\" does not exist (" +
                            (known.empty() ? std::string() : "classes: " + known + ", or ") + "an index 0-" +
                            std::to_string(outputs - 1) + ")");
 }

@@ -14,6 +14,12 @@ std::string read_file(const std::string& path);
 /// CRC-32 (zlib) of a byte string, for the model manifest's integrity check.
 std::uint32_t crc32_of(const std::string& bytes);
 
+/// Throws std::runtime_error naming `dir` unless write_folder_atomically may
+/// replace it: it does not exist, or is an empty folder or one holding
+/// `marker`. Commands call it before their work as well, so that a folder they
+/// may not replace is refused before hours of training, not after.
+void check_folder_replaceable(const std::string& dir, const std::string& marker, const std::string& kind);
+
 /// Writes a folder atomically: `fill` writes into a fresh sibling folder
 /// (DIR.partial-PID), which then takes the place of DIR; an older DIR is
 /// removed only after the swap. DIR may already exist only as an empty folder

@@ -14,6 +14,11 @@ namespace pixelwise {
 inline constexpr const char* kManifestFile = "manifest.json";
 inline constexpr const char* kManifestChecksumFile = "manifest.crc32";
 
+/// Throws std::runtime_error naming `dir` when it is not a folder: "is a
+/// file, not a model directory" for a file (the user gave a wrong path, not a
+/// missing one), "model directory does not exist" otherwise.
+void require_model_directory(const std::string& dir);
+
 /// Writes DIR/manifest.json and DIR/manifest.crc32, each atomically.
 void write_manifest(const std::filesystem::path& dir, const std::string& text);
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
 #include "pixelwise/pipelines/explain/tiles.hpp"
@@ -137,7 +138,14 @@ Explanation explain_with(const ExplainableModel& model, const cv::Mat& image, in
 /// The seed of image `index` for a run seeded with `seed` (a 64-bit mix).
 std::uint64_t image_seed(std::uint64_t seed, long index);
 
-/// Occlusion patch and stride left at 0: a quarter and an eighth of the shorter side.
+/// Throws std::invalid_argument naming a negative occlusion patch or stride:
+/// 0 means "auto" (occlusion_for), a negative value is a mistake, never
+/// silently replaced (docs/errors.md, "Exit status"). The message names
+/// `prefix` + "patch" ("--" on the command line).
+void check_occlusion_sizes(const OcclusionOptions& o, const std::string& prefix = "");
+
+/// Occlusion patch and stride left at 0: a quarter and an eighth of the
+/// shorter side (half the patch); negative ones are refused (check_occlusion_sizes).
 OcclusionOptions occlusion_for(const OcclusionOptions& o, int rows, int cols);
 
 /// The BoW descriptor-level sensitivity (baselines.hpp) of class c: the pixel
