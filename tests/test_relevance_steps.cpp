@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(bow_chain_conserves_and_pixel_step_takes_only_flat) {
   }
   const BowEncoding e = pool(codes, {{0}, {0}}, 1, PoolingOptions{});
   const std::vector<Frame> frames{test::frame_with_box(0, 0, 2, 2), test::frame_with_box(2, 2, 4, 4)};
-  const std::vector<BowChannelRecord> channel{{"grey", &e, 0, &frames, SupportWeighting{}}};
+  const std::vector<BowChannelRecord> channel{{"grey", &e, nullptr, 0, &frames, SupportWeighting{}}};
   Steps steps;
   steps.push_back(std::make_unique<PoolingStep>(channel));
   steps.push_back(std::make_unique<PixelStep>(channel, 4, 4));

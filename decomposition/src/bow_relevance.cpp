@@ -70,7 +70,86 @@ class PoolingView : public RuleView {
   std::vector<double> value_;
 };
 
+// The Fisher/VLAD mapping layer as the rules see it (docs/design.md 1.8): one
+// input per term z_ld (a descriptor's entry and one dimension of its block),
+// with value z_ld, feeding dimension d with weight 1 and no bias. LRP-0 gives
+// R_l = sum_d R_d z_ld / s_d; epsilon adds eps * scale_d * sign(s_d) to s_d,
+// with scale_d = mean |z_ld| over the N_c descriptors of the dimension's cell.
+class TermView : public RuleView {
+ public:
+  explicit TermView(const TermEncoding& e) : size_(e.size()), features_(e.features()) {
+    scale_ = Eigen::RowVectorXd::Zero(size_);
+    for (const auto& entry : e.entries)
+      e.terms(entry, [&](long bin, double z) {
+        bin_of_.push_back(bin);
+        feature_of_.push_back(entry.feature);
+        value_.push_back(z);
+        scale_[bin] += std::abs(z);
+      });
+    const long block = e.block();
+    for (long d = 0; d < size_; ++d) {
+      const int n = e.cell_count[d / block];
+      if (n > 0) scale_[d] /= n;
+    }
+  }
+  Eigen::RowVectorXd apply(const Eigen::RowVectorXd& a, WeightModifier g) const override {
+    Eigen::RowVectorXd z = Eigen::RowVectorXd::Zero(size_);
+    if (g == WeightModifier::negative) return z;
+    for (size_t u = 0; u < bin_of_.size(); ++u) z[bin_of_[u]] += a[static_cast<long>(u)];
+    return z;
+  }
+  Eigen::RowVectorXd transposed(const Eigen::RowVectorXd& s, WeightModifier g) const override {
+    Eigen::RowVectorXd t = Eigen::RowVectorXd::Zero(static_cast<long>(bin_of_.size()));
+    if (g == WeightModifier::negative) return t;
+    for (size_t u = 0; u < bin_of_.size(); ++u) t[static_cast<long>(u)] = s[bin_of_[u]];
+    return t;
+  }
+  Eigen::RowVectorXd bias() const override { return Eigen::RowVectorXd::Zero(size_); }
+  Eigen::RowVectorXd stabiliser_scale() const override { return scale_; }
+  Eigen::RowVectorXd input() const {
+    return Eigen::Map<const Eigen::RowVectorXd>(value_.data(), static_cast<long>(value_.size()));
+  }
+  Eigen::VectorXd per_feature(const Eigen::RowVectorXd& r) const {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(features_);
+    for (size_t u = 0; u < feature_of_.size(); ++u) out[feature_of_[u]] += r[static_cast<long>(u)];
+    return out;
+  }
+
+ private:
+  long size_ = 0;
+  int features_ = 0;
+  std::vector<long> bin_of_;
+  std::vector<int> feature_of_;
+  std::vector<double> value_;
+  Eigen::RowVectorXd scale_;
+};
+
 }  // namespace
+
+Relevance term_relevance(const TermEncoding& e, const Eigen::VectorXd& relevance, const LrpRule* rule) {
+  if (relevance.size() != e.size())
+    throw std::invalid_argument(name_of(e.type) + " relevance: " + std::to_string(relevance.size()) +
+                                " relevances for an encoding of " + std::to_string(e.size()));
+  static const LrpRule lrp0 = LrpRule::lrp0();
+  const TermView view(e);
+  Relevance out;
+  out.account.name = name_of(e.type);
+  if (rule && rule->name() != "lrp0") out.account.name += " [" + rule->name() + "]";
+  const Eigen::RowVectorXd lower =
+      apply_rule(view, view.input(), relevance.transpose(), rule ? *rule : lrp0, LrpOptions{}, out.account);
+  out.relevance = view.per_feature(lower);
+  close_account(out.account, relevance.sum(), out.relevance.sum());
+  return out;
+}
+
+Eigen::VectorXd component_relevance(const TermEncoding& e, const Eigen::VectorXd& relevance) {
+  if (relevance.size() != e.size())
+    throw std::invalid_argument("component relevance: relevance and encoding differ in size");
+  const long D = e.dimension(), K = e.components();
+  Eigen::VectorXd out = Eigen::VectorXd::Zero(K);
+  for (long d = 0; d < relevance.size(); ++d) out[(d % e.block()) / D % K] += relevance[d];
+  return out;
+}
 
 Relevance pool_relevance(const BowEncoding& e, const Eigen::VectorXd& bin_relevance, const LrpRule* rule) {
   if (bin_relevance.size() != e.pooled.size())
@@ -186,10 +265,11 @@ Relevance PoolingStep::relevance(const Eigen::VectorXd& upper, const LrpRule* ru
   std::vector<Eigen::VectorXd> blocks;
   long features = 0;
   for (const BowChannelRecord& ch : channels_) {
-    const long bins = ch.encoding->pooled.size();
+    const long bins = ch.terms ? ch.terms->size() : ch.encoding->pooled.size();
     if (ch.offset < 0 || ch.offset + bins > upper.size())
       throw std::invalid_argument("pooling relevance: channel " + ch.name + " lies outside the histogram");
-    Relevance r = pool_relevance(*ch.encoding, upper.segment(ch.offset, bins), rule);
+    Relevance r = ch.terms ? term_relevance(*ch.terms, upper.segment(ch.offset, bins), rule)
+                           : pool_relevance(*ch.encoding, upper.segment(ch.offset, bins), rule);
     out.account.name = r.account.name;
     out.account.absorbed += r.account.absorbed;
     out.account.unassigned += r.account.unassigned;

@@ -165,6 +165,7 @@ Eigen::RowVectorXd apply_rule(const RuleView& view, const Eigen::RowVectorXd& x,
     return x;
   };
   const Eigen::RowVectorXd b = view.bias();
+  const Eigen::RowVectorXd scale = view.stabiliser_scale();
   Eigen::RowVectorXd lower = Eigen::RowVectorXd::Zero(x.size());
   for (const auto& part : rule.parts()) {
     BiasModifier bias_mod = options.ignore_bias ? BiasModifier::zero : part.bias;
@@ -183,7 +184,7 @@ Eigen::RowVectorXd apply_rule(const RuleView& view, const Eigen::RowVectorXd& x,
     }
     Eigen::RowVectorXd s(z.size());
     for (long j = 0; j < z.size(); ++j) {
-      const double stab = part.epsilon * sign_of(z[j]);
+      const double stab = part.epsilon * (scale.size() ? scale[j] : 1.0) * sign_of(z[j]);
       const double den = z[j] + stab;
       const double share = part.coefficient * R[j];
       if (den == 0) {

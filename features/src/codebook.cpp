@@ -87,24 +87,30 @@ Codebook::~Codebook() = default;
 Codebook::Codebook(Codebook&&) noexcept = default;
 Codebook& Codebook::operator=(Codebook&&) noexcept = default;
 
+RowMatrixXf sample_rows(const RowMatrixXf& rows, long count, std::uint32_t seed) {
+  // Seeded sample without replacement (partial Fisher-Yates), in the rows' order.
+  const long n = rows.rows();
+  std::vector<long> order(n);
+  std::iota(order.begin(), order.end(), 0L);
+  const long sample = std::min<long>(n, count);
+  std::mt19937_64 rng(seed);
+  for (long i = 0; i < sample; ++i) {
+    std::uniform_int_distribution<long> pick(i, n - 1);
+    std::swap(order[i], order[pick(rng)]);
+  }
+  std::sort(order.begin(), order.begin() + sample);
+  RowMatrixXf data(sample, rows.cols());
+  for (long i = 0; i < sample; ++i) data.row(i) = rows.row(order[i]);
+  return data;
+}
+
 Codebook Codebook::train(const RowMatrixXf& descriptors, const CodebookOptions& options) {
   options.validate();
   const long n = descriptors.rows();
   if (n < options.words)
     throw std::runtime_error("codebook: " + std::to_string(n) + " descriptors are fewer than the " +
                              std::to_string(options.words) + " words asked for");
-  // Seeded sample without replacement (partial Fisher-Yates).
-  std::vector<long> order(n);
-  std::iota(order.begin(), order.end(), 0L);
-  const long sample = std::min<long>(n, options.training_descriptors);
-  std::mt19937_64 rng(options.seed);
-  for (long i = 0; i < sample; ++i) {
-    std::uniform_int_distribution<long> pick(i, n - 1);
-    std::swap(order[i], order[pick(rng)]);
-  }
-  std::sort(order.begin(), order.begin() + sample);
-  RowMatrixXf data(sample, descriptors.cols());
-  for (long i = 0; i < sample; ++i) data.row(i) = descriptors.row(order[i]);
+  const RowMatrixXf data = sample_rows(descriptors, options.training_descriptors, options.seed);
 
   vl_set_num_threads(1);
   vl_rand_seed(vl_get_rand(), options.seed);

@@ -13,6 +13,8 @@
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/codebook.hpp"
 #include "pixelwise/features/descriptors.hpp"
+#include "pixelwise/features/fisher.hpp"
+#include "pixelwise/decomposition/network_lrp.hpp"
 
 namespace pixelwise::python {
 namespace {
@@ -68,6 +70,17 @@ std::vector<Frame> frames_of(const py::handle& obj, long count, const std::strin
 
 Eigen::VectorXd relevance_arg(const py::handle& obj, const std::string& what, long size) {
   return vector_arg(obj, what, size);
+}
+
+/// The 'mapping' options of an encoder whose type the function fixes; another
+/// type in the dict is an error.
+MappingOptions mapping_arg(const py::handle& obj, MappingType type) {
+  nlohmann::json j = obj.is_none() ? nlohmann::json::object() : to_json(obj, "mapping");
+  if (!j.is_object()) throw py::type_error("mapping: expected a dict of options");
+  if (j.contains("type") && j["type"] != name_of(type))
+    throw py::value_error("mapping: this encoder computes type '" + name_of(type) + "'");
+  j["type"] = name_of(type);
+  return options_arg<MappingOptions>(from_json(j), "mapping");
 }
 
 py::tuple relevance_result(Eigen::VectorXd relevance, const LayerRelevance& layer) {
@@ -420,6 +433,102 @@ void bind_blocks(py::module_& m) {
       "Descriptors -> pixels: R_q = sum_l R_l w_l(q) over each support (docs/design.md 1.5). `features` is a\n"
       "LocalFeatures or a frames dict; `weighting` {'type': 'uniform'} (default) or {'type': 'gaussian',\n"
       "'sigma': 1.0}. Returns (H x W relevance, layer account).");
+  // ------------------------------------------------ Fisher vectors and VLAD
+  // docs/design.md 1.8: the same objects and steps the pipeline uses.
+  py::class_<Gmm>(m, "Gmm", "A diagonal Gaussian mixture: priors (K), means and variances (K x D).")
+      .def(py::init([](const ArrayLike& priors, const ArrayLike& means, const ArrayLike& variances) {
+             Gmm g;
+             g.means = matrix_arg(means, "means");
+             g.priors = vector_arg(priors, "priors", g.means.rows());
+             g.variances = matrix_arg(variances, "variances", g.means.cols());
+             try {
+               g.validate("Gmm");
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+             return g;
+           }),
+           py::arg("priors"), py::arg("means"), py::arg("variances"))
+      .def_property_readonly("priors", [](py::object self) { return view_array(self.cast<const Gmm&>().priors, self); })
+      .def_property_readonly("means", [](py::object self) { return view_array(self.cast<const Gmm&>().means, self); })
+      .def_property_readonly("variances",
+                             [](py::object self) { return view_array(self.cast<const Gmm&>().variances, self); })
+      .def_property_readonly("components", &Gmm::components)
+      .def_property_readonly("dimension", &Gmm::dimension)
+      .def("__repr__", [](const Gmm& g) {
+        return "<Gmm " + std::to_string(g.components()) + " components of dimension " + std::to_string(g.dimension()) + ">";
+      });
+  m.def(
+      "train_gmm",
+      [](const ArrayLike& descriptors, const OptionsLike& gmm) {
+        const RowMatrixXf d = matrix_f32_arg(descriptors, "descriptors");
+        const GmmOptions o = options_arg<GmmOptions>(gmm, "gmm");
+        py::gil_scoped_release release;
+        return train_gmm(d, o);
+      },
+      py::arg("descriptors"), py::arg("gmm") = py::none(),
+      "VLFeat vl_gmm on a seeded sample of the rows (k-means initialisation); `gmm` as the 'gmm' section of a\n"
+      "configuration: {'components': 16, 'training_descriptors': 100000, 'seed': 1, 'max_iterations': 100}.");
+  m.def(
+      "gmm_posteriors",
+      [](const Gmm& g, const ArrayLike& descriptors) {
+        return owned_array(gmm_posteriors(g, matrix_arg(descriptors, "descriptors", g.dimension())));
+      },
+      py::arg("gmm"), py::arg("descriptors"), "Posteriors q_lk (M x K) as vl_fisher_encode computes them.");
+
+  py::class_<TermEncoding>(m, "TermEncoding",
+                           "A Fisher-vector or VLAD encoding with its per-descriptor terms (docs/design.md 1.8).")
+      .def_property_readonly("mapping", [](const TermEncoding& e) { return name_of(e.type); })
+      .def_readonly("cells", &TermEncoding::cells)
+      .def_property_readonly("sums", [](py::object self) { return view_array(self.cast<const TermEncoding&>().sums, self); },
+                             "s_d = sum_l z_ld, before square root and normalisation")
+      .def_property_readonly("encoded",
+                             [](py::object self) { return view_array(self.cast<const TermEncoding&>().encoded, self); },
+                             "what the classifier sees")
+      .def(
+          "terms",
+          [](const TermEncoding& e) {
+            RowMatrixXd z = RowMatrixXd::Zero(e.features(), e.size());
+            for (const auto& entry : e.entries) e.terms(entry, [&](long d, double v) { z(entry.feature, d) += v; });
+            return owned_array(std::move(z));
+          },
+          "The M x size matrix of terms z_ld (summed over a descriptor's cells); its column sums are `sums`.");
+  m.def(
+      "fisher_encode",
+      [](const Gmm& g, const ArrayLike& descriptors, const std::vector<std::vector<int>>& cells_of, int cells,
+         const OptionsLike& mapping) {
+        const MappingOptions o = mapping_arg(mapping, MappingType::fisher);
+        return fisher_encode(g, matrix_arg(descriptors, "descriptors", g.dimension()), cells_of, cells, o);
+      },
+      py::arg("gmm"), py::arg("descriptors"), py::arg("cells_of"), py::arg("cells"), py::arg("mapping") = py::none(),
+      "Fisher vector per cell (vl_fisher_encode); cells_of[l] lists descriptor l's cells (as BowEncoding.cells_of).");
+  m.def(
+      "vlad_encode",
+      [](const ArrayLike& centres, const Codes& codes, const ArrayLike& descriptors,
+         const std::vector<std::vector<int>>& cells_of, int cells, const OptionsLike& mapping) {
+        const MappingOptions o = mapping_arg(mapping, MappingType::vlad);
+        const RowMatrixXd c = matrix_arg(centres, "centres");
+        return vlad_encode(c, codes, matrix_arg(descriptors, "descriptors", c.cols()), cells_of, cells, o);
+      },
+      py::arg("centres"), py::arg("codes"), py::arg("descriptors"), py::arg("cells_of"), py::arg("cells"),
+      py::arg("mapping") = py::none(), "VLAD per cell (vl_vlad_encode) with the codes as assignments.");
+  m.def(
+      "term_relevance",
+      [](const TermEncoding& e, const ArrayLike& relevance, double epsilon) {
+        const Eigen::VectorXd r = relevance_arg(relevance, "relevance", e.size());
+        const LrpRule rule = LrpRule::epsilon(epsilon);
+        Relevance f = term_relevance(e, r, epsilon > 0 ? &rule : nullptr);
+        return relevance_result(std::move(f.relevance), f.account);
+      },
+      py::arg("encoding"), py::arg("relevance"), py::arg("epsilon") = 0.0,
+      "Dimensions -> descriptors, R_l = sum_d R_d z_ld / (s_d + eps scale_d sign(s_d)) (docs/design.md 1.8);\n"
+      "returns (R per descriptor, layer account).");
+  m.def(
+      "component_relevance",
+      [](const TermEncoding& e, const ArrayLike& relevance) {
+        return owned_array(component_relevance(e, relevance_arg(relevance, "relevance", e.size())));
+      },
+      py::arg("encoding"), py::arg("relevance"), "Relevance per GMM component / VLAD centre.");
 }
 
 }  // namespace pixelwise::python

@@ -2,6 +2,7 @@
 // with any classifier kind explains lrp and taylor by explain() (tiled by
 // explain_tiled) and sensitivity at descriptor level; the kind's abilities
 // (histogram_classifier.hpp) say which it offers.
+#include <algorithm>
 #include <iomanip>
 #include <memory>
 #include <sstream>
@@ -60,13 +61,21 @@ class BowAdapter : public ExplainableModel {
   Eigen::VectorXd all_scores(const cv::Mat& image, const std::string& what) const override {
     return model_.forward(image, what).scores;
   }
-  std::vector<ExplainMethod> own_methods() const override { return model_.classifier->abilities().methods; }
+  std::vector<ExplainMethod> own_methods() const override {
+    std::vector<ExplainMethod> methods = model_.classifier->abilities().methods;
+    // The descriptor-level sensitivity differentiates through a channel's codes
+    // (docs/design.md 5); Fisher and VLAD channels have terms instead.
+    if (model_.maps_terms())
+      methods.erase(std::remove(methods.begin(), methods.end(), ExplainMethod::sensitivity), methods.end());
+    return methods;
+  }
 
   void check(ExplainMethod method, const ExplainSettings& settings) const override {
     const HistogramClassifier& classifier = *model_.classifier;
     const ClassifierAbilities abilities = classifier.abilities();
     const std::string is = source_ + " (" + classifier.describe() + ")";
-    if (!abilities.offers(method) && !model_agnostic(method))
+    const std::vector<ExplainMethod> own = own_methods();
+    if (std::find(own.begin(), own.end(), method) == own.end() && !model_agnostic(method))
       throw std::invalid_argument(is + ": --method " + name_of(method) + " does not apply (it offers " +
                                   names_of(methods()) + ")");
     if (!decomposes(method)) return;

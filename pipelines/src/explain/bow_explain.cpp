@@ -74,8 +74,16 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   // Each channel's block of bins down its own pooling and pixel layers.
   const int height = image.rows, width = image.cols;
   std::vector<BowChannelRecord> channels;
-  for (const ChannelEncoding& channel : forward.encoding.channels)
-    channels.push_back({channel.name, &channel.bow, channel.offset, &channel.features.frames, channel.weighting});
+  for (const ChannelEncoding& channel : forward.encoding.channels) {
+    BowChannelRecord record;
+    record.name = channel.name;
+    record.encoding = &channel.bow;
+    record.terms = channel.terms.get();
+    record.offset = channel.offset;
+    record.frames = &channel.features.frames;
+    record.weighting = channel.weighting;
+    channels.push_back(record);
+  }
   steps.push_back(std::make_unique<PoolingStep>(channels));
   steps.push_back(std::make_unique<PixelStep>(channels, width, height));
   const Composite rules = bow_layer_rules(model, options);
@@ -100,6 +108,7 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     c.pooling = pooling[i].account;
     c.pixels = pixels[i].account;
     c.pixel_map = pixel_map(pixels[i].relevance, width, height);
+    if (channel.terms) c.component_relevance = component_relevance(*channel.terms, p.relevance[1].segment(c.offset, c.bins));
     first_feature += c.features;
     e.features.frames.insert(e.features.frames.end(), channel.features.frames.begin(), channel.features.frames.end());
     e.channels.push_back(std::move(c));
@@ -112,6 +121,30 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   return e;
 }
 
+namespace {
+// One channel's part of the explanation JSON.
+nlohmann::json channel_json(const ChannelConfig& config, const ChannelRelevance& c) {
+  nlohmann::json channel = {{"name", c.name},
+                            {"bins", {c.offset, c.offset + c.bins}},
+                            {"cells", config.pooling.cells()},
+                            {"descriptors", c.features},
+                            {"bin_relevance", c.bin_relevance},
+                            {"pooling", c.pooling},
+                            {"pixels", c.pixels},
+                            {"pixel_sum", c.pixel_map.sum()}};
+  if (config.mapping.type == MappingType::histogram) {
+    channel["words"] = config.codebook.words;
+    return channel;
+  }
+  // docs/design.md 1.8: the mapping, and relevance per GMM component / VLAD centre.
+  channel["mapping"] = name_of(config.mapping.type);
+  channel["components"] = c.component_relevance.size();
+  channel["component_relevance"] =
+      std::vector<double>(c.component_relevance.data(), c.component_relevance.data() + c.component_relevance.size());
+  return channel;
+}
+}  // namespace
+
 nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) {
   nlohmann::json scores = nlohmann::json::object();
   for (int c = 0; c < static_cast<int>(model.classes.size()); ++c) scores[model.classes[c]] = e.scores[c];
@@ -120,21 +153,11 @@ nlohmann::json explanation_json(const BowModel& model, const BowExplanation& e) 
     absorbed += layer.absorbed;
     unassigned += layer.unassigned;
   }
-  // Bin b of a channel's block [offset, offset + cells * words) is cell
-  // (b - offset) / words, word (b - offset) % words.
+  // Bin b of a histogram channel's block [offset, offset + cells * words) is
+  // cell (b - offset) / words, word (b - offset) % words; for Fisher and VLAD
+  // channels, docs/design.md 1.8 gives the layout of a cell's block.
   nlohmann::json channels = nlohmann::json::array();
-  for (size_t i = 0; i < e.channels.size(); ++i) {
-    const ChannelRelevance& c = e.channels[i];
-    channels.push_back({{"name", c.name},
-                        {"bins", {c.offset, c.offset + c.bins}},
-                        {"cells", model.channels[i].pooling.cells()},
-                        {"words", model.channels[i].codebook.words},
-                        {"descriptors", c.features},
-                        {"bin_relevance", c.bin_relevance},
-                        {"pooling", c.pooling},
-                        {"pixels", c.pixels},
-                        {"pixel_sum", c.pixel_map.sum()}});
-  }
+  for (size_t i = 0; i < e.channels.size(); ++i) channels.push_back(channel_json(model.channels[i], e.channels[i]));
   nlohmann::json j = {{"class", model.classes[e.class_index]},
                       {"class_index", e.class_index},
                       {"predicted", model.classes[e.predicted]},

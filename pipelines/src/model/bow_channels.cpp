@@ -46,12 +46,42 @@ ChannelConfig parse_channel_sections(const nlohmann::json& j, const ChannelConfi
   read_section(j, "coding", base.coding, c.coding, where);
   read_section(j, "pooling", base.pooling, c.pooling, where);
   read_section(j, "normalisation", base.normalisation, c.normalisation, where);
+  read_section(j, "mapping", base.mapping, c.mapping, where);
+  read_section(j, "gmm", base.gmm, c.gmm, where);
+  read_section(j, "pca", base.pca, c.pca, where);
+  if (j.contains("gmm") && c.mapping.type != MappingType::fisher)
+    throw std::invalid_argument(where + " section \"gmm\": only the mapping \"fisher\" has a GMM");
+  if (c.pca.dimensions > 0 && c.mapping.type == MappingType::histogram)
+    throw std::invalid_argument(where + " section \"pca\": only the mappings \"fisher\" and \"vlad\" take a PCA");
+  if (c.pca.dimensions > c.descriptor.dimension())
+    throw std::invalid_argument(where + " section \"pca\": " + std::to_string(c.pca.dimensions) +
+                                " dimensions asked of descriptors of " + std::to_string(c.descriptor.dimension()));
   return c;
 }
 
+long ChannelConfig::mapped_dimension() const {
+  return pca.dimensions > 0 ? pca.dimensions : descriptor.dimension();
+}
+
+long ChannelConfig::dimension() const {
+  const long cells = pooling.cells(), D = mapped_dimension();
+  switch (mapping.type) {
+    case MappingType::fisher: return cells * 2 * gmm.components * D;
+    case MappingType::vlad: return cells * codebook.words * D;
+    case MappingType::histogram: break;
+  }
+  return cells * codebook.words;
+}
+
 nlohmann::json channel_sections_json(const ChannelConfig& c) {
-  return {{"descriptor", c.descriptor}, {"codebook", c.codebook},          {"coding", c.coding},
-          {"pooling", c.pooling},       {"normalisation", c.normalisation}};
+  nlohmann::json j = {{"descriptor", c.descriptor}, {"codebook", c.codebook},          {"coding", c.coding},
+                      {"pooling", c.pooling},       {"normalisation", c.normalisation}};
+  // A histogram pipeline writes no mapping section, so that its manifest is
+  // the one models of format version 1 have always had.
+  if (c.mapping.type != MappingType::histogram) j["mapping"] = c.mapping;
+  if (c.mapping.type == MappingType::fisher) j["gmm"] = c.gmm;
+  if (c.mapping.type != MappingType::histogram) j["pca"] = c.pca;
+  return j;
 }
 
 std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const ChannelConfig& base, Combine combine) {
@@ -60,7 +90,9 @@ std::vector<ChannelConfig> parse_channel_list(const nlohmann::json& list, const 
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = "config channels[" + std::to_string(i) + "]";
     const nlohmann::json& entry = list[i];
-    check_keys(entry, {"name", "weight", "descriptor", "codebook", "coding", "pooling", "normalisation"}, where);
+    check_keys(entry, {"name", "weight", "descriptor", "codebook", "coding", "pooling", "normalisation", "mapping", "gmm",
+                      "pca"},
+               where);
     if (combine == Combine::concatenate && (entry.contains("weight") || entry.contains("normalisation")))
       throw std::invalid_argument(where + ": \"weight\" and \"normalisation\" of a channel need combine "
                                   "\"sum_of_kernels\" (\"concatenate\" normalises the joint histogram once)");
@@ -126,12 +158,42 @@ LocalFeatures channel_features(const ChannelConfig& channel, const cv::Mat& imag
   return compute_descriptors(image, channel.descriptor, what);
 }
 
+namespace {
+// One channel's mapping (docs/design.md 1.1-1.2, 1.8). A Fisher or VLAD
+// channel keeps its terms, and its encoding stands where the pooled histogram
+// would.
+void map_channel(const ChannelConfig& ch, const Codebook& codebook, const Gmm& gmm, const Pca& pca,
+                 ChannelEncoding& e) {
+  std::vector<std::vector<int>> cells = assign_cells(e.features, ch.pooling);
+  const int n_cells = ch.pooling.cells();
+  if (ch.mapping.type == MappingType::histogram) {
+    e.bow = pool(encode(codebook, e.features, ch.coding), std::move(cells), n_cells, ch.pooling);
+    return;
+  }
+  // The descriptors as the vocabulary sees them; PCA is part of the descriptor
+  // layer, so the terms (and relevance) stay per descriptor.
+  const RowMatrixXd descriptors = pca.apply(e.features.descriptors.cast<double>());
+  auto terms = std::make_shared<TermEncoding>(
+      ch.mapping.type == MappingType::fisher
+          ? fisher_encode(gmm, descriptors, cells, n_cells, ch.mapping)
+          : vlad_encode(codebook.centres().cast<double>(), encode(codebook, descriptors, ch.coding), descriptors,
+                        cells, n_cells, ch.mapping));
+  e.bow = BowEncoding{};
+  e.bow.cells_of = std::move(cells);
+  e.bow.cells = n_cells;
+  e.bow.pooling = ch.pooling;
+  e.bow.pooled = terms->encoded;
+  e.terms = std::move(terms);
+}
+}  // namespace
+
 ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std::vector<Codebook>& codebooks,
-                           Combine combine, const NormalisationOptions& joint_normalisation,
+                           const std::vector<Gmm>& gmms, const std::vector<Pca>& pcas, Combine combine, const NormalisationOptions& joint_normalisation,
                            KernelType kernel, const cv::Mat& image, const std::string& what) {
-  if (codebooks.size() != channels.size())
-    throw std::invalid_argument("encoding: " + std::to_string(codebooks.size()) + " codebooks for " +
-                                std::to_string(channels.size()) + " channels");
+  if (codebooks.size() != channels.size() || gmms.size() != channels.size() || pcas.size() != channels.size())
+    throw std::invalid_argument("encoding: " + std::to_string(codebooks.size()) + " codebooks and " +
+                                std::to_string(gmms.size()) + " GMMs for " + std::to_string(channels.size()) +
+                                " channels");
   ImageEncoding out;
   long offset = 0;
   for (size_t i = 0; i < channels.size(); ++i) {
@@ -140,8 +202,7 @@ ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std
     e.name = ch.name;
     e.features = channel_features(ch, image, what);
     for (Frame& f : e.features.frames) f.channel = static_cast<int>(i);
-    Codes codes = encode(codebooks[i], e.features, ch.coding);
-    e.bow = pool(std::move(codes), assign_cells(e.features, ch.pooling), ch.pooling.cells(), ch.pooling);
+    map_channel(ch, codebooks[i], gmms[i], pcas[i], e);
     e.offset = offset;
     e.weighting = ch.descriptor.weighting;
     offset += e.bow.pooled.size();

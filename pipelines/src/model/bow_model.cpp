@@ -27,8 +27,8 @@ constexpr int kVersion = 1;
 
 // The top-level sections: the pipeline's and every registered classifier kind's.
 std::set<std::string> top_level_keys() {
-  std::set<std::string> keys{"descriptor", "codebook", "coding", "pooling", "normalisation", "description",
-                             "channels",   "combine"};
+  std::set<std::string> keys{"descriptor", "codebook", "coding",   "pooling", "normalisation",
+                             "mapping",    "gmm",      "pca",      "channels", "combine", "description"};
   for (const auto& kind : classifier_kinds()) keys.insert(kind.section);
   return keys;
 }
@@ -36,6 +36,14 @@ std::set<std::string> top_level_keys() {
 // Channel 0 keeps the single-channel name codebook.npy.
 std::string codebook_file(size_t channel) {
   return channel == 0 ? "codebook.npy" : "codebook-" + std::to_string(channel) + ".npy";
+}
+// gmm_priors.npy, gmm_means.npy, gmm_variances.npy (with "-<i>" for channel i >= 1).
+std::string gmm_file(const std::string& part, size_t channel) {
+  return "gmm_" + part + (channel == 0 ? "" : "-" + std::to_string(channel)) + ".npy";
+}
+// pca_mean.npy, pca_projection.npy (with "-<i>" for channel i >= 1).
+std::string pca_file(const std::string& part, size_t channel) {
+  return "pca_" + part + (channel == 0 ? "" : "-" + std::to_string(channel)) + ".npy";
 }
 
 }  // namespace
@@ -51,6 +59,9 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   c.coding = top.coding;
   c.pooling = top.pooling;
   c.normalisation = top.normalisation;
+  c.mapping = top.mapping;
+  c.gmm = top.gmm;
+  c.pca = top.pca;
   c.classifier = parse_classifier_section(j);
   if (j.contains("combine")) c.combine = enum_names(c.combine).read(j.at("combine"), "combine", "config");
   c.classifier->check_combine(c.combine);
@@ -67,11 +78,17 @@ std::vector<ChannelConfig> PipelineConfig::channel_list() const {
   single.coding = coding;
   single.pooling = pooling;
   single.normalisation = normalisation;
+  single.mapping = mapping;
+  single.gmm = gmm;
+  single.pca = pca;
   return expand_channels({single});
 }
 
 std::optional<std::pair<double, double>> PipelineConfig::histogram_bounds() const {
   if (normalisation.steps.empty()) return std::nullopt;
+  // Fisher vectors and VLAD are signed (docs/design.md 1.8): no [0, 1] bounds.
+  for (const auto& c : channel_list())
+    if (c.mapping.type != MappingType::histogram) return std::nullopt;
   return std::make_pair(0.0, 1.0);
 }
 
@@ -93,6 +110,10 @@ PipelineConfig PipelineConfig::load(const std::string& path) {
 nlohmann::json PipelineConfig::to_json() const {
   nlohmann::json j = {{"descriptor", descriptor}, {"codebook", codebook},           {"coding", coding},
                       {"pooling", pooling},       {"normalisation", normalisation}, {"combine", name_of(combine)}};
+  // As in channel_sections_json: a histogram pipeline's manifest has no mapping section.
+  if (mapping.type != MappingType::histogram) j["mapping"] = mapping;
+  if (mapping.type == MappingType::fisher) j["gmm"] = gmm;
+  if (mapping.type != MappingType::histogram) j["pca"] = pca;
   j[classifier_kind(classifier->kind()).section] = classifier->to_json();
   if (!channels.empty()) j["channels"] = channel_list_json(channels, combine);
   return j;
@@ -110,7 +131,7 @@ KernelType summed_kernel(const PipelineConfig& config) {
 
 BowModel::Forward BowModel::forward(const cv::Mat& image, const std::string& what) const {
   Forward f;
-  f.encoding = encode_image(channels, codebooks, config.combine, config.normalisation, summed_kernel(config), image, what);
+  f.encoding = encode_image(channels, codebooks, gmms, pcas, config.combine, config.normalisation, summed_kernel(config), image, what);
   f.pass = classifier->forward(f.encoding.histogram);
   f.scores = f.pass.scores;
   return f;
@@ -131,6 +152,12 @@ void BowModel::check_image(const cv::Mat& image, const std::string& what) const 
   }
 }
 
+bool BowModel::maps_terms() const {
+  for (const auto& channel : channels)
+    if (channel.mapping.type != MappingType::histogram) return true;
+  return false;
+}
+
 long BowModel::dimension() const {
   long d = 0;
   for (const auto& channel : channels) d += channel.dimension();
@@ -144,7 +171,7 @@ void BowModel::check_class(int c) const {
 }
 
 Eigen::VectorXd BowModel::histogram(const cv::Mat& image, const std::string& what) const {
-  return encode_image(channels, codebooks, config.combine, config.normalisation, summed_kernel(config), image, what)
+  return encode_image(channels, codebooks, gmms, pcas, config.combine, config.normalisation, summed_kernel(config), image, what)
       .histogram;
 }
 
@@ -160,14 +187,15 @@ using Progress = std::function<void(const std::string&)>;
 // training_descriptors in all, stacked in image order: the k-means input of
 // the channel's codebook. The per-image samples are gone before the k-means
 // starts.
-RowMatrixXf codebook_sample(const BowModel& model, const ChannelConfig& channel, const Dataset& data) {
+RowMatrixXf codebook_sample(const BowModel& model, const ChannelConfig& channel, const Dataset& data, long wanted,
+                            std::uint32_t seed) {
   const long n = static_cast<long>(data.images.size());
-  const long per_image = (channel.codebook.training_descriptors + n - 1) / n;
+  const long per_image = (wanted + n - 1) / n;
   std::vector<RowMatrixXf> samples(n);
   for_each_parallel(n, 0, [&](long i) {
     const ImageSample& image = data.images[i];
     const LocalFeatures f = channel_features(channel, model.input(image), image.source);
-    std::mt19937_64 rng(channel.codebook.seed * 1000003ULL + static_cast<unsigned long long>(i));
+    std::mt19937_64 rng(seed * 1000003ULL + static_cast<unsigned long long>(i));
     std::vector<long> rows(f.size());
     std::iota(rows.begin(), rows.end(), 0L);
     std::shuffle(rows.begin(), rows.end(), rng);
@@ -193,12 +221,29 @@ long train_codebooks(BowModel& model, const Dataset& data, const Progress& say) 
   long total = 0;
   for (const ChannelConfig& channel : model.channels) {
     say("channel " + channel.name + ": descriptors of " + std::to_string(data.images.size()) + " images");
-    const RowMatrixXf pool_of_descriptors = codebook_sample(model, channel, data);
+    // A Fisher channel's vocabulary is its GMM (docs/design.md 1.8); the others' the k-means codebook.
+    const bool fisher = channel.mapping.type == MappingType::fisher;
+    const RowMatrixXf pool_of_descriptors =
+        fisher ? codebook_sample(model, channel, data, channel.gmm.training_descriptors, channel.gmm.seed)
+               : codebook_sample(model, channel, data, channel.codebook.training_descriptors, channel.codebook.seed);
     const long count = pool_of_descriptors.rows();
     total += count;
+    // PCA (docs/design.md 1.8) is fitted on the same sample, and the vocabulary on its projection.
+    model.pcas.push_back(fit_pca(pool_of_descriptors, channel.pca));
+    const RowMatrixXf projected =
+        model.pcas.back().empty() ? RowMatrixXf() : model.pcas.back().apply(pool_of_descriptors.cast<double>()).cast<float>();
+    const RowMatrixXf& sample = model.pcas.back().empty() ? pool_of_descriptors : projected;
+    if (fisher) {
+      say("channel " + channel.name + ": GMM, " + std::to_string(channel.gmm.components) + " components from " +
+          std::to_string(count) + " descriptors");
+      model.gmms.push_back(train_gmm(sample, channel.gmm));
+      model.codebooks.emplace_back();
+      continue;
+    }
     say("channel " + channel.name + ": k-means, " + std::to_string(channel.codebook.words) + " words from " +
         std::to_string(count) + " descriptors");
-    model.codebooks.push_back(Codebook::train(pool_of_descriptors, channel.codebook));
+    model.codebooks.push_back(Codebook::train(sample, channel.codebook));
+    model.gmms.emplace_back();
   }
   return total;
 }
@@ -289,7 +334,19 @@ BowModel BowModel::train(const PipelineConfig& config, const Dataset& data, std:
 void BowModel::save(const std::string& dir) const {
   write_folder_atomically(dir, "manifest.json", "pixelwise model directory", [&](const fs::path& partial) {
     std::map<std::string, std::string> files;
-    for (size_t ch = 0; ch < codebooks.size(); ++ch) files[codebook_file(ch)] = npy_bytes(codebooks[ch].centres());
+    for (size_t ch = 0; ch < channels.size(); ++ch) {
+      if (!pcas[ch].empty()) {
+        files[pca_file("mean", ch)] = npy_bytes(RowMatrixXd(pcas[ch].mean));
+        files[pca_file("projection", ch)] = npy_bytes(pcas[ch].projection);
+      }
+      if (channels[ch].mapping.type != MappingType::fisher) {
+        files[codebook_file(ch)] = npy_bytes(codebooks[ch].centres());
+        continue;
+      }
+      files[gmm_file("priors", ch)] = npy_bytes(RowMatrixXd(gmms[ch].priors.transpose()));
+      files[gmm_file("means", ch)] = npy_bytes(gmms[ch].means);
+      files[gmm_file("variances", ch)] = npy_bytes(gmms[ch].variances);
+    }
     if (class_means.size() > 0) files["class_means.npy"] = npy_bytes(class_means);
     for (auto& [name, bytes] : classifier->save(partial)) files[name] = std::move(bytes);
     nlohmann::json manifest = {{"format", kFormat},
@@ -305,6 +362,47 @@ void BowModel::save(const std::string& dir) const {
     write_manifest(partial, manifest.dump(2) + "\n");
   });
 }
+
+namespace {
+// A stored float64 matrix of `rows` x `cols`; errors name the file.
+RowMatrixXd read_matrix(const StoredFiles& files, const fs::path& root, const std::string& name, long rows, long cols,
+                        const ChannelConfig& channel) {
+  const std::string path = (root / name).string();
+  RowMatrixXd m = parse_npy_f8(files.need(name), path);
+  if (m.rows() != rows || m.cols() != cols)
+    throw std::runtime_error(path + ": " + std::to_string(m.rows()) + " x " + std::to_string(m.cols()) +
+                             " values, channel " + channel.name + " needs " + std::to_string(rows) + " x " +
+                             std::to_string(cols));
+  if (!m.allFinite()) throw std::runtime_error(path + ": a value is not finite");
+  return m;
+}
+
+// The descriptor PCA of channel `ch` (empty when it has none).
+Pca load_pca(const StoredFiles& files, const fs::path& root, size_t ch, const ChannelConfig& channel) {
+  Pca pca;
+  if (channel.pca.dimensions == 0) return pca;
+  const long D = channel.descriptor.dimension();
+  pca.mean = read_matrix(files, root, pca_file("mean", ch), 1, D, channel).row(0);
+  pca.projection = read_matrix(files, root, pca_file("projection", ch), channel.pca.dimensions, D, channel);
+  return pca;
+}
+
+// The GMM of Fisher channel `ch`: three files, each checked against the
+// channel's configuration; errors name the file.
+Gmm load_gmm(const StoredFiles& files, const fs::path& root, size_t ch, const ChannelConfig& channel) {
+  const long K = channel.gmm.components, D = channel.mapped_dimension();
+  auto read = [&](const std::string& part, long rows, long cols) {
+    const std::string name = gmm_file(part, ch);
+    return read_matrix(files, root, name, rows, cols, channel);
+  };
+  Gmm g;
+  g.priors = read("priors", 1, K).row(0).transpose();
+  g.means = read("means", K, D);
+  g.variances = read("variances", K, D);
+  g.validate((root / gmm_file("*", ch)).string());
+  return g;
+}
+}  // namespace
 
 BowModel BowModel::load(const std::string& dir) {
   const fs::path root(dir);
@@ -335,15 +433,22 @@ BowModel BowModel::load(const std::string& dir) {
     long dimension = 0;
     for (size_t ch = 0; ch < model.channels.size(); ++ch) {
       const ChannelConfig& channel = model.channels[ch];
+      dimension += channel.dimension();
+      model.pcas.push_back(load_pca(files, root, ch, channel));
+      if (channel.mapping.type == MappingType::fisher) {
+        model.gmms.push_back(load_gmm(files, root, ch, channel));
+        model.codebooks.emplace_back();
+        continue;
+      }
+      model.gmms.emplace_back();
       const std::string name = codebook_file(ch), path = (root / name).string();
       model.codebooks.emplace_back(parse_npy_f4(files.need(name), path), channel.codebook);
       const Codebook& codebook = model.codebooks.back();
-      if (codebook.words() != channel.codebook.words || codebook.dimension() != channel.descriptor.dimension())
+      if (codebook.words() != channel.codebook.words || codebook.dimension() != channel.mapped_dimension())
         throw std::runtime_error(path + ": " + std::to_string(codebook.words()) + " words of dimension " +
                                  std::to_string(codebook.dimension()) + ", channel " + channel.name + " needs " +
                                  std::to_string(channel.codebook.words) + " of dimension " +
-                                 std::to_string(channel.descriptor.dimension()));
-      dimension += channel.dimension();
+                                 std::to_string(channel.mapped_dimension()));
     }
     if (contents.count("class_means.npy")) {
       const std::string path = (root / "class_means.npy").string();

@@ -11,6 +11,7 @@
 
 #include "pixelwise/decomposition/relevance_step.hpp"
 #include "pixelwise/features/bow.hpp"
+#include "pixelwise/features/fisher.hpp"
 #include "pixelwise/features/local_features.hpp"
 
 namespace pixelwise {
@@ -28,6 +29,21 @@ namespace pixelwise {
 /// Returns one value per feature; account "pooling".
 Relevance pool_relevance(const BowEncoding& encoding, const Eigen::VectorXd& bin_relevance,
                          const LrpRule* rule = nullptr);
+
+/// The Fisher-vector / VLAD mapping rule (docs/design.md 1.8): the square root
+/// and the normalisations multiply each dimension by a positive factor, so
+/// relevance R_d of a dimension goes to the descriptors in proportion to their
+/// terms, R_l = sum_d R_d z_ld / (s_d + eps scale_d sign(s_d)), scale_d the mean
+/// |z_ld| over the N_c descriptors of d's cell. `rule` nullptr is LRP-0 (eps = 0,
+/// exact); epsilon (or any rule of the vocabulary) reports what it takes as
+/// absorbed. A dimension with s_d = 0 keeps its relevance: unassigned.
+/// Returns one value per descriptor; account "fisher" or "vlad".
+Relevance term_relevance(const TermEncoding& encoding, const Eigen::VectorXd& relevance,
+                         const LrpRule* rule = nullptr);
+
+/// Relevance per GMM component / VLAD centre: the sum over its dimensions
+/// (mean and variance parts, every cell).
+Eigen::VectorXd component_relevance(const TermEncoding& encoding, const Eigen::VectorXd& relevance);
 
 /// R_q = sum_{l : q in supp(l)} R_l w_l(q), sum_q w_l(q) = 1 over the clipped
 /// support (see support_spans for the support of a rotated frame): the flat
@@ -50,12 +66,17 @@ RowMatrixXd pixel_map(const Eigen::VectorXd& relevance, int width, int height);
 struct BowChannelRecord {
   std::string name;
   const BowEncoding* encoding = nullptr;
+  /// A Fisher-vector or VLAD channel's record (docs/design.md 1.8); when set,
+  /// the channel's block is this encoding and `encoding` is not read.
+  const TermEncoding* terms = nullptr;
   long offset = 0;
   const std::vector<Frame>* frames = nullptr;
   SupportWeighting weighting;
 };
 
-/// bins -> features of every channel (features in channel order); one part per channel.
+/// bins -> features of every channel (features in channel order); one part per
+/// channel. The mapping of a channel is its pooling rule (histogram) or its
+/// term rule (Fisher vector, VLAD); both take the rules of the "pooling" selector.
 class PoolingStep : public RelevanceStep {
  public:
   explicit PoolingStep(std::vector<BowChannelRecord> channels) : channels_(std::move(channels)) {}

@@ -140,6 +140,11 @@ class RuleView {
   virtual Eigen::RowVectorXd apply(const Eigen::RowVectorXd& a, WeightModifier g) const = 0;
   virtual Eigen::RowVectorXd transposed(const Eigen::RowVectorXd& s, WeightModifier g) const = 0;
   virtual Eigen::RowVectorXd bias() const = 0;
+  /// Scale of the stabiliser per output unit: the rule adds eps * scale_j *
+  /// sign(z_j) to z_j. Empty (the default) means scale 1 for every unit; the
+  /// Fisher/VLAD mapping scales eps by the mean |z| of each dimension
+  /// (docs/design.md 1.8).
+  virtual Eigen::RowVectorXd stabiliser_scale() const { return {}; }
 };
 
 /// The generic rule (see the top of this header) on a view with input x and

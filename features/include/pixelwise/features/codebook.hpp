@@ -32,6 +32,10 @@ struct CodebookOptions {
 void to_json(nlohmann::json& j, const CodebookOptions& o);
 void from_json(const nlohmann::json& j, CodebookOptions& o);
 
+/// A seeded sample of min(count, rows) rows without replacement, kept in
+/// their original order (the training sample of k-means and of the GMM).
+RowMatrixXf sample_rows(const RowMatrixXf& rows, long count, std::uint32_t seed);
+
 class Codebook {
  public:
   Codebook();

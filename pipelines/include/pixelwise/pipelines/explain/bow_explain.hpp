@@ -25,6 +25,9 @@ struct ChannelRelevance {
   double bin_relevance = 0;    ///< sum of R over its bins
   LayerRelevance pooling, pixels;
   RowMatrixXd pixel_map;       ///< H x W, this channel's part of BowExplanation::pixels
+  /// Fisher vector / VLAD: relevance per GMM component / VLAD centre, summed
+  /// over its dimensions and cells (docs/design.md 1.8); empty for a histogram.
+  Eigen::VectorXd component_relevance;
 };
 
 /// The LRP composite of a network classifier on BoW histograms when none is

@@ -10,6 +10,7 @@
 // Relevance passes through the combination unchanged (global factors, docs/design.md
 // 1.3); each channel's block of bin relevance goes down its own pooling and
 // pixel layers, and the channels' pixel maps add up.
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <string>
@@ -19,6 +20,7 @@
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/codebook.hpp"
 #include "pixelwise/features/descriptors.hpp"
+#include "pixelwise/features/fisher.hpp"
 
 namespace pixelwise {
 
@@ -33,10 +35,19 @@ struct ChannelConfig {
   CodingOptions coding;
   PoolingOptions pooling;
   NormalisationOptions normalisation;
+  /// The mapping from descriptors to the channel's block (docs/design.md 1.8):
+  /// the histogram (codebook, coding, pooling), or a Fisher vector on the
+  /// channel's GMM, or VLAD on its codebook and coding; both per pyramid cell.
+  MappingOptions mapping;
+  GmmOptions gmm;       ///< fisher only
+  PcaOptions pca;       ///< fisher and vlad: descriptor PCA before the vocabulary
   double weight = 1.0;  ///< sum_of_kernels only: weight of this channel's kernel
 
-  /// Histogram dimension: cells * words.
-  long dimension() const { return static_cast<long>(pooling.cells()) * codebook.words; }
+  /// Block dimension: cells * words (histogram), cells * 2 K D (Fisher),
+  /// cells * words * D (VLAD), D the descriptor dimension.
+  long dimension() const;
+  /// The descriptor dimension the vocabulary sees (after PCA).
+  long mapped_dimension() const;
   /// Whether the descriptor needs a colour image (otherwise the grey one is used).
   bool uses_colour() const { return descriptor.colour != ColourSpace::grey; }
 };
@@ -64,6 +75,9 @@ struct ChannelEncoding {
   std::string name;
   LocalFeatures features;       ///< frames carry `channel` = index of this channel
   BowEncoding bow;              ///< bow.histogram = this channel's block of the SVM input
+  /// Fisher vector or VLAD: the per-descriptor terms (their record); then
+  /// bow.pooled is the encoding (terms->encoded) and bow.codes is empty.
+  std::shared_ptr<const TermEncoding> terms;
   long offset = 0;              ///< first dimension of the block in the SVM input
   SupportWeighting weighting;   ///< how this channel's relevance spreads over pixels
 };
@@ -78,7 +92,10 @@ struct ImageEncoding {
 LocalFeatures channel_features(const ChannelConfig& channel, const cv::Mat& image, const std::string& what);
 
 /// Encodes an image with every channel and combines the blocks.
+/// `gmms` holds the GMM of every Fisher channel (an empty Gmm for the
+/// others), `pcas` every channel's descriptor PCA (empty: none).
 ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std::vector<Codebook>& codebooks,
+                           const std::vector<Gmm>& gmms, const std::vector<Pca>& pcas,
                            Combine combine, const NormalisationOptions& joint_normalisation,
                            KernelType kernel, const cv::Mat& image, const std::string& what);
 

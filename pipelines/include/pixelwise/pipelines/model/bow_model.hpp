@@ -12,6 +12,13 @@
 //                        always written, checked when present: docs/errors.md)
 //   codebook.npy         float32 V x D k-means centres (codebook-<i>.npy: those
 //                        of channel i >= 1 of a multi-channel pipeline)
+//   gmm_priors.npy, gmm_means.npy, gmm_variances.npy
+//                        float64 K, K x D, K x D: the GMM of a Fisher channel
+//                        (gmm_*-<i>.npy for channel i >= 1); a Fisher channel
+//                        has no codebook file
+//   pca_mean.npy, pca_projection.npy
+//                        float64 1 x D and P x D: the descriptor PCA of a
+//                        Fisher or VLAD channel with one (pca_*-<i>.npy likewise)
 //   class_means.npy      float64 classes x (cells * V): mean training histogram per
 //                        class (the manifest's class_counts: images per class)
 //   the classifier's files, by kind (classifier_kinds.hpp):
@@ -55,6 +62,9 @@ struct PipelineConfig {
   CodingOptions coding;
   PoolingOptions pooling;
   NormalisationOptions normalisation;
+  MappingOptions mapping;  ///< histogram (default), fisher or vlad (docs/design.md 1.8)
+  GmmOptions gmm;          ///< the GMM vocabulary of a Fisher mapping
+  PcaOptions pca;          ///< descriptor PCA of a Fisher or VLAD mapping
   Combine combine = Combine::concatenate;  ///< see bow_channels.hpp
   std::vector<ChannelConfig> channels;     ///< as configured; empty: one channel of the top-level sections
   /// The classifier's kind and its parsed configuration section (section
@@ -89,7 +99,9 @@ class BowModel {
   PipelineConfig config;
   std::vector<std::string> classes;
   std::vector<ChannelConfig> channels;   ///< config.channel_list()
-  std::vector<Codebook> codebooks;       ///< one per channel
+  std::vector<Codebook> codebooks;       ///< one per channel (empty for a Fisher channel)
+  std::vector<Gmm> gmms;                 ///< one per channel (empty unless a Fisher channel)
+  std::vector<Pca> pcas;                 ///< one per channel (empty: no PCA)
   /// The classifier on the histograms; its kind is config.classifier's.
   std::shared_ptr<const HistogramClassifier> classifier;
   /// Mean training histogram of every class (classes x dimension) and the
@@ -99,6 +111,8 @@ class BowModel {
   std::vector<long> class_counts;
   nlohmann::json training_info;
 
+  /// Whether some channel maps its descriptors to a Fisher vector or VLAD.
+  bool maps_terms() const;
   /// Length of the histograms (the classifier's input).
   long dimension() const;
   /// The classifier's input shape 1 x 1 x dimension().
