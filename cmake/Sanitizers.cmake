@@ -1,4 +1,4 @@
-# Sanitizer and fuzzing builds (issue 8), before any target is defined.
+# Sanitizer and fuzzing builds (docs/errors.md), before any target is defined.
 #   PIXELWISE_SANITIZE  AddressSanitizer + UndefinedBehaviorSanitizer for every
 #                       target (GCC or clang); any report stops the program.
 #   PIXELWISE_FUZZ      the libFuzzer programs of fuzz/ (clang only); the

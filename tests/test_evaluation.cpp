@@ -162,6 +162,13 @@ BOOST_AUTO_TEST_CASE(automatic_region_sides) {
   BOOST_TEST(o.region_side(64, 64) == 7);    // 10 x 10
   BOOST_TEST(o.region_side(96, 96) == 9);    // 11 x 11, the paper's 9 x 9
   BOOST_TEST(o.region_side(6, 6) == 1);
+  // The automatic side does not follow L: curves of 10, 30 and 100 steps on a
+  // 28 x 28 image perturb the same 3 x 3 regions.
+  for (int steps : {10, 30, 100, 400}) {
+    o.steps = steps;
+    BOOST_TEST(o.region_side(28, 28) == 3);
+    BOOST_TEST(o.region_side(96, 96) == 9);
+  }
   o.region = 5;
   BOOST_TEST(o.region_side(28, 28) == 5);
 }

@@ -38,8 +38,12 @@ long region_count(int rows, int cols, int r) {
 
 int PerturbationOptions::region_side(int rows, int cols) const {
   if (region > 0) return region;
-  int r = 9;  // Samek et al. 2017
-  while (r > 1 && region_count(rows, cols, r) < steps) --r;
+  // Samek et al. 2017 use 9 x 9. The automatic side depends on the image size
+  // only, never on L, so that AOPCs measured with different step counts are
+  // curves over the same regions (docs/evaluation.md, "Region perturbation").
+  constexpr long kAutomaticRegions = 100;
+  int r = 9;
+  while (r > 1 && region_count(rows, cols, r) < kAutomaticRegions) --r;
   return r;
 }
 

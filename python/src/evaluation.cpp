@@ -222,8 +222,7 @@ ExplainCall explain_call(const ExplainableModel& x, const std::string& method, c
   if (!patch.is_none()) s.occlusion.patch = patch.cast<int>();
   if (!stride.is_none()) s.occlusion.stride = stride.cast<int>();
   if (!fill.is_none()) s.occlusion.fill = fill.cast<double>();
-  if (s.occlusion.patch < 0 || s.occlusion.stride < 0)
-    throw py::value_error("patch and stride must be >= 0 (0: a quarter and an eighth of the image side)");
+  check_occlusion_sizes(s.occlusion);  // the CLI's check and message
   s.occlusion.batching = batching(batch, threads.is_none() ? 0 : threads.cast<int>());
   if (!seed.is_none()) s.seed = seed.cast<std::uint64_t>();
   if (image_index < 0) throw py::value_error("image_index must be >= 0");

@@ -32,7 +32,7 @@ def test_python_explanation_equals_cli(cli, config, test_images, tmp_path):
     for policy in ("nonzero", "none"):
         out = tmp_path / policy
         cli_explain(cli, model_dir, out, "fashion-mnist:test@0", extra=("--bias-policy", policy))
-        e = model.explain(images[0], bias_policy=policy)
+        e = model.explain_detailed(images[0], bias_policy=policy)
         assert_same_explanation(e, out / "fashion-mnist-test-0")
         report = json.loads((out / "fashion-mnist-test-0.json").read_text())
         channel = report["channels"][0]

@@ -48,8 +48,8 @@ std::string replacement_name(Replacement replacement);
 
 struct PerturbationOptions {
   /// Side of the square regions; 0: 9, scaled down for small images to the
-  /// largest side <= 9 that gives at least `steps` regions (e.g. 3 for 28 x 28
-  /// and L = 100, 7 for 64 x 64).
+  /// largest side <= 9 that gives at least 100 regions, whatever `steps` is
+  /// (3 for 28 x 28, 7 for 64 x 64, 9 from 90 x 90 up).
   int region = 0;
   int steps = 100;               ///< L; capped at the number of region groups
   int regions_per_step = 1;      ///< 0: enough for the L steps to replace the whole image
