@@ -579,7 +579,7 @@ BOOST_AUTO_TEST_CASE(running_out_of_memory_names_the_input) {
   BOOST_CHECK_THROW(naming_input("x", [] { throw InputError("x: too small"); }), InputError);
   BOOST_TEST(test::error_of([] { naming_input("x", [] { throw InputError("x: too small"); }); }) == "x: too small");
   BOOST_CHECK_THROW(naming_input("x", [] { throw UsageError("bad"); }), UsageError);
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(PIXELWISE_SANITIZED)
   // Sanitizers reserve terabytes of address space and abort on a failed
   // allocation instead of throwing: the limited run below needs a plain build.
   BOOST_TEST_MESSAGE("sanitizer build: the run under an address-space limit is left out");
