@@ -14,6 +14,12 @@
 # evaluation.json (every number and setting) and report/index.html, and a
 # markdown summary of all three in summary.md.
 #
+# With MAPPINGS=1 it instead compares the visual-word mappings on the fashion
+# scenes: BoW (configs/scenes.json), Fisher vectors (configs/scenes_fisher.json)
+# and VLAD (configs/scenes_vlad.json), same descriptors and scenes, methods lrp,
+# sensitivity, occlusion and random (runs fashion, fashion-fisher,
+# fashion-vlad; about 15 minutes).
+#
 # Environment: PIXELWISE_BINARY (a built pixelwise; otherwise the script sets
 # up and builds like demo.sh), SCENES_EVALUATED (test scenes read per
 # benchmark, half of them hold the target; default 60), MNIST_EVALUATED
@@ -36,11 +42,15 @@ steps=${STEPS:-50}
 methods=lrp,taylor,occlusion,sensitivity,random
 mkdir -p "$out"
 
-benchmark() {  # kind, size, target class
-  local kind=$1 size=$2 target=$3 dir="$out/$1"
-  echo "== $kind scenes: generate, train, test"
-  "$pixelwise" make-scenes --kind "$kind" --size "$size" --train 600 --test 200 --seed 1 --quiet --out "$dir/scenes"
-  "$pixelwise" train --quiet --config "$root/configs/scenes.json" --data "$dir/scenes/train" --out "$dir/model"
+benchmark() {  # kind, size, target class[, configuration name, run name]
+  local kind=$1 size=$2 target=$3 config=${4:-scenes} dir="$out/${5:-$1}"
+  echo "== $kind scenes ($config): generate, train, test"
+  if [ -d "$out/$kind/scenes" ]; then  # the same scenes for every model
+    [ "$dir" = "$out/$kind" ] || { mkdir -p "$dir"; ln -sfn "$out/$kind/scenes" "$dir/scenes"; }
+  else
+    "$pixelwise" make-scenes --kind "$kind" --size "$size" --train 600 --test 200 --seed 1 --quiet --out "$out/$kind/scenes"
+  fi
+  "$pixelwise" train --quiet --config "$root/configs/$config.json" --data "$dir/scenes/train" --out "$dir/model"
   "$pixelwise" test --model "$dir/model" --data "$dir/scenes/test" --json > "$dir/accuracy.json"
   echo "== $kind scenes: evaluate the $((scenes_evaluated / 2)) test scenes that hold a $target"
   "$pixelwise" evaluate --quiet --model "$dir/model" --data "scenes:$dir/scenes:test:$scenes_evaluated" \
@@ -48,8 +58,16 @@ benchmark() {  # kind, size, target class
     --out "$dir/evaluation" | tee "$dir/evaluation.txt"
 }
 
+if [ "${MAPPINGS:-0}" = 1 ]; then
+  methods=lrp,sensitivity,occlusion,random
+  benchmark fashion 80 trouser
+  benchmark fashion 80 trouser scenes_fisher fashion-fisher
+  benchmark fashion 80 trouser scenes_vlad fashion-vlad
+  runs="fashion fashion-fisher fashion-vlad"
+else
 benchmark fashion 80 trouser
 benchmark shapes 64 circle
+runs="fashion shapes fashion-mnist"
 
 echo "== Fashion-MNIST: train the demo model, test, evaluate $mnist_evaluated test images (predicted class)"
 dir="$out/fashion-mnist"
@@ -58,9 +76,10 @@ mkdir -p "$dir"
 "$pixelwise" test --model "$dir/model" --data fashion-mnist:test:2000 --json > "$dir/accuracy.json"
 "$pixelwise" evaluate --quiet --model "$dir/model" --data "fashion-mnist:test:$mnist_evaluated" --foreground 0 \
   --methods "$methods" --out "$dir/evaluation" | tee "$dir/evaluation.txt"
+fi
 
 # One markdown table per run (Debian's python3, standard library only).
-/usr/bin/python3 - "$out" > "$out/summary.md" <<'EOF'
+/usr/bin/python3 - "$out" $runs > "$out/summary.md" <<'EOF'
 import json, sys, os
 out = sys.argv[1]
 def cell(s, key, digits=3):
@@ -68,7 +87,7 @@ def cell(s, key, digits=3):
         return "–"
     v = s[key]
     return f"{v['mean']:.{digits}f} ± {v['ci95']:.{digits}f}" if v["count"] > 1 else f"{v['mean']:.{digits}f}"
-for run in ("fashion", "shapes", "fashion-mnist"):
+for run in sys.argv[2:]:
     ev = json.load(open(os.path.join(out, run, "evaluation", "evaluation.json")))
     acc = json.load(open(os.path.join(out, run, "accuracy.json")))
     st = ev["settings"]

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 
+#include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/bow_relevance.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
 #include "pixelwise/features/fisher.hpp"
@@ -398,3 +399,43 @@ BOOST_AUTO_TEST_CASE(pca_projects_on_leading_components_and_whitens) {
   o.dimensions = 0;
   BOOST_TEST(fit_pca(x.cast<float>(), o).empty());
 }
+
+// The descriptor sensitivity of a Fisher or VLAD encoding (docs/design.md 5)
+// against central differences of f(t) = w . normalise_blocks(s + (t - 1) z_l),
+// the definition written out: every square root and normalisation on.
+BOOST_AUTO_TEST_CASE(term_sensitivity_matches_finite_differences) {
+  std::mt19937_64 rng(23);
+  const int K = 3, D = 4, M = 17, cells = 3;
+  const RowMatrixXd x = random_matrix(M, D, rng, 1.5);
+  const auto cells_of = two_levels(M);
+  const Gmm g = random_gmm(K, D, rng);
+  std::vector<TermEncoding> encodings;
+  MappingOptions fv;
+  fv.type = MappingType::fisher;
+  encodings.push_back(fisher_encode(g, x, cells_of, cells, fv));
+  MappingOptions vlad;
+  vlad.type = MappingType::vlad;
+  encodings.push_back(vlad_encode(g.means, codes_of(soft_assignments(M, K, rng)), x, cells_of, cells, vlad));
+  vlad.intra = false;
+  encodings.push_back(vlad_encode(g.means, codes_of(hard_assignments(x, g.means)), x, cells_of, cells, vlad));
+  for (const TermEncoding& e : encodings) {
+    const Eigen::VectorXd w = random_matrix(1, e.size(), rng).transpose();
+    const Eigen::VectorXd s = descriptor_sensitivity(e, w);
+    BOOST_REQUIRE_EQUAL(s.size(), M);
+    auto f = [&](int l, double t) {
+      Eigen::VectorXd sums = e.sums;
+      for (const auto& entry : e.entries)
+        if (entry.feature == l) e.terms(entry, [&](long bin, double z) { sums[bin] += (t - 1) * z; });
+      return w.dot(normalise_blocks(sums, e.type, e.components(), e.dimension(), e.options));
+    };
+    const double h = 1e-6;
+    for (int l = 0; l < M; ++l) {
+      const double numeric = (f(l, 1 + h) - f(l, 1 - h)) / (2 * h);
+      BOOST_TEST(std::abs(s[l] - numeric) <= 1e-6 * std::max(1.0, std::abs(numeric)), "l " << l << ": " << s[l] << " vs " << numeric);
+    }
+    // The gradient's size is checked.
+    BOOST_TEST(test::error_of([&] { descriptor_sensitivity(e, Eigen::VectorXd::Zero(3)); }).find("the gradient has 3 values") !=
+               std::string::npos);
+  }
+}
+

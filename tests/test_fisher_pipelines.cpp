@@ -36,7 +36,10 @@ const Dataset& test3() {
 
 // A Fisher mapping has a GMM section, VLAD uses the codebook (and a GMM
 // section is refused for it); `gmm` adds the section anyway.
-std::string config_text(const std::string& mapping, const std::string& pyramid, bool gmm = false, int pca = 0) {
+// `sdca` trains the linear SVMs by VLFeat's SDCA (the identity "feature map"
+// of the linear kernel) instead of libsvm.
+std::string config_text(const std::string& mapping, const std::string& pyramid, bool gmm = false, int pca = 0,
+                        bool sdca = false) {
   const bool fisher = mapping.find("fisher") != std::string::npos;
   return R"({"descriptor": {"step": 3, "bin_sizes": [4]}, "pca": {"dimensions": )" + std::to_string(pca) + R"(},
     "codebook": {"words": 6, "training_descriptors": 2000, "seed": 2},)" +
@@ -44,7 +47,7 @@ std::string config_text(const std::string& mapping, const std::string& pyramid, 
          R"("pooling": {"type": "sum", "pyramid": )" + pyramid + R"(},
     "normalisation": {"steps": []},
     "mapping": )" + mapping + R"(,
-    "svm": {"kernel": "linear", "C": 1}})";
+    "svm": {"kernel": "linear", "C": 1)" + std::string(sdca ? R"(, "feature_map": {"seed": 4})" : "") + "}}";
 }
 
 // |pixel sum + absorbed + unassigned - score| <= 1e-9 max(1, |score|), and
@@ -68,9 +71,11 @@ BOOST_AUTO_TEST_CASE(fisher_and_vlad_models_conserve_relevance_on_real_images) {
   int run = 0;
   for (const auto& mapping : mappings)
     for (const std::string pyramid : {"[[1, 1]]", "[[1, 1], [3, 1]]"}) {
-      // Every other model projects its descriptors on 12 principal components first.
-      const int pca = run++ % 2 ? 12 : 0;
-      const std::string text = config_text(mapping, pyramid, false, pca);
+      // Every other model projects its descriptors on 12 principal components
+      // first; every other pair trains its SVMs by SDCA.
+      const int pca = run % 2 ? 12 : 0;
+      const bool sdca = (run++ / 2) % 2 == 1;
+      const std::string text = config_text(mapping, pyramid, false, pca, sdca);
       BOOST_TEST_CONTEXT(text) {
         const BowModel model = BowModel::train(PipelineConfig::parse(nlohmann::json::parse(text)), train3(), nullptr);
         BOOST_TEST(model.maps_terms());
@@ -142,18 +147,63 @@ BOOST_AUTO_TEST_CASE(fisher_model_directory_round_trip_and_checks) {
   const std::string bad = config_text(R"({"type": "vlad"})", "[[1, 1]]", true);
   BOOST_TEST(test::error_of([&] { PipelineConfig::parse(nlohmann::json::parse(bad)); }) ==
              "config section \"gmm\": only the mapping \"fisher\" has a GMM");
-  // Sensitivity differentiates codes; a Fisher model does not offer it.
-  const auto adapter = make_bow_adapter(std::make_shared<BowModel>(BowModel::load(dir / "m")), "m");
+}
+
+// Sensitivity of a Fisher model (docs/design.md 5): d f / d t_l, t_l scaling
+// descriptor l's terms, equals central differences of the model's own score
+// on the encoding with those terms scaled.
+BOOST_AUTO_TEST_CASE(fisher_sensitivity_is_the_derivative_of_the_score) {
+  for (bool sdca : {false, true}) BOOST_TEST_CONTEXT("sdca " << sdca) {
+  const std::string text = config_text(R"({"type": "fisher"})", "[[1, 1], [3, 1]]", false, 0, sdca);
+  const auto shared =
+      std::make_shared<const BowModel>(BowModel::train(PipelineConfig::parse(nlohmann::json::parse(text)), train3(), nullptr));
+  const BowModel& model = *shared;
+  const auto adapter = make_bow_adapter(shared, "m");
   const auto methods = adapter->own_methods();
-  BOOST_TEST(std::count(methods.begin(), methods.end(), ExplainMethod::sensitivity) == 0);
+  BOOST_TEST(std::count(methods.begin(), methods.end(), ExplainMethod::sensitivity) == 1);
+  const ImageSample& image = test3().images[2];
+  Eigen::VectorXd s, scores;
+  const RowMatrixXd pixels = bow_sensitivity(model, image.gray, -1, image.name, &s, &scores);
+  int c = 0;
+  scores.maxCoeff(&c);
+  const BowModel::Forward forward = model.forward(image.gray, image.name);
+  const TermEncoding& e = *forward.encoding.channels[0].terms;
+  BOOST_REQUIRE_EQUAL(s.size(), e.features());
+  // No normalisation after the mapping in this configuration: the classifier
+  // sees normalise_blocks(s) directly.
+  auto f = [&](int l, double t) {
+    Eigen::VectorXd sums = e.sums;
+    for (const auto& entry : e.entries)
+      if (entry.feature == l) e.terms(entry, [&](long bin, double z) { sums[bin] += (t - 1) * z; });
+    return model.classifier->forward(normalise_blocks(sums, e.type, e.components(), e.dimension(), e.options)).scores[c];
+  };
+  BOOST_TEST(std::abs(f(0, 1.0) - scores[c]) <= 1e-12 * std::max(1.0, std::abs(scores[c])));
+  const double h = 1e-6;
+  int nonzero = 0;
+  for (int l = 0; l < e.features(); l += 7) {
+    const double numeric = (f(l, 1 + h) - f(l, 1 - h)) / (2 * h);
+    BOOST_TEST(std::abs(s[l] - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)), "l " << l << ": " << s[l] << " vs " << numeric);
+    nonzero += s[l] != 0.0;
+  }
+  BOOST_TEST(nonzero > 0);
+  BOOST_TEST(std::abs(pixels.sum()) > 0.0);
+  BOOST_TEST(pixels.minCoeff() >= 0.0);
+  BOOST_TEST(model.classifier->kind() == (sdca ? "kernel_map_svm" : "one_vs_rest_svm"));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(fisher_and_vlad_presets_load_and_round_trip) {
-  for (const char* name : {"fisher_demo", "vlad_demo", "fisher_voc2007"}) {
-    const PipelineConfig c = PipelineConfig::load(test::source_dir() + "/configs/" + name + ".json");
+  // Every preset of configs/ loads and round-trips; these map with terms.
+  int presets = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::source_dir() + "/configs")) {
+    const std::string name = entry.path().stem().string();
+    const PipelineConfig c = PipelineConfig::load(entry.path().string());
     BOOST_TEST(PipelineConfig::parse(c.to_json()).to_json() == c.to_json(), name);
-    BOOST_TEST((c.mapping.type != MappingType::histogram), name);
+    const bool terms = name.find("fisher") != std::string::npos || name.find("vlad") != std::string::npos;
+    BOOST_TEST((c.mapping.type != MappingType::histogram) == terms, name);
+    presets += terms;
   }
+  BOOST_TEST(presets == 5);
   // The CVPR 2016 setup: 1x1 + 3x1 cells, 256 components, PCA to 80 dimensions: 4 * 2 * 256 * 80.
   const PipelineConfig voc = PipelineConfig::load(test::source_dir() + "/configs/fisher_voc2007.json");
   BOOST_TEST(voc.channel_list()[0].dimension() == 4L * 2 * 256 * 80);

@@ -106,3 +106,41 @@ BOOST_AUTO_TEST_CASE(bad_training_input_is_rejected) {
   const MappedLinearSvm svm = MappedLinearSvm::train(X, {0, 1, 0}, 2, {}, {});
   BOOST_CHECK_THROW(svm.evaluate(Eigen::VectorXd::Zero(3)), std::invalid_argument);
 }
+
+// The linear kernel's map is the identity (order 0): SDCA then trains plain
+// linear SVMs, whose bin terms are w_cd x_d (docs/design.md 1.8).
+BOOST_AUTO_TEST_CASE(the_linear_kernel_maps_by_the_identity) {
+  FeatureMapOptions map;
+  map.kernel = KernelType::linear;
+  map.order = 0;
+  const HomogeneousKernelMap identity(map);
+  BOOST_TEST(identity.expansion() == 1);
+  Eigen::VectorXd v(4);
+  v << -2.5, 0.0, 1e-9, 3.25;
+  BOOST_TEST((identity.map(v) == v));
+  FeatureMapOptions ordered = map;
+  ordered.order = 2;
+  BOOST_CHECK_THROW(HomogeneousKernelMap{ordered}, std::invalid_argument);
+  RowMatrixXd X, T;
+  std::vector<int> y, ty;
+  clustered_histograms(X, y, 40, 11);
+  clustered_histograms(T, ty, 10, 12);
+  LinearSvmOptions options;
+  options.C = 5;
+  const MappedLinearSvm svm = MappedLinearSvm::train(X, y, 3, map, options);
+  BOOST_TEST(svm.weights().cols() == 6);
+  int correct = 0;
+  for (long i = 0; i < T.rows(); ++i) {
+    const Eigen::VectorXd x = T.row(i).transpose();
+    const AdditiveEvaluation e = svm.evaluate(x);
+    for (int c = 0; c < 3; ++c) {
+      const Eigen::VectorXd terms = e.class_terms(c, 6);
+      for (long d = 0; d < 6; ++d) BOOST_TEST(terms[d] == svm.weights()(c, d) * x[d]);
+      BOOST_TEST(std::abs(e.scores[c] - (svm.weights().row(c).dot(x) + svm.bias()[c])) <= 1e-14);
+    }
+    int best;
+    e.scores.maxCoeff(&best);
+    correct += best == ty[i];
+  }
+  BOOST_TEST(correct >= 24, correct << "/30");
+}

@@ -17,9 +17,12 @@ extern "C" {
 namespace pixelwise {
 
 void FeatureMapOptions::validate() const {
-  if (kernel != KernelType::chi2 && kernel != KernelType::intersection)
-    throw std::invalid_argument("feature map: kernel must be \"chi2\" or \"hik\", got \"" + name_of(kernel) + "\"");
+  if (kernel != KernelType::chi2 && kernel != KernelType::intersection && kernel != KernelType::linear)
+    throw std::invalid_argument("feature map: kernel must be \"chi2\", \"hik\" or \"linear\", got \"" +
+                                name_of(kernel) + "\"");
   if (order < 0 || order > 20) throw std::invalid_argument("feature map: order must be between 0 and 20");
+  if (kernel == KernelType::linear && (order != 0 || period != 0))
+    throw std::invalid_argument("feature map: the linear kernel's map is the identity; it takes no order or period");
   if (!(period >= 0) || !std::isfinite(period)) throw std::invalid_argument("feature map: period must be >= 0 (0: automatic)");
 }
 
@@ -39,6 +42,7 @@ struct HomogeneousKernelMap::Map {
 
 HomogeneousKernelMap::HomogeneousKernelMap(const FeatureMapOptions& options) : options_(options), map_(new Map) {
   options_.validate();
+  if (options_.kernel == KernelType::linear) return;  // psi(s) = s: nothing to tabulate
   // VLFeat's automatic period is requested with a negative value.
   map_->map = vl_homogeneouskernelmap_new(
       options_.kernel == KernelType::chi2 ? VlHomogeneousKernelChi2 : VlHomogeneousKernelIntersection, 1.0,
@@ -53,6 +57,10 @@ HomogeneousKernelMap& HomogeneousKernelMap::operator=(HomogeneousKernelMap&&) no
 void HomogeneousKernelMap::map(double s, double* out) const {
   if (s == 0.0) {  // psi(0) = 0: absent bins carry nothing
     for (int j = 0; j < expansion(); ++j) out[j] = 0.0;
+    return;
+  }
+  if (!map_->map) {  // the linear kernel's identity map
+    out[0] = s;
     return;
   }
   vl_homogeneouskernelmap_evaluate_d(map_->map, out, 1, s);

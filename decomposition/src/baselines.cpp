@@ -183,4 +183,57 @@ Eigen::VectorXd descriptor_sensitivity(const BowEncoding& e, const Eigen::Vector
   return s;
 }
 
+namespace {
+// g pulled back through y = v / max(|v|_2, floor), in place; y is the output.
+void unit_norm_backward(Eigen::Ref<Eigen::VectorXd> g, const Eigen::Ref<const Eigen::VectorXd>& v) {
+  constexpr double kFloor = 1e-12;  // normalise_blocks' lower bound of a norm
+  const double n = v.norm();
+  if (n <= kFloor) {
+    g /= kFloor;
+    return;
+  }
+  const Eigen::VectorXd y = v / n;
+  g = (g - y * y.dot(g)) / n;
+}
+}  // namespace
+
+Eigen::VectorXd normalise_blocks_backward(const TermEncoding& e, const Eigen::VectorXd& g) {
+  if (g.size() != e.size())
+    throw std::invalid_argument("normalise_blocks_backward: the gradient has " + std::to_string(g.size()) +
+                                " values, the encoding " + std::to_string(e.size()));
+  const long block = e.block();
+  const int K = e.components(), D = e.dimension();
+  const MappingOptions& o = e.options;
+  Eigen::VectorXd u = g;
+  for (long at = 0; at < u.size(); at += block) {
+    const auto s = e.sums.segment(at, block);
+    // The forward steps' inputs, recomputed: a = sqrt step output, b = after intra.
+    Eigen::VectorXd a = s;
+    if (o.square_root)
+      for (long d = 0; d < block; ++d) a[d] = s[d] < 0 ? -std::sqrt(-s[d]) : std::sqrt(s[d]);
+    Eigen::VectorXd b = a;
+    const bool intra = e.type == MappingType::vlad && o.intra;
+    if (intra)
+      for (int k = 0; k < K; ++k) {
+        auto part = b.segment(static_cast<long>(k) * D, D);
+        part /= std::max(part.norm(), 1e-12);
+      }
+    auto ub = u.segment(at, block);
+    if (o.normalised) unit_norm_backward(ub, b);
+    if (intra)
+      for (int k = 0; k < K; ++k)
+        unit_norm_backward(ub.segment(static_cast<long>(k) * D, D), a.segment(static_cast<long>(k) * D, D));
+    if (o.square_root)
+      for (long d = 0; d < block; ++d) ub[d] = s[d] == 0.0 ? 0.0 : ub[d] / (2.0 * std::sqrt(std::abs(s[d])));
+  }
+  return u;
+}
+
+Eigen::VectorXd descriptor_sensitivity(const TermEncoding& e, const Eigen::VectorXd& encoded_gradient) {
+  const Eigen::VectorXd v = normalise_blocks_backward(e, encoded_gradient);
+  Eigen::VectorXd s = Eigen::VectorXd::Zero(e.features());
+  for (const auto& entry : e.entries) e.terms(entry, [&](long bin, double z) { s[entry.feature] += v[bin] * z; });
+  return s;
+}
+
 }  // namespace pixelwise

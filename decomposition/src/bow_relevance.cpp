@@ -9,37 +9,15 @@
 namespace pixelwise {
 namespace {
 
-// The pooling layer as the rules see it: one input per (feature, code entry,
-// cell) connection, with value g(m) of the pooling type, feeding its bin with
-// weight 1 (so w = w+ = w^2 = 1 and w- = 0) and no bias.
-class PoolingView : public RuleView {
+// A layer whose every input is one connection u (a descriptor's
+// contribution to one output) with value value_u, feeding output bin_of_u
+// with weight 1 and no bias (so w = w+ = w^2 = 1 and w- = 0): the pooling
+// and the Fisher/VLAD mapping layers as the rules see them. Relevance of the
+// connections is summed per feature (descriptor).
+class ConnectionView : public RuleView {
  public:
-  explicit PoolingView(const BowEncoding& e) : bins_(e.pooled.size()) {
-    const Codes& codes = e.codes;
-    const long V = codes.words;
-    const PoolingType type = e.pooling.type;
-    if (type != PoolingType::sum && e.bin_max.size() != e.pooled.size())
-      throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + name_of(type) +
-                                  " pooling");
-    feature_of_.reserve(codes.word.size() * (e.cells_of.empty() ? 1 : e.cells_of.front().size()));
-    for (int l = 0; l < codes.features(); ++l)
-      for (int c : e.cells_of[l])
-        for (int k = codes.offsets[l]; k < codes.offsets[l + 1]; ++k) {
-          const long bin = c * V + codes.word[k];
-          const double m = codes.weight[k];
-          // g(m) of the rule (docs/design.md 1.2), relative to the bin's maximum for p-means.
-          const double g = type == PoolingType::sum   ? m
-                           : type == PoolingType::max ? (m == e.bin_max[bin] ? 1.0 : 0.0)
-                           : m > 0                    ? std::pow(m / e.bin_max[bin], e.pooling.p)
-                                                      : 0.0;
-          bin_of_.push_back(bin);
-          feature_of_.push_back(l);
-          value_.push_back(g);
-        }
-    features_ = codes.features();
-  }
   Eigen::RowVectorXd apply(const Eigen::RowVectorXd& a, WeightModifier g) const override {
-    Eigen::RowVectorXd z = Eigen::RowVectorXd::Zero(bins_);
+    Eigen::RowVectorXd z = Eigen::RowVectorXd::Zero(outputs_);
     if (g == WeightModifier::negative) return z;
     for (size_t u = 0; u < bin_of_.size(); ++u) z[bin_of_[u]] += a[static_cast<long>(u)];
     return z;
@@ -50,8 +28,8 @@ class PoolingView : public RuleView {
     for (size_t u = 0; u < bin_of_.size(); ++u) t[static_cast<long>(u)] = s[bin_of_[u]];
     return t;
   }
-  Eigen::RowVectorXd bias() const override { return Eigen::RowVectorXd::Zero(bins_); }
-  /// The connection values g(m), the layer's input as the rules read it.
+  Eigen::RowVectorXd bias() const override { return Eigen::RowVectorXd::Zero(outputs_); }
+  /// The connection values, the layer's input as the rules read it.
   Eigen::RowVectorXd input() const {
     return Eigen::Map<const Eigen::RowVectorXd>(value_.data(), static_cast<long>(value_.size()));
   }
@@ -62,65 +40,79 @@ class PoolingView : public RuleView {
     return out;
   }
 
+ protected:
+  ConnectionView(long outputs, int features, size_t connections) : outputs_(outputs), features_(features) {
+    bin_of_.reserve(connections);
+    feature_of_.reserve(connections);
+    value_.reserve(connections);
+  }
+  void connect(long bin, int feature, double value) {
+    bin_of_.push_back(bin);
+    feature_of_.push_back(feature);
+    value_.push_back(value);
+  }
+
  private:
-  long bins_ = 0;
+  long outputs_ = 0;
   int features_ = 0;
   std::vector<long> bin_of_;
   std::vector<int> feature_of_;
   std::vector<double> value_;
 };
 
-// The Fisher/VLAD mapping layer as the rules see it (docs/design.md 1.8): one
-// input per term z_ld (a descriptor's entry and one dimension of its block),
-// with value z_ld, feeding dimension d with weight 1 and no bias. LRP-0 gives
-// R_l = sum_d R_d z_ld / s_d; epsilon adds eps * scale_d * sign(s_d) to s_d,
-// with scale_d = mean |z_ld| over the N_c descriptors of the dimension's cell.
-class TermView : public RuleView {
+// The pooling layer: one connection per (feature, code entry, cell), with
+// value g(m) of the pooling type (docs/design.md 1.2).
+class PoolingView : public ConnectionView {
  public:
-  explicit TermView(const TermEncoding& e) : size_(e.size()), features_(e.features()) {
-    scale_ = Eigen::RowVectorXd::Zero(size_);
+  explicit PoolingView(const BowEncoding& e)
+      : ConnectionView(e.pooled.size(), e.codes.features(),
+                       e.codes.word.size() * (e.cells_of.empty() ? 1 : e.cells_of.front().size())) {
+    const Codes& codes = e.codes;
+    const long V = codes.words;
+    const PoolingType type = e.pooling.type;
+    if (type != PoolingType::sum && e.bin_max.size() != e.pooled.size())
+      throw std::invalid_argument("pooling relevance: the encoding lacks the per-bin maxima of " + name_of(type) +
+                                  " pooling");
+    for (int l = 0; l < codes.features(); ++l)
+      for (int c : e.cells_of[l])
+        for (int k = codes.offsets[l]; k < codes.offsets[l + 1]; ++k) {
+          const long bin = c * V + codes.word[k];
+          const double m = codes.weight[k];
+          // g(m) of the rule, relative to the bin's maximum for p-means.
+          const double g = type == PoolingType::sum   ? m
+                           : type == PoolingType::max ? (m == e.bin_max[bin] ? 1.0 : 0.0)
+                           : m > 0                    ? std::pow(m / e.bin_max[bin], e.pooling.p)
+                                                      : 0.0;
+          connect(bin, l, g);
+        }
+  }
+};
+
+// The Fisher/VLAD mapping layer (docs/design.md 1.8): one connection per term
+// z_ld (a descriptor's entry and one dimension of its block), with value
+// z_ld. LRP-0 gives R_l = sum_d R_d z_ld / s_d; epsilon adds
+// eps * scale_d * sign(s_d) to s_d, with scale_d = mean |z_ld| over the N_c
+// descriptors of the dimension's cell.
+class TermView : public ConnectionView {
+ public:
+  explicit TermView(const TermEncoding& e)
+      : ConnectionView(e.size(), e.features(),
+                       e.components() > 0 ? e.entries.size() * static_cast<size_t>(e.block() / e.components()) : 0) {
+    scale_ = Eigen::RowVectorXd::Zero(e.size());
     for (const auto& entry : e.entries)
       e.terms(entry, [&](long bin, double z) {
-        bin_of_.push_back(bin);
-        feature_of_.push_back(entry.feature);
-        value_.push_back(z);
+        connect(bin, entry.feature, z);
         scale_[bin] += std::abs(z);
       });
     const long block = e.block();
-    for (long d = 0; d < size_; ++d) {
+    for (long d = 0; d < scale_.size(); ++d) {
       const int n = e.cell_count[d / block];
       if (n > 0) scale_[d] /= n;
     }
   }
-  Eigen::RowVectorXd apply(const Eigen::RowVectorXd& a, WeightModifier g) const override {
-    Eigen::RowVectorXd z = Eigen::RowVectorXd::Zero(size_);
-    if (g == WeightModifier::negative) return z;
-    for (size_t u = 0; u < bin_of_.size(); ++u) z[bin_of_[u]] += a[static_cast<long>(u)];
-    return z;
-  }
-  Eigen::RowVectorXd transposed(const Eigen::RowVectorXd& s, WeightModifier g) const override {
-    Eigen::RowVectorXd t = Eigen::RowVectorXd::Zero(static_cast<long>(bin_of_.size()));
-    if (g == WeightModifier::negative) return t;
-    for (size_t u = 0; u < bin_of_.size(); ++u) t[static_cast<long>(u)] = s[bin_of_[u]];
-    return t;
-  }
-  Eigen::RowVectorXd bias() const override { return Eigen::RowVectorXd::Zero(size_); }
   Eigen::RowVectorXd stabiliser_scale() const override { return scale_; }
-  Eigen::RowVectorXd input() const {
-    return Eigen::Map<const Eigen::RowVectorXd>(value_.data(), static_cast<long>(value_.size()));
-  }
-  Eigen::VectorXd per_feature(const Eigen::RowVectorXd& r) const {
-    Eigen::VectorXd out = Eigen::VectorXd::Zero(features_);
-    for (size_t u = 0; u < feature_of_.size(); ++u) out[feature_of_[u]] += r[static_cast<long>(u)];
-    return out;
-  }
 
  private:
-  long size_ = 0;
-  int features_ = 0;
-  std::vector<long> bin_of_;
-  std::vector<int> feature_of_;
-  std::vector<double> value_;
   Eigen::RowVectorXd scale_;
 };
 

@@ -334,6 +334,37 @@ void bind_bow(py::module_& m) {
           },
           "one Codebook per channel (views into the model)")
       .def_property_readonly(
+          "gmms",
+          [](py::object self) {
+            const auto& b = self.cast<const BowModel&>();
+            py::list l;
+            for (size_t i = 0; i < b.gmms.size(); ++i)
+              l.append(b.channels[i].mapping.type == MappingType::fisher
+                           ? py::cast(&b.gmms[i], py::return_value_policy::reference_internal, self)
+                           : py::object(py::none()));
+            return l;
+          },
+          "the GMM of every Fisher-vector channel (a Gmm view into the model), None for the other channels")
+      .def_property_readonly(
+          "pcas",
+          [](py::object self) {
+            const auto& b = self.cast<const BowModel&>();
+            py::list l;
+            for (const Pca& p : b.pcas) {
+              if (p.empty()) {
+                l.append(py::none());
+                continue;
+              }
+              py::dict d;
+              d["mean"] = owned_array(Eigen::VectorXd(p.mean.transpose()));
+              d["projection"] = owned_array(RowMatrixXd(p.projection));
+              l.append(d);
+            }
+            return l;
+          },
+          "every channel's descriptor PCA, y = projection (v - mean): {'mean': D, 'projection': P x D} "
+          "(copies), None for a channel without PCA")
+      .def_property_readonly(
           "svm",
           [](py::object self) -> py::object {
             const BowModel& b = self.cast<const BowModel&>();

@@ -42,6 +42,37 @@ def test_python_explanation_equals_cli(cli, config, test_images, tmp_path):
         assert abs(report["unaccounted"]) <= 1e-9 * max(1, abs(report["score"]))
 
 
+def test_sdca_fisher_model_explains_by_lrp_and_sensitivity_as_the_cli(cli, test_images, tmp_path):
+    """The linear SVM trained by SDCA (the linear kernel's identity feature
+    map) on Fisher vectors: LRP conserves, and the descriptor-level
+    sensitivity (docs/design.md 5) is the CLI's to the last bit."""
+    config = dict(FISHER, svm={"kernel": "linear", "C": 1.0, "feature_map": {"seed": 2}})
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    model_dir = tmp_path / "model"
+    cli.run("train", "--quiet", "--config", config_file, "--data", TRAIN_SPEC, "--out", model_dir)
+    model = pixelwise.BowModel.load(str(model_dir))
+    # The model's vocabulary and PCA, as saved in the model directory.
+    (gmm,) = model.gmms
+    assert gmm.components == 4 and gmm.dimension == 16
+    assert np.array_equal(gmm.means, np.load(model_dir / "gmm_means.npy"))
+    (pca,) = model.pcas
+    assert pca["projection"].shape == (16, 128) and pca["mean"].shape == (128,)
+    assert np.array_equal(pca["projection"], np.load(model_dir / "pca_projection.npy"))
+    images, _ = test_images
+    lrp = model.explain(images[0])
+    assert abs(lrp.pixel_sum + sum(layer["absorbed"] + layer["unassigned"] for layer in lrp.layers) - lrp.score) <= 1e-9 * max(
+        1, abs(lrp.score))
+    out = tmp_path / "sensitivity"
+    cli.run("explain", "--model", model_dir, "--method", "sensitivity", "--out", out, "fashion-mnist:test@0")
+    mine = model.explain(images[0], method="sensitivity")
+    theirs = np.load(out / "fashion-mnist-test-0.npy")
+    assert np.array_equal(mine.pixels, theirs)
+    assert mine.pixels.min() >= 0 and mine.pixels.sum() > 0
+    report = json.loads((out / "fashion-mnist-test-0.json").read_text())
+    assert report["method"] == "sensitivity" and report["score"] == mine.score
+
+
 def test_blocks_give_the_terms_and_the_rule():
     rng = np.random.default_rng(4)
     x = np.vstack([rng.normal(0, 1, (200, 3)), rng.normal(5, 1, (100, 3))])

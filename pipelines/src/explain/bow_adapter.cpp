@@ -61,14 +61,7 @@ class BowAdapter : public ExplainableModel {
   Eigen::VectorXd all_scores(const cv::Mat& image, const std::string& what) const override {
     return model_.forward(image, what).scores;
   }
-  std::vector<ExplainMethod> own_methods() const override {
-    std::vector<ExplainMethod> methods = model_.classifier->abilities().methods;
-    // The descriptor-level sensitivity differentiates through a channel's codes
-    // (docs/design.md 5); Fisher and VLAD channels have terms instead.
-    if (model_.maps_terms())
-      methods.erase(std::remove(methods.begin(), methods.end(), ExplainMethod::sensitivity), methods.end());
-    return methods;
-  }
+  std::vector<ExplainMethod> own_methods() const override { return model_.classifier->abilities().methods; }
 
   void check(ExplainMethod method, const ExplainSettings& settings) const override {
     const HistogramClassifier& classifier = *model_.classifier;
@@ -227,7 +220,7 @@ RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, 
   long total = 0;
   for (size_t i = 0; i < u.size(); ++i) {
     const ChannelEncoding& ch = enc.channels[i];
-    per_channel.push_back(descriptor_sensitivity(ch.bow, u[i]));
+    per_channel.push_back(ch.terms ? descriptor_sensitivity(*ch.terms, u[i]) : descriptor_sensitivity(ch.bow, u[i]));
     total += per_channel.back().size();
     pixels += pixel_map(
         spread_to_pixels(ch.features.frames, per_channel.back().cwiseAbs2(), image.cols, image.rows, ch.weighting)

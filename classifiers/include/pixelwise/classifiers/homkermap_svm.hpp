@@ -18,6 +18,10 @@
 // so bins absent from x get none. The result has the form of an additive
 // kernel's forward pass (AdditiveEvaluation). The approximation is of the
 // kernel, not of the decomposition: this model's scores are decomposed exactly.
+//
+// The linear kernel's map is the identity (order 0, psi(s) = s): the same
+// SDCA solver then trains plain linear SVMs, as the Fisher-vector and VLAD
+// pipelines use (docs/design.md 1.8), without a kernel matrix.
 #include <Eigen/Core>
 #include <cstdint>
 #include <memory>
@@ -30,7 +34,7 @@
 namespace pixelwise {
 
 struct FeatureMapOptions {
-  KernelType kernel = KernelType::chi2;  ///< chi2 or intersection (hik): the kernels VLFeat maps
+  KernelType kernel = KernelType::chi2;  ///< chi2 or intersection (hik): the kernels VLFeat maps; linear: identity
   int order = 2;                ///< n: 2n + 1 values per histogram bin
   double period = 0;            ///< sampling period of the map; 0: VLFeat's default for the order
   void validate() const;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "pixelwise/features/bow.hpp"
+#include "pixelwise/features/fisher.hpp"
 #include "pixelwise/features/local_features.hpp"
 
 namespace pixelwise {
@@ -133,6 +134,23 @@ OcclusionResult occlusion(const ScoreModel& model, const cv::Mat& image, int c, 
 /// sensitivity (d f / d x_i)^2), spread over the supports like LRP's
 /// descriptor relevance (bow_relevance.hpp, spread_to_pixels).
 Eigen::VectorXd descriptor_sensitivity(const BowEncoding& encoding, const Eigen::VectorXd& pooled_gradient);
+
+/// The same descriptor-level sensitivity for a Fisher-vector or VLAD
+/// channel (docs/design.md 1.8 and 5): t_l scales every term z_ld of
+/// feature l, so
+///
+///   s_l = d f / d t_l = sum_d v_d z_ld,   v = d f / d s,
+///
+/// where v is `encoded_gradient` (d f / d encoded) pulled back through the
+/// square root and normalisations of normalise_blocks
+/// (normalise_blocks_backward). The pixel map is built as for BoW.
+Eigen::VectorXd descriptor_sensitivity(const TermEncoding& encoding, const Eigen::VectorXd& encoded_gradient);
+
+/// v = J^T g for y = normalise_blocks(s) (features/fisher.hpp), block by
+/// block in reverse order: y = v / max(|v|_2, 1e-12) pulls g back to
+/// (g - y (y . g)) / |v|_2 (to g / 1e-12 at the floor), the signed square
+/// root by 1 / (2 sqrt|s|) (0 where s = 0, as for BoW's power step).
+Eigen::VectorXd normalise_blocks_backward(const TermEncoding& encoding, const Eigen::VectorXd& g);
 
 /// u = J^T g for y = normalise(x, options) (features/bow.hpp): the gradient
 /// with respect to x of a function whose gradient with respect to y is g.

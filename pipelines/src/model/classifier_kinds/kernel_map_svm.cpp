@@ -27,7 +27,8 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   f->options = v.options;
   try {
     f->map.kernel = v.options.kernel;
-    f->map.order = j.value("order", f->map.order);
+    // The linear kernel's map is the identity: order 0 unless (wrongly) given.
+    f->map.order = j.value("order", v.options.kernel == KernelType::linear ? 0 : f->map.order);
     f->map.period = j.value("period", f->map.period);
     f->solver.C = v.options.C;
     f->solver.epsilon = j.value("epsilon", f->solver.epsilon);
@@ -36,9 +37,10 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(where + ": " + e.what());
   }
-  if (v.options.kernel != KernelType::intersection && v.options.kernel != KernelType::chi2)
-    throw std::invalid_argument(where + ": homogeneous kernel maps exist for the hik and chi2 kernels, not " +
-                                name_of(v.options.kernel));
+  if (v.options.kernel != KernelType::intersection && v.options.kernel != KernelType::chi2 &&
+      v.options.kernel != KernelType::linear)
+    throw std::invalid_argument(where + ": homogeneous kernel maps exist for the hik and chi2 kernels (and the "
+                                "identity for linear), not " + name_of(v.options.kernel));
   if (v.multiclass != Multiclass::one_vs_rest)
     throw std::invalid_argument(where + ": kernel-map SVMs are one_vs_rest, not " + name_of(v.multiclass));
   try {
@@ -52,8 +54,11 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
 
 TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run) {
   const auto& s = dynamic_cast<const KernelMapSection&>(section);
-  run.say("linear SVMs on the order-" + std::to_string(s.map.order) + " " + name_of(s.map.kernel) + " kernel map: " +
-          std::to_string(run.classes) + " classes, " + std::to_string(run.X.rows()) + " histograms of " +
+  const std::string on = s.map.kernel == KernelType::linear
+                             ? std::string("linear SVMs (SDCA)")
+                             : "linear SVMs on the order-" + std::to_string(s.map.order) + " " + name_of(s.map.kernel) +
+                                   " kernel map";
+  run.say(on + ": " + std::to_string(run.classes) + " classes, " + std::to_string(run.X.rows()) + " histograms of " +
           std::to_string(run.X.cols()) + " bins");
   MappedLinearSvm svm = MappedLinearSvm::train(run.X, run.labels, run.classes, s.map, s.solver);
   std::vector<int> predicted(run.X.rows());
@@ -96,8 +101,12 @@ void KernelMapSection::check_combine(Combine combine) const {
                                 "\" weights kernels; a kernel-map SVM (svm.feature_map) takes \"concatenate\"");
 }
 
+bool KernelMapSvmClassifier::linear() const { return section_->options.kernel == KernelType::linear; }
+
 ClassifierAbilities KernelMapSvmClassifier::abilities() const {
-  // No support vectors (Taylor), no derivative of the tabulated map (sensitivity).
+  // No support vectors (Taylor); the tabulated map of hik and chi2 has no
+  // derivative (sensitivity), the identity map of a linear kernel has.
+  if (linear()) return {{ExplainMethod::lrp, ExplainMethod::sensitivity}, true, false};
   return {{ExplainMethod::lrp}, true, false};
 }
 
@@ -123,13 +132,18 @@ ClassifierRelevance KernelMapSvmClassifier::relevance(const Eigen::VectorXd& x, 
   r.score = pass.scores[c];
   r.bias = svm_.bias()[c];
   r.decomposition = decompose_svm(pass.terms.class_terms(c, x.size()), r.score, r.bias, x, request.policy);
-  r.explained = "one-vs-rest linear SVM decision on the " + name_of(section_->options.kernel) + " kernel map of " +
-                request.context.class_name(c);
+  r.explained = linear() ? "one-vs-rest linear SVM decision of " + request.context.class_name(c)
+                         : "one-vs-rest linear SVM decision on the " + name_of(section_->options.kernel) +
+                               " kernel map of " + request.context.class_name(c);
   r.report = {{"classifier", "kernel-map svm"}, {"multiclass", "one_vs_rest"}};
   return r;
 }
 
-Eigen::VectorXd KernelMapSvmClassifier::gradient(const Eigen::VectorXd&, int) const {
+Eigen::VectorXd KernelMapSvmClassifier::gradient(const Eigen::VectorXd& x, int c) const {
+  if (x.size() != svm_.dimension())
+    throw std::invalid_argument("linear svm: input has dimension " + std::to_string(x.size()) + ", the model expects " +
+                                std::to_string(svm_.dimension()));
+  if (linear()) return svm_.weights().row(c).transpose();  // d (w_c . x + b_c) / d x
   throw std::invalid_argument("the descriptor-level sensitivity needs the classifier's gradient; a linear "
                               "SVM on a kernel map has none here (VLFeat's map is tabulated): use lrp or occlusion");
 }
@@ -141,6 +155,7 @@ std::map<std::string, std::string> KernelMapSvmClassifier::save(const std::files
 }
 
 std::string KernelMapSvmClassifier::kernel() const {
+  if (linear()) return "linear (linear SVMs by VLFeat's SDCA)";
   return name_of(section_->options.kernel) + " (order-" + std::to_string(svm_.feature_map().options().order) +
          " homogeneous kernel map + linear SVMs)";
 }

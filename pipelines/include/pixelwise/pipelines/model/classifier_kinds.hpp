@@ -143,6 +143,7 @@ class KernelMapSvmClassifier : public HistogramClassifier {
   const MappedLinearSvm& svm() const { return svm_; }
 
  private:
+  bool linear() const;  ///< the linear kernel: the map is the identity
   std::shared_ptr<const KernelMapSection> section_;
   MappedLinearSvm svm_;
 };
