@@ -141,7 +141,7 @@ def _check_parts(features, mapping, classifier, classes, source):
     if not (hasattr(classifier, "decision_function") or callable(classifier)):
         raise TypeError("classifier: expected an object with decision_function (scikit-learn) or a callable "
                         f"histograms (N x dimension) -> N x classes scores, got {type(classifier).__name__}")
-    if isinstance(classes, str) or not all(isinstance(c, str) for c in classes):
+    if not all(isinstance(c, str) for c in classes):
         raise TypeError("classes: expected a list of class names (str)")
     if not isinstance(source, str):
         raise TypeError(f"source: expected a str, got {type(source).__name__}")
@@ -165,7 +165,9 @@ class PipelineModel:
     """
 
     def __init__(self, *, features, mapping, classifier, classes, source="PipelineModel"):
-        classes = list(classes) if not isinstance(classes, str) else classes
+        if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+            raise TypeError(f"classes: expected a list of class names (str), got {type(classes).__name__}")
+        classes = list(classes)
         _check_parts(features, mapping, classifier, classes, source)
         self._scores = _Scores(features, mapping, classifier, classes)
         from . import as_model  # the package's as_model, which makes the Model picklable

@@ -463,7 +463,8 @@ void bind_evaluation(py::module_& m) {
       "Any classifier the library loads (BoW model directory, network model directory, LRP Toolbox text\n"
       "file) seen as the evaluation sees it: scores of grey images and every explanation method (its own:\n"
       "lrp, taylor, sensitivity; and occlusion, random). Made by load_model().");
-  model_class.def_property_readonly("kind", &ExplainableModel::kind, "'bow' or 'network'")
+  model_class.def_property_readonly("kind", &ExplainableModel::kind,
+                                    "'bow', 'network' or 'python' (scores computed in Python: PipelineModel, as_model(scores, ...))")
       .def_property_readonly("source", &ExplainableModel::source)
       .def_property_readonly("classes", &ExplainableModel::class_names)
       .def_property_readonly(

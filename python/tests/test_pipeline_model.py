@@ -162,6 +162,11 @@ def test_lrp_and_bad_parts_are_refused(pipelines, test_images):
         pixelwise.PipelineModel(features=3, mapping=mapping, classifier=svc, classes=CLASSES)
     with pytest.raises(ValueError, match="classes"):
         pixelwise.PipelineModel(features={}, mapping=mapping, classifier=svc, classes=["a", "a"])
+    for classes in ("ab", None, [1, 2]):
+        with pytest.raises(TypeError, match="classes"):
+            pixelwise.PipelineModel(features={}, mapping=mapping, classifier=svc, classes=classes)
+    with pytest.raises(TypeError, match="source"):
+        pixelwise.PipelineModel(features={}, mapping=mapping, classifier=svc, classes=CLASSES, source=3)
     wrong = pixelwise.PipelineModel(features=TINY_CONFIG["descriptor"], mapping=mapping, classifier=svc,
                                     classes=["a", "b", "c"])
     with pytest.raises(ValueError, match="expected 1 x 3 scores"):

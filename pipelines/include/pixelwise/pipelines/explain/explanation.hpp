@@ -95,7 +95,7 @@ struct ExplainSettings {
 /// A classifier that can be scored, perturbed and explained.
 class ExplainableModel : public ScoreModel {
  public:
-  virtual std::string kind() const = 0;  ///< "bow" or "network"
+  virtual std::string kind() const = 0;  ///< "bow", "network", or "python" (scores computed by the Python binding)
   virtual std::string source() const = 0;
   virtual std::vector<std::string> class_names() const = 0;
   int classes() const { return static_cast<int>(class_names().size()); }
