@@ -175,3 +175,16 @@ def test_ctrl_c_interrupts_one_tiled_explanation(model):
         finally:
             thread.join()
         assert interrupted < whole / 2, (interrupted, whole)
+
+
+def test_ctrl_c_interrupts_evaluate(model):
+    keywords = dict(methods=["occlusion"], metrics=["aopc"], steps=10, jobs=1)
+    start = time.monotonic()
+    pixelwise.evaluate(model, "fashion-mnist:test:8", **keywords)
+    whole = (time.monotonic() - start) * 20  # 160 images
+    thread = interrupt_after(whole / 10)
+    try:
+        interrupted = interrupted_seconds(lambda: pixelwise.evaluate(model, "fashion-mnist:test:160", **keywords))
+    finally:
+        thread.join()
+    assert interrupted < whole / 2, (interrupted, whole)
