@@ -285,8 +285,8 @@ def _model_from_origin(origin, source, keywords=None):
 def _model_reduce(self):
     origin = getattr(self, "_origin", None)
     if self.kind == "python":
-        # as_model(scores, classes=..., source=...): the same call on the unpickled scores function.
-        return (_model_from_origin, (origin, self.source, {"classes": self.classes, "source": self.source}))
+        # as_model(scores, classes=..., ...): the same call on the unpickled scores function.
+        return (_model_from_origin, (origin, self.source, getattr(self, "_keywords")))
     if origin is None:
         # Made by load_model: the model as its path holds it now.
         path = getattr(self, "_path", None)
@@ -314,6 +314,7 @@ def _wrap_model_makers():
             return model.__pixelwise_model__()  # a PipelineModel: the Model it is seen as
         result = make(model, **keywords)
         setattr(result, "_origin", model)
+        setattr(result, "_keywords", keywords)
         return result
 
     globals()["load_model"], globals()["as_model"] = load_model, as_model

@@ -3,7 +3,8 @@
 histogram (or any vector) -> a classifier on it, scored in Python and seen by
 the library as a Model of kind 'python', so that predict, occlusion, random,
 the metrics and evaluate take it. pixelwise decomposes only the classifiers it
-computes itself, so such a model has no lrp, taylor or sensitivity.
+computes itself: such a model has lrp only when its classifier is a pixelwise
+Svm (additive kernel) on a HistogramMapping, and no taylor or sensitivity.
 
 Saved as a directory: pipeline.json (the manifest, with the SHA-256 of every
 part) and one pickle per part. Loading unpickles the parts, and unpickling runs
@@ -84,7 +85,9 @@ class HistogramMapping:
 
 def _decisions(classifier, histograms, classes):
     """N x classes scores of the classifier on N histograms."""
-    if hasattr(classifier, "decision_function"):
+    if isinstance(classifier, _pixelwise.Svm):
+        scores = _np.stack([classifier.decisions(h) for h in histograms])
+    elif hasattr(classifier, "decision_function"):
         scores = _np.asarray(classifier.decision_function(histograms), dtype=_np.float64)
         if scores.ndim == 1 and classes == 2:
             # scikit-learn's two-class convention: one score, for the second class.
@@ -131,6 +134,28 @@ class _Scores:
         return _decisions(self.classifier, self.histograms(images), len(self.classes))
 
 
+class _SvmLrp:
+    """lrp(image, c) of a pipeline whose classifier is a pixelwise Svm on a
+    HistogramMapping: pixelwise's own layers run on the pipeline's parts
+    (docs/design.md 1.2-1.5): the Svm's exact decomposition of f_c (bias
+    policy nonzero), the pooling rule, the flat rule over the supports."""
+
+    def __init__(self, scores):
+        self.scores = scores
+
+    def __call__(self, image, c):
+        s = self.scores
+        features = s.local_features(image)
+        encoding = s.mapping.encoding(features)
+        histogram = _np.array(encoding.histogram)
+        scores = _np.asarray(s.classifier.decisions(histogram))
+        c = int(_np.argmax(scores)) if c < 0 else c
+        bins, svm = s.classifier.decompose(c, histogram, "nonzero")
+        descriptors, pooling = _pixelwise.pool_relevance(encoding, bins)
+        pixels, spread = _pixelwise.spread_to_pixels(features, descriptors, image.shape[1], image.shape[0])
+        return {"pixels": pixels, "scores": scores, "class_index": c, "layers": [svm, pooling, spread]}
+
+
 def _check_parts(features, mapping, classifier, classes, source):
     if not (isinstance(features, dict) or callable(features)):
         raise TypeError("features: expected a callable image -> LocalFeatures or a dict (the 'descriptor' section), "
@@ -138,8 +163,8 @@ def _check_parts(features, mapping, classifier, classes, source):
     if not callable(mapping):
         raise TypeError(f"mapping: expected a callable LocalFeatures -> vector (e.g. HistogramMapping), "
                         f"got {type(mapping).__name__}")
-    if not (hasattr(classifier, "decision_function") or callable(classifier)):
-        raise TypeError("classifier: expected an object with decision_function (scikit-learn) or a callable "
+    if not (isinstance(classifier, _pixelwise.Svm) or hasattr(classifier, "decision_function") or callable(classifier)):
+        raise TypeError("classifier: expected a pixelwise Svm, an object with decision_function (scikit-learn) or a callable "
                         f"histograms (N x dimension) -> N x classes scores, got {type(classifier).__name__}")
     if not all(isinstance(c, str) for c in classes):
         raise TypeError("classes: expected a list of class names (str)")
@@ -153,12 +178,13 @@ class PipelineModel:
     'descriptor' section for compute_descriptors), mapping (a callable
     LocalFeatures -> 1-D vector, e.g. HistogramMapping), classifier (an object
     with decision_function, e.g. scikit-learn's LinearSVC -- two classes: its
-    one score s gives scores (-s, s) -- or a callable histograms N x dimension
-    -> N x classes scores) and the class names in score order.
+    one score s gives scores (-s, s) --, a callable histograms N x dimension
+    -> N x classes scores, or a pixelwise Svm) and the class names in score order.
 
     It has predict, predict_batch, histogram, explain (methods occlusion and
-    random; lrp, taylor and sensitivity are refused, since pixelwise
-    decomposes only the classifiers it computes itself) and explain_batch;
+    random; lrp too when the classifier is a pixelwise Svm with an additive
+    kernel on a HistogramMapping, since pixelwise decomposes only the
+    classifiers it computes itself) and explain_batch;
     as_model(pipeline), occlusion, region_perturbation and evaluate take it.
     save(path) writes a directory (manifest + pickled parts), load(path) reads
     it back strictly; loading unpickles, so load only directories you trust.
@@ -172,7 +198,9 @@ class PipelineModel:
         self._scores = _Scores(features, mapping, classifier, classes)
         from . import as_model  # the package's as_model, which makes the Model picklable
 
-        self._model = as_model(self._scores, classes=classes, source=source)
+        lrp = _SvmLrp(self._scores) if isinstance(classifier, _pixelwise.Svm) and isinstance(mapping, HistogramMapping) \
+            else None
+        self._model = as_model(self._scores, classes=classes, source=source, lrp=lrp)
 
     # The one protocol by which occlusion, the metrics, evaluate and as_model take it.
     def __pixelwise_model__(self):

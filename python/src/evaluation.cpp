@@ -50,16 +50,20 @@ class CallableModel : public ScoreModel {
 /// A classifier whose every class score comes from Python: `scores(images)`
 /// takes a float32 array N x H x W (grey, in [0, 1]) and returns N x classes
 /// scores (as a PipelineModel computes them). It is explained by the
-/// model-agnostic methods only: pixelwise decomposes only the classifiers it
-/// computes itself (docs/design.md 1.4, 1.7). Called with the GIL taken back,
-/// one batch at a time; the Python objects are dropped with the GIL held.
+/// model-agnostic methods, and by lrp only when given `lrp(image, c)`: a
+/// decomposition by pixelwise's own layers run from Python (a PipelineModel
+/// whose classifier is a pixelwise Svm, docs/design.md 1.2-1.5), returning
+/// {pixels, scores, class_index, layers}; pixelwise decomposes only the
+/// classifiers it computes itself. Called with the GIL taken back, one batch
+/// at a time; the Python objects are dropped with the GIL held.
 class PythonScoresModel : public ExplainableModel {
  public:
-  PythonScoresModel(py::function scores, std::vector<std::string> classes, std::string source)
-      : scores_(std::move(scores)), classes_(std::move(classes)), source_(std::move(source)) {}
+  PythonScoresModel(py::function scores, py::object lrp, std::vector<std::string> classes, std::string source)
+      : scores_(std::move(scores)), lrp_(std::move(lrp)), classes_(std::move(classes)), source_(std::move(source)) {}
   ~PythonScoresModel() override {
     py::gil_scoped_acquire gil;
     scores_ = py::function();
+    lrp_ = py::object();
   }
   bool concurrent() const override { return false; }
   std::string kind() const override { return "python"; }
@@ -82,18 +86,56 @@ class PythonScoresModel : public ExplainableModel {
   Eigen::VectorXd all_scores(const cv::Mat& image, const std::string&) const override {
     return rows({image}).row(0).transpose();
   }
-  std::vector<ExplainMethod> own_methods() const override { return {}; }
-  void check(ExplainMethod method, const ExplainSettings&) const override {
+  std::vector<ExplainMethod> own_methods() const override {
+    if (has_lrp()) return {ExplainMethod::lrp};
+    return {};
+  }
+  void check(ExplainMethod method, const ExplainSettings& settings) const override {
+    if (method == ExplainMethod::lrp && has_lrp()) {
+      if (settings.rule || settings.ignore_bias)
+        throw std::invalid_argument("rule, ignore_bias: the lrp of " + source_ +
+                                    " is its Svm's exact decomposition (bias policy nonzero), with no composite");
+      return;
+    }
     if (!model_agnostic(method))
       throw std::invalid_argument("method \"" + name_of(method) + "\": " + source_ +
                                   " computes its scores in Python, and pixelwise decomposes (lrp, taylor) or "
-                                  "differentiates (sensitivity) only the classifiers it computes itself; this "
-                                  "model is explained by occlusion or random");
+                                  "differentiates (sensitivity) only the classifiers it computes itself (lrp: a "
+                                  "pixelwise Svm on a HistogramMapping); this model is explained by " +
+                                  names_of(methods()));
   }
-  Explanation explain_own(const cv::Mat&, int, ExplainMethod method, const ExplainSettings& settings,
+  Explanation explain_own(const cv::Mat& image, int c, ExplainMethod method, const ExplainSettings& settings,
                           const std::string&) const override {
     check(method, settings);
-    throw std::logic_error("a model whose scores come from Python has no own method");
+    if (method != ExplainMethod::lrp || !has_lrp())
+      throw std::logic_error("a model whose scores come from Python has no own method " + name_of(method));
+    py::gil_scoped_acquire gil;
+    const py::object d = lrp_(mat_array(image), c);
+    if (!py::isinstance<py::dict>(d)) throw py::type_error("lrp: expected a dict {pixels, scores, class_index, layers}");
+    Explanation r;
+    r.method = method;
+    r.pixels = matrix_arg(d["pixels"], "lrp: pixels");
+    if (r.pixels.rows() != image.rows || r.pixels.cols() != image.cols)
+      throw py::value_error("lrp: pixels of another size than the image");
+    r.scores = vector_arg(d["scores"], "lrp: scores", classes());
+    r.scores.maxCoeff(&r.predicted);
+    r.class_index = d["class_index"].cast<int>();
+    r.score = r.scores[r.class_index];
+    r.evaluations = 1;
+    ConservationRecord account;
+    account.score = r.score;
+    account.pixel_sum = r.pixels.sum();
+    for (const py::handle layer : d["layers"].cast<py::list>()) {
+      LayerRelevance l;
+      l.name = layer["name"].cast<std::string>();
+      l.relevance_in = layer["relevance_in"].cast<double>();
+      l.relevance_out = layer["relevance_out"].cast<double>();
+      l.absorbed = layer["absorbed"].cast<double>();
+      l.unassigned = layer["unassigned"].cast<double>();
+      account.layers.push_back(l);
+    }
+    r.account = std::move(account);
+    return r;
   }
   nlohmann::json describe() const override {
     return {{"kind", "python"}, {"source", source_}, {"classes", classes_}};
@@ -123,7 +165,10 @@ class PythonScoresModel : public ExplainableModel {
     return r;
   }
 
+  bool has_lrp() const { return !lrp_.is_none(); }
+
   py::function scores_;
+  py::object lrp_;  ///< None, or lrp(image, c) -> {pixels, scores, class_index, layers}
   std::vector<std::string> classes_;
   std::string source_;
 };
@@ -516,18 +561,23 @@ void bind_evaluation(py::module_& m) {
       py::arg("model"), "A NetworkModel as a Model, sharing it.");
   m.def(
       "as_model",
-      [](const py::function& scores, const std::vector<std::string>& classes, const std::string& source) {
+      [](const py::function& scores, const std::vector<std::string>& classes, const std::string& source,
+         const py::object& lrp) {
+        if (!lrp.is_none() && !PyCallable_Check(lrp.ptr()))
+          throw py::type_error("lrp: expected None or a callable lrp(image, c) -> dict");
         if (classes.empty()) throw py::value_error("classes: a model needs at least one class");
         if (std::set<std::string>(classes.begin(), classes.end()).size() != classes.size())
           throw py::value_error("classes: the class names must differ");
         if (source.empty()) throw py::value_error("source: must not be empty (it names the model in messages)");
-        return std::shared_ptr<ExplainableModel>(std::make_shared<PythonScoresModel>(scores, classes, source));
+        return std::shared_ptr<ExplainableModel>(std::make_shared<PythonScoresModel>(scores, lrp, classes, source));
       },
       py::arg("scores"), py::kw_only(), py::arg("classes"), py::arg("source") = "scores from Python",
+      py::arg("lrp") = py::none(),
       "A Python function scores(images) -> N x classes (images: float32 N x H x W, grey in [0, 1]) as a Model\n"
       "of kind 'python' (what PipelineModel is built on): predict, the metrics, evaluate and the\n"
-      "model-agnostic methods occlusion and random; lrp, taylor and sensitivity are refused, since pixelwise\n"
-      "decomposes only the classifiers it computes itself.");
+      "model-agnostic methods occlusion and random. lrp only with lrp(image float32 H x W, c (-1: predicted))\n"
+      "-> {pixels, scores, class_index, layers (accounts)}, a decomposition by pixelwise's layers (a PipelineModel\n"
+      "with a pixelwise Svm gives it); otherwise lrp, taylor and sensitivity are refused.");
 
   def_common(model_class, [](const py::object& self) -> std::shared_ptr<const ExplainableModel> {
     return self.cast<std::shared_ptr<ExplainableModel>>();

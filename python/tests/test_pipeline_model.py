@@ -175,3 +175,30 @@ def test_lrp_and_bad_parts_are_refused(pipelines, test_images):
         pixelwise.HistogramMapping(mapping.codebook.centres, codebook=[1])
     with pytest.raises(ValueError, match="pooling"):
         pixelwise.HistogramMapping(mapping.codebook.centres, pooling={"type": "median"})
+
+
+def test_lrp_of_a_pipeline_with_a_pixelwise_svm_is_the_bow_models(model, test_images, tmp_path):
+    """The tiny BoW model's own parts as a pipeline: pixelwise's layers run on
+    them give the model's LRP explanation."""
+    p = pixelwise.PipelineModel(features=TINY_CONFIG["descriptor"], mapping=mapping_of(model), classifier=model.svm,
+                                classes=model.classes)
+    assert p.methods == ["lrp", "occlusion", "random"]
+    images, _ = test_images
+    for image in images[:3]:
+        assert np.array_equal(p.histogram(image), model.histogram(image))
+        e, reference = p.explain(image), model.explain(image)
+        scale = max(1.0, abs(reference.score))
+        assert e.class_index == reference.class_index and e.method == "lrp"
+        assert abs(e.score - reference.score) < 1e-9 * scale
+        assert np.abs(e.pixels - reference.pixels).max() < 1e-9 * scale
+        assert abs(e.pixel_sum - e.score) < 1e-9 * scale  # bias policy nonzero: nothing absorbed
+        assert [layer["name"] for layer in e.layers] == [layer["name"] for layer in reference.layers]
+        other = p.explain(image, target=2)
+        assert abs(other.score - model.predict(image)[2]) < 1e-9 * scale
+    with pytest.raises(ValueError, match="no composite"):
+        p.explain(images[0], rule="epsilon")
+    with pytest.raises(ValueError, match="explained by lrp, occlusion, random"):
+        p.explain(images[0], method="taylor")
+    with pytest.raises(TypeError):
+        p.save(tmp_path / "svm")  # an Svm (a view into its BowModel) does not pickle
+    assert not (tmp_path / "svm").exists()
