@@ -67,6 +67,11 @@ void check_conserved(const BowExplanation& e) {
   }
   BOOST_TEST(std::abs(channels - e.score) <= tolerance(e.score));
   BOOST_TEST((sum - e.pixels).cwiseAbs().maxCoeff() <= 1e-12);
+  // docs/design.md 1.2: each feature's relevance split over the pyramid levels
+  // adds up to it, and nothing is lost in the split.
+  BOOST_REQUIRE_EQUAL(e.level_relevance.rows(), e.feature_relevance.size());
+  BOOST_TEST((e.level_relevance.rowwise().sum() - e.feature_relevance).cwiseAbs().maxCoeff() <= tolerance(e.score));
+  BOOST_TEST(std::abs(e.level_relevance.sum() - e.score) <= tolerance(e.score));
 }
 
 }  // namespace

@@ -146,6 +146,31 @@ BOOST_AUTO_TEST_CASE(a_model_that_is_not_concurrent_is_called_from_one_thread_at
   BOOST_TEST(model.evaluations() == 26);
 }
 
+BOOST_AUTO_TEST_CASE(an_interrupt_check_stops_an_occlusion_between_batches) {
+  // 6 x 6 image, patch 2, stride 1: 25 positions + the original = 26 images,
+  // batches of 4 on one thread: 7 batches, the check called before each.
+  const FunctionModel model([](const cv::Mat& x, int) { return static_cast<double>(cv::sum(x)[0]); });
+  OcclusionOptions o;
+  o.patch = 2;
+  o.stride = 1;
+  o.batching.threads = 1;
+  o.batching.batch = 4;
+  int checks = 0;
+  o.batching.interrupt = [&] { ++checks; };
+  const OcclusionResult whole = occlusion(model, ones(6, 6), 0, o);
+  BOOST_TEST(checks == 7);
+  BOOST_TEST(whole.evaluations == 26);
+  // A check that throws at its third call stops the occlusion there: two batches scored.
+  checks = 0;
+  o.batching.interrupt = [&] {
+    if (++checks == 3) throw std::runtime_error("stop");
+  };
+  const long before = model.evaluations();
+  BOOST_CHECK_THROW(occlusion(model, ones(6, 6), 0, o), std::runtime_error);
+  BOOST_TEST(checks == 3);
+  BOOST_TEST(model.evaluations() - before == 8);
+}
+
 BOOST_AUTO_TEST_CASE(random_relevance_is_seeded_and_uniform) {
   const RowMatrixXd a = random_relevance(50, 40, 7), b = random_relevance(50, 40, 7), c = random_relevance(50, 40, 8);
   BOOST_TEST((a - b).cwiseAbs().maxCoeff() == 0.0);
@@ -786,4 +811,29 @@ BOOST_AUTO_TEST_CASE(network_adapter_scores_batches_and_explains_itself) {
   for (const auto& layer : lrp.account->layers) kept += layer.absorbed + layer.unassigned;
   BOOST_TEST(std::abs(lrp.account->score - lrp.account->pixel_sum - kept) < 1e-9);
   BOOST_CHECK_THROW(explain_with(*model, batch[0], 10, ExplainMethod::lrp, {}, 1, "image"), std::out_of_range);
+
+  // A float64 grey image: the network's own methods take it as it is (the
+  // same as explain_own), occlusion and random its float32 rounding.
+  cv::Mat exact;
+  batch[0].convertTo(exact, CV_64F);
+  exact.at<double>(5, 7) += 1e-9;  // a value float32 cannot hold
+  const Explanation own = explain_with(*model, exact, 3, ExplainMethod::lrp, {}, 1, "image");
+  const Explanation direct = model->explain_own(exact, 3, ExplainMethod::lrp, {}, "image");
+  BOOST_TEST((own.pixels - direct.pixels).cwiseAbs().maxCoeff() == 0.0);
+  BOOST_TEST(own.score == direct.score);
+  cv::Mat rounded;
+  exact.convertTo(rounded, CV_32F);
+  ExplainSettings settings;
+  const Explanation occluded = explain_with(*model, exact, 3, ExplainMethod::occlusion, settings, 1, "image");
+  const Explanation occluded32 = explain_with(*model, rounded, 3, ExplainMethod::occlusion, settings, 1, "image");
+  BOOST_TEST((occluded.pixels - occluded32.pixels).cwiseAbs().maxCoeff() == 0.0);
+  // The explanation's interrupt check reaches its occlusion's batches.
+  int checks = 0;
+  settings.interrupt = [&] {
+    if (++checks == 2) throw std::runtime_error("stop");
+  };
+  settings.occlusion.batching.batch = 4;
+  settings.occlusion.batching.threads = 1;
+  BOOST_CHECK_THROW(explain_with(*model, rounded, 3, ExplainMethod::occlusion, settings, 1, "image"), std::runtime_error);
+  BOOST_TEST(checks == 2);
 }

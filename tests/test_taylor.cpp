@@ -648,8 +648,18 @@ BOOST_AUTO_TEST_CASE(each_tile_conserves_what_a_whole_image_explanation_conserve
   for (const char* kernel : {"hik", "expchi2"}) {
     const BowModel& model = models().by_kernel.at(kernel);
     const ExplainOptions options = std::string(kernel) == "hik" ? ExplainOptions{} : taylor_options("nearest");
-    const TiledExplanation t = explain_tiled(model, image.gray, -1, options, TileOptions{20, 4}, image.name);
+    int checks = 0;  // the interrupt check runs before every tile
+    const TiledExplanation t =
+        explain_tiled(model, image.gray, -1, options, TileOptions{20, 4}, image.name, -1, [&] { ++checks; });
     BOOST_REQUIRE_EQUAL(t.tiles.size(), 9u);
+    BOOST_TEST(checks == 9);
+    checks = 0;
+    BOOST_CHECK_THROW(explain_tiled(model, image.gray, -1, options, TileOptions{20, 4}, image.name, -1,
+                                    [&] {
+                                      if (++checks == 4) throw std::runtime_error("stop");
+                                    }),
+                      std::runtime_error);
+    BOOST_TEST(checks == 4);
     BOOST_TEST(t.class_index == t.predicted);
     std::vector<RowMatrixXd> maps;
     for (size_t i = 0; i < t.tiles.size(); ++i) {

@@ -38,6 +38,7 @@ Eigen::VectorXd evaluate_images(const ScoreModel& model, long count, const std::
   Eigen::VectorXd out(count);
   const long batches = (count + options.batch - 1) / options.batch;
   auto run_batch = [&](long b) {
+    if (options.interrupt) options.interrupt();
     const long first = b * options.batch, last = std::min(count, first + options.batch);
     std::vector<cv::Mat> images;
     images.reserve(static_cast<size_t>(last - first));

@@ -21,7 +21,10 @@ Main entry points:
         rule=, ...) -> Explanation (the CLI's JSON fields), explain_batch,
         class_index, class_name, classes; pickling
     BowModel.explain_detailed / explain_tiled, NetworkModel.explain_detailed
-        (the records particular to a model kind)
+        (the records particular to a model kind; BowExplanation.level_relevance
+        and BowModel.bin_layout inspect the BoW layers)
+    PipelineModel, HistogramMapping  (your own pipeline of building blocks and
+        classifier as a model: occlusion, random, metrics, evaluate, save/load)
     compute_descriptors, dense_sift, Codebook, encode, pool, normalise, Svm,
     pool_relevance, spread_to_pixels  (the stages of a BoW pipeline)
     occlusion, random_relevance, region_perturbation, rank_regions, localise,
@@ -270,8 +273,10 @@ def _bow_model_reduce(self):
 setattr(_pixelwise.BowModel, "__reduce__", _bow_model_reduce)
 
 
-def _model_from_origin(origin, source):
+def _model_from_origin(origin, source, keywords=None):
     make = globals()["as_model"]
+    if keywords is not None:
+        return make(origin, **keywords)
     if isinstance(origin, _pixelwise.BowModel):
         return make(origin, source=source)
     return make(origin)
@@ -279,6 +284,9 @@ def _model_from_origin(origin, source):
 
 def _model_reduce(self):
     origin = getattr(self, "_origin", None)
+    if self.kind == "python":
+        # as_model(scores, classes=..., ...): the same call on the unpickled scores function.
+        return (_model_from_origin, (origin, self.source, getattr(self, "_keywords")))
     if origin is None:
         # Made by load_model: the model as its path holds it now.
         path = getattr(self, "_path", None)
@@ -302,11 +310,27 @@ def _wrap_model_makers():
 
     @_functools.wraps(make)
     def as_model(model, **keywords):
+        if hasattr(model, "__pixelwise_model__") and not keywords:
+            return model.__pixelwise_model__()  # a PipelineModel: the Model it is seen as
         result = make(model, **keywords)
         setattr(result, "_origin", model)
+        setattr(result, "_keywords", keywords)
         return result
 
     globals()["load_model"], globals()["as_model"] = load_model, as_model
 
 
 _wrap_model_makers()
+
+
+# ---------------------------------------------------------------- your own pipeline
+
+from ._pipeline import HistogramMapping as _HistogramMapping  # noqa: E402
+from ._pipeline import PipelineModel as _PipelineModel  # noqa: E402
+
+# Attached as ExplanationBatch is, so that the stubs (_pixelwise.pyi) declare them.
+_own_class: type
+for _own_class in (_HistogramMapping, _PipelineModel):
+    _own_class.__module__ = "pixelwise"
+    setattr(_pixelwise, _own_class.__name__, _own_class)
+    globals()[_own_class.__name__] = _own_class

@@ -409,6 +409,29 @@ void bind_bow(py::module_& m) {
           },
           py::arg("image"), "The normalised BoW histogram the SVM sees.")
       .def(
+          "bin_layout",
+          [](const BowModel& b) {
+            BinLayout l = bin_layout(b.channels);
+            py::list part;
+            for (int p : l.part) part.append(p == BinLayout::mean ? "mean" : p == BinLayout::variance ? "variance" : "");
+            py::dict d;
+            d["channel"] = owned_vector(std::move(l.channel));
+            d["level"] = owned_vector(std::move(l.level));
+            d["cell"] = owned_vector(std::move(l.cell));
+            d["row"] = owned_vector(std::move(l.row));
+            d["column"] = owned_vector(std::move(l.column));
+            d["word"] = owned_vector(std::move(l.word));
+            d["component"] = owned_vector(std::move(l.component));
+            d["dimension"] = owned_vector(std::move(l.dimension));
+            d["part"] = py::module_::import("numpy").attr("array")(part, "<U8");
+            return d;
+          },
+          "What every bin of the histogram (the classifier's input, length `dimension`) is: a dict of arrays,\n"
+          "one entry per bin: channel, level (pyramid level), cell (among the channel's cells, as the pooling\n"
+          "numbers them), row and column (of the cell in its level's grid), word (histogram channels),\n"
+          "component, dimension (descriptor dimension) and part ('mean' or 'variance': Fisher channels);\n"
+          "-1 (or '') where an entry does not apply (docs/design.md 1.2, 1.8).")
+      .def(
           "explain_detailed",
           [](const std::shared_ptr<BowModel>& b, const ImageLike& image, const TargetLike& target,
              const std::string& bias_policy, const TargetLike& versus, const std::string& method,
@@ -470,7 +493,7 @@ void bind_bow(py::module_& m) {
             PyTiledExplanation out{b, {}};
             {
               py::gil_scoped_release release;
-              out.t = explain_tiled(*b, b->input(s), c, options, tiles, s.source);
+              out.t = explain_tiled(*b, b->input(s), c, options, tiles, s.source, -1, python_interrupt());
             }
             return out;
           },
@@ -493,6 +516,12 @@ void bind_bow(py::module_& m) {
           "descriptor_relevance",
           [](py::object self) { return view_array(self.cast<PyBowExplanation&>().e.feature_relevance, self); },
           "relevance of every local descriptor (order of `frames`)")
+      .def_property_readonly(
+          "level_relevance",
+          [](py::object self) { return view_array(self.cast<PyBowExplanation&>().e.level_relevance, self); },
+          "descriptors x pyramid levels (float64): the relevance each descriptor receives from its cell of each\n"
+          "level; a row sums to descriptor_relevance (to rounding). With several channels, the most levels of\n"
+          "any channel, 0 beyond a channel's own levels.")
       .def_property_readonly("frames", [](const PyBowExplanation& x) { return frames_dict(x.e.features.frames); },
                              "descriptor frames: dict of arrays x, y, bin_size, support (M x 4: x0, y0, x1, y1), scale,\n"
                              "angle, half_side, channel")

@@ -244,11 +244,31 @@ int LineProgress::overflow(int c) {
   return c;
 }
 
+namespace {
+// With the GIL held. Signal handlers run only in the main thread, and only
+// when Python code runs: a C++ loop must ask, or Ctrl-C would wait for the
+// whole call (in another thread PyErr_CheckSignals does nothing).
+void check_signals() {
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
+}  // namespace
+
+InterruptCheck python_interrupt() {
+  return [] {
+    py::gil_scoped_acquire gil;
+    try {
+      check_signals();
+    } catch (const py::error_already_set&) {
+      // Carried through the library as Interrupted, which it passes on
+      // unchanged; the module's exception translator raises the Python error.
+      throw Interrupted{std::current_exception()};
+    }
+  };
+}
+
 void LongCall::step(long done, long total) const {
   py::gil_scoped_acquire gil;
-  // Signal handlers run only in the main thread, and only when Python code
-  // runs: a C++ loop must ask, or Ctrl-C would wait for the whole call.
-  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  check_signals();
   if (!progress_.is_none()) progress_(done, total);
 }
 

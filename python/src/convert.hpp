@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "pixelwise/common/parallel.hpp"
 #include "pixelwise/decomposition/accounting.hpp"
 #include "pixelwise/features/local_features.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
@@ -191,6 +192,23 @@ inline std::string image_name(const ImageSample& s) { return s.source == "image"
 /// float64 grey planes as image_arg's (empty Mats for the other images).
 std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what,
                                         std::vector<cv::Mat>* exact = nullptr);
+
+/// What python_interrupt throws to stop a computation. Deliberately no
+/// std::exception, so that no library handler that names or converts the
+/// errors of an input (rethrow_naming, common/errors.hpp) takes it for one: it
+/// leaves the library's call as it is, with the Python error (e.g.
+/// KeyboardInterrupt) in `reason`, which the module's exception translator
+/// raises again.
+struct Interrupted {
+  std::exception_ptr reason;
+};
+
+/// The interrupt check (InterruptCheck, common/parallel.hpp) of a call made
+/// with the GIL released: it reacquires the GIL and, when a signal arrived,
+/// throws Interrupted carrying KeyboardInterrupt (or whatever a signal handler
+/// raised), which the module raises in Python. It holds no Python object, so
+/// that the library may copy it on any thread.
+InterruptCheck python_interrupt();
 
 /// Progress and interruption of a long call: step(done, total) reacquires the
 /// GIL, raises KeyboardInterrupt (or whatever a signal handler raised) when a

@@ -4,7 +4,6 @@
 // (AOPC), and any numpy heatmap (from this library or another tool) can be
 // evaluated the same way, or against a ground-truth mask.
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -48,8 +47,149 @@ class CallableModel : public ScoreModel {
   py::function f_;
 };
 
-/// f_c of a BoW model held by Python, as the library's BoW adapter computes it
-/// (one BowModel::forward per image).
+/// A classifier whose every class score comes from Python: `scores(images)`
+/// takes a float32 array N x H x W (grey, in [0, 1]) and returns N x classes
+/// scores (as a PipelineModel computes them). It is explained by the
+/// model-agnostic methods, and by lrp only when given `lrp(image, c)`: a
+/// decomposition by pixelwise's own layers run from Python (a PipelineModel
+/// whose classifier is a pixelwise Svm, docs/design.md 1.2-1.5), returning
+/// {pixels, scores, class_index, layers}; pixelwise decomposes only the
+/// classifiers it computes itself. Called with the GIL taken back, one batch
+/// at a time; the Python objects are dropped with the GIL held.
+class PythonScoresModel : public ExplainableModel {
+ public:
+  PythonScoresModel(py::function scores, py::object lrp, std::vector<std::string> classes, std::string source)
+      : scores_(std::move(scores)), lrp_(std::move(lrp)), classes_(std::move(classes)), source_(std::move(source)) {}
+  ~PythonScoresModel() override {
+    py::gil_scoped_acquire gil;
+    scores_ = py::function();
+    lrp_ = py::object();
+  }
+  bool concurrent() const override { return false; }
+  std::string kind() const override { return "python"; }
+  std::string source() const override { return source_; }
+  std::vector<std::string> class_names() const override { return classes_; }
+  int class_index(const std::string& name_or_index) const override {
+    for (size_t c = 0; c < classes_.size(); ++c)
+      if (classes_[c] == name_or_index) return static_cast<int>(c);
+    if (!name_or_index.empty() && name_or_index.size() < 6 &&
+        std::all_of(name_or_index.begin(), name_or_index.end(), ::isdigit)) {
+      const int c = std::stoi(name_or_index);
+      if (c < classes()) return c;
+    }
+    std::string known;
+    for (const auto& name : classes_) known += (known.empty() ? "" : ", ") + name;
+    throw InputError("class \"" + name_or_index + "\" does not exist (classes: " + known + ", or an index 0-" +
+                     std::to_string(classes_.size() - 1) + ")");
+  }
+  ImageSample read_input(const std::string& reference) const override { return load_image_reference(reference); }
+  Eigen::VectorXd all_scores(const cv::Mat& image, const std::string&) const override {
+    return rows({image}).row(0).transpose();
+  }
+  std::vector<ExplainMethod> own_methods() const override {
+    if (has_lrp()) return {ExplainMethod::lrp};
+    return {};
+  }
+  void check(ExplainMethod method, const ExplainSettings& settings) const override {
+    if (method == ExplainMethod::lrp && has_lrp()) {
+      if (settings.rule || settings.ignore_bias)
+        throw std::invalid_argument("rule, ignore_bias: the lrp of " + source_ +
+                                    " is its Svm's exact decomposition (bias policy nonzero), with no composite");
+      return;
+    }
+    if (!model_agnostic(method))
+      throw std::invalid_argument("method \"" + name_of(method) + "\": " + source_ +
+                                  " computes its scores in Python, and pixelwise decomposes (lrp, taylor) or "
+                                  "differentiates (sensitivity) only the classifiers it computes itself (lrp: a "
+                                  "pixelwise Svm on a HistogramMapping); this model is explained by " +
+                                  names_of(methods()));
+  }
+  Explanation explain_own(const cv::Mat& image, int c, ExplainMethod method, const ExplainSettings& settings,
+                          const std::string&) const override {
+    check(method, settings);
+    if (method != ExplainMethod::lrp || !has_lrp())
+      throw std::logic_error("a model whose scores come from Python has no own method " + name_of(method));
+    py::gil_scoped_acquire gil;
+    const py::object d = lrp_(mat_array(image), c);
+    if (!py::isinstance<py::dict>(d)) throw py::type_error("lrp: expected a dict {pixels, scores, class_index, layers}");
+    Explanation r;
+    r.method = method;
+    r.pixels = matrix_arg(d["pixels"], "lrp: pixels");
+    if (r.pixels.rows() != image.rows || r.pixels.cols() != image.cols)
+      throw py::value_error("lrp: pixels of another size than the image");
+    r.scores = vector_arg(d["scores"], "lrp: scores", classes());
+    r.scores.maxCoeff(&r.predicted);
+    r.class_index = d["class_index"].cast<int>();
+    r.score = r.scores[r.class_index];
+    r.evaluations = 1;
+    ConservationRecord account;
+    account.score = r.score;
+    account.pixel_sum = r.pixels.sum();
+    for (const py::handle layer : d["layers"].cast<py::list>()) {
+      LayerRelevance l;
+      l.name = layer["name"].cast<std::string>();
+      l.relevance_in = layer["relevance_in"].cast<double>();
+      l.relevance_out = layer["relevance_out"].cast<double>();
+      l.absorbed = layer["absorbed"].cast<double>();
+      l.unassigned = layer["unassigned"].cast<double>();
+      account.layers.push_back(l);
+    }
+    r.account = std::move(account);
+    return r;
+  }
+  nlohmann::json describe() const override {
+    return {{"kind", "python"}, {"source", source_}, {"classes", classes_}};
+  }
+
+ protected:
+  Eigen::VectorXd evaluate(const std::vector<cv::Mat>& batch, int c) const override { return rows(batch).col(c); }
+
+ private:
+  /// scores(images) of a batch, checked: N x classes finite numbers.
+  RowMatrixXd rows(const std::vector<cv::Mat>& batch) const {
+    py::gil_scoped_acquire gil;
+    const int height = batch.front().rows, width = batch.front().cols;
+    py::array_t<float> images({static_cast<py::ssize_t>(batch.size()), static_cast<py::ssize_t>(height),
+                               static_cast<py::ssize_t>(width)});
+    float* out = images.mutable_data();
+    for (const cv::Mat& image : batch) {
+      if (image.type() != CV_32FC1) throw std::invalid_argument(source_ + ": reads grey images only");
+      for (int y = 0; y < height; ++y, out += width) std::copy(image.ptr<float>(y), image.ptr<float>(y) + width, out);
+    }
+    const RowMatrixXd r = matrix_arg(scores_(images), "the scores of " + source_);
+    if (r.rows() != static_cast<long>(batch.size()) || r.cols() != classes())
+      throw py::value_error("the scores of " + source_ + ": expected " + std::to_string(batch.size()) + " x " +
+                            std::to_string(classes()) + " (images x classes), got " + std::to_string(r.rows()) +
+                            " x " + std::to_string(r.cols()));
+    if (!r.allFinite()) throw py::value_error("the scores of " + source_ + ": NaN or infinity");
+    return r;
+  }
+
+  bool has_lrp() const { return !lrp_.is_none(); }
+
+  py::function scores_;
+  py::object lrp_;  ///< None, or lrp(image, c) -> {pixels, scores, class_index, layers}
+  std::vector<std::string> classes_;
+  std::string source_;
+};
+
+/// Any model object as an ExplainableModel, or null: a Model, a BowModel, a
+/// NetworkModel, or an object that gives a Model by __pixelwise_model__()
+/// (a PipelineModel), the one protocol every metric, occlusion and evaluate
+/// accept it by.
+std::shared_ptr<ExplainableModel> explainable_arg(const py::handle& obj) {
+  if (py::isinstance<ExplainableModel>(obj)) return obj.cast<std::shared_ptr<ExplainableModel>>();
+  if (py::isinstance<BowModel>(obj)) return make_bow_adapter(obj.cast<std::shared_ptr<BowModel>>(), "BowModel in memory");
+  if (py::isinstance<NetworkModel>(obj)) return make_network_adapter(obj.cast<std::shared_ptr<NetworkModel>>());
+  if (py::hasattr(obj, "__pixelwise_model__")) {
+    const py::object m = obj.attr("__pixelwise_model__")();
+    if (!py::isinstance<ExplainableModel>(m))
+      throw py::type_error("model: __pixelwise_model__() must return a pixelwise Model");
+    return m.cast<std::shared_ptr<ExplainableModel>>();
+  }
+  return nullptr;
+}
+
 /// What a metric or baseline may be given as a model.
 struct ModelArg {
   std::shared_ptr<const ScoreModel> model;
@@ -80,13 +220,7 @@ int explainable_target(const ExplainableModel& m, const py::handle& target, cons
 
 ModelArg model_arg(const py::handle& obj) {
   ModelArg a;
-  std::shared_ptr<ExplainableModel> m;
-  if (py::isinstance<ExplainableModel>(obj))
-    m = obj.cast<std::shared_ptr<ExplainableModel>>();
-  else if (py::isinstance<BowModel>(obj))
-    m = make_bow_adapter(obj.cast<std::shared_ptr<BowModel>>(), "BowModel in memory");
-  else if (py::isinstance<NetworkModel>(obj))
-    m = make_network_adapter(obj.cast<std::shared_ptr<NetworkModel>>());
+  const std::shared_ptr<ExplainableModel> m = explainable_arg(obj);
   if (m) {
     a.model = m;
     a.target = [m](const py::handle& t, const cv::Mat& image) { return explainable_target(*m, t, image); };
@@ -98,8 +232,8 @@ ModelArg model_arg(const py::handle& obj) {
       return index_arg(t, 0);
     };
   } else {
-    throw py::type_error("model: expected a pixelwise Model, BowModel or NetworkModel, or a callable "
-                         "f(images, c) -> scores");
+    throw py::type_error("model: expected a pixelwise Model, BowModel, NetworkModel or PipelineModel, or a "
+                         "callable f(images, c) -> scores");
   }
   return a;
 }
@@ -225,6 +359,7 @@ ExplainCall explain_call(const ExplainableModel& x, const std::string& method, c
   check_occlusion_sizes(s.occlusion);  // the CLI's check and message
   s.occlusion.batching = batching(batch, threads.is_none() ? 0 : threads.cast<int>());
   if (!seed.is_none()) s.seed = seed.cast<std::uint64_t>();
+  s.interrupt = python_interrupt();  // Ctrl-C inside one long occlusion or tiled explanation
   if (image_index < 0) throw py::value_error("image_index must be >= 0");
   call.image_index = image_index;
   x.check(call.method, s);
@@ -239,27 +374,19 @@ int explain_target(const ExplainableModel& x, const py::handle& target) {
 }
 
 /// One explanation through the one explanation path (explain_with). A float64
-/// grey image (`exact`) reaches a network's own methods as it is: they
-/// compute in float64 (the model-agnostic methods perturb float32 images).
+/// grey image (`exact`) reaches a network as it is: its own methods compute
+/// in float64 (explain_with gives occlusion and random the float32 rounding).
 PyMethodResult explain_one(const std::shared_ptr<const ExplainableModel>& x, const ImageSample& s, const cv::Mat& exact,
                            int c, const ExplainCall& call) {
   PyMethodResult out;
   out.model = x;
   out.gray = s.gray;
   out.image = s.source;
-  const cv::Mat& image = x->input(s);
+  const cv::Mat& image = !exact.empty() && x->kind() == "network" ? exact : x->input(s);
   const std::uint64_t seed = image_seed(call.settings.seed, call.image_index);
   py::gil_scoped_release release;
   // Names the image when memory runs out too (docs/errors.md, "Error types").
-  naming_input(image_name(s), [&] {
-    if (!exact.empty() && x->kind() == "network" && !model_agnostic(call.method)) {
-      const auto start = std::chrono::steady_clock::now();
-      out.r = x->explain_own(exact, c, call.method, call.settings, s.source);
-      out.r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    } else {
-      out.r = explain_with(*x, image, c, call.method, call.settings, seed, s.source);
-    }
-  });
+  naming_input(image_name(s), [&] { out.r = explain_with(*x, image, c, call.method, call.settings, seed, s.source); });
   return out;
 }
 
@@ -381,7 +508,8 @@ void bind_evaluation(py::module_& m) {
       "Any classifier the library loads (BoW model directory, network model directory, LRP Toolbox text\n"
       "file) seen as the evaluation sees it: scores of grey images and every explanation method (its own:\n"
       "lrp, taylor, sensitivity; and occlusion, random). Made by load_model().");
-  model_class.def_property_readonly("kind", &ExplainableModel::kind, "'bow' or 'network'")
+  model_class.def_property_readonly("kind", &ExplainableModel::kind,
+                                    "'bow', 'network' or 'python' (scores computed in Python: PipelineModel, as_model(scores, ...))")
       .def_property_readonly("source", &ExplainableModel::source)
       .def_property_readonly("classes", &ExplainableModel::class_names)
       .def_property_readonly(
@@ -431,6 +559,25 @@ void bind_evaluation(py::module_& m) {
         return std::shared_ptr<ExplainableModel>(make_network_adapter(std::move(model)));
       },
       py::arg("model"), "A NetworkModel as a Model, sharing it.");
+  m.def(
+      "as_model",
+      [](const py::function& scores, const std::vector<std::string>& classes, const std::string& source,
+         const py::object& lrp) {
+        if (!lrp.is_none() && !PyCallable_Check(lrp.ptr()))
+          throw py::type_error("lrp: expected None or a callable lrp(image, c) -> dict");
+        if (classes.empty()) throw py::value_error("classes: a model needs at least one class");
+        if (std::set<std::string>(classes.begin(), classes.end()).size() != classes.size())
+          throw py::value_error("classes: the class names must differ");
+        if (source.empty()) throw py::value_error("source: must not be empty (it names the model in messages)");
+        return std::shared_ptr<ExplainableModel>(std::make_shared<PythonScoresModel>(scores, lrp, classes, source));
+      },
+      py::arg("scores"), py::kw_only(), py::arg("classes"), py::arg("source") = "scores from Python",
+      py::arg("lrp") = py::none(),
+      "A Python function scores(images) -> N x classes (images: float32 N x H x W, grey in [0, 1]) as a Model\n"
+      "of kind 'python' (what PipelineModel is built on): predict, the metrics, evaluate and the\n"
+      "model-agnostic methods occlusion and random. lrp only with lrp(image float32 H x W, c (-1: predicted))\n"
+      "-> {pixels, scores, class_index, layers (accounts)}, a decomposition by pixelwise's layers (a PipelineModel\n"
+      "with a pixelwise Svm gives it); otherwise lrp, taylor and sensitivity are refused.");
 
   def_common(model_class, [](const py::object& self) -> std::shared_ptr<const ExplainableModel> {
     return self.cast<std::shared_ptr<ExplainableModel>>();
@@ -465,15 +612,8 @@ void bind_evaluation(py::module_& m) {
          double foreground, int region, int steps, int pixel_flipping_steps, const std::string& replacement,
          double constant, double blur_sigma, std::uint64_t seed, int patch, int stride, double fill, int jobs,
          int batch, int threads, const OptionalCallable& progress) {
-        std::shared_ptr<const ExplainableModel> x;
-        if (py::isinstance<ExplainableModel>(model))
-          x = model.cast<std::shared_ptr<ExplainableModel>>();
-        else if (py::isinstance<BowModel>(model))
-          x = make_bow_adapter(model.cast<std::shared_ptr<BowModel>>(), "BowModel in memory");
-        else if (py::isinstance<NetworkModel>(model))
-          x = make_network_adapter(model.cast<std::shared_ptr<NetworkModel>>());
-        else
-          throw py::type_error("model: expected a pixelwise Model, BowModel or NetworkModel");
+        const std::shared_ptr<const ExplainableModel> x = explainable_arg(model);
+        if (!x) throw py::type_error("model: expected a pixelwise Model, BowModel, NetworkModel or PipelineModel");
         EvaluationOptions o;
         o.methods.clear();
         for (const std::string& name : methods) o.methods.push_back(parse_enum<ExplainMethod>(name, "method", "methods"));
@@ -495,6 +635,9 @@ void bind_evaluation(py::module_& m) {
         o.jobs = jobs;
         o.batching.batch = batch;
         o.batching.threads = threads;
+        // Ctrl-C between the batches of the metrics and of occlusion.
+        o.batching.interrupt = python_interrupt();
+        o.method_settings.interrupt = o.batching.interrupt;
         o.report_images = 0;
         o.validate();
         const std::string spec = data.string();
@@ -660,6 +803,7 @@ void bind_evaluation(py::module_& m) {
         o.stride = stride;
         o.fill = fill;
         o.batching = batching(batch, threads);
+        o.batching.interrupt = python_interrupt();
         o.validate();
         OcclusionResult r = without_gil([&] { return occlusion(*a.model, a.input(s), c, o); });
         py::dict d;
@@ -700,6 +844,7 @@ void bind_evaluation(py::module_& m) {
         o.blur_sigma = blur_sigma;
         o.seed = seed;
         o.batching = batching(batch, threads);
+        o.batching.interrupt = python_interrupt();
         o.validate();
         PerturbationCurve curve = without_gil([&] { return region_perturbation(*a.model, a.input(s), r, c, o); });
         py::dict d;

@@ -28,6 +28,14 @@ PYBIND11_MODULE(_pixelwise, m) {
       PyErr_SetString(PyExc_ValueError, pixelwise::python::without_json_tags(e.what()).c_str());
     } catch (const pybind11::builtin_exception&) {
       throw;  // already a Python exception of the binding's choice
+    } catch (const pixelwise::python::Interrupted& e) {
+      // A long call stopped by its interrupt check (python_interrupt): the
+      // Python error it caught, e.g. KeyboardInterrupt, raised again.
+      try {
+        std::rethrow_exception(e.reason);
+      } catch (pybind11::error_already_set& error) {
+        error.restore();
+      }
     } catch (const pixelwise::InputError& e) {
       // A value this model cannot take (an unknown class, an image of the wrong size).
       PyErr_SetString(PyExc_ValueError, pixelwise::python::without_json_tags(e.what()).c_str());

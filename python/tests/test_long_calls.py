@@ -130,3 +130,61 @@ def test_ctrl_c_interrupts_explain_batch(model, test_images, jobs):
         thread.join()
     assert not seen.calls or seen.calls[-1][0] < len(images)
     assert interrupted < whole / 2, (interrupted, whole)
+
+
+def interrupted_seconds(call):
+    """Runs call() expecting KeyboardInterrupt; returns how long it ran."""
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        call()
+    return time.monotonic() - start
+
+
+def test_ctrl_c_interrupts_one_long_occlusion(model):
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, size=(64, 64), dtype=np.uint8)
+    # the time of one patch position, from a coarse occlusion of the same image
+    start = time.monotonic()
+    coarse = model.explain(image, method="occlusion", patch=4, stride=8)
+    per_evaluation = (time.monotonic() - start) / coarse.evaluations
+    positions = 61 * 61  # patch 4, stride 1 on 64 pixels: origins 0..60 on each axis
+    whole = per_evaluation * (positions + 1)
+    for call in (lambda: model.explain(image, method="occlusion", patch=4, stride=1),
+                 lambda: pixelwise.occlusion(model, image, target=0, patch=4, stride=1)):
+        thread = interrupt_after(whole / 10)
+        try:
+            interrupted = interrupted_seconds(call)
+        finally:
+            thread.join()
+        assert interrupted < whole / 2, (interrupted, whole)
+
+
+def test_ctrl_c_interrupts_one_tiled_explanation(model):
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, size=(84, 84), dtype=np.uint8)
+    start = time.monotonic()
+    coarse = model.explain(image, tiles=(28, 8))  # origins 0, 8, .., 56 on each axis: 8 x 8 tiles
+    per_tile = (time.monotonic() - start) / 64
+    assert len(model.explain_tiled(image, size=28, offset=8).tiles) == 64 and coarse.evaluations == 65
+    whole = per_tile * 57 * 57  # offset 1: origins 0..56
+    for call in (lambda: model.explain(image, tiles=(28, 1)),
+                 lambda: model.explain_tiled(image, size=28, offset=1)):
+        thread = interrupt_after(whole / 10)
+        try:
+            interrupted = interrupted_seconds(call)
+        finally:
+            thread.join()
+        assert interrupted < whole / 2, (interrupted, whole)
+
+
+def test_ctrl_c_interrupts_evaluate(model):
+    keywords = dict(methods=["occlusion"], metrics=["aopc"], steps=10, jobs=1)
+    start = time.monotonic()
+    pixelwise.evaluate(model, "fashion-mnist:test:8", **keywords)
+    whole = (time.monotonic() - start) * 20  # 160 images
+    thread = interrupt_after(whole / 10)
+    try:
+        interrupted = interrupted_seconds(lambda: pixelwise.evaluate(model, "fashion-mnist:test:160", **keywords))
+    finally:
+        thread.join()
+    assert interrupted < whole / 2, (interrupted, whole)

@@ -63,3 +63,25 @@ def blocks(image: npt.NDArray[np.uint8]) -> None:
     encoding = pixelwise.pool(codes, f, {"type": "sum"})
     histogram: npt.NDArray[np.float64] = encoding.histogram
     print(len(f), histogram.shape)
+
+
+def inspect_layers_and_wrap(model_dir: Path, image: npt.NDArray[np.uint8], out: Path) -> float:
+    model = pixelwise.BowModel.load(model_dir)
+    d = model.explain_detailed(image)
+    levels: npt.NDArray[np.float64] = d.level_relevance
+    layout = model.bin_layout()
+    share = float(d.bin_relevance[layout["level"] == 1].sum())
+    mapping = pixelwise.HistogramMapping(model.codebooks[0].centres, pooling={"pyramid": [[1, 1], [2, 2]]})
+    size: int = mapping.size
+
+    def linear(histograms: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return np.zeros((histograms.shape[0], 2))
+
+    p = pixelwise.PipelineModel(features={"type": "dsift"}, mapping=mapping, classifier=linear, classes=["a", "b"])
+    e: pixelwise.Explanation = p.explain(image, method="occlusion")
+    m: pixelwise.Model = pixelwise.as_model(p)
+    pixelwise.region_perturbation(p, image, e.pixels, target=0, steps=5)
+    p.save(out)
+    loaded = pixelwise.PipelineModel.load(out)
+    scores = pixelwise.as_model(lambda images: np.zeros((images.shape[0], 2)), classes=["a", "b"])
+    return share + float(levels.sum()) + size + len(loaded.classes) + len(m.classes) + len(scores.classes)

@@ -113,7 +113,8 @@ class BowAdapter : public ExplainableModel {
       throw std::invalid_argument("BoW models have no own method \"" + name_of(method) + "\"");
     const ExplainOptions options = explain_options(method, settings);
     if (settings.tiles) {
-      const TiledExplanation t = explain_tiled(model_, image, c, options, *settings.tiles, what, versus(settings));
+      const TiledExplanation t = explain_tiled(model_, image, c, options, *settings.tiles, what, versus(settings),
+                                                  settings.interrupt);
       r.pixels = t.pixels;
       r.class_index = t.class_index;
       r.predicted = t.predicted;

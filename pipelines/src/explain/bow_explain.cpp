@@ -1,5 +1,6 @@
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "pixelwise/decomposition/bow_relevance.hpp"
@@ -46,6 +47,31 @@ Composite bow_layer_rules(const BowModel& model, const ExplainOptions& options) 
                                 "\": the pixel layer spreads relevance over a descriptor's support by the flat rule only");
   return c;
 }
+
+namespace {
+// docs/design.md 1.2, 1.8: a feature sits in one cell of every pyramid level
+// and collects relevance from each. The pooling (or term) rule is linear in
+// the bins' relevance with every denominator fixed by the forward pass, so
+// applying it to one level's bins alone (the others set to 0) gives the
+// share the feature receives from that level; the shares add up to what the
+// rule gives for all bins at once. Returns features x levels.
+RowMatrixXd level_shares(const BowChannelRecord& channel, const PoolingOptions& pooling,
+                         const Eigen::VectorXd& bins, const LrpRule* rule) {
+  const long cells = pooling.cells();
+  const long per_cell = bins.size() / cells;
+  RowMatrixXd shares(static_cast<long>(channel.frames->size()), static_cast<long>(pooling.pyramid.size()));
+  long first_cell = 0;
+  for (size_t level = 0; level < pooling.pyramid.size(); ++level) {
+    const long level_cells = static_cast<long>(pooling.pyramid[level][0]) * pooling.pyramid[level][1];
+    Eigen::VectorXd only = Eigen::VectorXd::Zero(bins.size());
+    only.segment(first_cell * per_cell, level_cells * per_cell) = bins.segment(first_cell * per_cell, level_cells * per_cell);
+    shares.col(static_cast<long>(level)) = channel.terms ? term_relevance(*channel.terms, only, rule).relevance
+                                                         : pool_relevance(*channel.encoding, only, rule).relevance;
+    first_cell += level_cells;
+  }
+  return shares;
+}
+}  // namespace
 
 BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
                        const std::string& what, int versus) {
@@ -96,6 +122,10 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   const std::vector<Relevance::Part>& pooling = p.parts[1];
   const std::vector<Relevance::Part>& pixels = p.parts[2];
   int first_feature = 0;
+  size_t levels = 0;
+  for (const ChannelConfig& config : model.channels) levels = std::max(levels, config.pooling.pyramid.size());
+  e.level_relevance = RowMatrixXd::Zero(p.relevance[2].size(), static_cast<long>(levels));
+  const LrpRule* pooling_rule = rules.rule_for_selector("pooling");
   for (size_t i = 0; i < channels.size(); ++i) {
     const ChannelEncoding& channel = forward.encoding.channels[i];
     ChannelRelevance c;
@@ -109,6 +139,9 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     c.pixels = pixels[i].account;
     c.pixel_map = pixel_map(pixels[i].relevance, width, height);
     if (channel.terms) c.component_relevance = component_relevance(*channel.terms, p.relevance[1].segment(c.offset, c.bins));
+    const RowMatrixXd shares =
+        level_shares(channels[i], model.channels[i].pooling, p.relevance[1].segment(c.offset, c.bins), pooling_rule);
+    e.level_relevance.block(first_feature, 0, shares.rows(), shares.cols()) = shares;
     first_feature += c.features;
     e.features.frames.insert(e.features.frames.end(), channel.features.frames.begin(), channel.features.frames.end());
     e.channels.push_back(std::move(c));

@@ -53,19 +53,27 @@ OcclusionOptions occlusion_for(const OcclusionOptions& o, int rows, int cols) {
 Explanation explain_with(const ExplainableModel& model, const cv::Mat& image, int c, ExplainMethod method,
                          const ExplainSettings& settings, std::uint64_t seed, const std::string& what) {
   using Clock = std::chrono::steady_clock;
-  check_model_image(image, what);
+  // A float64 grey image reaches a model's own methods as it is (networks
+  // compute in float64); the model-agnostic methods perturb float32 images
+  // (baselines.hpp) and get it rounded to float32.
+  const bool exact = image.type() == CV_64FC1 && !image.empty();
+  if (!exact) check_model_image(image, what);
   if (c >= model.classes()) throw std::out_of_range(what + ": class index " + std::to_string(c) + " out of range");
   const auto start = Clock::now();
   Explanation r;
+  cv::Mat rounded;
+  if (exact && model_agnostic(method)) image.convertTo(rounded, CV_32F);
+  const cv::Mat& perturbed = rounded.empty() ? image : rounded;
   if (model_agnostic(method)) {
     // The scores of every class from one pass that the method does not count,
     // as the own methods report them.
-    r.scores = model.all_scores(image, what);
+    r.scores = model.all_scores(perturbed, what);
     r.scores.maxCoeff(&r.predicted);
     r.class_index = c < 0 ? r.predicted : c;
     if (method == ExplainMethod::occlusion) {
-      const OcclusionOptions o = occlusion_for(settings.occlusion, image.rows, image.cols);
-      const OcclusionResult occ = occlusion(model, image, r.class_index, o);
+      OcclusionOptions o = occlusion_for(settings.occlusion, image.rows, image.cols);
+      o.batching.interrupt = settings.interrupt;
+      const OcclusionResult occ = occlusion(model, perturbed, r.class_index, o);
       r.pixels = occ.relevance;
       r.score = occ.score;
       r.evaluations = occ.evaluations;

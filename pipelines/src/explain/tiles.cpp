@@ -71,7 +71,7 @@ RowMatrixXd average_over_tiles(int width, int height, const std::vector<Tile>& t
 
 TiledExplanation explain_tiled(const BowModel& model, const cv::Mat& image, int class_index,
                                const ExplainOptions& options, const TileOptions& tile_options, const std::string& what,
-                               int versus) {
+                               int versus, const InterruptCheck& interrupt) {
   TiledExplanation out;
   out.options = tile_options;
   out.versus = versus;
@@ -85,12 +85,14 @@ TiledExplanation explain_tiled(const BowModel& model, const cv::Mat& image, int 
   out.score = out.scores[out.class_index];
   std::vector<RowMatrixXd> maps;
   for (const Tile& tile : out.tiles) {
+    if (interrupt) interrupt();
     const cv::Mat crop = image(cv::Rect(tile.x, tile.y, tile.width, tile.height)).clone();
     const std::string name = what + " tile (" + std::to_string(tile.x) + ", " + std::to_string(tile.y) + ", " +
                              std::to_string(tile.width) + " x " + std::to_string(tile.height) + ")";
     BowExplanation e = explain(model, crop, out.class_index, options, name, versus);
     e.features = {};
     e.feature_relevance.resize(0);
+    e.level_relevance.resize(0, 0);
     maps.push_back(e.pixels);
     out.explanations.push_back(std::move(e));
   }

@@ -73,6 +73,54 @@ long ChannelConfig::dimension() const {
   return cells * codebook.words;
 }
 
+BinLayout bin_layout(const std::vector<ChannelConfig>& channels) {
+  BinLayout b;
+  long total = 0;
+  for (const ChannelConfig& c : channels) total += c.dimension();
+  for (auto* v : {&b.channel, &b.level, &b.cell, &b.row, &b.column, &b.word, &b.component, &b.dimension, &b.part})
+    v->reserve(static_cast<size_t>(total));
+  for (size_t ch = 0; ch < channels.size(); ++ch) {
+    const ChannelConfig& c = channels[ch];
+    const int D = static_cast<int>(c.mapped_dimension());
+    int cell = 0;
+    for (size_t level = 0; level < c.pooling.pyramid.size(); ++level) {
+      const int columns = c.pooling.pyramid[level][0], rows = c.pooling.pyramid[level][1];
+      for (int y = 0; y < rows; ++y)
+        for (int x = 0; x < columns; ++x, ++cell) {
+          // One entry of the cell's block in the layout of docs/design.md 1.2 / 1.8.
+          auto add = [&](int word, int component, int dimension, int part) {
+            b.channel.push_back(static_cast<int>(ch));
+            b.level.push_back(static_cast<int>(level));
+            b.cell.push_back(cell);
+            b.row.push_back(y);
+            b.column.push_back(x);
+            b.word.push_back(word);
+            b.component.push_back(component);
+            b.dimension.push_back(dimension);
+            b.part.push_back(part);
+          };
+          switch (c.mapping.type) {
+            case MappingType::histogram:
+              for (int d = 0; d < c.codebook.words; ++d) add(d, -1, -1, BinLayout::none);
+              break;
+            case MappingType::fisher:
+              for (int part : {BinLayout::mean, BinLayout::variance})
+                for (int k = 0; k < c.gmm.components; ++k)
+                  for (int j = 0; j < D; ++j) add(-1, k, j, part);
+              break;
+            case MappingType::vlad:
+              for (int k = 0; k < c.codebook.words; ++k)
+                for (int j = 0; j < D; ++j) add(-1, k, j, BinLayout::none);
+              break;
+          }
+        }
+    }
+  }
+  if (b.size() != total) throw std::logic_error("bin layout: " + std::to_string(b.size()) + " bins for a vector of " +
+                                                std::to_string(total));
+  return b;
+}
+
 nlohmann::json channel_sections_json(const ChannelConfig& c) {
   nlohmann::json j = {{"descriptor", c.descriptor}, {"codebook", c.codebook},          {"coding", c.coding},
                       {"pooling", c.pooling},       {"normalisation", c.normalisation}};

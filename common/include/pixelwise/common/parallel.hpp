@@ -4,12 +4,21 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 namespace pixelwise {
+
+/// A check that a long computation calls between its steps (occlusion
+/// batches, the tiles of a tiled explanation, docs/design.md 1.6): it returns
+/// to let the computation go on and throws to stop it, the exception leaving
+/// the computation's call. It may be called on every thread of the
+/// computation. Empty: never stops. The library knows nothing of who asks to
+/// stop; the Python binding sets one that raises KeyboardInterrupt on Ctrl-C.
+using InterruptCheck = std::function<void()>;
 
 /// Runs work(i) for every i in [0, n) on `threads` threads (0: all cores; the
 /// calling thread is one of them). Items are handed out one at a time, so

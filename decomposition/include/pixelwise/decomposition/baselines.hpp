@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/parallel.hpp"
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/fisher.hpp"
 #include "pixelwise/features/local_features.hpp"
@@ -77,6 +78,9 @@ class FunctionModel : public ScoreModel {
 struct BatchOptions {
   int batch = 32;    ///< images per call of ScoreModel::scores
   int threads = 0;   ///< 0: all cores; a model that is not concurrent always gets 1
+  /// Called before each batch is built (on the thread that evaluates it); may
+  /// throw to stop the computation (parallel.hpp).
+  InterruptCheck interrupt;
   void validate() const;
 };
 

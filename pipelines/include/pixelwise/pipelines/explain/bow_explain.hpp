@@ -72,6 +72,11 @@ struct BowExplanation {
   Eigen::VectorXd bin_relevance;
   LocalFeatures features;    ///< frames of all channels in channel order (Frame::channel); no descriptors
   Eigen::VectorXd feature_relevance;
+  /// Features x pyramid levels (the most levels of any channel; a channel with
+  /// fewer has 0 in the rest): the relevance each feature receives from its
+  /// cell of each level (docs/design.md 1.2, 1.8). Row l adds up to
+  /// feature_relevance[l] to rounding.
+  RowMatrixXd level_relevance;
   RowMatrixXd pixels;        ///< H x W relevance, summed over the channels
   /// the classifier's layers (svm; network: one per network layer, top first), pooling, pixels
   /// (the latter two summed over channels).

@@ -86,12 +86,16 @@ struct ExplainSettings {
   /// image's shorter side (occlusion_for), so that the default suits any image size.
   OcclusionOptions occlusion{0, 0, 0.0, {}};
   std::uint64_t seed = 1;                  ///< random; combined with the image index (image_seed)
+  /// Called between the steps of one long explanation (occlusion batches, the
+  /// tiles of a tiled one); throws to stop it (InterruptCheck, parallel.hpp).
+  /// explain_with gives it to the occlusion in place of occlusion.batching.interrupt.
+  InterruptCheck interrupt;
 };
 
 /// A classifier that can be scored, perturbed and explained.
 class ExplainableModel : public ScoreModel {
  public:
-  virtual std::string kind() const = 0;  ///< "bow" or "network"
+  virtual std::string kind() const = 0;  ///< "bow", "network", or "python" (scores computed by the Python binding)
   virtual std::string source() const = 0;
   virtual std::vector<std::string> class_names() const = 0;
   int classes() const { return static_cast<int>(class_names().size()); }
@@ -131,7 +135,10 @@ std::unique_ptr<ExplainableModel> load_explainable_model(
 
 /// Explains class c (-1: the predicted class) of one image with `method`,
 /// timed; throws std::invalid_argument when the model does not have the
-/// method. `image_seed` seeds the random method.
+/// method. `image_seed` seeds the random method. The image is as the model
+/// reads it (ExplainableModel::input), or a float64 grey (CV_64FC1) image for a
+/// model computing in float64 (a network): its own methods get it as it is,
+/// occlusion and random its float32 rounding.
 Explanation explain_with(const ExplainableModel& model, const cv::Mat& image, int c, ExplainMethod method,
                          const ExplainSettings& settings, std::uint64_t image_seed, const std::string& what);
 

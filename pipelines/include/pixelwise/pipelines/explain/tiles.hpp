@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/parallel.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 
 namespace pixelwise {
@@ -53,9 +54,10 @@ struct TiledExplanation {
 
 /// Explains class `class_index` (-1: the class predicted for the whole image)
 /// in every tile of `image`, with the same options as explain().
+/// `interrupt`, if set, is called before each tile and may throw to stop.
 TiledExplanation explain_tiled(const BowModel& model, const cv::Mat& image, int class_index,
                                const ExplainOptions& options, const TileOptions& tiles, const std::string& what,
-                               int versus = -1);
+                               int versus = -1, const InterruptCheck& interrupt = {});
 
 /// The whole image's class and scores, and per tile its rectangle and its
 /// explanation's account (explanation_json).

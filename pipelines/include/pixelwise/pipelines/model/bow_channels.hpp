@@ -70,6 +70,32 @@ nlohmann::json channel_list_json(const std::vector<ChannelConfig>& channels, Com
 /// must be unique. An empty name becomes "<type>-<colour>".
 std::vector<ChannelConfig> expand_channels(std::vector<ChannelConfig> channels);
 
+/// What every bin of the classifier's input is, one entry per bin in order
+/// (docs/design.md 1.2 and 1.8): the channels' blocks follow each other; within
+/// a block, bins are cell-major, the cells of pyramid level 0 first, each
+/// level's cells row-major over its grid (columns x rows). Inside a cell:
+///   histogram: word d (bin = cell * words + d);
+///   Fisher:    component k, descriptor dimension j, part mean (k D + j) or
+///              variance (K D + k D + j), D the mapped descriptor dimension;
+///   VLAD:      component (centre) k and dimension j (k D + j).
+/// Entries that do not apply are -1 (word for Fisher and VLAD; component,
+/// dimension and part for a histogram).
+struct BinLayout {
+  enum Part { none = -1, mean = 0, variance = 1 };
+  std::vector<int> channel;
+  std::vector<int> level;
+  std::vector<int> cell;       ///< index among the channel's cells (all levels), as assign_cells numbers them
+  std::vector<int> row, column;  ///< of the cell in its level's grid
+  std::vector<int> word;
+  std::vector<int> component;
+  std::vector<int> dimension;
+  std::vector<int> part;       ///< Part
+  long size() const { return static_cast<long>(channel.size()); }
+};
+
+/// The layout of the vector the channels make (their dimension() in order).
+BinLayout bin_layout(const std::vector<ChannelConfig>& channels);
+
 /// One channel's part of an image encoding.
 struct ChannelEncoding {
   std::string name;
