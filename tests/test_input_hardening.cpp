@@ -1,13 +1,16 @@
 // Hardened input handling (docs/errors.md): every outside input is refused
 // with a message naming it and the problem, with the documented exit status,
 // and a refusal leaves no output file and no empty output folder behind.
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 
 #include "pixelwise/common/errors.hpp"
@@ -15,6 +18,8 @@
 #include "pixelwise/common/folder_lock.hpp"
 #include "pixelwise/common/json_input.hpp"
 #include "pixelwise/common/manifest_file.hpp"
+#include "pixelwise/features/codebook.hpp"
+#include "pixelwise/features/descriptors.hpp"
 #include "pixelwise/features/image.hpp"
 #include "pixelwise/pipelines/explain/explanation.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
@@ -604,6 +609,235 @@ BOOST_AUTO_TEST_CASE(running_out_of_memory_names_the_input) {
   BOOST_TEST(large.output.find("pixelwise: error: " + (dir / "large.png") + ": out of memory (std::bad_alloc)") !=
                  std::string::npos,
              large.output);
+  // The allocation that failed is named: dense SIFT reserves its buffers first (errors.hpp, reserve_or_throw).
+  BOOST_TEST(large.output.find("while building dense SIFT (bin size ") != std::string::npos, large.output);
   BOOST_TEST(!fs::exists(dir.path() / "out"));
+#endif
+}
+
+// docs/errors.md, "Limits": --max-image-pixels over PIXELWISE_MAX_IMAGE_PIXELS over the default.
+BOOST_AUTO_TEST_CASE(the_max_image_pixels_flag_overrides_the_environment) {
+  test::ScratchDir dir("limit-flag");
+  write_text(dir.path() / "small.jpg", encoded_image(".jpg"));
+  const std::string model = fixture_model("grey-hik").string();
+  const std::string explain = "explain --model " + model + " --out " + (dir / "out") + " ";
+  auto run = [&](const std::string& env, const std::string& arguments) {
+    return test::run_command(env + " \"" + test::cli_binary() + "\" " + arguments + " 2>&1");
+  };
+  const std::string refusal = "small.jpg: image of 28 x 28 = 784 pixels is above the limit of 700 pixels";
+  // The flag, after the sub-command's name or before it, and over a larger limit in the environment.
+  for (const auto& r : {run("", explain + "--max-image-pixels 700 " + (dir / "small.jpg")),
+                        run("", "--max-image-pixels 700 " + explain + (dir / "small.jpg")),
+                        run("PIXELWISE_MAX_IMAGE_PIXELS=100000", explain + "--max-image-pixels 700 " + (dir / "small.jpg")),
+                        run("", "predict --model " + model + " --max-image-pixels 700 " + (dir / "small.jpg"))}) {
+    BOOST_TEST(r.exit_code == 1, r.output);
+    BOOST_TEST(r.output.find(refusal) != std::string::npos, r.output);
+    BOOST_TEST(r.output.find("--max-image-pixels or PIXELWISE_MAX_IMAGE_PIXELS changes the limit") != std::string::npos,
+               r.output);
+    BOOST_TEST(!fs::exists(dir.path() / "out"));
+  }
+  // 0 lifts a limit the environment sets.
+  const auto lifted = run("PIXELWISE_MAX_IMAGE_PIXELS=700", explain + "--max-image-pixels 0 " + (dir / "small.jpg"));
+  BOOST_TEST(lifted.exit_code == 0, lifted.output);
+  BOOST_TEST(fs::is_regular_file(dir.path() / "out" / "small.json"));
+  fs::remove_all(dir.path() / "out");
+  // A negative or non-numeric limit is a usage error.
+  expect_refused(explain + "--max-image-pixels -5 " + (dir / "small.jpg"), 2, "--max-image-pixels", dir.path() / "out");
+  expect_refused(explain + "--max-image-pixels lots " + (dir / "small.jpg"), 2, "--max-image-pixels", dir.path() / "out");
+  // In the library: the value set wins over the environment; a negative one unsets it.
+  ::setenv("PIXELWISE_MAX_IMAGE_PIXELS", "5000", 1);
+  set_max_image_pixels(700);
+  const long set = max_image_pixels();
+  set_max_image_pixels(-1);
+  const long from_env = max_image_pixels();
+  ::unsetenv("PIXELWISE_MAX_IMAGE_PIXELS");
+  BOOST_TEST(set == 700);
+  BOOST_TEST(from_env == 5000);
+  BOOST_TEST(max_image_pixels() == kDefaultMaxImagePixels);
+}
+
+// docs/errors.md, "Limits": the size an image above the limit is downscaled to.
+BOOST_AUTO_TEST_CASE(downscaling_keeps_the_aspect_ratio_within_the_limit) {
+  BOOST_TEST(fitted_image_size(56, 56, 784) == cv::Size(28, 28));
+  BOOST_TEST(fitted_image_size(28, 28, 784) == cv::Size(28, 28));  // within the limit: unchanged
+  BOOST_TEST(fitted_image_size(4100, 4100, 16777216) == cv::Size(4096, 4096));
+  const cv::Size wide = fitted_image_size(3000, 1000, 30000);  // 300 x 100 exactly
+  BOOST_TEST(wide == cv::Size(300, 100));
+  const cv::Size odd = fitted_image_size(1001, 333, 1000);
+  BOOST_TEST(static_cast<long>(odd.width) * odd.height <= 1000L);
+  BOOST_TEST(std::abs(static_cast<double>(odd.width) / odd.height - 1001.0 / 333.0) < 0.2);
+  BOOST_TEST(fitted_image_size(100000, 1, 10) == cv::Size(10, 1));
+  // Area interpolation: a 2 x 2 block becomes its mean.
+  set_max_image_pixels(4);
+  cv::Mat blocks(4, 4, CV_8UC1, cv::Scalar(0));
+  blocks(cv::Rect(0, 0, 2, 2)).setTo(200);
+  const cv::Mat small = fit_image_limit(blocks, OversizeImages::downscale, "blocks");
+  const std::string refused = test::error_of([&] { fit_image_limit(blocks, OversizeImages::refuse, "blocks"); });
+  set_max_image_pixels(-1);
+  BOOST_TEST(small.size() == cv::Size(2, 2));
+  BOOST_TEST(static_cast<int>(small.at<unsigned char>(0, 0)) == 200);
+  BOOST_TEST(static_cast<int>(small.at<unsigned char>(1, 1)) == 0);
+  BOOST_TEST(refused.find("blocks: image of 4 x 4 = 16 pixels is above the limit of 4 pixels") == 0, refused);
+}
+
+// docs/errors.md, "Limits": a model configured with "input": {"oversize": "downscale"}.
+BOOST_AUTO_TEST_CASE(a_model_configured_to_downscale_explains_the_downscaled_image) {
+  test::ScratchDir dir("downscale");
+  fs::copy(fixture_model("grey-hik"), dir.path() / "model", fs::copy_options::recursive);
+  fs::remove(dir.path() / "model" / kManifestChecksumFile);  // absent in format 1; the manifest is edited below
+  edit_file(dir.path() / "model" / "manifest.json", "\"pipeline\": {", "\"pipeline\": {\"input\": {\"oversize\": \"downscale\"},");
+  BOOST_TEST((BowModel::load(dir / "model").config.input.oversize == OversizeImages::downscale));
+  // A 56 x 56 image, 4 x the limit of 784 pixels: explained at 28 x 28.
+  cv::Mat large;
+  cv::resize(decode_image_bytes(encoded_image(".png"), "gradient"), large, cv::Size(56, 56), 0, 0, cv::INTER_NEAREST);
+  std::vector<unsigned char> bytes;
+  BOOST_REQUIRE(cv::imencode(".png", large, bytes));
+  write_text(dir.path() / "large.png", std::string(bytes.begin(), bytes.end()));
+  const auto r = test::run_cli("explain --max-image-pixels 784 --model " + (dir / "model") + " --out " + (dir / "out") +
+                               " " + (dir / "large.png"));
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  const nlohmann::json j = test::read_json((dir.path() / "out" / "large.json").string());
+  BOOST_TEST(j.at("image_size") == nlohmann::json::array({28, 28}));
+  const std::string npy = read_file(dir / "out/large.npy");  // the relevance map at the explained size
+  BOOST_TEST(npy.find("'shape': (28, 28)") != std::string::npos, npy.substr(0, 128));
+  const double score = j.at("score"), total = j.at("pixel_sum").get<double>() + j.at("absorbed").get<double>() +
+                                                 j.at("unassigned").get<double>();
+  BOOST_TEST(std::abs(total - score) <= 1e-9 * std::max(1.0, std::abs(score)), total << " vs " << score);
+  // The same pixels as the image downscaled beforehand: the same explanation.
+  cv::Mat by_hand;
+  cv::resize(large, by_hand, cv::Size(28, 28), 0, 0, cv::INTER_AREA);
+  BOOST_REQUIRE(cv::imencode(".png", by_hand, bytes));
+  write_text(dir.path() / "by-hand.png", std::string(bytes.begin(), bytes.end()));
+  const auto same = test::run_cli("explain --model " + (dir / "model") + " --out " + (dir / "out") + " " +
+                                  (dir / "by-hand.png"));
+  BOOST_REQUIRE_MESSAGE(same.exit_code == 0, same.output);
+  BOOST_TEST(read_file(dir / "out/by-hand.npy") == read_file(dir / "out/large.npy"));
+  // The model as trained refuses the same image, naming it, its size and the limit, and writes nothing.
+  expect_refused("explain --max-image-pixels 784 --model " + fixture_model("grey-hik").string() + " --out " +
+                     (dir / "refused") + " " + (dir / "large.png"),
+                 1, "large.png: image of 56 x 56 = 3136 pixels is above the limit of 784 pixels", dir.path() / "refused");
+  // The configuration key is read strictly.
+  write_text(dir.path() / "config.json", R"({"input": {"oversize": "shrink"}})");
+  const std::string bad = test::error_of([&] { PipelineConfig::load(dir / "config.json"); });
+  BOOST_TEST(bad.find("oversize") != std::string::npos, bad);
+  BOOST_TEST(bad.find("shrink") != std::string::npos, bad);
+  write_text(dir.path() / "config.json", R"({"input": {"oversize": "downscale", "size": 3}})");
+  BOOST_TEST(test::error_of([&] { PipelineConfig::load(dir / "config.json"); }).find("size") != std::string::npos);
+  write_text(dir.path() / "config.json", R"({"input": {"oversize": "downscale"}})");
+  const PipelineConfig config = PipelineConfig::load(dir / "config.json");
+  BOOST_TEST((config.input.oversize == OversizeImages::downscale));
+  BOOST_TEST(config.to_json().at("input") == nlohmann::json({{"oversize", "downscale"}}));
+  BOOST_TEST(PipelineConfig().to_json().at("input") == nlohmann::json({{"oversize", "refuse"}}));
+}
+
+// errors.hpp, rethrow_naming: a message names its input only as a name, not as any substring.
+BOOST_AUTO_TEST_CASE(an_input_is_named_by_a_prefix_a_step_or_quotes_not_a_substring) {
+  auto named = [](const std::string& what, const std::string& message) {
+    return test::error_of([&] { naming_input(what, [&]() -> int { throw std::runtime_error(message); }); });
+  };
+  // Not named: the name inside another name, a one-letter name inside words, a name's prefix.
+  BOOST_TEST(named("a.png", "data/a.png.json: not valid JSON") == "a.png: data/a.png.json: not valid JSON");
+  BOOST_TEST(named("a.png", "xa.png: truncated") == "a.png: xa.png: truncated");
+  BOOST_TEST(named("x", "index 3 exceeds the 2 classes") == "x: index 3 exceeds the 2 classes");
+  BOOST_TEST(named("a", "a.png: truncated") == "a: a.png: truncated");
+  BOOST_TEST(named("fashion-mnist", "fashion-mnist:test@0: bad") == "fashion-mnist: fashion-mnist:test@0: bad");
+  BOOST_TEST(named("x.png", "x.pngx: bad") == "x.png: x.pngx: bad");
+  // Named: as the prefix, as a step of a chain of prefixes, quoted.
+  BOOST_TEST(named("a.png", "a.png: truncated") == "a.png: truncated");
+  BOOST_TEST(named("a.png", "a.png:") == "a.png:");
+  BOOST_TEST(named("x", "x: too small") == "x: too small");
+  BOOST_TEST(named("a.png", "config.json: a.png: bad") == "config.json: a.png: bad");
+  BOOST_TEST(named("a.png", "image \"a.png\" is too large") == "image \"a.png\" is too large");
+  BOOST_TEST(named("fashion-mnist:test@0", "fashion-mnist:test@0: --resume: out/x.json: differs") ==
+             "fashion-mnist:test@0: --resume: out/x.json: differs");
+  BOOST_TEST(named("models/m", "models/m/manifest.json: edited or damaged") == "models/m/manifest.json: edited or damaged");
+  BOOST_TEST(named("models/m", "models/mx/manifest.json: bad") == "models/m: models/mx/manifest.json: bad");
+  BOOST_TEST(!names_input("image a.png is bad", "a.png"));
+  BOOST_TEST(names_input("anything", ""));
+}
+
+#if !defined(PIXELWISE_SANITIZED)
+namespace {
+
+// The message of f() run in a child process under an address-space limit
+// (RLIMIT_AS, KiB), as error_text gives it; "(no error)" when it succeeds.
+std::string error_under_memory_limit(long kib, const std::function<void()>& f) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    const rlimit limit{static_cast<rlim_t>(kib) * 1024, static_cast<rlim_t>(kib) * 1024};
+    ::setrlimit(RLIMIT_AS, &limit);
+    std::string text = "(no error)";
+    try {
+      f();
+    } catch (const std::exception& e) {
+      text = error_text(e);
+    }
+    const ssize_t written = ::write(fds[1], text.data(), text.size());
+    ::_exit(written == static_cast<ssize_t>(text.size()) ? 0 : 3);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buffer[512];
+  for (ssize_t k; (k = ::read(fds[0], buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<size_t>(k));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "child status " << status << ": " << out);
+  return out;
+}
+
+}  // namespace
+#endif
+
+// docs/errors.md, "Limits": VLFeat's constructors and unchecked buffers, guarded and named.
+BOOST_AUTO_TEST_CASE(vlfeat_allocations_that_fail_name_what_was_being_built) {
+  int value = 0;
+  BOOST_TEST(allocated(&value, "an int") == &value);
+  BOOST_CHECK_THROW(allocated(static_cast<int*>(nullptr), "k-means of 8 words"), std::bad_alloc);
+  const std::string named = test::error_of([] {
+    naming_input("img.png", []() -> int { return *allocated(static_cast<int*>(nullptr), "a kd-forest searcher"); });
+  });
+  BOOST_TEST(named == "img.png: out of memory (std::bad_alloc) while building a kd-forest searcher: the system refused an "
+                      "allocation; try a smaller image or model, or fewer --jobs",
+             named);
+#if defined(PIXELWISE_SANITIZED)
+  // Sanitizers abort on a failed allocation instead of returning null: the
+  // runs under an address-space limit below need a plain build.
+  BOOST_TEST_MESSAGE("sanitizer build: the runs under an address-space limit are left out");
+#else
+  // A kd-forest of 2^30 trees over two words: its nodes cannot be had.
+  const std::string forest = error_under_memory_limit(kMemoryTestLimitKiB, [] {
+    CodebookOptions options;
+    options.search = CodebookSearch::kdforest;
+    options.kdforest_trees = 1 << 30;
+    Codebook(RowMatrixXf::Ones(2, 4), options);
+  });
+  BOOST_TEST(forest.find("out of memory (std::bad_alloc) while building the kd-forest of a codebook of 2 words:") == 0, forest);
+  // Elkan's k-means of 60000 words: its bounds (60000 x 60000 floats) cannot be had.
+  const std::string kmeans = error_under_memory_limit(kMemoryTestLimitKiB, [] {
+    CodebookOptions options;
+    options.words = 60000;
+    options.training_descriptors = 60000;
+    Codebook::train(RowMatrixXf::Random(60000, 2), options);
+  });
+  BOOST_TEST(kmeans.find("out of memory (std::bad_alloc) while building k-means of 60000 words on 60000 descriptors:") == 0,
+             kmeans);
+  // Keypoint SIFT of a 4000 x 4000 image from the doubled octave: its scale space cannot be had.
+  const std::string sift = error_under_memory_limit(kMemoryTestLimitKiB, [] {
+    DescriptorOptions options;
+    options.type = DescriptorType::sift;
+    options.keypoint.first_octave = -1;
+    compute_descriptors(cv::Mat(4000, 4000, CV_32FC1, cv::Scalar(0.5)), options, "big");
+  });
+  BOOST_TEST(sift.find("out of memory (std::bad_alloc) while building SIFT keypoints of a 4000 x 4000 image:") == 0, sift);
+  // The same calls within the limit succeed.
+  BOOST_TEST(error_under_memory_limit(kMemoryTestLimitKiB, [] {
+               CodebookOptions options;
+               options.search = CodebookSearch::kdforest;
+               Codebook(RowMatrixXf::Ones(2, 4), options);
+             }) == "(no error)");
 #endif
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/common/parallel.hpp"
 
 extern "C" {
@@ -44,11 +45,11 @@ HomogeneousKernelMap::HomogeneousKernelMap(const FeatureMapOptions& options) : o
   options_.validate();
   if (options_.kernel == KernelType::linear) return;  // psi(s) = s: nothing to tabulate
   // VLFeat's automatic period is requested with a negative value.
-  map_->map = vl_homogeneouskernelmap_new(
-      options_.kernel == KernelType::chi2 ? VlHomogeneousKernelChi2 : VlHomogeneousKernelIntersection, 1.0,
-      static_cast<vl_size>(options_.order), options_.period > 0 ? options_.period : -1.0,
-      VlHomogeneousKernelMapWindowRectangular);
-  if (!map_->map) throw std::bad_alloc();
+  map_->map = allocated(vl_homogeneouskernelmap_new(
+                            options_.kernel == KernelType::chi2 ? VlHomogeneousKernelChi2 : VlHomogeneousKernelIntersection,
+                            1.0, static_cast<vl_size>(options_.order), options_.period > 0 ? options_.period : -1.0,
+                            VlHomogeneousKernelMapWindowRectangular),
+                        "a homogeneous kernel map of order " + std::to_string(options_.order));
 }
 HomogeneousKernelMap::~HomogeneousKernelMap() = default;
 HomogeneousKernelMap::HomogeneousKernelMap(HomogeneousKernelMap&&) noexcept = default;
@@ -160,9 +161,15 @@ MappedLinearSvm MappedLinearSvm::train(const RowMatrixXd& X, const std::vector<i
     std::vector<double> y(n);
     for (long i = 0; i < n; ++i) y[i] = labels[i] == c ? 1.0 : -1.0;
     // SVM objective lambda/2 |w|^2 + 1/N sum_i hinge: lambda = 1 / (C N) matches libsvm's C.
-    std::unique_ptr<VlSvm, SvmDeleter> svm(vl_svm_new_with_abstract_data(
-        VlSvmSolverSdca, const_cast<MappedData*>(&data), static_cast<vl_size>(D * e), static_cast<vl_size>(n), y.data(), 1.0 / (options.C * n)));
-    if (!svm) throw std::bad_alloc();
+    const std::string building = "the linear SVM of class " + std::to_string(c) + " (" + std::to_string(n) +
+                                 " vectors of dimension " + std::to_string(D * e) + ")";
+    // The solver's object, weights and dual variables: vl_svm_new... writes
+    // into them unchecked (errors.hpp, reserve_or_throw; 4 KiB for the object).
+    reserve_or_throw(4096 + sizeof(double) * (static_cast<size_t>(D * e) + 2 * static_cast<size_t>(n)), building);
+    std::unique_ptr<VlSvm, SvmDeleter> svm(allocated(
+        vl_svm_new_with_abstract_data(VlSvmSolverSdca, const_cast<MappedData*>(&data), static_cast<vl_size>(D * e),
+                                      static_cast<vl_size>(n), y.data(), 1.0 / (options.C * n)),
+        building));
     vl_svm_set_data_functions(svm.get(), &inner_product, &accumulate);
     vl_svm_set_epsilon(svm.get(), options.epsilon);
     vl_svm_set_max_num_iterations(svm.get(), static_cast<vl_size>(options.max_passes * n));

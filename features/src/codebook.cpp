@@ -1,5 +1,7 @@
 #include "pixelwise/features/codebook.hpp"
 
+#include "pixelwise/common/errors.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <mutex>
@@ -73,8 +75,16 @@ Codebook::Codebook(RowMatrixXf centres, const CodebookOptions& options)
   if (!centres_.allFinite()) throw std::invalid_argument("codebook: centres contain NaN or infinite values");
   if (options_.search == CodebookSearch::kdforest) {
     forest_ = std::make_unique<KdForest>();
-    forest_->forest.reset(vl_kdforest_new(VL_TYPE_FLOAT, centres_.cols(), options_.kdforest_trees, VlDistanceL2));
-    if (!forest_->forest) throw std::bad_alloc();  // VLFeat returns null when out of memory
+    const std::string building = "the kd-forest of a codebook of " + std::to_string(centres_.rows()) + " words";
+    // vl_kdforest_new writes into its vl_calloc'd forest unchecked, and
+    // vl_kdforest_build allocates every tree's nodes (up to 2 per word) and data
+    // index unchecked: asked for first (errors.hpp, reserve_or_throw).
+    reserve_or_throw(sizeof(VlKDForest), building);
+    forest_->forest.reset(allocated(
+        vl_kdforest_new(VL_TYPE_FLOAT, centres_.cols(), options_.kdforest_trees, VlDistanceL2), building));
+    reserve_or_throw(static_cast<size_t>(options_.kdforest_trees) * static_cast<size_t>(centres_.rows()) *
+                         (2 * sizeof(VlKDTreeNode) + sizeof(VlKDTreeDataIndexEntry)),
+                     building);
     // The forest's random splits are drawn from its own generator, seeded here.
     vl_rand_seed(forest_->forest->rand, options_.seed);
     vl_kdforest_build(forest_->forest.get(), centres_.rows(), centres_.data());
@@ -114,8 +124,16 @@ Codebook Codebook::train(const RowMatrixXf& descriptors, const CodebookOptions& 
 
   vl_set_num_threads(1);
   vl_rand_seed(vl_get_rand(), options.seed);
-  std::unique_ptr<VlKMeans, KMeansDeleter> kmeans(vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2));
-  if (!kmeans) throw std::bad_alloc();  // VLFeat returns null when out of memory
+  const std::string building = "k-means of " + std::to_string(options.words) + " words on " +
+                               std::to_string(data.rows()) + " descriptors";
+  reserve_or_throw(sizeof(VlKMeans), building);  // vl_kmeans_new writes into its vl_calloc'd object unchecked
+  std::unique_ptr<VlKMeans, KMeansDeleter> kmeans(allocated(vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2), building));
+  // Elkan's k-means keeps a lower bound per descriptor and word, the distances
+  // between words and per-descriptor bounds and assignments, allocated unchecked.
+  const size_t words = static_cast<size_t>(options.words), rows = static_cast<size_t>(data.rows());
+  reserve_or_throw(sizeof(float) * (rows * words + 2 * words * words + 2 * rows + words * data.cols()) +
+                       2 * sizeof(vl_uint32) * rows,
+                   building);
   vl_kmeans_set_algorithm(kmeans.get(), VlKMeansElkan);
   vl_kmeans_set_initialization(kmeans.get(), VlKMeansPlusPlus);
   vl_kmeans_set_max_num_iterations(kmeans.get(), options.max_iterations);
@@ -193,8 +211,7 @@ Codebook::Neighbours Codebook::nearest_k_of(const Matrix& descriptors, int k) co
       VlKDForestSearcher* searcher;
       explicit Searcher(KdForest& f) : owner(f) {
         std::lock_guard<std::mutex> lock(owner.searchers);
-        searcher = vl_kdforest_new_searcher(owner.forest.get());
-        if (!searcher) throw std::bad_alloc();
+        searcher = allocated(vl_kdforest_new_searcher(owner.forest.get()), "a kd-forest searcher");
       }
       ~Searcher() {
         std::lock_guard<std::mutex> lock(owner.searchers);

@@ -83,8 +83,9 @@ LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& op
         pixels = smoothed.data();
       }
     }
-    DsiftFilter filter(vl_dsift_new_basic(width, height, options.step, bin_size));
-    if (!filter) throw std::bad_alloc();
+    const std::string building = "dense SIFT (bin size " + std::to_string(bin_size) + ") of a " +
+                                 std::to_string(width) + " x " + std::to_string(height) + " image";
+    DsiftFilter filter(allocated(vl_dsift_new_basic(width, height, options.step, bin_size), building));
     const int offset = alignment_offset(options, bin_size);
     vl_dsift_set_bounds(filter.get(), offset, offset, width - 1, height - 1);
     vl_dsift_set_flat_window(filter.get(), options.fast);
@@ -95,10 +96,9 @@ LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& op
     // (docs/errors.md, "Limits").
     const size_t plane = static_cast<size_t>(width) * height * sizeof(float);
     const size_t frames = static_cast<size_t>(vl_dsift_get_keypoint_num(filter.get()));
-    void* probe = std::malloc(frames * (sizeof(VlDsiftKeypoint) + sizeof(float) * vl_dsift_get_descriptor_size(filter.get())) +
-                              10 * plane);
-    if (!probe) throw std::bad_alloc();
-    std::free(probe);
+    reserve_or_throw(frames * (sizeof(VlDsiftKeypoint) + sizeof(float) * vl_dsift_get_descriptor_size(filter.get())) +
+                         10 * plane,
+                     building);
     vl_dsift_process(filter.get(), pixels);
     const int count = vl_dsift_get_keypoint_num(filter.get());
     dimension = vl_dsift_get_descriptor_size(filter.get());

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/features/image.hpp"
 
 extern "C" {
@@ -26,8 +27,13 @@ constexpr int kSiftDimension = 128;
 cv::Mat contiguous(const cv::Mat& m) { return m.isContinuous() ? m : m.clone(); }
 
 SiftFilter new_filter(const cv::Mat& image, const KeypointSiftOptions& o) {
-  SiftFilter f(vl_sift_new(image.cols, image.rows, o.octaves, o.levels, o.first_octave));
-  if (!f) throw std::bad_alloc();
+  const std::string building = "SIFT keypoints of a " + std::to_string(image.cols) + " x " +
+                               std::to_string(image.rows) + " image";
+  reserve_or_throw(sizeof(VlSiftFilt), building);  // vl_sift_new writes into its vl_malloc'd filter unchecked
+  SiftFilter f(allocated(vl_sift_new(image.cols, image.rows, o.octaves, o.levels, o.first_octave), building));
+  // ... and leaves its scale-space buffers null when they cannot be had, for
+  // vl_sift_process_first_octave to write into.
+  if (!f->temp || !f->octave || !f->dog || !f->grad) throw AllocationError(building);
   vl_sift_set_peak_thresh(f.get(), o.peak_threshold);
   vl_sift_set_edge_thresh(f.get(), o.edge_threshold);
   vl_sift_set_magnif(f.get(), o.magnif);

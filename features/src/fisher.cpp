@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/features/codebook.hpp"
 
 extern "C" {
@@ -152,12 +153,22 @@ Gmm train_gmm(const RowMatrixXf& descriptors, const GmmOptions& options) {
   // One thread and a seeded generator: the result depends on the seed only.
   vl_set_num_threads(1);
   vl_rand_seed(vl_get_rand(), options.seed);
-  std::unique_ptr<VlGMM, GmmDeleter> gmm(vl_gmm_new(VL_TYPE_DOUBLE, D, K));
-  if (!gmm) throw std::bad_alloc();
+  const std::string building = "a GMM of " + std::to_string(K) + " components on " + std::to_string(data.rows()) +
+                               " descriptors of dimension " + std::to_string(D);
+  // vl_gmm_new writes into its object and parameter arrays unchecked, and
+  // vl_gmm_cluster allocates the posteriors (components x descriptors) and
+  // the k-means initialisation's bounds unchecked: asked for first
+  // (errors.hpp, reserve_or_throw). 4 KiB stands for the object itself.
+  reserve_or_throw(4096 + sizeof(double) * (K + 2 * K * D + D), building);
+  std::unique_ptr<VlGMM, GmmDeleter> gmm(allocated(vl_gmm_new(VL_TYPE_DOUBLE, D, K), building));
+  const size_t rows = static_cast<size_t>(data.rows());
+  reserve_or_throw(sizeof(double) * (2 * rows * K + 2 * K * K + 2 * rows + 2 * K * D) + 2 * sizeof(vl_uint32) * rows,
+                   building);
   // The k-means initialisation (docs/design.md 1.8): the same algorithm and
   // seeding as the BoW vocabulary. The GMM borrows it; it is freed here.
-  std::unique_ptr<VlKMeans, KMeansDeleter> owner(vl_kmeans_new(VL_TYPE_DOUBLE, VlDistanceL2));
-  if (!owner) throw std::bad_alloc();
+  reserve_or_throw(sizeof(VlKMeans), building);  // vl_kmeans_new writes into its vl_calloc'd object unchecked
+  std::unique_ptr<VlKMeans, KMeansDeleter> owner(
+      allocated(vl_kmeans_new(VL_TYPE_DOUBLE, VlDistanceL2), "the k-means initialisation of " + building));
   VlKMeans* kmeans = owner.get();
   vl_kmeans_set_algorithm(kmeans, VlKMeansElkan);
   vl_kmeans_set_initialization(kmeans, VlKMeansPlusPlus);

@@ -1,6 +1,7 @@
 #include "pixelwise/features/image.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -33,7 +34,29 @@ cv::Mat to_unit_float(const cv::Mat& image, const std::string& what) {
 
 }  // namespace
 
+namespace {
+// set_max_image_pixels' value; -1: not set.
+std::atomic<long> limit_set{-1};
+}  // namespace
+
+const EnumNames<OversizeImages>& enum_names(OversizeImages) {
+  static const EnumNames<OversizeImages> names{{OversizeImages::refuse, "refuse"},
+                                               {OversizeImages::downscale, "downscale"}};
+  return names;
+}
+
+const OptionSchema<InputOptions>& InputOptions::schema() {
+  using F = Fields<InputOptions>;
+  static const OptionSchema<InputOptions> s({F::choice("oversize", [](auto& o) -> auto& { return o.oversize; })});
+  return s;
+}
+void to_json(nlohmann::json& j, const InputOptions& o) { j = InputOptions::schema().write(o); }
+void from_json(const nlohmann::json& j, InputOptions& o) { o = InputOptions::schema().read(j, "input"); }
+
+void set_max_image_pixels(long pixels) { limit_set = pixels < 0 ? -1 : pixels; }
+
 long max_image_pixels() {
+  if (const long set = limit_set; set >= 0) return set;
   const char* text = std::getenv("PIXELWISE_MAX_IMAGE_PIXELS");
   if (!text || !*text) return kDefaultMaxImagePixels;
   const std::string value(text);
@@ -54,8 +77,37 @@ void check_image_size(long width, long height, const std::string& what) {
   if (limit > 0 && pixels > static_cast<unsigned long long>(limit))
     throw std::runtime_error(what + ": image of " + std::to_string(width) + " x " + std::to_string(height) + " = " +
                              std::to_string(pixels) + " pixels is above the limit of " +
-                             std::to_string(limit) + " pixels (set PIXELWISE_MAX_IMAGE_PIXELS to change it; "
-                             "docs/errors.md, \"Limits\")");
+                             std::to_string(limit) + " pixels (--max-image-pixels or PIXELWISE_MAX_IMAGE_PIXELS "
+                             "changes the limit; a model configured with \"input\": {\"oversize\": \"downscale\"} "
+                             "downscales instead; docs/errors.md, \"Limits\")");
+}
+
+cv::Size fitted_image_size(long width, long height, long limit) {
+  if (width < 1 || height < 1 || limit < 1) throw std::invalid_argument("fitted_image_size: sizes and limit must be positive");
+  if (width * height <= limit) return {static_cast<int>(width), static_cast<int>(height)};
+  const double scale = std::sqrt(static_cast<double>(limit) / (static_cast<double>(width) * height));
+  long w = static_cast<long>(std::floor(width * scale)), h = static_cast<long>(std::floor(height * scale));
+  // A side below one pixel is one, and the other takes the whole limit.
+  if (h < 1) h = 1, w = std::min(width, limit);
+  if (w < 1) w = 1, h = std::min(height, limit);
+  // Rounding of the square root can leave the product a little above the
+  // limit: the side longer than the aspect ratio asks for gives way.
+  while (w * h > limit) {
+    if ((w * height >= h * width && w > 1) || h == 1)
+      --w;
+    else
+      --h;
+  }
+  return {static_cast<int>(w), static_cast<int>(h)};
+}
+
+cv::Mat fit_image_limit(const cv::Mat& image, OversizeImages oversize, const std::string& what) {
+  const long limit = max_image_pixels();
+  if (limit == 0 || static_cast<long>(image.cols) * image.rows <= limit) return image;
+  if (oversize == OversizeImages::refuse) check_image_size(image.cols, image.rows, what);
+  cv::Mat smaller;
+  cv::resize(image, smaller, fitted_image_size(image.cols, image.rows, limit), 0, 0, cv::INTER_AREA);
+  return smaller;
 }
 
 cv::Mat to_gray_float(const cv::Mat& image, const std::string& what) {
@@ -100,8 +152,8 @@ bool starts_with(const Bytes& b, const char* signature, size_t n) { return b.siz
 
 // PNG: signature, then chunks (4-byte big-endian length, type, data, CRC) up
 // to IEND. libpng checks the CRCs and the compressed data.
-void check_png(const Bytes& b, const std::string& what) {
-  if (b.size() >= 24 && b.compare(12, 4, "IHDR") == 0) {  // the size, before anything is decoded
+void check_png(const Bytes& b, const std::string& what, bool check_size) {
+  if (check_size && b.size() >= 24 && b.compare(12, 4, "IHDR") == 0) {  // the size, before anything is decoded
     auto be32 = [&](size_t i) {
       return (static_cast<long>(byte_at(b, i)) << 24) | (byte_at(b, i + 1) << 16) | (byte_at(b, i + 2) << 8) | byte_at(b, i + 3);
     };
@@ -124,7 +176,7 @@ void check_png(const Bytes& b, const std::string& what) {
 // SOS the entropy-coded data up to the next marker that is not a stuffed 00,
 // a restart marker or fill; the image is complete at EOI (FF D9). Segments
 // are skipped by their lengths, so an EXIF thumbnail's EOI does not count.
-void check_jpeg(const Bytes& b, const std::string& what) {
+void check_jpeg(const Bytes& b, const std::string& what, bool check_size) {
   size_t at = 2;
   const auto early = [&] { truncated(what, "JPEG", "ends at byte " + std::to_string(b.size()) + " before its EOI marker"); };
   while (true) {
@@ -141,7 +193,7 @@ void check_jpeg(const Bytes& b, const std::string& what) {
     const size_t length = (byte_at(b, at + 2) << 8) | byte_at(b, at + 3);
     if (length < 2) truncated(what, "JPEG", "segment length below 2 at byte " + std::to_string(at));
     const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-    if (frame && at + 9 <= b.size())  // SOFn: the size, before anything is decoded
+    if (check_size && frame && at + 9 <= b.size())  // SOFn: the size, before anything is decoded
       check_image_size((byte_at(b, at + 7) << 8) | byte_at(b, at + 8), (byte_at(b, at + 5) << 8) | byte_at(b, at + 6), what);
     at += 2 + length;
     if (at > b.size()) early();
@@ -161,9 +213,12 @@ void check_jpeg(const Bytes& b, const std::string& what) {
 
 }  // namespace
 
-cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what) {
-  if (starts_with(bytes, "\x89PNG\r\n\x1a\n", 8)) check_png(bytes, what);
-  if (starts_with(bytes, "\xFF\xD8\xFF", 3)) check_jpeg(bytes, what);
+cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what, OversizeImages oversize) {
+  // Refused from the header, before anything is decoded; an image to be
+  // downscaled is decoded whole first (OpenCV's own limit, 2^30 pixels, stays).
+  const bool check_size = oversize == OversizeImages::refuse;
+  if (starts_with(bytes, "\x89PNG\r\n\x1a\n", 8)) check_png(bytes, what, check_size);
+  if (starts_with(bytes, "\xFF\xD8\xFF", 3)) check_jpeg(bytes, what, check_size);
   cv::Mat image;
   if (!bytes.empty()) {
     const cv::Mat buffer(1, static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)), CV_8U,
@@ -175,12 +230,12 @@ cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what) {
     }
   }
   if (image.empty()) throw std::runtime_error(what + ": not a readable image (corrupt or unknown format)");
-  return image;
+  return fit_image_limit(image, oversize, what);
 }
 
-cv::Mat read_image_file(const std::string& path) {
+cv::Mat read_image_file(const std::string& path, OversizeImages oversize) {
   if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no such image file");
-  return decode_image_bytes(read_file(path), path);
+  return decode_image_bytes(read_file(path), path, oversize);
 }
 
 cv::Mat load_gray_image(const std::string& path) { return to_gray_float(read_image_file(path), path); }

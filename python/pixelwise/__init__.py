@@ -31,6 +31,7 @@ Main entry points:
         summarise  (metrics for any numpy heatmap and any model, including a
         Python callable), evaluate, make_scenes, generate_scene
     render_heatmap, save_image, read_image, load_image, load_dataset
+    set_max_image_pixels, max_image_pixels  (the image size limit; docs/errors.md)
     pixelwise.sklearn.BowClassifier  (a scikit-learn estimator)
 
 See docs/python.md and the scripts in examples/.

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <streambuf>
 #include <memory>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -106,6 +107,9 @@ py::array heatmap_array(const RowMatrixXd& r, const py::handle& image, double sc
   return render_rgb(r, image.is_none() ? cv::Mat() : image_arg(image, "image").gray, scale, min_side);
 }
 
+// How a BoW model reads an image argument (convert.hpp, ImageReading).
+ImageReading bow_reading(const BowModel& model) { return {true, model.config.input.oversize}; }
+
 void bind_bow(py::module_& m) {
   // ------------------------------------------------------------ images, data
   m.def(
@@ -121,6 +125,22 @@ void bind_bow(py::module_& m) {
       py::arg("path"),
       "Reads an image file as it is stored: H x W (grey) or H x W x 3 (RGB) / H x W x 4 (RGBA), dtype uint8 or\n"
       "uint16. Pass the result to predict/explain as it is; the model converts it as the CLI does.");
+  m.def(
+      "set_max_image_pixels",
+      [](const std::optional<long>& pixels) {
+        if (pixels && *pixels < 0)
+          throw py::value_error("set_max_image_pixels: " + std::to_string(*pixels) +
+                                " is negative; give a number of pixels, 0 for no limit, or None");
+        set_max_image_pixels(pixels ? *pixels : -1);
+      },
+      py::arg("pixels"),
+      "Sets the largest image accepted, in pixels, for this process (0: no limit; None: back to the\n"
+      "environment variable PIXELWISE_MAX_IMAGE_PIXELS or the default 4096 x 4096), as the command line's\n"
+      "--max-image-pixels does. An image above it is refused, or downscaled by a BoW model configured\n"
+      "with \"input\": {\"oversize\": \"downscale\"} (docs/errors.md, \"Limits\").");
+  m.def("max_image_pixels", &max_image_pixels,
+        "The largest image accepted, in pixels (0: no limit): set_max_image_pixels, else\n"
+        "PIXELWISE_MAX_IMAGE_PIXELS, else 4096 x 4096.");
   m.def(
       "load_image",
       [](const ImageLike& image, bool colour) {
@@ -236,11 +256,11 @@ void bind_bow(py::module_& m) {
             if (!data.is_none()) {
               if (!images.is_none() || !labels.is_none() || !classes.is_none())
                 throw py::value_error("train: give either data (a data-set spec) or images and labels, not both");
-              dataset = load_dataset(py::str(py::module_::import("os").attr("fspath")(data)));
+              dataset = load_dataset(py::str(py::module_::import("os").attr("fspath")(data)), c.input.oversize);
             } else {
               if (images.is_none() || labels.is_none())
                 throw py::value_error("train: give images and labels, or data (a data-set spec)");
-              dataset.images = image_list_arg(images, "images");
+              dataset.images = image_list_arg(images, "images", nullptr, ImageReading{true, c.input.oversize});
               const std::vector<int> label = int_vector_arg(labels, "labels");
               if (label.size() != dataset.images.size())
                 throw py::value_error("train: " + std::to_string(dataset.images.size()) + " images but " +
@@ -387,7 +407,7 @@ void bind_bow(py::module_& m) {
       .def(
           "predict",
           [](const BowModel& b, const ImageLike& image) {
-            const ImageSample s = image_arg(image, "image");
+            const ImageSample s = image_arg(image, "image", nullptr, bow_reading(b));
             Eigen::VectorXd scores;
             {
               py::gil_scoped_release release;
@@ -399,7 +419,7 @@ void bind_bow(py::module_& m) {
       .def(
           "histogram",
           [](const BowModel& b, const ImageLike& image) {
-            const ImageSample s = image_arg(image, "image");
+            const ImageSample s = image_arg(image, "image", nullptr, bow_reading(b));
             Eigen::VectorXd h;
             {
               py::gil_scoped_release release;
@@ -450,7 +470,7 @@ void bind_bow(py::module_& m) {
             }
             const int c = target_arg(*b, target);
             const int v = versus.is_none() ? -1 : target_arg(*b, versus);
-            const ImageSample s = image_arg(image, "image");
+            const ImageSample s = image_arg(image, "image", nullptr, bow_reading(*b));
             PyBowExplanation out{b, {}};
             {
               py::gil_scoped_release release;
@@ -489,7 +509,7 @@ void bind_bow(py::module_& m) {
             tiles.offset = offset;
             tiles.validate();
             const int c = target_arg(*b, target);
-            const ImageSample s = image_arg(image, "image");
+            const ImageSample s = image_arg(image, "image", nullptr, bow_reading(*b));
             PyTiledExplanation out{b, {}};
             {
               py::gil_scoped_release release;

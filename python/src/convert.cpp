@@ -156,10 +156,12 @@ Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> mask_arg(con
   return m;
 }
 
-ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* exact) {
+ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* exact, const ImageReading& reading) {
   if (py::isinstance<py::str>(obj) || py::hasattr(obj, "__fspath__")) {
     const std::string reference = py::str(py::module_::import("os").attr("fspath")(obj));
-    return load_network_image(reference);  // image files, fashion-mnist:SPLIT@I, digits:SPLIT@I
+    // image files and fashion-mnist:SPLIT@I; digits:SPLIT@I for all but BoW models
+    if (reading.bow) return load_image_reference(reference, reading.oversize);
+    return load_network_image(reference);
   }
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(what + ": expected an image as a numpy array (or an image file name), got " + type_name(obj));
@@ -188,6 +190,7 @@ ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* e
   if (channels == 1) raw = wrapped;
   if (channels == 3) cv::cvtColor(wrapped, raw, cv::COLOR_RGB2BGR);
   if (channels == 4) cv::cvtColor(wrapped, raw, cv::COLOR_RGBA2BGRA);
+  raw = fit_image_limit(raw, reading.oversize, what);  // refused, or downscaled as the model's configuration says
   // The same conversions as an image file read by the CLI (pipelines/src/dataset.cpp).
   ImageSample s;
   s.name = what;
@@ -197,11 +200,12 @@ ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* e
   return s;
 }
 
-std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what, std::vector<cv::Mat>* exact) {
+std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what, std::vector<cv::Mat>* exact,
+                                        const ImageReading& reading) {
   std::vector<ImageSample> images;
   auto add = [&](const py::handle& item, size_t i) {
     cv::Mat plane;
-    images.push_back(image_arg(item, what + "[" + std::to_string(i) + "]", exact ? &plane : nullptr));
+    images.push_back(image_arg(item, what + "[" + std::to_string(i) + "]", exact ? &plane : nullptr, reading));
     if (exact) exact->push_back(plane);
   };
   if (py::isinstance<py::array>(obj)) {

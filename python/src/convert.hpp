@@ -178,7 +178,17 @@ Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> mask_arg(con
 /// kept as it is in `exact` (CV_64FC1) when asked for: networks compute in
 /// float64, and rounding their input to float32 would cost the parity with
 /// float64 reference implementations.
-ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* exact = nullptr);
+///
+/// `reading` says which model reads the image: a BoW model refuses digits:
+/// references as the CLI does (load_image_reference; docs/errors.md, "What is
+/// checked up front") and applies its "input" configuration to an image above
+/// the pixel limit (refuse or downscale; docs/errors.md, "Limits").
+struct ImageReading {
+  bool bow = false;  ///< false: any model kind (networks and model-free functions)
+  OversizeImages oversize = OversizeImages::refuse;
+};
+ImageSample image_arg(const py::handle& obj, const std::string& what, cv::Mat* exact = nullptr,
+                      const ImageReading& reading = {});
 
 /// The name of an image argument in an error: its file or reference, or for an
 /// array (no name of its own) the argument, e.g. "image argument: out of memory".
@@ -191,7 +201,7 @@ inline std::string image_name(const ImageSample& s) { return s.source == "image"
 /// how to write the batch unambiguously. `exact`, when given, receives the
 /// float64 grey planes as image_arg's (empty Mats for the other images).
 std::vector<ImageSample> image_list_arg(const py::handle& obj, const std::string& what,
-                                        std::vector<cv::Mat>* exact = nullptr);
+                                        std::vector<cv::Mat>* exact = nullptr, const ImageReading& reading = {});
 
 /// What python_interrupt throws to stop a computation. Deliberately no
 /// std::exception, so that no library handler that names or converts the

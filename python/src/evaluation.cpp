@@ -196,7 +196,11 @@ struct ModelArg {
   std::function<int(const py::handle&, const cv::Mat&)> target;  ///< resolves a target argument
   /// The image of a sample as the model reads it (grey for a callable model).
   std::function<const cv::Mat&(const ImageSample&)> input = [](const ImageSample& s) -> const cv::Mat& { return s.gray; };
+  ImageReading reading;  ///< how the model reads an image argument (convert.hpp)
 };
+
+/// How an explainable model reads an image argument (convert.hpp, ImageReading).
+ImageReading reading_of(const ExplainableModel& m) { return {m.kind() == "bow", m.oversize()}; }
 
 int index_arg(const py::handle& target, int classes) {
   if (py::isinstance<py::bool_>(target) || !py::hasattr(target, "__index__"))
@@ -225,6 +229,7 @@ ModelArg model_arg(const py::handle& obj) {
     a.model = m;
     a.target = [m](const py::handle& t, const cv::Mat& image) { return explainable_target(*m, t, image); };
     a.input = [m](const ImageSample& s) -> const cv::Mat& { return m->input(s); };
+    a.reading = reading_of(*m);
   } else if (PyCallable_Check(obj.ptr())) {
     a.model = std::make_shared<CallableModel>(py::reinterpret_borrow<py::function>(obj));
     a.target = [](const py::handle& t, const cv::Mat&) {
@@ -408,7 +413,7 @@ void def_explain(Class& cls, Adapt adapt) {
                                               seed, image_index, batch, threads);
         const int c = explain_target(*x, target);
         cv::Mat exact;
-        const ImageSample s = image_arg(image, "image", &exact);
+        const ImageSample s = image_arg(image, "image", &exact, reading_of(*x));
         return explain_one(x, s, exact, c, call);
       },
       py::arg("image"), py::kw_only(), py::arg("target") = py::none(), py::arg("method") = "lrp",
@@ -434,9 +439,9 @@ void def_explain(Class& cls, Adapt adapt) {
 /// progress and Ctrl-C between images. `score(sample, exact)` scores one image
 /// (exact: its float64 grey plane, or empty).
 template <typename Score>
-py::array predict_rows(const py::handle& images, const py::object& progress, Score score) {
+py::array predict_rows(const py::handle& images, const py::object& progress, const ImageReading& reading, Score score) {
   std::vector<cv::Mat> exact;
-  const std::vector<ImageSample> samples = image_list_arg(images, "images", &exact);
+  const std::vector<ImageSample> samples = image_list_arg(images, "images", &exact, reading);
   const LongCall call(progress);
   const long n = static_cast<long>(samples.size());
   RowMatrixXd scores;
@@ -456,7 +461,7 @@ py::array predict_rows(const py::handle& images, const py::object& progress, Sco
 }
 
 py::array predict_rows(const ExplainableModel& x, const py::handle& images, const py::object& progress) {
-  return predict_rows(images, progress, [&x](const ImageSample& s, const cv::Mat& exact) {
+  return predict_rows(images, progress, reading_of(x), [&x](const ImageSample& s, const cv::Mat& exact) {
     const bool keep = !exact.empty() && x.kind() == "network";
     return x.all_scores(keep ? exact : x.input(s), s.source);
   });
@@ -465,7 +470,7 @@ py::array predict_rows(const ExplainableModel& x, const py::handle& images, cons
 /// Scores of one image (float64 grey images stay float64 for a network).
 py::array predict_one(const ExplainableModel& x, const py::handle& image) {
   cv::Mat exact;
-  const ImageSample s = image_arg(image, "image", &exact);
+  const ImageSample s = image_arg(image, "image", &exact, reading_of(x));
   const bool keep = !exact.empty() && x.kind() == "network";
   return owned_array(without_gil([&] { return x.all_scores(keep ? exact : x.input(s), s.source); }));
 }
@@ -598,7 +603,7 @@ void bind_evaluation(py::module_& m) {
   network_class.def(
       "predict_batch",
       [](const NetworkModel& n, const ImagesLike& images, const OptionalCallable& progress) {
-        return predict_rows(images, progress, [&n](const ImageSample& s, const cv::Mat& exact) -> Eigen::VectorXd {
+        return predict_rows(images, progress, ImageReading{}, [&n](const ImageSample& s, const cv::Mat& exact) -> Eigen::VectorXd {
           const cv::Mat& gray = exact.empty() ? s.gray : exact;
           const TensorShape shape = n.input_shape(gray, s.source);
           return n.network.scores(n.input_vector(gray, s.source).transpose(), shape).row(0).transpose();
@@ -645,8 +650,9 @@ void bind_evaluation(py::module_& m) {
         nlohmann::json result;
         {
           py::gil_scoped_release release;
-          const MaskedDataset set =
-              load_masked_dataset(spec, foreground, x->kind() == "network" ? &load_network_dataset : &load_dataset);
+          const MaskedDataset set = load_masked_dataset(spec, foreground, [&](const std::string& s) {
+            return x->kind() == "network" ? load_network_dataset(s) : load_dataset(s, x->oversize());
+          });
           call.step(0, 1);
           result = evaluate(*x, set, o, nullptr, nullptr);
           call.step(1, 1);
@@ -796,7 +802,7 @@ void bind_evaluation(py::module_& m) {
       [](const ModelLike& model, const ImageLike& image, const TargetLike& target, int patch, int stride, double fill,
          int batch, int threads) {
         ModelArg a = model_arg(model);
-        const ImageSample s = image_arg(image, "image");
+        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
         const int c = a.target(target, a.input(s));
         OcclusionOptions o;
         o.patch = patch;
@@ -827,7 +833,7 @@ void bind_evaluation(py::module_& m) {
          int region, int steps, int regions_per_step, bool most_relevant_first, const std::string& replacement,
          double constant, double blur_sigma, std::uint64_t seed, int batch, int threads) {
         ModelArg a = model_arg(model);
-        const ImageSample s = image_arg(image, "image");
+        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
         const RowMatrixXd r = matrix_arg(relevance, "relevance");
         if (r.rows() != s.gray.rows || r.cols() != s.gray.cols)
           throw py::value_error("region_perturbation: relevance is " + std::to_string(r.rows()) + " x " +

@@ -198,3 +198,84 @@ def test_running_out_of_memory_names_the_image(model_dir):
     assert len(lines) == 2, result.stdout
     for line in lines:
         assert line.startswith("RuntimeError: image argument: out of memory (std::bad_alloc)"), result.stdout
+
+
+def test_set_max_image_pixels_overrides_the_environment(model, monkeypatch):
+    import numpy as np
+
+    image = np.zeros((28, 28), dtype=np.uint8)
+    refusal = "28 x 28 = 784 pixels is above the limit of 700 pixels"
+    monkeypatch.setenv("PIXELWISE_MAX_IMAGE_PIXELS", "100000")
+    try:
+        pixelwise.set_max_image_pixels(700)
+        assert pixelwise.max_image_pixels() == 700
+        with pytest.raises(RuntimeError, match=refusal):
+            model.explain(image)
+        with pytest.raises(RuntimeError, match=refusal):
+            model.predict(image)
+        monkeypatch.setenv("PIXELWISE_MAX_IMAGE_PIXELS", "700")
+        pixelwise.set_max_image_pixels(0)  # no limit, over the environment's
+        assert pixelwise.max_image_pixels() == 0
+        assert model.explain(image).image_size == (28, 28)
+        pixelwise.set_max_image_pixels(None)  # back to the environment
+        assert pixelwise.max_image_pixels() == 700
+        with pytest.raises(RuntimeError, match=refusal):
+            model.explain(image)
+    finally:
+        pixelwise.set_max_image_pixels(None)
+    monkeypatch.delenv("PIXELWISE_MAX_IMAGE_PIXELS")
+    assert pixelwise.max_image_pixels() == 4096 * 4096
+    with pytest.raises(ValueError, match="set_max_image_pixels: -1 is negative"):
+        pixelwise.set_max_image_pixels(-1)
+
+
+def downscaling_model(model_dir, tmp_path):
+    """The tiny model with "input": {"oversize": "downscale"} in its manifest."""
+    edited = tmp_path / "downscale-model"
+    shutil.copytree(model_dir, edited)
+    manifest = json.loads((edited / "manifest.json").read_text())
+    assert manifest["pipeline"]["input"] == {"oversize": "refuse"}  # written with every model
+    manifest["pipeline"]["input"] = {"oversize": "downscale"}
+    (edited / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (edited / "manifest.crc32").unlink()  # the manifest is edited on purpose (docs/errors.md)
+    return pixelwise.BowModel.load(str(edited))
+
+
+def test_a_model_configured_to_downscale_explains_the_downscaled_image(model, model_dir, test_images, tmp_path):
+    import numpy as np
+
+    images, _ = test_images
+    large = np.kron(images[0], np.ones((2, 2), dtype=np.uint8))  # 56 x 56, each pixel doubled
+    downscaling = downscaling_model(model_dir, tmp_path)
+    try:
+        pixelwise.set_max_image_pixels(784)
+        with pytest.raises(RuntimeError, match="56 x 56 = 3136 pixels is above the limit of 784 pixels"):
+            model.explain(large)
+        explanation = downscaling.explain(large)
+        from_file = tmp_path / "large.png"
+        pixelwise.save_image(str(from_file), large)
+        same = downscaling.explain(str(from_file))
+        scores = downscaling.predict(large)
+    finally:
+        pixelwise.set_max_image_pixels(None)
+    assert explanation.image_size == (28, 28)
+    assert explanation.pixels.shape == (28, 28)
+    record = explanation.to_json()
+    total = record["pixel_sum"] + record["absorbed"] + record["unassigned"]
+    assert abs(total - explanation.score) <= 1e-9 * max(1.0, abs(explanation.score))
+    # Area interpolation of 2 x 2 copies gives the 28 x 28 image back: the same explanation as of it.
+    assert np.array_equal(explanation.pixels, model.explain(images[0]).pixels)
+    assert np.array_equal(same.pixels, explanation.pixels)
+    assert np.array_equal(scores, model.predict(images[0]))
+
+
+def test_digits_references_are_refused_for_bow_models(model, model_dir):
+    message = "digits:test@0: digits: image references are read by network models only"
+    with pytest.raises(ValueError, match=message):
+        model.explain("digits:test@0")
+    with pytest.raises(ValueError, match=message):
+        model.predict("digits:test@0")
+    with pytest.raises(ValueError, match=message):
+        pixelwise.load_model(str(model_dir)).explain("digits:test@0")
+    with pytest.raises(ValueError, match=message):
+        pixelwise.occlusion(model, "digits:test@0", target=0)

@@ -117,8 +117,9 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
 
   FolderLock lock(request.out);  // one writer per folder (docs/errors.md, "Concurrent writers")
   const auto model = load_explainable_model(request.model);
-  const MaskedDataset data = load_masked_dataset(request.data, request.foreground,
-                                                 model->kind() == "network" ? &load_network_dataset : &load_dataset);
+  const MaskedDataset data = load_masked_dataset(request.data, request.foreground, [&](const std::string& spec) {
+    return model->kind() == "network" ? load_network_dataset(spec) : load_dataset(spec, model->oversize());
+  });
   std::vector<ReportImage> shown;
   nlohmann::json result = evaluate(*model, data, options, &shown, request.quiet ? nullptr : log);
   result["settings"]["command"] = {{"model", request.model}, {"data", request.data}, {"methods", request.methods},

@@ -13,13 +13,13 @@
 namespace pixelwise {
 namespace {
 
-std::vector<ImageSample> load_all(const std::vector<std::string>& references) {
+std::vector<ImageSample> load_all(const std::vector<std::string>& references, OversizeImages oversize) {
   // Every input is read before anything is written, so a bad one stops the
   // run with no output at all.
   std::vector<ImageSample> images;
   std::set<std::string> names;
   for (const auto& ref : references) {
-    images.push_back(load_image_reference(ref));
+    images.push_back(load_image_reference(ref, oversize));
     if (!names.insert(images.back().name).second)
       throw std::runtime_error(ref + ": another input has the same output name \"" + images.back().name + "\"");
   }
@@ -35,7 +35,7 @@ void print_scores(const BowModel& model, const ImageSample& image, const Eigen::
 
 int run_predict(const std::string& model_dir, const std::vector<std::string>& refs, bool json) {
   const BowModel model = BowModel::load(model_dir);
-  const auto images = load_all(refs);
+  const auto images = load_all(refs, model.config.input.oversize);
   nlohmann::json all = nlohmann::json::array();
   for (const auto& image : images) {
     const Eigen::VectorXd scores = model.forward(model.input(image), image.source).scores;
@@ -55,7 +55,7 @@ int run_predict(const std::string& model_dir, const std::vector<std::string>& re
 
 int run_test(const std::string& model_dir, const std::string& data, bool json) {
   const BowModel model = BowModel::load(model_dir);
-  const Dataset dataset = load_dataset(data);
+  const Dataset dataset = load_dataset(data, model.config.input.oversize);
   if (dataset.classes != model.classes) throw std::runtime_error(data + ": its classes differ from the model's");
   const int k = static_cast<int>(model.classes.size());
   std::vector<std::vector<int>> confusion(k, std::vector<int>(k, 0));
@@ -99,7 +99,7 @@ Command add_train_command(CLI::App& app) {
             const PipelineConfig config = PipelineConfig::load(a->config);
             // Refused before training, not after (docs/errors.md, "What is checked up front").
             check_folder_replaceable(a->out, kManifestFile, "pixelwise model directory");
-            const Dataset dataset = load_dataset(a->data);
+            const Dataset dataset = load_dataset(a->data, config.input.oversize);
             const BowModel model = BowModel::train(config, dataset, a->quiet ? nullptr : &std::cerr);
             model.save(a->out);
             if (!a->quiet) std::cerr << "model written to " << a->out << "\n";

@@ -349,7 +349,8 @@ MaskArray load_mask(const std::string& path, int rows, int cols) {
   return mask;
 }
 
-MaskedDataset load_masked_dataset(const std::string& spec, double foreground, Dataset (*loader)(const std::string&)) {
+MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
+                                  const std::function<Dataset(const std::string&)>& loader) {
   MaskedDataset out;
   if (spec.rfind(kScenesPrefix, 0) == 0) {
     // scenes:FOLDER:SPLIT[:LIMIT], read from the right so that FOLDER may hold colons.
@@ -400,7 +401,7 @@ MaskedDataset load_masked_dataset(const std::string& spec, double foreground, Da
     if (out.data.images.empty()) throw std::runtime_error(spec + ": no scenes in split " + split);
     return out;
   }
-  out.data = loader(spec);
+  out.data = loader ? loader(spec) : load_dataset(spec);
   out.masks.resize(out.data.images.size());
   if (foreground >= 0) {
     std::ostringstream s;

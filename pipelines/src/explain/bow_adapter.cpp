@@ -53,10 +53,11 @@ class BowAdapter : public ExplainableModel {
   // "What is checked up front"): also its size, which would otherwise fail
   // mid-run in the descriptors.
   ImageSample read_input(const std::string& reference) const override {
-    ImageSample sample = load_image_reference(reference);
+    ImageSample sample = load_image_reference(reference, oversize());
     model_.check_image(model_.input(sample), reference);
     return sample;
   }
+  OversizeImages oversize() const override { return model_.config.input.oversize; }
   const cv::Mat& input(const ImageSample& sample) const override { return model_.input(sample); }
   Eigen::VectorXd all_scores(const cv::Mat& image, const std::string& what) const override {
     return model_.forward(image, what).scores;

@@ -142,14 +142,14 @@ std::vector<ImageSample> read_fashion(const std::string& split, long first, long
 }
 
 // Grey pixels, and the colour ones when the file has colour.
-void read_pixels(const std::string& path, ImageSample& s) {
-  const cv::Mat raw = read_image_file(path);
+void read_pixels(const std::string& path, ImageSample& s, OversizeImages oversize) {
+  const cv::Mat raw = read_image_file(path, oversize);
   s.gray = to_gray_float(raw, path);
   if (raw.channels() >= 3) s.colour = to_colour_float(raw, path);
 }
 
 // voc:ROOT:CLASS:SPLIT[:LIMIT], read from the right so that ROOT may hold ':'.
-Dataset load_voc(const std::string& spec) {
+Dataset load_voc(const std::string& spec, OversizeImages oversize) {
   std::vector<std::string> parts;
   std::string rest = spec.substr(4);
   for (size_t at; (at = rest.rfind(':')) != std::string::npos && parts.size() < 3; rest.erase(at))
@@ -184,7 +184,7 @@ Dataset load_voc(const std::string& spec) {
     ImageSample s;
     s.name = id;
     s.source = (root / "JPEGImages" / (id + ".jpg")).string();
-    read_pixels(s.source, s);
+    read_pixels(s.source, s, oversize);
     s.label = label == "1" ? 1 : 0;
     d.images.push_back(std::move(s));
   }
@@ -200,7 +200,7 @@ bool is_image_file(const fs::path& p) {
   return false;
 }
 
-Dataset load_folder(const std::string& spec) {
+Dataset load_folder(const std::string& spec, OversizeImages oversize) {
   if (!fs::is_directory(spec))
     throw std::runtime_error(spec + ": not a data set (neither fashion-mnist:SPLIT[:LIMIT] nor a folder)");
   Dataset d;
@@ -222,7 +222,7 @@ Dataset load_folder(const std::string& spec) {
       ImageSample s;
       s.name = dir.filename().string() + "-" + f.stem().string();
       s.source = f.string();
-      read_pixels(f.string(), s);
+      read_pixels(f.string(), s, oversize);
       s.label = label;
       d.images.push_back(std::move(s));
     }
@@ -261,11 +261,11 @@ std::string fashion_mnist_dir() {
   return dir && *dir ? dir : "/usr/share/datasets/fashion-mnist";
 }
 
-Dataset load_dataset(const std::string& spec) {
+Dataset load_dataset(const std::string& spec, OversizeImages oversize) {
   const std::string prefix = std::string(kFashionPrefix) + ":";
-  if (spec.rfind("voc:", 0) == 0) return load_voc(spec);
+  if (spec.rfind("voc:", 0) == 0) return load_voc(spec, oversize);
   refuse_other_kinds(spec, "data sets");
-  if (spec.rfind(prefix, 0) != 0) return load_folder(spec);
+  if (spec.rfind(prefix, 0) != 0) return load_folder(spec, oversize);
   const std::string rest = spec.substr(prefix.size());
   const size_t colon = rest.find(':');
   const std::string split = rest.substr(0, colon);
@@ -279,7 +279,7 @@ Dataset load_dataset(const std::string& spec) {
   return d;
 }
 
-ImageSample load_image_reference(const std::string& reference) {
+ImageSample load_image_reference(const std::string& reference, OversizeImages oversize) {
   const std::string prefix = std::string(kFashionPrefix) + ":";
   if (reference.rfind(prefix, 0) == 0) {
     const std::string rest = reference.substr(prefix.size());
@@ -294,7 +294,7 @@ ImageSample load_image_reference(const std::string& reference) {
   ImageSample s;
   s.name = fs::path(reference).stem().string();
   s.source = reference;
-  read_pixels(reference, s);
+  read_pixels(reference, s, oversize);
   return s;
 }
 

@@ -28,7 +28,8 @@ constexpr int kVersion = 1;
 // The top-level sections: the pipeline's and every registered classifier kind's.
 std::set<std::string> top_level_keys() {
   std::set<std::string> keys{"descriptor", "codebook", "coding",   "pooling", "normalisation",
-                             "mapping",    "gmm",      "pca",      "channels", "combine", "description"};
+                             "mapping",    "gmm",      "pca",      "channels", "combine", "description",
+                             "input"};
   for (const auto& kind : classifier_kinds()) keys.insert(kind.section);
   return keys;
 }
@@ -63,6 +64,7 @@ PipelineConfig PipelineConfig::parse(const nlohmann::json& j) {
   c.gmm = top.gmm;
   c.pca = top.pca;
   c.classifier = parse_classifier_section(j);
+  if (j.contains("input")) c.input = j.at("input").get<InputOptions>();
   if (j.contains("combine")) c.combine = enum_names(c.combine).read(j.at("combine"), "combine", "config");
   c.classifier->check_combine(c.combine);
   if (j.contains("channels")) c.channels = parse_channel_list(j.at("channels"), top, c.combine);
@@ -116,6 +118,7 @@ nlohmann::json PipelineConfig::to_json() const {
   if (mapping.type != MappingType::histogram) j["pca"] = pca;
   j[classifier_kind(classifier->kind()).section] = classifier->to_json();
   if (!channels.empty()) j["channels"] = channel_list_json(channels, combine);
+  j["input"] = input;
   return j;
 }
 

@@ -9,28 +9,61 @@
 
 namespace pixelwise {
 
+/// What to do with an image above the pixel limit (max_image_pixels): refuse
+/// it (the default), or downscale it to fit (fit_image_limit). A BoW model's
+/// configuration chooses ("input": {"oversize": ...}, docs/config.md).
+enum class OversizeImages { refuse, downscale };
+const EnumNames<OversizeImages>& enum_names(OversizeImages);
+
+/// The configuration section "input": how a model reads its images.
+struct InputOptions {
+  OversizeImages oversize = OversizeImages::refuse;
+  static const OptionSchema<InputOptions>& schema();
+};
+void to_json(nlohmann::json& j, const InputOptions& o);
+void from_json(const nlohmann::json& j, InputOptions& o);
+
 /// Reads an image file as it is stored (cv::IMREAD_UNCHANGED). Throws
 /// std::runtime_error naming the file when it is missing, unreadable, empty,
-/// corrupt or truncated (decode_image_bytes).
-cv::Mat read_image_file(const std::string& path);
+/// corrupt or truncated (decode_image_bytes), or above the pixel limit and
+/// `oversize` is refuse.
+cv::Mat read_image_file(const std::string& path, OversizeImages oversize = OversizeImages::refuse);
 
 /// Decodes the bytes of an image file (cv::IMREAD_UNCHANGED). OpenCV decodes
 /// a truncated PNG or JPEG with a warning only, filling the missing rows; so
 /// the structure of those two formats is walked first and a file that ends
 /// before its IEND chunk (PNG) or EOI marker (JPEG) is refused as truncated
-/// (docs/errors.md, "Inputs"). Throws std::runtime_error naming `what`.
-cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what);
+/// (docs/errors.md, "Inputs"). Throws std::runtime_error naming `what`. An
+/// image above the pixel limit is refused from its PNG or JPEG header before
+/// it is decoded, or with `oversize` downscale decoded and downscaled
+/// (fit_image_limit).
+cv::Mat decode_image_bytes(const std::string& bytes, const std::string& what,
+                           OversizeImages oversize = OversizeImages::refuse);
 
 /// The largest image accepted, in pixels (docs/errors.md, "Limits"): an
 /// explanation holds several float planes and descriptor sets of the image,
-/// so memory grows with its pixels. 4096 x 4096 by default; the environment
-/// variable PIXELWISE_MAX_IMAGE_PIXELS sets another (a positive whole number,
-/// or 0 for no limit; anything else is an error naming it).
+/// so memory grows with its pixels. In order of precedence: the value of
+/// set_max_image_pixels (the command line's --max-image-pixels, Python's
+/// pixelwise.set_max_image_pixels), the environment variable
+/// PIXELWISE_MAX_IMAGE_PIXELS (a whole number; anything else is an error
+/// naming it), 4096 x 4096. 0 means no limit.
 inline constexpr long kDefaultMaxImagePixels = 4096L * 4096L;
 long max_image_pixels();
+/// Sets the limit for this process (0: no limit), over the environment
+/// variable; a negative value removes it again (back to the variable or the
+/// default).
+void set_max_image_pixels(long pixels);
 /// Throws std::runtime_error naming `what`, its size and the limit when a
 /// width x height image is above max_image_pixels().
 void check_image_size(long width, long height, const std::string& what);
+/// The largest size of the same aspect ratio (each side rounded down, at
+/// least 1) whose pixel count is within `limit` (> 0).
+cv::Size fitted_image_size(long width, long height, long limit);
+/// `image` (any depth and channels) within the pixel limit: as it is when it
+/// fits; above it, refused (check_image_size) or, with `oversize` downscale,
+/// resized to fitted_image_size with area interpolation (cv::INTER_AREA, the
+/// mean of the pixels each new pixel covers).
+cv::Mat fit_image_limit(const cv::Mat& image, OversizeImages oversize, const std::string& what);
 
 /// Reads an image file as grey levels in [0, 1] (CV_32F). Throws
 /// std::runtime_error naming the file when it is missing, unreadable or empty.

@@ -37,6 +37,7 @@
 //                              can then be derived as the pixels brighter than a
 //                              threshold (Fashion-MNIST: the item on black).
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -100,9 +101,9 @@ struct MaskedDataset {
 /// `spec` as described above. `foreground` >= 0 derives a mask for every image
 /// without one: the pixels of grey level > foreground (images whose mask would
 /// be empty get none). `loader` reads specs that are not scenes (e.g.
-/// load_dataset or load_network_dataset).
+/// load_dataset or load_network_dataset; none: load_dataset).
 MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
-                                  Dataset (*loader)(const std::string&) = &load_dataset);
+                                  const std::function<Dataset(const std::string&)>& loader = nullptr);
 
 /// Reads a mask image (8-bit, > 127 is inside); `what` names it in errors.
 MaskArray load_mask(const std::string& path, int rows, int cols);

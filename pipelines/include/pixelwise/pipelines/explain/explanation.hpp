@@ -105,6 +105,9 @@ class ExplainableModel : public ScoreModel {
   /// model's inputs are read, and checks that the model can take it; throws
   /// naming the reference otherwise.
   virtual ImageSample read_input(const std::string& reference) const = 0;
+  /// What the model does with an image above the pixel limit (docs/errors.md,
+  /// "Limits"): a BoW model as its configuration says ("input"), others refuse.
+  virtual OversizeImages oversize() const { return OversizeImages::refuse; }
   /// The image of a sample as this model reads it (grey, or colour for a BoW
   /// model with colour channels): what every method scores and explains.
   virtual const cv::Mat& input(const ImageSample& sample) const { return sample.gray; }

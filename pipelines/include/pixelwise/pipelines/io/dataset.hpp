@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/features/image.hpp"
+
 namespace pixelwise {
 
 struct ImageSample {
@@ -32,8 +34,10 @@ struct Dataset {
   std::vector<ImageSample> images;
 };
 
-Dataset load_dataset(const std::string& spec);
-ImageSample load_image_reference(const std::string& reference);
+/// A data set or one image; `oversize` says what to do with an image above
+/// the pixel limit (a BoW model's "input" configuration; docs/errors.md, "Limits").
+Dataset load_dataset(const std::string& spec, OversizeImages oversize = OversizeImages::refuse);
+ImageSample load_image_reference(const std::string& reference, OversizeImages oversize = OversizeImages::refuse);
 
 const std::vector<std::string>& fashion_mnist_classes();
 std::string fashion_mnist_dir();

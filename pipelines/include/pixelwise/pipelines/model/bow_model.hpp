@@ -65,6 +65,7 @@ struct PipelineConfig {
   MappingOptions mapping;  ///< histogram (default), fisher or vlad (docs/design.md 1.8)
   GmmOptions gmm;          ///< the GMM vocabulary of a Fisher mapping
   PcaOptions pca;          ///< descriptor PCA of a Fisher or VLAD mapping
+  InputOptions input;      ///< images above the pixel limit: refused or downscaled (docs/errors.md, "Limits")
   Combine combine = Combine::concatenate;  ///< see bow_channels.hpp
   std::vector<ChannelConfig> channels;     ///< as configured; empty: one channel of the top-level sections
   /// The classifier's kind and its parsed configuration section (section
