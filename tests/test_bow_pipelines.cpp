@@ -158,6 +158,14 @@ BOOST_AUTO_TEST_CASE(channels_as_concatenated_histograms_or_a_sum_of_weighted_ke
     }
     const BowExplanation e = explain(sum, image.gray, -1, BiasPolicy::nonzero, image.name);
     check_conserved(e);
+    // Without the per-level split (the command line's setting) the
+    // explanation is the same to the last bit, only level_relevance is left out.
+    ExplainOptions no_levels;
+    no_levels.levels = false;
+    const BowExplanation lean = explain(sum, image.gray, -1, no_levels, image.name);
+    BOOST_TEST(lean.level_relevance.size() == 0);
+    BOOST_TEST((lean.pixels == e.pixels));
+    BOOST_TEST((lean.feature_relevance == e.feature_relevance));
     BOOST_REQUIRE_EQUAL(e.channels.size(), 2u);
     BOOST_TEST(e.channels[0].features + e.channels[1].features == e.features.size());
     for (int l = 0; l < e.features.size(); ++l)

@@ -88,31 +88,55 @@ class PoolingView : public ConnectionView {
   }
 };
 
-// The Fisher/VLAD mapping layer (docs/design.md 1.8): one connection per term
-// z_ld (a descriptor's entry and one dimension of its block), with value
-// z_ld. LRP-0 gives R_l = sum_d R_d z_ld / s_d; epsilon adds
+// The Fisher/VLAD mapping layer (docs/design.md 1.8) restricted to the terms
+// of one component k: one connection per term z_ld (an entry of k and one
+// dimension of its block), with value z_ld, feeding the dimensions of k in
+// every cell (its outputs, numbered cell * P + part * D + j with P = 2D for
+// Fisher, D for VLAD). LRP-0 gives R_l = sum_d R_d z_ld / s_d; epsilon adds
 // eps * scale_d * sign(s_d) to s_d, with scale_d = mean |z_ld| over the N_c
 // descriptors of the dimension's cell.
+//
+// Every dimension belongs to one component, so the rule applied component by
+// component is the rule applied to the whole layer; the parts are small
+// enough to stay in cache, where the whole layer (descriptors x cells x
+// components x 2D terms) made an explanation memory-bound.
 class TermView : public ConnectionView {
  public:
-  explicit TermView(const TermEncoding& e)
-      : ConnectionView(e.size(), e.features(),
-                       e.components() > 0 ? e.entries.size() * static_cast<size_t>(e.block() / e.components()) : 0) {
-    scale_ = Eigen::RowVectorXd::Zero(e.size());
-    for (const auto& entry : e.entries)
+  TermView(const TermEncoding& e, const std::vector<int>& entries)
+      : ConnectionView(e.cells * (e.block() / e.components()), e.features(), entries.size() * (e.block() / e.components())),
+        e_(e),
+        per_cell_(e.block() / e.components()) {
+    scale_ = Eigen::RowVectorXd::Zero(e.cells * per_cell_);
+    for (int i : entries) {
+      const TermEncoding::Entry& entry = e.entries[static_cast<size_t>(i)];
       e.terms(entry, [&](long bin, double z) {
-        connect(bin, entry.feature, z);
-        scale_[bin] += std::abs(z);
+        const long local = local_of(bin);
+        connect(local, entry.feature, z);
+        scale_[local] += std::abs(z);
       });
-    const long block = e.block();
+    }
     for (long d = 0; d < scale_.size(); ++d) {
-      const int n = e.cell_count[d / block];
+      const int n = e.cell_count[d / per_cell_];
       if (n > 0) scale_[d] /= n;
     }
   }
   Eigen::RowVectorXd stabiliser_scale() const override { return scale_; }
+  long outputs() const { return scale_.size(); }
+  /// Dimension of the whole vector of output `local` of component k.
+  long global_of(long local, int k) const {
+    const long D = e_.dimension(), part = (local % per_cell_) / D;
+    return (local / per_cell_) * e_.block() + part * e_.components() * D + k * D + local % D;
+  }
 
  private:
+  // The layout of TermEncoding: the block's mean part (or VLAD's residuals)
+  // holds component k at k D + j, Fisher's variance part at K D + k D + j.
+  long local_of(long bin) const {
+    const long D = e_.dimension(), in_block = bin % e_.block();
+    return (bin / e_.block()) * per_cell_ + (in_block >= e_.components() * D ? D : 0) + in_block % D;
+  }
+  const TermEncoding& e_;
+  long per_cell_;
   Eigen::RowVectorXd scale_;
 };
 
@@ -123,13 +147,21 @@ Relevance term_relevance(const TermEncoding& e, const Eigen::VectorXd& relevance
     throw std::invalid_argument(name_of(e.type) + " relevance: " + std::to_string(relevance.size()) +
                                 " relevances for an encoding of " + std::to_string(e.size()));
   static const LrpRule lrp0 = LrpRule::lrp0();
-  const TermView view(e);
   Relevance out;
   out.account.name = name_of(e.type);
   if (rule && rule->name() != "lrp0") out.account.name += " [" + rule->name() + "]";
-  const Eigen::RowVectorXd lower =
-      apply_rule(view, view.input(), relevance.transpose(), rule ? *rule : lrp0, LrpOptions{}, out.account);
-  out.relevance = view.per_feature(lower);
+  out.relevance = Eigen::VectorXd::Zero(e.features());
+  std::vector<std::vector<int>> by_component(static_cast<size_t>(e.components()));
+  for (size_t i = 0; i < e.entries.size(); ++i) by_component[e.entries[i].component].push_back(static_cast<int>(i));
+  // Every component, also one without entries: relevance of its dimensions
+  // then has no term to go to and is reported as unassigned.
+  for (int k = 0; k < e.components(); ++k) {
+    const TermView view(e, by_component[k]);
+    Eigen::RowVectorXd upper(view.outputs());
+    for (long d = 0; d < upper.size(); ++d) upper[d] = relevance[view.global_of(d, k)];
+    const Eigen::RowVectorXd lower = apply_rule(view, view.input(), upper, rule ? *rule : lrp0, LrpOptions{}, out.account);
+    out.relevance += view.per_feature(lower);
+  }
   close_account(out.account, relevance.sum(), out.relevance.sum());
   return out;
 }

@@ -167,6 +167,7 @@ class BowAdapter : public ExplainableModel {
     options.taylor = settings.taylor;
     if (settings.rule) options.rule = *settings.rule;
     options.ignore_bias = settings.ignore_bias;
+    options.levels = false;  // Explanation reports no per-level split
     return options;
   }
   int versus(const ExplainSettings& settings) const {

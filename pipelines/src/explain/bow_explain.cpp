@@ -124,7 +124,7 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   int first_feature = 0;
   size_t levels = 0;
   for (const ChannelConfig& config : model.channels) levels = std::max(levels, config.pooling.pyramid.size());
-  e.level_relevance = RowMatrixXd::Zero(p.relevance[2].size(), static_cast<long>(levels));
+  if (options.levels) e.level_relevance = RowMatrixXd::Zero(p.relevance[2].size(), static_cast<long>(levels));
   const LrpRule* pooling_rule = rules.rule_for_selector("pooling");
   for (size_t i = 0; i < channels.size(); ++i) {
     const ChannelEncoding& channel = forward.encoding.channels[i];
@@ -139,9 +139,11 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     c.pixels = pixels[i].account;
     c.pixel_map = pixel_map(pixels[i].relevance, width, height);
     if (channel.terms) c.component_relevance = component_relevance(*channel.terms, p.relevance[1].segment(c.offset, c.bins));
-    const RowMatrixXd shares =
-        level_shares(channels[i], model.channels[i].pooling, p.relevance[1].segment(c.offset, c.bins), pooling_rule);
-    e.level_relevance.block(first_feature, 0, shares.rows(), shares.cols()) = shares;
+    if (options.levels) {
+      const RowMatrixXd shares =
+          level_shares(channels[i], model.channels[i].pooling, p.relevance[1].segment(c.offset, c.bins), pooling_rule);
+      e.level_relevance.block(first_feature, 0, shares.rows(), shares.cols()) = shares;
+    }
     first_feature += c.features;
     e.features.frames.insert(e.features.frames.end(), channel.features.frames.begin(), channel.features.frames.end());
     e.channels.push_back(std::move(c));

@@ -53,6 +53,11 @@ struct ExplainOptions {
   /// (Composite::parse; "zb" without bounds takes PipelineConfig::histogram_bounds).
   std::string rule = kBowNetworkDefaultRule;
   bool ignore_bias = false;  ///< network classifiers: biases absorb no relevance
+  /// Also split each feature's relevance over the pyramid levels
+  /// (BowExplanation::level_relevance): one more pass of the pooling rule per
+  /// level. The command line and the model adapter, which do not report the
+  /// split, turn it off.
+  bool levels = true;
 };
 
 struct BowExplanation {
@@ -76,7 +81,7 @@ struct BowExplanation {
   /// fewer has 0 in the rest): the relevance each feature receives from its
   /// cell of each level (docs/design.md 1.2, 1.8). Row l adds up to
   /// feature_relevance[l] to rounding.
-  RowMatrixXd level_relevance;
+  RowMatrixXd level_relevance;  ///< empty unless ExplainOptions::levels
   RowMatrixXd pixels;        ///< H x W relevance, summed over the channels
   /// the classifier's layers (svm; network: one per network layer, top first), pooling, pixels
   /// (the latter two summed over channels).
