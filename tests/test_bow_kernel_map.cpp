@@ -167,8 +167,13 @@ BOOST_AUTO_TEST_CASE(configuration_errors_in_the_feature_map_are_named) {
   auto message = [](const std::string& text) { return test::error_of([&] { config_of(text); }); };
   BOOST_TEST(message(R"({"svm": {"kernel": "hik", "feature_map": {"oder": 2}}})") ==
              "config section \"svm\": feature_map: unknown key \"oder\" (known: epsilon, max_passes, order, period, seed)");
-  BOOST_TEST(message(R"({"svm": {"kernel": "rbf", "feature_map": {}}})").find("hik and chi2 kernels, not rbf") !=
-             std::string::npos);
+  BOOST_TEST(message(R"({"svm": {"kernel": "rbf", "feature_map": {}}})") ==
+             "config section \"svm\": feature_map: homogeneous kernel maps exist for the hik and chi2 kernels (and the "
+             "identity for linear), not rbf");
+  // The linear kernel's map is the identity: an order is refused.
+  BOOST_TEST(message(R"({"svm": {"kernel": "linear", "feature_map": {"order": 2}}})") ==
+             "config section \"svm\": feature_map: feature map: the linear kernel's map is the identity; it takes no "
+             "order or period");
   BOOST_TEST(message(R"({"svm": {"kernel": "hik", "multiclass": "one_vs_one", "feature_map": {}}})").find("one_vs_rest") !=
              std::string::npos);
   BOOST_TEST(message(R"({"svm": {"kernel": "hik", "feature_map": {"order": 30}}})").find("order") != std::string::npos);
