@@ -140,6 +140,18 @@ def interrupted_seconds(call):
     return time.monotonic() - start
 
 
+def assert_interrupted_early(calls, whole):
+    """Each call, interrupted after a tenth of `whole` (its estimated full
+    time), raises KeyboardInterrupt before half of it has passed."""
+    for call in calls:
+        thread = interrupt_after(whole / 10)
+        try:
+            interrupted = interrupted_seconds(call)
+        finally:
+            thread.join()
+        assert interrupted < whole / 2, (interrupted, whole)
+
+
 def test_ctrl_c_interrupts_one_long_occlusion(model):
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, size=(64, 64), dtype=np.uint8)
@@ -149,14 +161,8 @@ def test_ctrl_c_interrupts_one_long_occlusion(model):
     per_evaluation = (time.monotonic() - start) / coarse.evaluations
     positions = 61 * 61  # patch 4, stride 1 on 64 pixels: origins 0..60 on each axis
     whole = per_evaluation * (positions + 1)
-    for call in (lambda: model.explain(image, method="occlusion", patch=4, stride=1),
-                 lambda: pixelwise.occlusion(model, image, target=0, patch=4, stride=1)):
-        thread = interrupt_after(whole / 10)
-        try:
-            interrupted = interrupted_seconds(call)
-        finally:
-            thread.join()
-        assert interrupted < whole / 2, (interrupted, whole)
+    assert_interrupted_early((lambda: model.explain(image, method="occlusion", patch=4, stride=1),
+                              lambda: pixelwise.occlusion(model, image, target=0, patch=4, stride=1)), whole)
 
 
 def test_ctrl_c_interrupts_one_tiled_explanation(model):
@@ -167,14 +173,8 @@ def test_ctrl_c_interrupts_one_tiled_explanation(model):
     per_tile = (time.monotonic() - start) / 64
     assert len(model.explain_tiled(image, size=28, offset=8).tiles) == 64 and coarse.evaluations == 65
     whole = per_tile * 57 * 57  # offset 1: origins 0..56
-    for call in (lambda: model.explain(image, tiles=(28, 1)),
-                 lambda: model.explain_tiled(image, size=28, offset=1)):
-        thread = interrupt_after(whole / 10)
-        try:
-            interrupted = interrupted_seconds(call)
-        finally:
-            thread.join()
-        assert interrupted < whole / 2, (interrupted, whole)
+    assert_interrupted_early((lambda: model.explain(image, tiles=(28, 1)),
+                              lambda: model.explain_tiled(image, size=28, offset=1)), whole)
 
 
 def test_ctrl_c_interrupts_evaluate(model):
