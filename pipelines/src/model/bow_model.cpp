@@ -155,12 +155,6 @@ void BowModel::check_image(const cv::Mat& image, const std::string& what) const 
   }
 }
 
-bool BowModel::maps_terms() const {
-  for (const auto& channel : channels)
-    if (channel.mapping.type != MappingType::histogram) return true;
-  return false;
-}
-
 long BowModel::dimension() const {
   long d = 0;
   for (const auto& channel : channels) d += channel.dimension();

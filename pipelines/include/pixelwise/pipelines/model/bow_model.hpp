@@ -112,8 +112,6 @@ class BowModel {
   std::vector<long> class_counts;
   nlohmann::json training_info;
 
-  /// Whether some channel maps its descriptors to a Fisher vector or VLAD.
-  bool maps_terms() const;
   /// Length of the histograms (the classifier's input).
   long dimension() const;
   /// The classifier's input shape 1 x 1 x dimension().
