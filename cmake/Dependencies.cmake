@@ -20,3 +20,13 @@ add_library(pixelwise::vlfeat UNKNOWN IMPORTED)
 set_target_properties(pixelwise::vlfeat PROPERTIES
   IMPORTED_LOCATION ${VLFEAT_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${VLFEAT_INCLUDE_DIR})
+
+# OpenBLAS (Debian's libopenblas-dev, its pthread flavour) for the float32
+# matrix products of nearest-word search (features/src/coding). Found through
+# the flavour's own CMake file, not the generic libblas/cblas.h alternatives,
+# which may point at the reference BLAS without openblas_set_num_threads.
+find_package(OpenBLAS CONFIG REQUIRED)
+add_library(pixelwise::openblas INTERFACE IMPORTED)
+set_target_properties(pixelwise::openblas PROPERTIES
+  INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}"
+  INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}")

@@ -118,6 +118,8 @@ relevance = sum(cpu(n)[0] for n in ("BM_RelevanceSvmFromPass", "BM_RelevancePool
 print(f"  relevance steps (svm from the pass + pooling + pixels) {relevance:.2f} ms = "
       f"{relevance / predict_ms:.4f} x predict")
 print(f"  SVM decision direct / tables       {ratio('BM_SvmDecisionDirect', 'BM_SvmDecisionTables'):.1f}")
+print(f"  coding exact / GEMM + argmin limit {ratio('BM_CodingExact', 'BM_SgemmArgminLimit'):.2f}   (target <= 1.5)")
+print(f"  coding kd-forest / exact           {ratio('BM_CodingKdForest', 'BM_CodingExact'):.2f}")
 print(f"  pixel spreading direct / fast      {ratio('BM_RelevancePixelsDirect', 'BM_RelevancePixelsFast'):.1f}")
 occ = stages["BM_Occlusion/iterations:1"]
 print(f"  occlusion (64 px patches, stride 32, {occ['evaluations']:.0f} passes) / LRP explain  "

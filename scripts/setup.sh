@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsvm-dev libvlfeat-dev libopencv-dev libeigen3-dev zlib1g-dev
-  libboost-test-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev
+  libboost-test-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libopenblas-dev
   clang libclang-rt-14-dev llvm
   dataset-fashion-mnist opencv-doc
   chromium

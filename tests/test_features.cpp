@@ -1,6 +1,9 @@
 // Local features and the BoW encoding (docs/design.md 1.1-1.3) on real images.
 #include <boost/test/unit_test.hpp>
 
+#include <opencv2/imgproc.hpp>
+#include <random>
+
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/dense_sift.hpp"
 #include "pixelwise/features/image.hpp"
@@ -111,6 +114,128 @@ BOOST_AUTO_TEST_CASE(codebook_is_seeded_and_search_is_exact) {
   options.words = static_cast<int>(all.rows()) + 1;
   options.training_descriptors = options.words;
   BOOST_CHECK_THROW(Codebook::train(all, options), std::runtime_error);
+}
+
+namespace {
+// The obviously correct search: every word's squared distance summed in
+// double, sorted by (distance, index).
+std::vector<int> brute_force_nearest(const Eigen::RowVectorXd& x, const RowMatrixXd& centres, int k,
+                                     std::vector<double>& distances) {
+  std::vector<std::pair<double, int>> all(static_cast<size_t>(centres.rows()));
+  for (long v = 0; v < centres.rows(); ++v) all[v] = {(x - centres.row(v)).squaredNorm(), static_cast<int>(v)};
+  std::partial_sort(all.begin(), all.begin() + k, all.end());
+  std::vector<int> index(k);
+  distances.resize(k);
+  for (int j = 0; j < k; ++j) index[j] = all[j].second, distances[j] = all[j].first;
+  return index;
+}
+
+// Exact search (a float32 GEMM, then the candidates within its error bound
+// re-ranked in double) against the brute force, on every descriptor.
+void check_exact_search(const Codebook& codebook, const RowMatrixXf& descriptors, int k) {
+  const Codebook::Neighbours fast = codebook.nearest_k(descriptors, k);
+  const Codebook::Neighbours fast_double = codebook.nearest_k(RowMatrixXd(descriptors.cast<double>()), k);
+  const RowMatrixXd centres = codebook.centres().cast<double>();
+  long differing = 0, differing_double = 0;
+  double worst_distance_error = 0;
+  std::vector<double> distances;
+  for (long i = 0; i < descriptors.rows(); ++i) {
+    const std::vector<int> expected = brute_force_nearest(descriptors.row(i).cast<double>(), centres, k, distances);
+    bool same = true, same_double = true;
+    for (int j = 0; j < k; ++j) {
+      same = same && fast.index[i * k + j] == expected[j];
+      same_double = same_double && fast_double.index[i * k + j] == expected[j];
+      worst_distance_error = std::max(worst_distance_error, std::abs(fast.distance[i * k + j] - distances[j]));
+    }
+    differing += !same;
+    differing_double += !same_double;
+  }
+  BOOST_TEST(differing == 0);
+  BOOST_TEST(differing_double == 0);
+  BOOST_TEST(worst_distance_error == 0.0);  // the same sum in the same order
+}
+
+RowMatrixXf stack_rows(const std::vector<RowMatrixXf>& parts) {
+  long rows = 0;
+  for (const auto& p : parts) rows += p.rows();
+  RowMatrixXf all(rows, parts.front().cols());
+  long r = 0;
+  for (const auto& p : parts) {
+    all.middleRows(r, p.rows()) = p;
+    r += p.rows();
+  }
+  return all;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(exact_search_by_matrix_product_equals_brute_force_on_real_descriptors) {
+  // The benchmark photo of benchmarks/bench_pipeline.cpp: opencv-doc's
+  // home.jpg at 500 x 375, dense SIFT every 6 pixels at bin sizes 4, 6, 8, 10
+  // (18604 descriptors), against 4096 words drawn from four other photos.
+  const std::string samples = "/usr/share/doc/opencv-doc/examples/data/";
+  DenseSiftOptions sift;
+  sift.step = 6;
+  sift.bin_sizes = {4, 6, 8, 10};
+  auto photo = [&](const char* name) {
+    cv::Mat resized;
+    cv::resize(load_gray_image(samples + name), resized, cv::Size(500, 375), 0, 0, cv::INTER_AREA);
+    return compute_dense_sift(resized, sift, name).descriptors;
+  };
+  const RowMatrixXf image = photo("home.jpg");
+  BOOST_REQUIRE_EQUAL(image.rows(), 18604);
+  std::vector<RowMatrixXf> others;
+  for (const char* name : {"fruits.jpg", "building.jpg", "baboon.jpg", "stuff.jpg"}) others.push_back(photo(name));
+  const Codebook photo_words(sample_rows(stack_rows(others), 4096, 8), CodebookOptions{});
+  check_exact_search(photo_words, image, 1);
+  check_exact_search(photo_words, image.topRows(3000), 5);
+
+  // Fashion-MNIST: descriptors of 40 test images against 200 words learnt on
+  // 40 others, as in the demo pipeline.
+  std::vector<RowMatrixXf> train, test;
+  for (int i = 0; i < 40; ++i) {
+    train.push_back(compute_dense_sift(load_image_reference("fashion-mnist:train@" + std::to_string(i)).gray,
+                                       DenseSiftOptions{}, "train").descriptors);
+    test.push_back(compute_dense_sift(load_image_reference("fashion-mnist:test@" + std::to_string(i)).gray,
+                                      DenseSiftOptions{}, "test").descriptors);
+  }
+  CodebookOptions words;
+  words.words = 200;
+  words.training_descriptors = 5000;
+  const Codebook fashion_words = Codebook::train(stack_rows(train), words);
+  check_exact_search(fashion_words, stack_rows(test), 1);
+  check_exact_search(fashion_words, stack_rows(test), 5);
+}
+
+BOOST_AUTO_TEST_CASE(exact_search_resolves_ties_and_near_ties_below_float_precision) {
+  // x has integer entries in [500, 1500] (exact in float; |x|^2 about 1.4e8,
+  // where float32 values are 8 or 16 apart). Word 0 sits at squared distance
+  // (100 + 2^-8)^2 along one axis, word 1 at exactly 100^2 along another and
+  // word 2 at exactly 100^2 along a third; words 3.. are far. Word 0 is
+  // farther than word 1 by 0.78, far below what the float32 values
+  // g = |c|^2 - 2 x.c resolve, so on some of these draws the float order is
+  // wrong; the exact order is always 1, 2 (the tie, lower index first), 0.
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> entry(500, 1500);
+  const float delta = std::ldexp(1.0f, -8);
+  const double far = std::pow(100.0 + std::ldexp(1.0, -8), 2);
+  int wrong_nearest = 0, wrong_three = 0;
+  for (int draw = 0; draw < 300; ++draw) {
+    Eigen::RowVectorXf x(128);
+    for (int i = 0; i < 128; ++i) x[i] = static_cast<float>(entry(rng));
+    const int axis = draw % 100;
+    RowMatrixXf centres = x.replicate(12, 1);
+    centres(0, axis) += 100.0f + delta;
+    centres(1, axis + 1) += 100.0f;
+    centres(2, axis + 2) += 100.0f;
+    for (int v = 3; v < 12; ++v) centres(v, axis + v) += 150.0f + static_cast<float>(v);
+    const Codebook codebook(centres, CodebookOptions{});
+    const RowMatrixXf query = x;
+    wrong_nearest += codebook.nearest(query) != std::vector<int>{1};
+    const Codebook::Neighbours nn = codebook.nearest_k(query, 3);
+    wrong_three += nn.index != std::vector<int>{1, 2, 0} || nn.distance != std::vector<double>{1e4, 1e4, far};
+  }
+  BOOST_TEST(wrong_nearest == 0);
+  BOOST_TEST(wrong_three == 0);
 }
 
 BOOST_AUTO_TEST_CASE(hard_coding_sum_pooling_and_cells_on_a_real_image) {

@@ -16,6 +16,7 @@
 
 extern "C" {
 #include <vl/fisher.h>
+#include <vl/gmm.h>
 #include <vl/vlad.h>
 }
 
@@ -179,6 +180,43 @@ BOOST_AUTO_TEST_CASE(fisher_terms_sum_to_vl_fisher_encode_per_cell) {
       BOOST_TEST(max_relative(e.sums.segment(c * 2 * K * D, 2 * K * D), raw) < 1e-12);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(gmm_posteriors_by_matrix_product_equal_vlfeat_and_the_formula) {
+  // Descriptors far from the means (distances in the hundreds: the expanded
+  // Mahalanobis form cancels) and a component with a prior below VLFeat's
+  // 1e-6, which gets no posterior.
+  std::mt19937_64 rng(5);
+  const int K = 7, D = 24, M = 300;
+  Gmm g = random_gmm(K, D, rng);
+  g.priors[3] = 5e-7;
+  g.priors /= g.priors.sum();
+  const RowMatrixXd x = random_matrix(M, D, rng, 6.0);
+  const RowMatrixXd q = gmm_posteriors(g, x);
+  RowMatrixXd vl(M, K);
+  vl_get_gmm_data_posteriors_d(vl.data(), K, M, g.priors.data(), g.means.data(), D, g.variances.data(), x.data());
+  // The formula, slowly: log(prior_k N(x | mu_k, s_k)) by the direct sum, then normalised.
+  RowMatrixXd slow(M, K);
+  for (long i = 0; i < M; ++i) {
+    Eigen::VectorXd log_p(K);
+    for (int k = 0; k < K; ++k) {
+      double mahalanobis = 0, log_det = 0;
+      for (int d = 0; d < D; ++d) {
+        mahalanobis += std::pow(x(i, d) - g.means(k, d), 2) / g.variances(k, d);
+        log_det += std::log(g.variances(k, d));
+      }
+      log_p[k] = g.priors[k] < 1e-6 ? -INFINITY : std::log(g.priors[k]) - 0.5 * log_det - 0.5 * mahalanobis;
+    }
+    Eigen::VectorXd e(K);
+    for (int k = 0; k < K; ++k) e[k] = std::exp(log_p[k] - log_p.maxCoeff());
+    slow.row(i) = (e / e.sum()).transpose();
+  }
+  BOOST_TEST(q.col(3).cwiseAbs().maxCoeff() == 0.0);
+  BOOST_TEST((q - slow).cwiseAbs().maxCoeff() < 1e-12);
+  BOOST_TEST((q - vl).cwiseAbs().maxCoeff() < 1e-12);
+  BOOST_TEST((q.rowwise().sum().array() - 1.0).abs().maxCoeff() < 1e-14);
+  // Not a degenerate case: posteriors are spread, not all 0 or 1.
+  BOOST_TEST(((q.array() > 1e-3) && (q.array() < 0.999)).count() > M / 5);
 }
 
 BOOST_AUTO_TEST_CASE(fisher_fast_code_agrees_with_slow_reference) {

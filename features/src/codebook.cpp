@@ -1,8 +1,11 @@
 #include "pixelwise/features/codebook.hpp"
 
 #include "pixelwise/common/errors.hpp"
+#include "blas/products.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <limits>
 #include <mutex>
 #include <new>
@@ -229,11 +232,67 @@ Codebook::Neighbours Codebook::nearest_k_of(const Matrix& descriptors, int k) co
     }
     return out;
   }
-  const Eigen::VectorXd c_norms = c.rowwise().squaredNorm();
+  // Exact search at the speed of a float32 matrix product (docs/design.md 1.1).
+  // Per block of rows one GEMM gives g(v) = |c_v|^2 - 2 x.c_v in float (|x|^2
+  // is the same for every word, so g orders the words as the distance does).
+  // Its rounding error is at most E = gamma (|c|max^2 + 2 |x| |c|max), with
+  // gamma = 2 (D + 2) 2^-24: twice the textbook bound gamma_(D+2) of a
+  // D-term dot product plus the two further roundings, the factor 2 covering
+  // the rounding of double descriptors to float. A word among the exact k
+  // nearest has g within 2E of the k-th smallest g, so exactly those
+  // candidates (almost always k of them) are ranked by the squared distance
+  // summed in double, ties to the lower index: the result is the exact
+  // search's, at the cost of the GEMM.
+  const long d = centres_.cols(), V = words();
+  Eigen::VectorXf g_norms(V);
+  double c_max = 0;
+  for (long v = 0; v < V; ++v) {
+    const double norm2 = c.row(v).squaredNorm();
+    g_norms[v] = static_cast<float>(norm2);
+    c_max = std::max(c_max, std::sqrt(norm2));
+  }
+  const double gamma = 2.0 * static_cast<double>(d + 2) * std::ldexp(1.0, -24);
+  const long block = std::min<long>(kBlockRows, std::max<long>(m, 1));
+  RowMatrixXf x_block(block, d), products(block, V);
+  std::vector<float> smallest;
+  std::vector<int> candidates;
+  std::vector<double> exact;
+  Eigen::RowVectorXd row(d);
   for (long first = 0; first < m; first += kBlockRows) {
     const long rows = std::min(kBlockRows, m - first);
-    const RowMatrixXd d = distance_block(descriptors.middleRows(first, rows).template cast<double>(), c, c_norms);
-    for (long r = 0; r < rows; ++r) select(first + r, d.row(r).data(), nullptr, words());
+    const float* x;
+    if constexpr (std::is_same_v<typename Matrix::Scalar, float>) {
+      x = descriptors.data() + first * d;
+    } else {
+      x_block.topRows(rows) = descriptors.middleRows(first, rows).template cast<float>();
+      x = x_block.data();
+    }
+    blas::products_with_transposed(x, rows, centres_.data(), V, d, products.data());
+    for (long r = 0; r < rows; ++r) {
+      float* g = products.row(r).data();
+      for (long v = 0; v < V; ++v) g[v] = g_norms[v] - 2.0f * g[v];
+      // The k-th smallest g: one pass keeping the k smallest in order (k is a
+      // handful for soft and rank coding), most values rejected by one compare.
+      smallest.assign(static_cast<size_t>(k), std::numeric_limits<float>::infinity());
+      for (long v = 0; v < V; ++v)
+        if (g[v] < smallest[k - 1]) {
+          int j = k - 1;
+          for (; j > 0 && smallest[j - 1] > g[v]; --j) smallest[j] = smallest[j - 1];
+          smallest[j] = g[v];
+        }
+      const float kth_smallest = smallest[k - 1];
+      row = descriptors.row(first + r).template cast<double>();
+      const double x_norm = row.norm();
+      const double threshold = static_cast<double>(kth_smallest) + 2 * gamma * (c_max * c_max + 2 * x_norm * c_max);
+      candidates.clear();
+      exact.clear();
+      for (long v = 0; v < V; ++v)
+        if (static_cast<double>(g[v]) <= threshold) {
+          candidates.push_back(static_cast<int>(v));
+          exact.push_back((row - c.row(v)).squaredNorm());
+        }
+      select(first + r, exact.data(), candidates.data(), static_cast<int>(candidates.size()));
+    }
   }
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include "pixelwise/common/errors.hpp"
 #include "pixelwise/features/codebook.hpp"
+#include "blas/products.hpp"
 
 extern "C" {
 #include <vl/generic.h>
@@ -192,15 +193,45 @@ RowMatrixXd gmm_posteriors(const Gmm& gmm, const RowMatrixXd& descriptors) {
   if (descriptors.cols() != gmm.dimension())
     throw std::invalid_argument("gmm: descriptors have dimension " + std::to_string(descriptors.cols()) +
                                 ", the GMM " + std::to_string(gmm.dimension()));
-  RowMatrixXd q(descriptors.rows(), gmm.components());
-  if (descriptors.rows() == 0) return q;
-  // One image's descriptors are too few for VLFeat's OpenMP team: with it,
-  // idle workers spinning between calls took 80 % of a Fisher prediction
-  // (perf, `test` on 400 images). Images run in parallel one level up
-  // (--jobs); the setting is the calling thread's.
-  vl_set_num_threads(1);
-  vl_get_gmm_data_posteriors_d(q.data(), gmm.components(), descriptors.rows(), gmm.priors.data(), gmm.means.data(),
-                               gmm.dimension(), gmm.variances.data(), descriptors.data());
+  const long M = descriptors.rows(), K = gmm.components(), D = gmm.dimension();
+  RowMatrixXd q(M, K);
+  if (M == 0) return q;
+  // log(prior_k N(x | mu_k, diag sigma2_k)), as VLFeat's
+  // vl_get_gmm_data_posteriors computes it (priors below 1e-6 get -inf),
+  // with the Mahalanobis distance expanded so that one matrix product (the
+  // kernel of nearest-word search, in double) gives every descriptor's
+  // against every component:
+  //   sum_d (x_d - mu_kd)^2 / s_kd = [x^2, x] . [1 / s_k, -2 mu_k / s_k] + sum_d mu_kd^2 / s_kd.
+  RowMatrixXd weights(K, 2 * D);
+  Eigen::VectorXd constant(K);
+  const double half_dim_log_2pi = static_cast<double>(D) / 2.0 * std::log(2.0 * M_PI);
+  for (long k = 0; k < K; ++k) {
+    double log_sigma = 0, mean_term = 0;
+    for (long d = 0; d < D; ++d) {
+      const double s = gmm.variances(k, d), inverse = 1.0 / s;
+      log_sigma += std::log(s);
+      weights(k, d) = inverse;
+      weights(k, D + d) = -2.0 * gmm.means(k, d) * inverse;
+      mean_term += gmm.means(k, d) * gmm.means(k, d) * inverse;
+    }
+    const double log_weight =
+        gmm.priors[k] < kMinPrior ? -std::numeric_limits<double>::infinity() : std::log(gmm.priors[k]);
+    constant[k] = log_weight - half_dim_log_2pi - 0.5 * log_sigma - 0.5 * mean_term;
+  }
+  RowMatrixXd features(M, 2 * D);
+  features.leftCols(D) = descriptors.array().square().matrix();
+  features.rightCols(D) = descriptors;
+  blas::products_with_transposed(features.data(), M, weights.data(), K, 2 * D, q.data());
+  for (long i = 0; i < M; ++i) {
+    auto row = q.row(i);
+    row = constant.transpose() - 0.5 * row;
+    const double top = row.maxCoeff();
+    double sum = 0;
+    // std::exp, not Eigen's vectorised exp, which clamps its argument at
+    // about -709: a component without weight (-inf) must get exactly 0.
+    for (long k = 0; k < K; ++k) sum += row[k] = std::exp(row[k] - top);
+    row /= sum;
+  }
   return q;
 }
 
