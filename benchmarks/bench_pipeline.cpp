@@ -423,6 +423,9 @@ BENCHMARK(BM_RelevancePooling)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsFast)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsDirect)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExplainVsPredict)->Unit(benchmark::kMillisecond)->Arg(10)->Iterations(1);
+// One pair: what the test suite runs (benchmarks/CMakeLists.txt), so that the
+// set-up and the whole-model calls cannot break unnoticed.
+BENCHMARK(BM_ExplainVsPredict)->Unit(benchmark::kMillisecond)->Arg(1)->Iterations(1);
 BENCHMARK(BM_Occlusion)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 int main(int argc, char** argv) {

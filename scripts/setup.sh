@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libsvm-dev libvlfeat-dev libopencv-dev libeigen3-dev zlib1g-dev
   libboost-test-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libopenblas-dev
-  clang libclang-rt-14-dev llvm
+  clang libclang-rt-14-dev llvm strace
   dataset-fashion-mnist opencv-doc
   chromium
   pybind11-dev python3-dev python3-numpy python3-pytest

@@ -1,16 +1,20 @@
 // Batch runs (pipelines/batch.hpp): shards, image lists, resumable
 // output folders, threads over images, and `pixelwise explain` with --list,
 // --shard, --jobs and --resume giving exactly the outputs of one plain run.
-#include <boost/test/unit_test.hpp>
+#include <sched.h>
+
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
-#include <thread>
 #include <filesystem>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "pixelwise/common/batch.hpp"
-#include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/common/parallel.hpp"
+#include "pixelwise/pipelines/model/bow_model.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -42,14 +46,57 @@ BOOST_AUTO_TEST_CASE(reference_lists_and_complete_outputs) {
   BOOST_TEST((read_reference_list(dir / "list.txt") == std::vector<std::string>{"a.png", "fashion-mnist:test@3"}));
   BOOST_CHECK_THROW(read_reference_list(dir / "missing.txt"), std::runtime_error);
 
-  BOOST_TEST(!explanation_complete(dir.path().string(), "x"));
-  write_file_atomically(dir / "x.npy", "n");
-  write_file_atomically(dir / "x.png", "p");
-  BOOST_TEST(!explanation_complete(dir.path().string(), "x"));  // no JSON yet
-  write_file_atomically(dir / "x.json", "{\"score\": 1");
-  BOOST_TEST(!explanation_complete(dir.path().string(), "x"));  // damaged JSON
+  const std::string d = dir.path().string();
+  BOOST_TEST(!explanation_complete(d, "x"));
+  write_file_atomically(dir / "x.npy", "npy bytes");
+  write_file_atomically(dir / "x.png", "png");
+  BOOST_TEST(!explanation_complete(d, "x"));  // no JSON yet
+  // "npy bytes": 9 bytes, CRC-32 (zlib) 0xd71ffb15 computed independently
+  // (Python: zlib.crc32(b"npy bytes")); "png": 3 bytes, 0x83180390.
+  const std::string files = R"("files": {".npy": {"bytes": 9, "crc32": "d71ffb15"}, ".png": {"bytes": 3, "crc32": "83180390"}})";
+  write_file_atomically(dir / "x.json", "{\"score\": 1, " + files);
+  BOOST_TEST(!explanation_complete(d, "x"));  // damaged JSON
   write_file_atomically(dir / "x.json", "{\"score\": 1}");
-  BOOST_TEST(explanation_complete(dir.path().string(), "x"));
+  BOOST_TEST(!explanation_complete(d, "x"));  // no record of the files
+  write_file_atomically(dir / "x.json", "{\"score\": 1, " + files + "}");
+  BOOST_TEST(explanation_complete(d, "x"));
+  write_file_atomically(dir / "x.npy", "npy byte");  // left short by a crash
+  BOOST_TEST(!explanation_complete(d, "x"));
+  write_file_atomically(dir / "x.npy", "npy bytez");  // same size, other bytes
+  BOOST_TEST(!explanation_complete(d, "x"));
+  write_file_atomically(dir / "x.npy", "npy bytes");
+  BOOST_TEST(explanation_complete(d, "x"));
+  std::filesystem::remove(dir / "x.png");
+  BOOST_TEST(!explanation_complete(d, "x"));
+  write_file_atomically(dir / "x.png", "png");
+  // An extra file listed in the record must be there too.
+  write_file_atomically(dir / "x.json", "{\"score\": 1, " + files.substr(0, files.size() - 1) +
+                                            R"(, "-root.npy": {"bytes": 1, "crc32": "00000000"}}})");
+  BOOST_TEST(!explanation_complete(d, "x"));
+}
+
+BOOST_AUTO_TEST_CASE(all_cores_means_the_cores_this_process_may_run_on) {
+  cpu_set_t original;
+  BOOST_REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
+  BOOST_TEST(available_cores() == CPU_COUNT(&original));
+  // Pinned to one core (as taskset -c or a one-CPU Slurm task would), "all
+  // cores" is one thread, however many the machine has.
+  int first = 0;
+  while (!CPU_ISSET(first, &original)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  BOOST_REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  const int pinned = available_cores();
+  std::set<std::thread::id> threads;
+  std::mutex mutex;
+  for_each_parallel(16, 0, [&](long) {
+    std::lock_guard<std::mutex> lock(mutex);
+    threads.insert(std::this_thread::get_id());
+  });
+  BOOST_REQUIRE(sched_setaffinity(0, sizeof original, &original) == 0);
+  BOOST_TEST(pinned == 1);
+  BOOST_TEST(threads.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(parallel_loop_runs_every_item_once_and_passes_errors_on) {
@@ -162,16 +209,23 @@ BOOST_AUTO_TEST_CASE(merged_evaluation_shards_equal_one_whole_evaluation) {
     const test::CommandResult r = test::run_cli(args);
     BOOST_TEST(r.exit_code == 0, args << ": " << r.output);
   };
-  // The whole run one image at a time; the parts on threads over images.
+  // The whole run one image at a time; the parts on threads over images,
+  // except the third (parts run on different machines: how each used its
+  // machine does not keep them from merging).
   run(common + " --jobs 1 --threads 1 --out " + dir / "whole");
   for (int k = 1; k <= 3; ++k)
-    run(common + " --jobs 2 --shard " + std::to_string(k) + "/3 --out " + dir / ("part" + std::to_string(k)));
+    run(common + (k == 3 ? " --jobs 1 --threads 1" : " --jobs 2") + " --shard " + std::to_string(k) + "/3 --out " +
+        dir / ("part" + std::to_string(k)));
   run("merge-evaluations --out " + dir / "merged " + dir / "part2/evaluation.json " + dir / "part1 " +
       dir / "part3/evaluation.json");  // a file or the folder holding it
   nlohmann::json whole = test::read_json(dir / "whole/evaluation.json");
   nlohmann::json merged = test::read_json(dir / "merged/evaluation.json");
   BOOST_TEST(test::read_json(dir / "part2/evaluation.json")["images"].size() == 2u);  // indices 1 and 4
   BOOST_TEST(fs::exists(dir / "merged/report/index.html"));
+  // Each part's execution, in the order of the shards.
+  BOOST_REQUIRE(merged["settings"]["execution"].size() == 3u);
+  BOOST_TEST(merged["settings"]["execution"][0]["jobs"] == 2);
+  BOOST_TEST(merged["settings"]["execution"][2]["jobs"] == 1);
   // Timings differ from run to run; everything else is the same.
   for (nlohmann::json* j : {&whole, &merged}) {
     for (auto& image : (*j)["images"])

@@ -1,4 +1,5 @@
 #include "pixelwise/classifiers/additive_tables.hpp"
+#include "pixelwise/common/parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -119,7 +120,7 @@ AdditiveTables::AdditiveTables(KernelType kernel, const RowMatrixXd& sv, const s
     }
   };
   const long tables = D * C;
-  const long threads = std::max(1L, std::min<long>(std::thread::hardware_concurrency(), total / 100000 + 1));
+  const long threads = std::max(1L, std::min<long>(available_cores(), total / 100000 + 1));
   std::vector<std::thread> pool;
   for (long t = 0; t < threads; ++t) pool.emplace_back(sort_tables, tables * t / threads, tables * (t + 1) / threads);
   for (auto& th : pool) th.join();

@@ -69,10 +69,22 @@ std::vector<std::string> read_reference_list(const std::string& path) {
 
 bool explanation_complete(const std::string& dir, const std::string& name) {
   const fs::path stem = fs::path(dir) / name;
-  for (const char* extension : {".npy", ".png", ".json"})
-    if (!fs::is_regular_file(stem.string() + extension)) return false;
   try {
-    return !parse_json_input(read_file(stem.string() + ".json"), stem.string() + ".json").is_null();
+    const std::string json_path = stem.string() + ".json";
+    if (!fs::is_regular_file(json_path)) return false;
+    const nlohmann::json record = parse_json_input(read_file(json_path), json_path);
+    const auto files = record.find("files");
+    if (files == record.end() || !files->is_object() || !files->contains(".npy") || !files->contains(".png"))
+      return false;
+    for (const auto& [suffix, expected] : files->items()) {
+      const std::string path = stem.string() + suffix;
+      if (!fs::is_regular_file(path)) return false;
+      const std::string bytes = read_file(path);
+      if (expected.at("bytes").get<std::size_t>() != bytes.size() ||
+          expected.at("crc32").get<std::string>() != crc32_hex(crc32_of(bytes)))
+        return false;
+    }
+    return true;
   } catch (const std::exception&) {
     return false;
   }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -71,7 +72,7 @@ void clean_stale_partials(const std::filesystem::path& folder) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
+void write_file_atomically(const std::string& path, const std::string& bytes, Durability durability) {
   clean_stale_partials(std::filesystem::absolute(path).parent_path());
   static std::atomic<unsigned> counter{0};
   const std::string temporary =
@@ -90,7 +91,7 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     if (ok) done += static_cast<size_t>(n);
   }
   const int write_error = ok ? 0 : errno;
-  ok = ok && ::fsync(fd) == 0;
+  ok = ok && (durability == Durability::later || ::fsync(fd) == 0);
   const int sync_error = ok ? 0 : errno;
   ok = (::close(fd) == 0) && ok;
   if (!ok) {
@@ -104,7 +105,21 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     std::filesystem::remove(temporary, error);
     throw std::runtime_error(path + ": cannot move the finished file into place");
   }
-  sync_folder_of(path);
+  if (durability == Durability::now) sync_folder_of(path);
+}
+
+void sync_filesystem_of(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open it to sync its file system: " + std::strerror(errno));
+  const int synced = ::syncfs(fd), error = errno;
+  ::close(fd);
+  if (synced != 0) throw std::runtime_error(path + ": file system sync failed: " + std::strerror(error));
+}
+
+std::string crc32_hex(std::uint32_t crc) {
+  char buffer[9];
+  std::snprintf(buffer, sizeof buffer, "%08x", crc);
+  return buffer;
 }
 
 std::string read_file(const std::string& path) {

@@ -6,15 +6,6 @@
 #include "pixelwise/common/files.hpp"
 
 namespace pixelwise {
-namespace {
-
-std::string hex8(std::uint32_t value) {
-  char buffer[9];
-  std::snprintf(buffer, sizeof buffer, "%08x", value);
-  return buffer;
-}
-
-}  // namespace
 
 void require_model_directory(const std::string& dir) {
   if (std::filesystem::is_directory(dir)) return;
@@ -27,7 +18,7 @@ void require_model_directory(const std::string& dir) {
 
 void write_manifest(const std::filesystem::path& dir, const std::string& text) {
   write_file_atomically((dir / kManifestFile).string(), text);
-  write_file_atomically((dir / kManifestChecksumFile).string(), hex8(crc32_of(text)) + "\n");
+  write_file_atomically((dir / kManifestChecksumFile).string(), crc32_hex(crc32_of(text)) + "\n");
 }
 
 std::string read_verified_manifest(const std::filesystem::path& dir) {
@@ -41,7 +32,7 @@ std::string read_verified_manifest(const std::filesystem::path& dir) {
   for (const char c : stored) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   if (!hex)
     throw std::runtime_error(checksum_path.string() + ": damaged (expected the manifest's CRC-32 as 8 hex digits)");
-  if (stored != hex8(crc32_of(text)))
+  if (stored != crc32_hex(crc32_of(text)))
     throw std::runtime_error(path + ": edited or damaged (its CRC-32 differs from the one in " +
                              std::string(kManifestChecksumFile) + ")");
   return text;

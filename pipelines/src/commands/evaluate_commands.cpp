@@ -182,7 +182,7 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--patch", r->patch, "occlusion patch side (default 0: a quarter of the image side)");
   cmd->add_option("--stride", r->stride, "occlusion stride (default 0: half the patch)");
   cmd->add_option("--fill", r->fill, "occlusion fill grey level (default 0)");
-  cmd->add_option("--jobs", r->jobs, "images evaluated at once, on threads sharing the model (default 0: all cores)");
+  cmd->add_option("--jobs", r->jobs, "images evaluated at once, on threads sharing the model (default 0: every core this process may run on)");
   cmd->add_option("--threads", r->threads,
                   "threads for the batched model evaluations of one image (default 0: the cores --jobs leaves)");
   cmd->add_option("--batch", r->batch, "images per batched model evaluation (default 32)");

@@ -1,6 +1,7 @@
 // `pixelwise explain` (explain_command.hpp): one runner for every model kind
 // and method.
 #include "pixelwise/pipelines/commands/explain_command.hpp"
+#include "pixelwise/common/parallel.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -215,7 +216,7 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
   // random seed mixes --seed with its position in the whole list, so that
   // shards explain as one run would.
   const long count = static_cast<long>(todo.size());
-  const long cores = std::max(1u, std::thread::hardware_concurrency());
+  const long cores = available_cores();
   const long jobs = !model->concurrent() ? 1 : std::max(1L, std::min(count, request.jobs > 0 ? request.jobs : cores));
   settings.occlusion.batching.threads =
       request.threads > 0 ? request.threads : static_cast<int>(std::max(1L, cores / jobs));
@@ -245,6 +246,10 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
     });
     progress.advance();
   });
+  // The images were written without an fsync each (write_explanation_files):
+  // one sync of the file system makes them all durable before success is
+  // reported.
+  if (fs::is_directory(request.out)) sync_filesystem_of(request.out);
   return 0;
 }
 
@@ -263,7 +268,7 @@ Command add_explain_command(CLI::App& app) {
   cmd->add_option("images", r.images, "image files or fashion-mnist:SPLIT@INDEX (networks: also digits:SPLIT@INDEX)");
   cmd->add_option("--list", r.list, "a file of image references, one a line (# comments)");
   cmd->add_option("--shard", r.shard, "explain only shard K of N of the images (K/N, 1 <= K <= N)");
-  cmd->add_option("--jobs", r.jobs, "images explained at once, on threads sharing the model (default 0: all cores)");
+  cmd->add_option("--jobs", r.jobs, "images explained at once, on threads sharing the model (default 0: every core this process may run on)");
   cmd->add_flag("--resume", r.resume, "skip images whose .npy, .png and .json are complete");
   // Methods and model kinds (explain_flag_scopes): the scope is appended to each help text.
   cmd->add_option("--rule", (*strings)["--rule"],

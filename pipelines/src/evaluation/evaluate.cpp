@@ -1,4 +1,5 @@
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
+#include "pixelwise/common/parallel.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -215,7 +216,7 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
 
   // Threads over images share the model read-only; the batched model
   // evaluations within an image get the cores the images leave over.
-  const long cores = std::max(1u, std::thread::hardware_concurrency());
+  const long cores = available_cores();
   const long jobs = !model.concurrent() ? 1 : std::min(count, options.jobs > 0 ? static_cast<long>(options.jobs) : cores);
   BatchOptions batching = options.batching;
   if (batching.threads <= 0) batching.threads = static_cast<int>(std::max(1L, cores / jobs));

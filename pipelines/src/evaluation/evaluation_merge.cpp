@@ -86,16 +86,19 @@ nlohmann::json chance_of_evaluation_images(const nlohmann::json& images) {
 nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const std::vector<std::string>& names) {
   if (parts.empty()) throw std::runtime_error("merge: no evaluation to merge");
   if (names.size() != parts.size()) throw std::invalid_argument("merge: one name per part needed");
-  // The settings that must agree: everything but the shard, the command and the image count.
+  // The settings that must agree: everything but the shard, the command, the
+  // image count and how each part used its machine (no result depends on it).
   auto comparable = [](nlohmann::json settings) {
     settings.erase("shard");
     settings.erase("command");
+    settings.erase("execution");
     if (settings.contains("data")) settings["data"].erase("evaluated");
     return settings;
   };
   nlohmann::json images = nlohmann::json::array();
   std::set<long> seen;
   std::set<int> shards;
+  std::map<int, nlohmann::json> executions;  // by shard
   int count = 0;
   double seconds = 0;
   for (size_t p = 0; p < parts.size(); ++p) {
@@ -116,6 +119,7 @@ nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const
     if (shard.count != count)
       throw std::runtime_error(names[p] + ": shard " + shard.str() + " is not one of " + std::to_string(count));
     if (!shards.insert(shard.index).second) throw std::runtime_error(names[p] + ": shard " + shard.str() + " given twice");
+    executions[shard.index] = part.at("settings").value("execution", nlohmann::json());
     for (const auto& image : part.at("images")) {
       if (!seen.insert(image.at("index").get<long>()).second)
         throw std::runtime_error(names[p] + ": image " + std::to_string(image.at("index").get<long>()) +
@@ -134,6 +138,8 @@ nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const
   nlohmann::json settings = parts[0].at("settings");
   settings["shard"] = "merged " + std::to_string(count) + " shards";
   settings.erase("command");
+  settings["execution"] = nlohmann::json::array();
+  for (const auto& [shard, execution] : executions) settings["execution"].push_back(execution);
   settings["data"]["evaluated"] = images.size();
   const auto methods = settings.at("methods").get<std::vector<std::string>>();
   const auto metrics = settings.at("metrics").get<std::vector<std::string>>();

@@ -46,10 +46,22 @@ void write_explanation_files(const std::string& stem, const Explanation& e, cons
   std::vector<uchar> png;
   if (!cv::imencode(".png", render_heatmap(e.pixels, background), png))
     throw std::runtime_error(stem + ".png: PNG encoding failed");
-  write_file_atomically(stem + ".npy", npy_bytes(e.pixels));
-  write_file_atomically(stem + ".png", std::string(png.begin(), png.end()));
-  for (const auto& [suffix, bytes] : e.files) write_file_atomically(stem + suffix, bytes);
-  write_file_atomically(stem + ".json", record.dump(2) + "\n");
+  // Without an fsync per file (two per file cost a batch most of its time);
+  // the JSON, written last, records each file's size and CRC-32, so that
+  // --resume recognises a file a crash of the machine left short
+  // (explanation_complete), and the command syncs the file system once at the
+  // end (docs/errors.md, "Atomic outputs").
+  nlohmann::json files = nlohmann::json::object();
+  auto put = [&](const std::string& suffix, const std::string& bytes) {
+    write_file_atomically(stem + suffix, bytes, Durability::later);
+    files[suffix] = {{"bytes", bytes.size()}, {"crc32", crc32_hex(crc32_of(bytes))}};
+  };
+  put(".npy", npy_bytes(e.pixels));
+  put(".png", std::string(png.begin(), png.end()));
+  for (const auto& [suffix, bytes] : e.files) put(suffix, bytes);
+  nlohmann::json written = record;
+  written["files"] = files;
+  write_file_atomically(stem + ".json", written.dump(2) + "\n", Durability::later);
 }
 
 std::string explanation_line(const ExplainableModel& model, const Explanation& e, const std::string& name) {

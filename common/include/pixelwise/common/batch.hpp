@@ -28,8 +28,10 @@ struct Shard {
 /// blank lines and lines starting with '#' are skipped. Throws naming the file.
 std::vector<std::string> read_reference_list(const std::string& path);
 
-/// Whether DIR/NAME.npy, NAME.png and NAME.json exist and the JSON, which an
-/// explanation writes last (each file atomically), parses: a finished image.
+/// Whether DIR/NAME.json, which an explanation writes last, parses and lists
+/// in "files" (suffix -> {"bytes", "crc32"}) NAME.npy, NAME.png and any other
+/// file of the image, each present with that size and CRC-32: a finished
+/// image, also after a crash of the machine left some file short.
 bool explanation_complete(const std::string& dir, const std::string& name);
 
 /// Progress of a batch: a bar on standard error redrawn in place when that is

@@ -9,10 +9,26 @@
 
 namespace pixelwise {
 
-void write_file_atomically(const std::string& path, const std::string& bytes);
+/// When an atomic write reaches the disk (docs/errors.md, "Atomic outputs").
+/// `now`: the bytes are fsynced before the rename and the folder after it, so
+/// that even a crash of the machine leaves the old file or the complete new
+/// one. `later`: the rename alone, which is atomic for readers and for a
+/// killed process but not across a crash of the machine; for batches of
+/// outputs that can be verified (an explanation's JSON records the size and
+/// CRC-32 of its other files), whose writer calls sync_filesystem_of once at
+/// the end instead of paying two fsyncs per file.
+enum class Durability { now, later };
+
+void write_file_atomically(const std::string& path, const std::string& bytes, Durability durability = Durability::now);
+/// syncfs(2) of the file system holding `path`: what was written `later`
+/// reaches the disk. Throws naming `path` when it fails.
+void sync_filesystem_of(const std::string& path);
 std::string read_file(const std::string& path);
-/// CRC-32 (zlib) of a byte string, for the model manifest's integrity check.
+/// CRC-32 (zlib) of a byte string, for the integrity checks of model
+/// manifests and explanation records.
 std::uint32_t crc32_of(const std::string& bytes);
+/// Eight lower-case hex digits: how a CRC-32 is written in JSON and text files.
+std::string crc32_hex(std::uint32_t crc);
 
 /// Throws std::runtime_error naming `dir` unless write_folder_atomically may
 /// replace it: it does not exist, or is an empty folder or one holding

@@ -20,6 +20,12 @@ namespace pixelwise {
 /// stop; the Python binding sets one that raises KeyboardInterrupt on Ctrl-C.
 using InterruptCheck = std::function<void()>;
 
+/// The cores this process may run on: the size of its CPU affinity mask
+/// (what taskset, a container's cpuset or Slurm's --cpus-per-task leave it),
+/// at least 1. "All cores" means these everywhere, so that a task given 8 of
+/// a node's 64 cores starts 8 threads, not 64.
+int available_cores();
+
 /// Runs work(i) for every i in [0, n) on `threads` threads (0: all cores; the
 /// calling thread is one of them). Items are handed out one at a time, so
 /// uneven items balance. The first exception stops new items from starting and
@@ -28,7 +34,7 @@ using InterruptCheck = std::function<void()>;
 template <typename Work>
 void for_each_parallel(long n, int threads, Work&& work) {
   if (threads < 0) throw std::invalid_argument("threads must be 0 (all cores) or more");
-  long count = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  long count = threads > 0 ? threads : available_cores();
   count = std::max(1L, std::min(count, n));
   std::atomic<long> next{0};
   std::atomic<bool> failed{false};

@@ -2,9 +2,10 @@
 // The one writer of explanations: whatever the model and method, an
 // explanation of image NAME is NAME.npy (the H x W relevance, float64),
 // NAME.png (the heatmap over the image), the method's extra files (e.g.
-// NAME-root.npy) and NAME.json, written in that order, each atomically, so
-// that a complete NAME.json means complete outputs (batch.hpp,
-// explanation_complete).
+// NAME-root.npy) and NAME.json, written in that order, each atomically.
+// NAME.json records the size and CRC-32 of every other file ("files"), so
+// that a NAME.json whose files match means complete outputs, even after a
+// crash of the machine (batch.hpp, explanation_complete).
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <string>
@@ -21,7 +22,9 @@ namespace pixelwise {
 nlohmann::json explanation_record(const ExplainableModel& model, const Explanation& e, const std::string& reference);
 
 /// Writes STEM.npy, STEM.png (render_heatmap over `background`, the grey
-/// image), the extra files and STEM.json (`record`) last.
+/// image), the extra files and STEM.json (`record` with "files": suffix ->
+/// {"bytes", "crc32"}) last, with Durability::later: the caller syncs the
+/// file system when its batch is done (sync_filesystem_of).
 void write_explanation_files(const std::string& stem, const Explanation& e, const nlohmann::json& record,
                              const cv::Mat& background);
 
