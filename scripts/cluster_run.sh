@@ -73,6 +73,7 @@ job_processes() {  # processes of the cluster's jobs (slurmstepd, job steps), by
 teardown() {
   local status=$? pid n left
   trap - EXIT INT TERM
+  trap '' PIPE  # a reader of our output that is gone must not stop the clean-up
   set +e
   export -n SLURM_CONF
   if ((${#pids[@]} == 3)) && kill -0 "${pids[1]}" 2>/dev/null; then
@@ -166,6 +167,8 @@ JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 ReturnToService=2
+# A job whose dependency fails (the merge after a failed task) is cancelled, not left pending.
+DependencyParameters=kill_invalid_depend
 # Finished jobs stay visible to scontrol until the checks are done.
 MinJobAge=3600
 # A cancelled task is killed 5 s after its SIGTERM (default 30 s).
@@ -205,7 +208,7 @@ wait_for() {  # JOBID...: until none is pending or running (10 minutes at most)
   fail "jobs $* still running after 10 minutes"
 }
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
-submit() {  # SBATCH_OPTIONS... -- TEMPLATE ARGS...: the job id
+submit() {  # SBATCH_OPTIONS... JOB_SCRIPT ARGS...: prints the job id
   sbatch --parsable --chdir="$tmp" --output="$tmp/jobs/%x-%A_%a.out" --cpus-per-task=1 --mem=1G --time=00:20:00 "$@"
 }
 
@@ -265,10 +268,9 @@ fi
 awk -v t="$victim" '$1 != t && $2 != "COMPLETED" {exit 1}' "$tmp/explain-states.txt" ||
   { cat "$tmp"/jobs/pixelwise-explain-* >&2; fail "an explain task failed"; }
 # Lost outputs in a finished shard: one image without its JSON, one without anything.
-lost=$(ls "$tmp/cluster/explain/part-1" | sed -n 's/\.json$//p' | sort | sed -n 1,2p)
-set -- $lost
-rm "$tmp/cluster/explain/part-1/$1.json" "$tmp/cluster/explain/part-1/$2".*
-echo "deleted from part-1: $1.json and $2.{npy,png,json}"
+mapfile -t lost < <(ls "$tmp/cluster/explain/part-1" | sed -n 's/\.json$//p' | sort | sed -n 1,2p)
+rm "$tmp/cluster/explain/part-1/${lost[0]}.json" "$tmp/cluster/explain/part-1/${lost[1]}".*
+echo "deleted from part-1: ${lost[0]}.json and ${lost[1]}.{npy,png,json}"
 say "resubmit tasks 1 and $victim of the same array"
 started=$EPOCHREALTIME
 job2=$(submit --array="1,$victim" "$templates/explain.sbatch" "$tmp/cluster/explain" "$shards" "${explain_args[@]}")
@@ -282,6 +284,9 @@ for t in 1 "$victim"; do
 done
 redone=$(grep -c ': class' "$tmp/jobs/pixelwise-explain-${job2}_1.out" || true)
 [ "$redone" = 2 ] || fail "task 1 explained $redone images again, expected the 2 whose outputs were deleted"
+redone=$(grep -c ': class' "$tmp/jobs/pixelwise-explain-${job2}_$victim.out" || true)
+[ "$redone" = $((per_shard - finished)) ] ||
+  fail "task $victim explained $redone images, expected the $((per_shard - finished)) it had not finished"
 
 say "explain on this machine: the same list, one run, no shards"
 started=$EPOCHREALTIME
