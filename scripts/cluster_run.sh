@@ -25,8 +25,9 @@
 # Needs Debian's slurm-wlm and munge (scripts/setup.sh installs them) and
 # root, like a real slurmd. Environment: PIXELWISE_BINARY (default
 # build/pixelwise), SHARDS (4), IMAGES (240), EVALUATED (40), TRAIN (500).
-# About a minute on two idle cores; docs/cluster.md has the measured run.
+# About 70 s on two busy cores; docs/cluster.md has the measured runs.
 set -euo pipefail
+PATH=$PATH:/usr/sbin:/sbin  # the daemons, for a caller whose PATH lacks them
 root=$(cd "$(dirname "$0")/.." && pwd)
 pixelwise=${PIXELWISE_BINARY:-${PIXELWISE_BUILD_DIR:-$root/build}/pixelwise}
 shards=${SHARDS:-4}
