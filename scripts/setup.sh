@@ -12,6 +12,7 @@ packages=(
   pybind11-dev python3-dev python3-numpy python3-pytest
   python3-pip python3-setuptools python3-wheel python3-venv python3-mypy
   python3-sklearn
+  slurm-wlm munge
 )
 missing=()
 for p in "${packages[@]}"; do
