@@ -20,21 +20,23 @@ Rows are the analysed images class after class, in the order of each class's
 Every file is written to a temporary name first and renamed when complete.
 """
 import os
+from typing import Any, Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 
-def _stacked(value, what):
+def _stacked(value: Any, what: str) -> NDArray[Any]:
     if isinstance(value, list):
         shapes = {np.shape(v) for v in value}
         raise ValueError(f"{what}: images of different sizes {sorted(shapes)} cannot form one N x 1 x H x W array")
     return np.asarray(value)
 
 
-def export_virelay(analysis, prefix):
+def export_virelay(analysis: dict[str, Any], prefix: "str | os.PathLike[str]") -> list[str]:
     """Writes PREFIX.input.h5, PREFIX.attribution.h5 and PREFIX.analysis.h5 from
     the dict that pixelwise.analyse returns. Returns the three paths."""
-    import h5py  # noqa: PLC0415 (only this export needs it)
+    import h5py  # type: ignore[import]  # only this export needs it; no type stubs
 
     if not isinstance(analysis, dict) or analysis.get("format") != "pixelwise-analysis":
         raise ValueError("analysis: expected the dict returned by pixelwise.analyse")
@@ -42,7 +44,10 @@ def export_virelay(analysis, prefix):
     if not classes:
         raise ValueError("analysis: no analysed class")
     names = analysis["settings"]["model"].get("classes")
-    inputs, heatmaps, labels, outputs = [], [], [], []
+    inputs: list[NDArray[Any]] = []
+    heatmaps: list[NDArray[Any]] = []
+    labels: list[NDArray[Any]] = []
+    outputs: list[NDArray[Any]] = []
     for c in classes:
         if "heatmaps" not in c:
             raise ValueError("analysis: class " + c["class"] + " has no heatmaps (use pixelwise.analyse, not analysis.json)")
@@ -61,10 +66,10 @@ def export_virelay(analysis, prefix):
     prediction = np.concatenate(outputs).astype(np.float32)
     one_hot = np.zeros_like(prediction)
     one_hot[np.arange(len(label)), label] = 1.0
-    prefix = os.fspath(prefix)
-    paths = [prefix + ".input.h5", prefix + ".attribution.h5", prefix + ".analysis.h5"]
+    base = os.fspath(prefix)
+    paths = [base + ".input.h5", base + ".attribution.h5", base + ".analysis.h5"]
 
-    def write(path, fill):
+    def write(path: str, fill: Callable[[Any], None]) -> None:
         partial = path + ".partial-" + str(os.getpid())
         try:
             with h5py.File(partial, "w") as f:
@@ -75,19 +80,19 @@ def export_virelay(analysis, prefix):
                 os.remove(partial)
             raise
 
-    def fill_input(f):
+    def fill_input(f: Any) -> None:
         f["data"] = data
         f["label"] = label
         if names:
             f.attrs["classes"] = [str(n) for n in names]
 
-    def fill_attribution(f):
+    def fill_attribution(f: Any) -> None:
         f["index"] = np.arange(len(label), dtype=np.uint32)
         f["attribution"] = heat
         f["label"] = one_hot
         f["prediction"] = prediction
 
-    def fill_analysis(f):
+    def fill_analysis(f: Any) -> None:
         start = 0
         for c in classes:
             n = len(c["images"])
