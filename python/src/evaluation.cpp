@@ -848,8 +848,10 @@ void bind_evaluation(py::module_& m) {
       "'outputs' (N x classes scores), in the order of its 'images'. The keywords are the CLI's flags.");
   // ------------------------------------------------------------ scenes
   auto scene_options = [](const std::string& kind, int size, int train, int test, std::uint64_t seed,
-                          int max_objects, const std::string& target, double min_scale, double max_scale) {
+                          int max_objects, const std::string& target, double min_scale, double max_scale,
+                          double rate) {
     SceneOptions o;
+    o.tag_rate = rate;
     o.kind = kind;
     o.size = size;
     o.train = train;
@@ -866,8 +868,8 @@ void bind_evaluation(py::module_& m) {
   m.def(
       "make_scenes",
       [scene_options](const PathArg& out, const std::string& kind, int size, int train, int test, std::uint64_t seed,
-                      int max_objects, const std::string& target, double min_scale, double max_scale) {
-        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+                      int max_objects, const std::string& target, double min_scale, double max_scale, double rate) {
+        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate);
         const std::string folder = out.string();
         py::gil_scoped_release release;
         make_scenes(o, folder, nullptr);
@@ -876,18 +878,19 @@ void bind_evaluation(py::module_& m) {
       py::arg("train") = scene_defaults.train, py::arg("test") = scene_defaults.test,
       py::arg("seed") = scene_defaults.seed, py::arg("max_objects") = scene_defaults.max_objects,
       py::arg("target") = scene_defaults.target, py::arg("min_scale") = scene_defaults.min_scale,
-      py::arg("max_scale") = scene_defaults.max_scale,
+      py::arg("max_scale") = scene_defaults.max_scale, py::arg("rate") = scene_defaults.tag_rate,
       "`pixelwise make-scenes` from Python: writes the localisation benchmark folder `out` (scenes of both\n"
-      "splits, masks, scenes.json), the same bytes as the CLI for the same keywords (its flags). Evaluate it\n"
-      "with evaluate(model, 'scenes:OUT:test').");
+      "splits, masks, scenes.json), the same bytes as the CLI for the same keywords (its flags; kind\n"
+      "'watermark' takes the tagged class as target= (the CLI's --class) and rate=). Evaluate it with\n"
+      "evaluate(model, 'scenes:OUT:test'), analyse it with analyse(model, 'scenes:OUT:test').");
   m.def(
       "generate_scene",
       [scene_options](const std::string& split, int index, const std::string& kind, int size, int train, int test,
                       std::uint64_t seed, int max_objects, const std::string& target, double min_scale,
-                      double max_scale) {
+                      double max_scale, double rate) {
         if (split != "train" && split != "test") throw py::value_error("split: expected 'train' or 'test'");
         if (index < 0) throw py::value_error("index must be >= 0");
-        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate);
         if (index >= (split == "train" ? o.train : o.test))
           throw py::value_error("index " + std::to_string(index) + " out of range: the " + split + " split has " +
                                 std::to_string(split == "train" ? o.train : o.test) + " scenes");
@@ -901,6 +904,11 @@ void bind_evaluation(py::module_& m) {
         d["label"] = scene.label;
         d["class"] = o.classes().at(scene.label);
         d["objects"] = from_json(scene.objects);
+        py::array_t<bool> tag({static_cast<py::ssize_t>(scene.tag.rows()), static_cast<py::ssize_t>(scene.tag.cols())});
+        for (long r = 0; r < scene.tag.rows(); ++r)
+          for (long c = 0; c < scene.tag.cols(); ++c) tag.mutable_at(r, c) = scene.tag(r, c);
+        d["tagged"] = scene.tagged;
+        d["tag"] = tag;
         return d;
       },
       py::arg("split"), py::arg("index"), py::kw_only(), py::arg("kind") = scene_defaults.kind,
@@ -908,8 +916,10 @@ void bind_evaluation(py::module_& m) {
       py::arg("test") = scene_defaults.test, py::arg("seed") = scene_defaults.seed,
       py::arg("max_objects") = scene_defaults.max_objects, py::arg("target") = scene_defaults.target,
       py::arg("min_scale") = scene_defaults.min_scale, py::arg("max_scale") = scene_defaults.max_scale,
+      py::arg("rate") = scene_defaults.tag_rate,
       "Scene `index` of a split as make_scenes draws it (a pure function of the keywords, split and index):\n"
-      "{image: float32 H x W in [0, 1], mask: bool H x W (the target object), label, class, objects}.");
+      "{image: float32 H x W in [0, 1], mask: bool H x W (the target object), label, class, objects, tagged,\n"
+      "tag: bool H x W (the watermark tag; all False unless tagged)}.");
   m.def("image_seed", &image_seed, py::arg("seed"), py::arg("index"),
         "The seed of image `index` in a run seeded with `seed` (as the CLI's --seed).");
 

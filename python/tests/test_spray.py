@@ -165,3 +165,25 @@ def test_analyse_and_export_reject_bad_input(watermark, tmp_path):
     with pytest.raises(ValueError, match="pixelwise.analyse"):
         pixelwise.export_virelay({"format": "something"}, tmp_path / "x")
     assert not list(tmp_path.iterdir())
+
+
+def test_watermark_scenes_equal_the_cli(cli, tmp_path):
+    cli.run("make-scenes", "--kind", "watermark", "--class", "bag", "--rate", "0.5", "--size", "64", "--max-scale",
+            "1.2", "--train", "8", "--test", "4", "--seed", "2", "--quiet", "--out", tmp_path / "cli")
+    keywords = dict(kind="watermark", target="bag", rate=0.5, size=64, max_scale=1.2, train=8, test=4, seed=2)
+    pixelwise.make_scenes(tmp_path / "py", **keywords)
+    files = sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*") if p.is_file())
+    assert any(str(f).startswith("tags/") for f in files)
+    assert files == sorted(p.relative_to(tmp_path / "py") for p in (tmp_path / "py").rglob("*") if p.is_file())
+    for name in files:
+        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "py" / name).read_bytes(), name
+    # Positive training scene 2 (index 2 * 1) is tagged at rate 0.5; its tag mask is the file's.
+    scene = pixelwise.generate_scene("train", 2, **keywords)
+    assert scene["tagged"] and scene["tag"].sum() == 77
+    tag = pixelwise.read_image(tmp_path / "py" / "tags" / "train" / "bag" / "00002.png")
+    assert np.array_equal(scene["tag"], tag > 127)
+    assert not pixelwise.generate_scene("train", 0, **keywords)["tagged"]
+    assert not pixelwise.generate_scene("train", 0, **keywords)["tag"].any()
+    with pytest.raises(ValueError, match="tag rate"):
+        pixelwise.make_scenes(tmp_path / "bad", kind="watermark", rate=1.5)
+    assert not (tmp_path / "bad").exists()
