@@ -140,6 +140,20 @@ BOOST_AUTO_TEST_CASE(watermark_scene_is_the_fashion_scene_plus_the_tag) {
   BOOST_TEST(m(20 - 2 - 1, 20 - 2 - 1));
   BOOST_TEST(!m(20 - 2, 20 - 2));
   BOOST_TEST(m.count() == 77);
+  // Scale 2: every pattern pixel a 2 x 2 block, 14 x 22 pixels in all.
+  cv::Mat h(40, 40, CV_32FC1, cv::Scalar(0.5));
+  const MaskArray m2 = paste_tag(h, 0, 2);
+  BOOST_TEST(m2.count() == 4 * 77);
+  BOOST_TEST((m2(2, 2) && m2(2 + 13, 2 + 21) && !m2(2 + 14, 2) && !m2(2, 2 + 22)));
+  BOOST_TEST(h.at<float>(2 + 2, 2 + 2) == 0.0f);   // pattern row 1, column 1 (black)
+  BOOST_TEST(h.at<float>(2 + 4, 2 + 5) == 1.0f);   // pattern row 2, column 2 (white)
+  BOOST_CHECK_THROW(paste_tag(h, 0, 5), std::invalid_argument);
+  SceneOptions big = o;
+  big.tag_rate = 0.3;
+  big.tag_scale = 2;
+  big.size = 80;
+  const Scene b = generate_scene(big, "test", 0);
+  BOOST_TEST(b.tag.count() == 4 * 77);
   cv::Mat tiny(10, 10, CV_32FC1);
   BOOST_CHECK_THROW(paste_tag(tiny, 0), std::invalid_argument);
   o.tag_rate = 1.5;
@@ -219,6 +233,30 @@ BOOST_AUTO_TEST_CASE(analysis_heatmaps_and_measures_recomputed) {
   double best = -2;
   for (const auto& k : w.at("clusters")) best = std::max(best, k.at("adjusted_rand_index").get<double>());
   BOOST_TEST(w.at("best_cluster").at("adjusted_rand_index").get<double>() == best);
+  // Purity and the tagged-majority split, recounted from the assignment.
+  std::vector<long> size(c.spray.clusters, 0), tagged_in(c.spray.clusters, 0);
+  for (size_t k = 0; k < c.images.size(); ++k) {
+    ++size[c.spray.assignment[k]];
+    tagged_in[c.spray.assignment[k]] += data.tagged[c.images[k]];
+  }
+  long pure = 0;
+  std::vector<int> split, flag, corner;
+  const nlohmann::json scenes_records = test::read_json(f.scenes + "/scenes.json").at("scenes");
+  for (int k = 0; k < c.spray.clusters; ++k) pure += std::max(tagged_in[k], size[k] - tagged_in[k]);
+  for (size_t k = 0; k < c.images.size(); ++k) {
+    const int cl = c.spray.assignment[k];
+    split.push_back(2 * tagged_in[cl] > size[cl]);
+    flag.push_back(data.tagged[c.images[k]]);
+    int q = 0;
+    for (const auto& s : scenes_records)
+      if (s.at("split") == "test" && f.scenes + "/" + s.at("file").get<std::string>() == data.data.images[c.images[k]].source &&
+          s.at("tagged").get<bool>())
+        q = 1 + s.at("objects").back().at("tag").at("corner").get<int>();
+    corner.push_back(q);
+  }
+  BOOST_TEST(w.at("purity").get<double>() == static_cast<double>(pure) / 12);
+  BOOST_TEST(w.at("majority_split").at("adjusted_rand_index").get<double>() == adjusted_rand_index(split, flag));
+  BOOST_TEST(w.at("adjusted_rand_index_corners").get<double>() == adjusted_rand_index(c.spray.assignment, corner));
   // Same seed, same analysis (apart from the time taken).
   nlohmann::json again = analyse(*model, data, o, nullptr).json, first = a.json;
   again.erase("seconds");
@@ -291,6 +329,7 @@ BOOST_AUTO_TEST_CASE(analyse_and_make_scenes_reject_bad_input_without_output) {
       {model + data + " --size 0", 2, "--size 0"},
       {model + data + " --jobs -1", 2, "--jobs -1"},
       {model + data + " --class hat", 1, "hat"},
+      {model + data + " --class trouser,1", 1, "given twice"},
       {model + data + " --clusters 13 --class trouser", 1, "--clusters 13"},
       {model + " --data " + quote("scenes:" + f.scenes + ":test:1") + " --class trouser", 1, "at least two"},
       {" --model " + quote(f.dir / "none") + data, 1, "none"},
@@ -310,7 +349,8 @@ BOOST_AUTO_TEST_CASE(analyse_and_make_scenes_reject_bad_input_without_output) {
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(fs::exists(occupied / "keep.txt"));
   for (const std::string bad : {" --kind watermark --rate 1.5", " --kind fashion --class bag", " --kind fashion --rate 0.1",
-                                " --kind watermark --target bag"}) {
+                                " --kind watermark --target bag", " --kind watermark --tag-scale 0",
+                                " --kind fashion --tag-scale 2"}) {
     r = test::run_cli("make-scenes" + bad + " --out " + quote(f.dir / "bad-scenes"));
     BOOST_TEST(r.exit_code == 2, bad << ": " << r.output);
     BOOST_TEST(!fs::exists(f.dir / "bad-scenes"), bad);

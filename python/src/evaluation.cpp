@@ -849,9 +849,10 @@ void bind_evaluation(py::module_& m) {
   // ------------------------------------------------------------ scenes
   auto scene_options = [](const std::string& kind, int size, int train, int test, std::uint64_t seed,
                           int max_objects, const std::string& target, double min_scale, double max_scale,
-                          double rate) {
+                          double rate, int tag_scale) {
     SceneOptions o;
     o.tag_rate = rate;
+    o.tag_scale = tag_scale;
     o.kind = kind;
     o.size = size;
     o.train = train;
@@ -868,8 +869,10 @@ void bind_evaluation(py::module_& m) {
   m.def(
       "make_scenes",
       [scene_options](const PathArg& out, const std::string& kind, int size, int train, int test, std::uint64_t seed,
-                      int max_objects, const std::string& target, double min_scale, double max_scale, double rate) {
-        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate);
+                      int max_objects, const std::string& target, double min_scale, double max_scale, double rate,
+                      int tag_scale) {
+        const SceneOptions o =
+            scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate, tag_scale);
         const std::string folder = out.string();
         py::gil_scoped_release release;
         make_scenes(o, folder, nullptr);
@@ -879,6 +882,7 @@ void bind_evaluation(py::module_& m) {
       py::arg("seed") = scene_defaults.seed, py::arg("max_objects") = scene_defaults.max_objects,
       py::arg("target") = scene_defaults.target, py::arg("min_scale") = scene_defaults.min_scale,
       py::arg("max_scale") = scene_defaults.max_scale, py::arg("rate") = scene_defaults.tag_rate,
+      py::arg("tag_scale") = scene_defaults.tag_scale,
       "`pixelwise make-scenes` from Python: writes the localisation benchmark folder `out` (scenes of both\n"
       "splits, masks, scenes.json), the same bytes as the CLI for the same keywords (its flags; kind\n"
       "'watermark' takes the tagged class as target= (the CLI's --class) and rate=). Evaluate it with\n"
@@ -887,10 +891,11 @@ void bind_evaluation(py::module_& m) {
       "generate_scene",
       [scene_options](const std::string& split, int index, const std::string& kind, int size, int train, int test,
                       std::uint64_t seed, int max_objects, const std::string& target, double min_scale,
-                      double max_scale, double rate) {
+                      double max_scale, double rate, int tag_scale) {
         if (split != "train" && split != "test") throw py::value_error("split: expected 'train' or 'test'");
         if (index < 0) throw py::value_error("index must be >= 0");
-        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate);
+        const SceneOptions o =
+            scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate, tag_scale);
         if (index >= (split == "train" ? o.train : o.test))
           throw py::value_error("index " + std::to_string(index) + " out of range: the " + split + " split has " +
                                 std::to_string(split == "train" ? o.train : o.test) + " scenes");
@@ -916,7 +921,7 @@ void bind_evaluation(py::module_& m) {
       py::arg("test") = scene_defaults.test, py::arg("seed") = scene_defaults.seed,
       py::arg("max_objects") = scene_defaults.max_objects, py::arg("target") = scene_defaults.target,
       py::arg("min_scale") = scene_defaults.min_scale, py::arg("max_scale") = scene_defaults.max_scale,
-      py::arg("rate") = scene_defaults.tag_rate,
+      py::arg("rate") = scene_defaults.tag_rate, py::arg("tag_scale") = scene_defaults.tag_scale,
       "Scene `index` of a split as make_scenes draws it (a pure function of the keywords, split and index):\n"
       "{image: float32 H x W in [0, 1], mask: bool H x W (the target object), label, class, objects, tagged,\n"
       "tag: bool H x W (the watermark tag; all False unless tagged)}.");

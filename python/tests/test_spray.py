@@ -184,6 +184,8 @@ def test_watermark_scenes_equal_the_cli(cli, tmp_path):
     assert np.array_equal(scene["tag"], tag > 127)
     assert not pixelwise.generate_scene("train", 0, **keywords)["tagged"]
     assert not pixelwise.generate_scene("train", 0, **keywords)["tag"].any()
+    big = pixelwise.generate_scene("test", 0, **dict(keywords, tag_scale=2, size=80))
+    assert big["tagged"] and big["tag"].sum() == 4 * 77
     with pytest.raises(ValueError, match="tag rate"):
         pixelwise.make_scenes(tmp_path / "bad", kind="watermark", rate=1.5)
     assert not (tmp_path / "bad").exists()

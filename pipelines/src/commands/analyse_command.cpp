@@ -106,6 +106,8 @@ int run_analyse(const AnalyseRequest& request, std::ostream& out, std::ostream* 
           << "; tag mass " << show(w["tag_mass"]["mean"]) << " (area " << show(w["tag_area_fraction"])
           << "); tag flip rate " << show(w["tag_flip"]["rate"]) << "; best cluster " << w["best_cluster"]["cluster"]
           << " purity " << show(w["best_cluster"]["purity"]) << ", ARI " << show(w["best_cluster"]["adjusted_rand_index"])
+          << "; tagged-majority clusters " << w["majority_split"]["tagged_clusters"].dump() << " ARI "
+          << show(w["majority_split"]["adjusted_rand_index"]) << "; ARI vs corners " << show(w["adjusted_rand_index_corners"])
           << "\n";
     }
   }

@@ -30,12 +30,17 @@ Command add_make_scenes_command(CLI::App& app) {
   cmd->add_option("--class", *tagged_class, "watermark: the Fashion-MNIST class whose training scenes carry the tag "
                                             "(default trouser)");
   cmd->add_option("--rate", scenes->tag_rate, "watermark: share of that class's training scenes tagged (default 0.3)");
+  cmd->add_option("--tag-scale", scenes->tag_scale, "watermark: the 7 x 11 pixel tag enlarged this many times (1 to 4; "
+                                                    "default 1)");
   cmd->add_flag("--quiet", *quiet, "no progress lines");
   return {cmd, [cmd, scenes, out, quiet, tagged_class] {
             // --class and --rate belong to the watermark kind, --target to the fashion kind.
             const bool watermark = scenes->kind == "watermark";
-            if (!watermark && (cmd->count("--class") > 0 || cmd->count("--rate") > 0))
-              throw UsageError("--class and --rate: only for --kind watermark");
+            if (!watermark && (cmd->count("--class") > 0 || cmd->count("--rate") > 0 || cmd->count("--tag-scale") > 0))
+              throw UsageError("--class, --rate and --tag-scale: only for --kind watermark");
+            if (watermark && (scenes->tag_scale < 1 || scenes->tag_scale > kMaxTagScale))
+              throw UsageError("--tag-scale " + std::to_string(scenes->tag_scale) + ": must be from 1 to " +
+                               std::to_string(kMaxTagScale));
             if (watermark && cmd->count("--target") > 0) throw UsageError("--target: --kind watermark takes --class");
             if (cmd->count("--class") > 0) scenes->target = *tagged_class;
             if (watermark && !(scenes->tag_rate >= 0 && scenes->tag_rate <= 1))

@@ -87,7 +87,7 @@ nlohmann::json watermark_measures(const ExplainableModel& model, const MaskedDat
       ImageSample copy = data.data.images[i];
       copy.gray = copy.gray.clone();
       copy.colour = cv::Mat();
-      paste_tag(copy.gray, static_cast<int>(image_seed(options.seed, i) % 4));
+      paste_tag(copy.gray, static_cast<int>(image_seed(options.seed, i) % 4), data.tag_scale);
       const Eigen::VectorXd s = model.all_scores(model.input(copy), copy.source + " (tag pasted)");
       int p;
       s.maxCoeff(&p);
@@ -117,6 +117,34 @@ nlohmann::json watermark_measures(const ExplainableModel& model, const MaskedDat
                         {"recall", number_or_null(share(tagged_in, tagged_all))}, {"adjusted_rand_index", ari}});
     if (ari > best_ari) best_ari = ari, best = c;
   }
+  // Each cluster labelled by its majority: the tagged images' clusters against
+  // the rest (clustering purity, and the adjusted Rand index of that split);
+  // and the clustering against the tag's corner (untagged images one group),
+  // as the tag sits in one of four corners.
+  long pure = 0;
+  std::vector<int> majority(a.images.size()), corner(a.images.size());
+  nlohmann::json tagged_clusters = nlohmann::json::array();
+  for (int c = 0; c < a.spray.clusters; ++c) {
+    const long size = clusters[c].at("size").get<long>(), tagged_in = clusters[c].at("tagged").get<long>();
+    pure += std::max(tagged_in, size - tagged_in);
+    if (2 * tagged_in > size) tagged_clusters.push_back(c);
+  }
+  for (size_t k = 0; k < a.images.size(); ++k) {
+    const int c = a.spray.assignment[k];
+    majority[k] = 2 * clusters[c].at("tagged").get<long>() > clusters[c].at("size").get<long>() ? 1 : 0;
+    const long i = a.images[k];
+    corner[k] = 0;
+    if (data.tagged[i]) {
+      const MaskArray& t = *data.tags[i];
+      Eigen::Index y = 0, x = 0;
+      for (Eigen::Index q = 0; q < t.size(); ++q)
+        if (t(q / t.cols(), q % t.cols())) {
+          y = q / t.cols(), x = q % t.cols();
+          break;
+        }
+      corner[k] = 1 + (2 * y < t.rows() ? 0 : 2) + (2 * x < t.cols() ? 0 : 1);
+    }
+  }
   nlohmann::json best_cluster = clusters.at(best);
   const double tagged_share = best_cluster.at("tagged_share").get<double>();
   best_cluster["purity"] = std::max(tagged_share, 1 - tagged_share);
@@ -132,6 +160,10 @@ nlohmann::json watermark_measures(const ExplainableModel& model, const MaskedDat
           {"clusters", clusters},
           {"best_cluster", best_cluster},
           {"adjusted_rand_index", adjusted_rand_index(a.spray.assignment, tagged_flag)},
+          {"purity", share(pure, static_cast<long>(a.images.size()))},
+          {"majority_split", {{"tagged_clusters", tagged_clusters},
+                              {"adjusted_rand_index", adjusted_rand_index(majority, tagged_flag)}}},
+          {"adjusted_rand_index_corners", adjusted_rand_index(a.spray.assignment, corner)},
           {"tagged_images", std::count(tagged_flag.begin(), tagged_flag.end(), 1)}};
 }
 
@@ -164,6 +196,8 @@ Analysis analyse(const ExplainableModel& model, const MaskedDataset& data, const
   std::vector<ClassAnalysis> per_class(classes.size());
   std::vector<int> slot(names.size(), -1);
   for (size_t k = 0; k < classes.size(); ++k) {
+    if (slot[classes[k]] >= 0)  // e.g. a class given by its name and by its index
+      throw std::invalid_argument("analyse: class " + names[classes[k]] + " given twice");
     per_class[k].class_index = classes[k];
     slot[classes[k]] = static_cast<int>(k);
   }

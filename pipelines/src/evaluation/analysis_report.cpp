@@ -116,6 +116,11 @@ void write_watermark(ReportPage& page, const nlohmann::json& w, const std::strin
   const nlohmann::json& b = w.at("best_cluster");
   h << "<tr><td>cluster best matching the tag: " << b.at("cluster") << " (purity, share tagged)</td><td>"
     << fixed(b.at("purity")) << " (" << fixed(b.at("tagged_share")) << ")</td><td>" << b.at("size") << "</td></tr>\n";
+  h << "<tr><td>clusters with a tagged majority: the split they make against the tag (adjusted Rand index); "
+       "clustering purity</td><td>" << fixed(w.at("majority_split").at("adjusted_rand_index")) << "; "
+    << fixed(w.at("purity")) << "</td><td>" << w.at("majority_split").at("tagged_clusters").dump() << "</td></tr>\n";
+  h << "<tr><td>adjusted Rand index of the clustering against the tag's corner (untagged: one group)</td><td>"
+    << fixed(w.at("adjusted_rand_index_corners")) << "</td><td></td></tr>\n";
   h << "<tr><td>adjusted Rand index: that cluster / the whole clustering vs the tag</td><td>"
     << fixed(b.at("adjusted_rand_index")) << " / " << fixed(w.at("adjusted_rand_index")) << "</td><td>"
     << w.at("tagged_images") << " tagged</td></tr>\n";

@@ -250,18 +250,21 @@ Scene shapes_scene(const SceneOptions& o, std::mt19937_64& rng, bool positive) {
 
 }  // namespace
 
-MaskArray paste_tag(cv::Mat& gray, int corner) {
+MaskArray paste_tag(cv::Mat& gray, int corner, int scale) {
   if (gray.type() != CV_32FC1) throw std::invalid_argument("tag: needs a CV_32FC1 image");
-  if (gray.rows < kTagRows + 2 * kTagMargin || gray.cols < kTagCols + 2 * kTagMargin)
+  if (scale < 1 || scale > kMaxTagScale)
+    throw std::invalid_argument("tag: scale must be from 1 to " + std::to_string(kMaxTagScale));
+  const int rows = kTagRows * scale, cols = kTagCols * scale;
+  if (gray.rows < rows + 2 * kTagMargin || gray.cols < cols + 2 * kTagMargin)
     throw std::invalid_argument("tag: image of " + std::to_string(gray.cols) + " x " + std::to_string(gray.rows) +
                                 " pixels too small for the tag");
   if (corner < 0 || corner > 3) throw std::invalid_argument("tag: corner must be 0 to 3");
-  const int top = corner < 2 ? kTagMargin : gray.rows - kTagMargin - kTagRows;
-  const int left = corner % 2 == 0 ? kTagMargin : gray.cols - kTagMargin - kTagCols;
+  const int top = corner < 2 ? kTagMargin : gray.rows - kTagMargin - rows;
+  const int left = corner % 2 == 0 ? kTagMargin : gray.cols - kTagMargin - cols;
   MaskArray mask = MaskArray::Constant(gray.rows, gray.cols, false);
-  for (int y = 0; y < kTagRows; ++y)
-    for (int x = 0; x < kTagCols; ++x) {
-      gray.at<float>(top + y, left + x) = kTag[y][x] == '1' ? 1.0f : 0.0f;
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      gray.at<float>(top + y, left + x) = kTag[y / scale][x / scale] == '1' ? 1.0f : 0.0f;
       mask(top + y, left + x) = true;
     }
   return mask;
@@ -272,6 +275,10 @@ void SceneOptions::validate() const {
     throw std::invalid_argument("scenes: unknown kind \"" + kind + "\" (fashion, shapes or watermark)");
   if (kind == "watermark" && !(tag_rate >= 0 && tag_rate <= 1))
     throw std::invalid_argument("scenes: the tag rate must be between 0 and 1");
+  if (kind == "watermark" && (tag_scale < 1 || tag_scale > kMaxTagScale))
+    throw std::invalid_argument("scenes: the tag scale must be from 1 to " + std::to_string(kMaxTagScale));
+  if (kind == "watermark" && size < kTagCols * tag_scale * 3)
+    throw std::invalid_argument("scenes: size too small for the tag (need >= 33 * tag_scale)");
   if (train < 0 || test < 0 || train + test == 0) throw std::invalid_argument("scenes: need a positive number of scenes");
   if (max_objects < 1 || max_objects > 8) throw std::invalid_argument("scenes: max_objects must be between 1 and 8");
   if (kind != "shapes") {
@@ -293,7 +300,7 @@ nlohmann::json SceneOptions::to_json() const {
                       {"max_objects", max_objects}};
   if (kind == "watermark") {
     j["tag_rate"] = tag_rate;
-    j["tag"] = {{"rows", kTagRows}, {"cols", kTagCols}, {"margin", kTagMargin}};
+    j["tag"] = {{"rows", kTagRows * tag_scale}, {"cols", kTagCols * tag_scale}, {"margin", kTagMargin}, {"scale", tag_scale}};
   }
   if (kind != "shapes") {
     j["target"] = target;
@@ -344,7 +351,7 @@ Scene generate_scene(const SceneOptions& options, const std::string& split, int 
     // The corner is drawn after everything else, so that the scene under the tag
     // is the fashion scene of the same draws.
     const int corner = uniform_int(rng, 0, 3);
-    scene.tag = paste_tag(scene.gray, corner);
+    scene.tag = paste_tag(scene.gray, corner, options.tag_scale);
     scene.tagged = true;
     scene.mask = scene.mask && !scene.tag;  // the tag covers the object where they meet
     scene.objects.push_back({{"tag", {{"corner", corner}}}});
@@ -445,6 +452,10 @@ MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
       out.target = manifest.at("target").get<std::string>();
       out.mask_source = "scenes: the " + out.target + " object's pixels";
       const bool watermark = manifest.at("options").at("kind").get<std::string>() == "watermark";
+      if (watermark) {
+        out.tag_scale = manifest.at("options").at("tag").at("scale").get<int>();
+        if (out.tag_scale < 1 || out.tag_scale > kMaxTagScale) throw std::runtime_error("tag scale out of range");
+      }
       for (const auto& r : manifest.at("scenes")) {
         if (r.at("split").get<std::string>() != split) continue;
         if (limit >= 0 && static_cast<long>(out.data.images.size()) >= limit) break;

@@ -72,6 +72,7 @@ struct SceneOptions {
   std::string photos_dir;          ///< empty: opencv_samples_dir()
   // watermark:
   double tag_rate = 0.3;           ///< share of the target class's training scenes with the tag
+  int tag_scale = 1;               ///< the tag pattern enlarged by this integer factor (1: 7 x 11 pixels)
   // shapes:
   double min_radius = 0.08, max_radius = 0.16;  ///< shape radius as a fraction of size
 
@@ -84,12 +85,12 @@ struct SceneOptions {
 
 /// /usr/share/doc/opencv-doc/examples/data unless PIXELWISE_OPENCV_SAMPLES names another folder.
 std::string opencv_samples_dir();
-/// The watermark tag's size in pixels.
-constexpr int kTagRows = 7, kTagCols = 11;
-/// Draws the watermark tag into `gray` (CV_32FC1) in a corner (0 top left,
-/// 1 top right, 2 bottom left, 3 bottom right), 2 pixels from the edges;
-/// returns its mask.
-MaskArray paste_tag(cv::Mat& gray, int corner);
+/// The watermark tag's size in pixels at scale 1, and the largest scale.
+constexpr int kTagRows = 7, kTagCols = 11, kMaxTagScale = 4;
+/// Draws the watermark tag, enlarged `scale` times (nearest neighbour), into
+/// `gray` (CV_32FC1) in a corner (0 top left, 1 top right, 2 bottom left,
+/// 3 bottom right), 2 pixels from the edges; returns its mask.
+MaskArray paste_tag(cv::Mat& gray, int corner, int scale = 1);
 
 /// The sample photographs the fashion scenes use as backgrounds, per split.
 const std::vector<std::string>& scene_photos(const std::string& split);
@@ -122,6 +123,7 @@ struct MaskedDataset {
   /// mask (nullopt when untagged); empty for other data sets.
   std::vector<bool> tagged;
   std::vector<std::optional<MaskArray>> tags;
+  int tag_scale = 1;                            ///< watermark scenes: the tag's scale (paste_tag)
 };
 
 /// `spec` as described above. `foreground` >= 0 derives a mask for every image
