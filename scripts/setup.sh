@@ -11,7 +11,7 @@ packages=(
   chromium
   pybind11-dev python3-dev python3-numpy python3-pytest
   python3-pip python3-setuptools python3-wheel python3-venv python3-mypy
-  python3-sklearn
+  python3-sklearn python3-h5py
   slurm-wlm munge
 )
 missing=()

@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands{
       add_train_command(app),    add_predict_command(app),           add_test_command(app),
       add_explain_command(app),  add_train_network_command(app),     add_evaluate_command(app),
-      add_merge_evaluations_command(app), add_make_scenes_command(app), add_montage_command(app)};
+      add_merge_evaluations_command(app), add_make_scenes_command(app), add_montage_command(app),
+      add_analyse_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -30,6 +30,9 @@ Main entry points:
     occlusion, random_relevance, region_perturbation, rank_regions, localise,
         summarise  (metrics for any numpy heatmap and any model, including a
         Python callable), evaluate, make_scenes, generate_scene
+    spray (spectral relevance analysis of any stack of heatmaps), analyse (of a
+        model on a data set), adjusted_rand_index, export_virelay (HDF5 for
+        CoRelAy/ViRelAy)
     render_heatmap, save_image, read_image, load_image, load_dataset
     set_max_image_pixels, max_image_pixels  (the image size limit; docs/errors.md)
     pixelwise.sklearn.BowClassifier  (a scikit-learn estimator)
@@ -47,6 +50,7 @@ import numpy as _np
 from . import _pixelwise
 from ._pixelwise import *  # noqa: F401,F403
 from ._pixelwise import __version__  # noqa: F401
+from ._virelay import export_virelay  # noqa: F401
 
 
 def _describe(value):

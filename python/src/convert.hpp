@@ -95,6 +95,7 @@ PIXELWISE_TYPED_ARG(OptionalStrList, "Sequence[str] | None")
 PIXELWISE_TYPED_ARG(OptionalFloat, "float | None")
 PIXELWISE_TYPED_ARG(OptionalReference, "str | numpy.ndarray | None")
 PIXELWISE_TYPED_ARG(TilesLike, "str | tuple[int, int] | None")
+PIXELWISE_TYPED_ARG(HeatmapsLike, "numpy.typing.ArrayLike | Sequence[numpy.typing.ArrayLike]")
 #undef PIXELWISE_TYPED_ARG
 
 // ---------------------------------------------------------------- arrays out

@@ -15,6 +15,8 @@
 #include "pixelwise/decomposition/metrics.hpp"
 #include "pixelwise/pipelines/commands/explain_command.hpp"
 #include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
+#include "pixelwise/decomposition/spray.hpp"
+#include "pixelwise/pipelines/evaluation/analysis.hpp"
 #include "pixelwise/pipelines/evaluation/evaluate.hpp"
 #include "pixelwise/pipelines/explain/explanation_files.hpp"
 
@@ -503,6 +505,91 @@ py::object account_dict(const std::optional<ConservationRecord>& account) {
 
 }  // namespace
 
+namespace {
+
+// A stack of heatmaps: an N x H x W array, or a sequence of 2-D arrays (sizes may differ).
+std::vector<RowMatrixXd> heatmaps_arg(const py::handle& obj) {
+  std::vector<RowMatrixXd> maps;
+  if (py::isinstance<py::array>(obj)) {
+    const py::array a = py::reinterpret_borrow<py::array>(obj);
+    if (a.ndim() != 3) throw py::value_error("heatmaps: expected an N x H x W array or a sequence of 2-D arrays, got " +
+                                             std::to_string(a.ndim()) + " dimensions");
+    for (py::ssize_t i = 0; i < a.shape(0); ++i)
+      maps.push_back(matrix_arg(a[py::int_(i)], "heatmaps[" + std::to_string(i) + "]"));
+  } else if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj)) {
+    const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
+    for (size_t i = 0; i < seq.size(); ++i) maps.push_back(matrix_arg(seq[i], "heatmaps[" + std::to_string(i) + "]"));
+  } else {
+    throw py::type_error("heatmaps: expected an N x H x W array or a sequence of 2-D arrays");
+  }
+  return maps;
+}
+
+SprayOptions spray_options(int size, const std::string& normalisation, int neighbours, const py::object& clusters,
+                           int max_clusters, std::uint64_t seed, int restarts, int nearest) {
+  SprayOptions o;
+  o.rows = o.cols = size;
+  o.normalisation = parse_enum<SprayNormalisation>(normalisation, "normalisation", "normalisation");
+  o.neighbours = neighbours;
+  if (py::isinstance<py::str>(clusters)) {
+    if (clusters.cast<std::string>() != "auto") throw py::value_error("clusters: expected 'auto' or a positive integer");
+  } else if (py::isinstance<py::int_>(clusters) && !py::isinstance<py::bool_>(clusters)) {
+    const long k = clusters.cast<long>();
+    if (k < 1 || k > 1000) throw py::value_error("clusters: expected 'auto' or an integer from 1 to 1000, got " + std::to_string(k));
+    o.clusters = static_cast<int>(k);
+  } else {
+    throw py::type_error("clusters: expected 'auto' or a positive integer");
+  }
+  o.max_clusters = max_clusters;
+  o.seed = seed;
+  o.restarts = restarts;
+  o.nearest = nearest;
+  o.validate();
+  return o;
+}
+
+RowMatrixXd row_major(const Eigen::MatrixXd& m) { return m; }
+
+// A SprayResult with the names of analysis.json.
+py::dict spray_dict(const SprayResult& r) {
+  py::dict d;
+  d["clusters"] = r.clusters;
+  d["clusters_from_eigengap"] = r.clusters_from_eigengap;
+  d["neighbours"] = r.neighbours;
+  d["eigenvalues"] = owned_array(Eigen::VectorXd(r.eigenvalues));
+  d["cluster"] = owned_vector(std::vector<int>(r.assignment));
+  d["embedding"] = owned_array(row_major(r.embedding));
+  py::list per_cluster;
+  for (int c = 0; c < r.clusters; ++c) {
+    py::dict k;
+    k["cluster"] = c;
+    k["size"] = r.per_cluster[c].size;
+    k["mean_heatmap"] = owned_array(RowMatrixXd(r.per_cluster[c].mean_heatmap));
+    k["nearest"] = owned_vector(std::vector<long>(r.per_cluster[c].nearest));
+    per_cluster.append(k);
+  }
+  d["per_cluster"] = per_cluster;
+  return d;
+}
+
+// Same-sized maps as one N x H x W array, else a list.
+py::object stack(const std::vector<RowMatrixXd>& maps) {
+  bool same = !maps.empty();
+  for (const auto& m : maps) same = same && m.rows() == maps[0].rows() && m.cols() == maps[0].cols();
+  if (!same) {
+    py::list l;
+    for (const auto& m : maps) l.append(owned_array(RowMatrixXd(m)));
+    return l;
+  }
+  py::array_t<double> a({static_cast<py::ssize_t>(maps.size()), static_cast<py::ssize_t>(maps[0].rows()),
+                         static_cast<py::ssize_t>(maps[0].cols())});
+  double* out = a.mutable_data();
+  for (const auto& m : maps) out = std::copy(m.data(), m.data() + m.size(), out);
+  return a;
+}
+
+}  // namespace
+
 void bind_evaluation(py::module_& m) {
   py::class_<PyMethodResult> method_result(
       m, "Explanation", "One explanation of one decision (explain() of every model), whatever the model and method; its fields\n"
@@ -671,10 +758,101 @@ void bind_evaluation(py::module_& m) {
       "CLI's --data), scored by the metrics (default all: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
       "conservation). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
       "dict. The keywords are the CLI's flags; progress(done, total) is called before and after the run.");
+  // ------------------------------------------------------------ SpRAy
+  const SprayOptions spray_defaults;
+  m.def(
+      "spray",
+      [](const HeatmapsLike& heatmaps, int size, const std::string& normalisation, int neighbours,
+         const py::object& clusters, int max_clusters, std::uint64_t seed, int restarts, int nearest) {
+        const SprayOptions o = spray_options(size, normalisation, neighbours, clusters, max_clusters, seed, restarts, nearest);
+        const std::vector<RowMatrixXd> maps = heatmaps_arg(heatmaps);
+        const SprayResult r = without_gil([&] { return spray(maps, o); });
+        return spray_dict(r);
+      },
+      py::arg("heatmaps"), py::kw_only(), py::arg("size") = spray_defaults.rows, py::arg("normalisation") = "max-abs",
+      py::arg("neighbours") = 0, py::arg("clusters") = "auto", py::arg("max_clusters") = spray_defaults.max_clusters,
+      py::arg("seed") = 1, py::arg("restarts") = spray_defaults.restarts, py::arg("nearest") = spray_defaults.nearest,
+      "Spectral relevance analysis (SpRAy; Lapuschkin et al. 2019; docs/design.md 7) of any stack of heatmaps\n"
+      "(an N x H x W array or a sequence of 2-D arrays): each summed to size x size blocks and normalised\n"
+      "('max-abs', 'sum-abs' or 'none'), a symmetric k-nearest-neighbour graph (neighbours 0: min(10, N - 1)),\n"
+      "the normalised Laplacian's spectrum, K clusters ('auto': the largest eigengap among the first\n"
+      "max_clusters), k-means on the spectral embedding (seeded). Returns {clusters, clusters_from_eigengap,\n"
+      "neighbours, eigenvalues, cluster (per map), embedding (N x 2), per_cluster [{cluster, size,\n"
+      "mean_heatmap, nearest}]}.");
+  m.def(
+      "adjusted_rand_index",
+      [](const ArrayLike& a, const ArrayLike& b) {
+        return adjusted_rand_index(int_vector_arg(a, "a"), int_vector_arg(b, "b"));
+      },
+      py::arg("a"), py::arg("b"),
+      "Adjusted Rand index of two labelings of the same items (1: the same partition, about 0: independent).");
+  m.def(
+      "analyse",
+      [](const ModelLike& model, const PathArg& data, const OptionalStrList& classes, const std::string& method,
+         const py::object& clusters, int max_clusters, int neighbours, int size, const std::string& normalisation,
+         int nearest, std::uint64_t seed, int jobs, const OptionalCallable& progress) {
+        const std::shared_ptr<const ExplainableModel> x = explainable_arg(model);
+        if (!x) throw py::type_error("model: expected a pixelwise Model, BowModel, NetworkModel or PipelineModel");
+        AnalysisOptions o;
+        o.method = parse_enum<ExplainMethod>(method, "method", "method");
+        if (!classes.is_none()) o.classes = classes.cast<std::vector<std::string>>();
+        o.spray = spray_options(size, normalisation, neighbours, clusters, max_clusters, seed, o.spray.restarts, nearest);
+        o.seed = seed;
+        if (jobs < 0) throw py::value_error("jobs must be 0 (all cores) or more");
+        o.jobs = jobs;
+        o.batching.interrupt = python_interrupt();
+        o.method_settings.interrupt = o.batching.interrupt;
+        o.validate();
+        const std::string spec = data.string();
+        const LongCall call(progress);
+        Analysis a;
+        MaskedDataset set;
+        {
+          py::gil_scoped_release release;
+          set = load_masked_dataset(spec, -1, [&](const std::string& s) {
+            return x->kind() == "network" ? load_network_dataset(s) : load_dataset(s, x->oversize());
+          });
+          call.step(0, 1);
+          a = analyse(*x, set, o, nullptr);
+          call.step(1, 1);
+        }
+        py::dict result(from_json(a.json));
+        py::list per_class = result["classes"];
+        for (size_t k = 0; k < a.classes.size(); ++k) {
+          const ClassAnalysis& c = a.classes[k];
+          py::dict d = per_class[k];
+          d["heatmaps"] = stack(c.heatmaps);
+          std::vector<RowMatrixXd> grey;
+          for (long i : c.images) {
+            RowMatrixXd g(set.data.images[i].gray.rows, set.data.images[i].gray.cols);
+            for (long y = 0; y < g.rows(); ++y)
+              for (long xx = 0; xx < g.cols(); ++xx) g(y, xx) = set.data.images[i].gray.at<float>(static_cast<int>(y), static_cast<int>(xx));
+            grey.push_back(std::move(g));
+          }
+          d["inputs"] = stack(grey);
+          RowMatrixXd outputs(static_cast<long>(c.outputs.size()), c.outputs.empty() ? 0 : c.outputs[0].size());
+          for (size_t q = 0; q < c.outputs.size(); ++q) outputs.row(static_cast<long>(q)) = c.outputs[q].transpose();
+          d["outputs"] = owned_array(std::move(outputs));
+        }
+        return result;
+      },
+      py::arg("model"), py::arg("data"), py::kw_only(), py::arg("classes") = py::none(), py::arg("method") = "lrp",
+      py::arg("clusters") = "auto", py::arg("max_clusters") = spray_defaults.max_clusters, py::arg("neighbours") = 0,
+      py::arg("size") = spray_defaults.rows, py::arg("normalisation") = "max-abs",
+      py::arg("nearest") = spray_defaults.nearest, py::arg("seed") = 1, py::arg("jobs") = 0,
+      py::arg("progress") = py::none(),
+      "`pixelwise analyse` from Python: each image of the chosen classes (default all) of the data set `data`\n"
+      "(a spec as the CLI's --data) explained for its own class, then SpRAy per class; on watermark scenes\n"
+      "the Clever Hans measures. Returns analysis.json as a dict; each entry of 'classes' also holds\n"
+      "'heatmaps' (N x H x W float64, a list if sizes differ), 'inputs' (the grey images, likewise) and\n"
+      "'outputs' (N x classes scores), in the order of its 'images'. The keywords are the CLI's flags.");
   // ------------------------------------------------------------ scenes
   auto scene_options = [](const std::string& kind, int size, int train, int test, std::uint64_t seed,
-                          int max_objects, const std::string& target, double min_scale, double max_scale) {
+                          int max_objects, const std::string& target, double min_scale, double max_scale,
+                          double rate, int tag_scale) {
     SceneOptions o;
+    o.tag_rate = rate;
+    o.tag_scale = tag_scale;
     o.kind = kind;
     o.size = size;
     o.train = train;
@@ -691,8 +869,10 @@ void bind_evaluation(py::module_& m) {
   m.def(
       "make_scenes",
       [scene_options](const PathArg& out, const std::string& kind, int size, int train, int test, std::uint64_t seed,
-                      int max_objects, const std::string& target, double min_scale, double max_scale) {
-        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+                      int max_objects, const std::string& target, double min_scale, double max_scale, double rate,
+                      int tag_scale) {
+        const SceneOptions o =
+            scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate, tag_scale);
         const std::string folder = out.string();
         py::gil_scoped_release release;
         make_scenes(o, folder, nullptr);
@@ -701,18 +881,21 @@ void bind_evaluation(py::module_& m) {
       py::arg("train") = scene_defaults.train, py::arg("test") = scene_defaults.test,
       py::arg("seed") = scene_defaults.seed, py::arg("max_objects") = scene_defaults.max_objects,
       py::arg("target") = scene_defaults.target, py::arg("min_scale") = scene_defaults.min_scale,
-      py::arg("max_scale") = scene_defaults.max_scale,
+      py::arg("max_scale") = scene_defaults.max_scale, py::arg("rate") = scene_defaults.tag_rate,
+      py::arg("tag_scale") = scene_defaults.tag_scale,
       "`pixelwise make-scenes` from Python: writes the localisation benchmark folder `out` (scenes of both\n"
-      "splits, masks, scenes.json), the same bytes as the CLI for the same keywords (its flags). Evaluate it\n"
-      "with evaluate(model, 'scenes:OUT:test').");
+      "splits, masks, scenes.json), the same bytes as the CLI for the same keywords (its flags; kind\n"
+      "'watermark' takes the tagged class as target= (the CLI's --class) and rate=). Evaluate it with\n"
+      "evaluate(model, 'scenes:OUT:test'), analyse it with analyse(model, 'scenes:OUT:test').");
   m.def(
       "generate_scene",
       [scene_options](const std::string& split, int index, const std::string& kind, int size, int train, int test,
                       std::uint64_t seed, int max_objects, const std::string& target, double min_scale,
-                      double max_scale) {
+                      double max_scale, double rate, int tag_scale) {
         if (split != "train" && split != "test") throw py::value_error("split: expected 'train' or 'test'");
         if (index < 0) throw py::value_error("index must be >= 0");
-        const SceneOptions o = scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale);
+        const SceneOptions o =
+            scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate, tag_scale);
         if (index >= (split == "train" ? o.train : o.test))
           throw py::value_error("index " + std::to_string(index) + " out of range: the " + split + " split has " +
                                 std::to_string(split == "train" ? o.train : o.test) + " scenes");
@@ -726,6 +909,11 @@ void bind_evaluation(py::module_& m) {
         d["label"] = scene.label;
         d["class"] = o.classes().at(scene.label);
         d["objects"] = from_json(scene.objects);
+        py::array_t<bool> tag({static_cast<py::ssize_t>(scene.tag.rows()), static_cast<py::ssize_t>(scene.tag.cols())});
+        for (long r = 0; r < scene.tag.rows(); ++r)
+          for (long c = 0; c < scene.tag.cols(); ++c) tag.mutable_at(r, c) = scene.tag(r, c);
+        d["tagged"] = scene.tagged;
+        d["tag"] = tag;
         return d;
       },
       py::arg("split"), py::arg("index"), py::kw_only(), py::arg("kind") = scene_defaults.kind,
@@ -733,8 +921,10 @@ void bind_evaluation(py::module_& m) {
       py::arg("test") = scene_defaults.test, py::arg("seed") = scene_defaults.seed,
       py::arg("max_objects") = scene_defaults.max_objects, py::arg("target") = scene_defaults.target,
       py::arg("min_scale") = scene_defaults.min_scale, py::arg("max_scale") = scene_defaults.max_scale,
+      py::arg("rate") = scene_defaults.tag_rate, py::arg("tag_scale") = scene_defaults.tag_scale,
       "Scene `index` of a split as make_scenes draws it (a pure function of the keywords, split and index):\n"
-      "{image: float32 H x W in [0, 1], mask: bool H x W (the target object), label, class, objects}.");
+      "{image: float32 H x W in [0, 1], mask: bool H x W (the target object), label, class, objects, tagged,\n"
+      "tag: bool H x W (the watermark tag; all False unless tagged)}.");
   m.def("image_seed", &image_seed, py::arg("seed"), py::arg("index"),
         "The seed of image `index` in a run seeded with `seed` (as the CLI's --seed).");
 

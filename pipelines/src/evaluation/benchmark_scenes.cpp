@@ -179,6 +179,24 @@ Scene fashion_scene(const SceneOptions& o, const std::string& split, std::mt1993
   return scene;
 }
 
+// The watermark scenes' tag (docs/design.md 7): a fixed high-contrast pattern,
+// white strokes on a black box, kTagRows x kTagCols pixels.
+constexpr const char* kTag[kTagRows] = {"11111111111", "10000000001", "10111011101", "10100010101",
+                                        "10111011101", "10000000001", "11111111111"};
+constexpr int kTagMargin = 2;  // pixels between the tag and the image edges
+
+// Whether watermark scene `index` of a split carries the tag: in the training
+// split an even spread of exactly the share `rate` of the target class's
+// scenes (positive scene j is tagged when floor((j + 1) rate) > floor(j rate)),
+// in the test split every other pair of scenes, so that half of each class is
+// tagged.
+bool carries_tag(const SceneOptions& o, const std::string& split, int index) {
+  const bool positive = index % 2 == 0;
+  const int j = index / 2;
+  if (split == "test") return j % 2 == 0;
+  return positive && std::floor((j + 1) * o.tag_rate) > std::floor(j * o.tag_rate);
+}
+
 Scene shapes_scene(const SceneOptions& o, std::mt19937_64& rng, bool positive) {
   Scene scene;
   const double background = uniform(rng, 0.1, 0.9);
@@ -232,11 +250,38 @@ Scene shapes_scene(const SceneOptions& o, std::mt19937_64& rng, bool positive) {
 
 }  // namespace
 
+MaskArray paste_tag(cv::Mat& gray, int corner, int scale) {
+  if (gray.type() != CV_32FC1) throw std::invalid_argument("tag: needs a CV_32FC1 image");
+  if (scale < 1 || scale > kMaxTagScale)
+    throw std::invalid_argument("tag: scale must be from 1 to " + std::to_string(kMaxTagScale));
+  const int rows = kTagRows * scale, cols = kTagCols * scale;
+  if (gray.rows < rows + 2 * kTagMargin || gray.cols < cols + 2 * kTagMargin)
+    throw std::invalid_argument("tag: image of " + std::to_string(gray.cols) + " x " + std::to_string(gray.rows) +
+                                " pixels too small for the tag");
+  if (corner < 0 || corner > 3) throw std::invalid_argument("tag: corner must be 0 to 3");
+  const int top = corner < 2 ? kTagMargin : gray.rows - kTagMargin - rows;
+  const int left = corner % 2 == 0 ? kTagMargin : gray.cols - kTagMargin - cols;
+  MaskArray mask = MaskArray::Constant(gray.rows, gray.cols, false);
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      gray.at<float>(top + y, left + x) = kTag[y / scale][x / scale] == '1' ? 1.0f : 0.0f;
+      mask(top + y, left + x) = true;
+    }
+  return mask;
+}
+
 void SceneOptions::validate() const {
-  if (kind != "fashion" && kind != "shapes") throw std::invalid_argument("scenes: unknown kind \"" + kind + "\" (fashion or shapes)");
+  if (kind != "fashion" && kind != "shapes" && kind != "watermark")
+    throw std::invalid_argument("scenes: unknown kind \"" + kind + "\" (fashion, shapes or watermark)");
+  if (kind == "watermark" && !(tag_rate >= 0 && tag_rate <= 1))
+    throw std::invalid_argument("scenes: the tag rate must be between 0 and 1");
+  if (kind == "watermark" && (tag_scale < 1 || tag_scale > kMaxTagScale))
+    throw std::invalid_argument("scenes: the tag scale must be from 1 to " + std::to_string(kMaxTagScale));
+  if (kind == "watermark" && size < kTagCols * tag_scale * 3)
+    throw std::invalid_argument("scenes: size too small for the tag (need >= 33 * tag_scale)");
   if (train < 0 || test < 0 || train + test == 0) throw std::invalid_argument("scenes: need a positive number of scenes");
   if (max_objects < 1 || max_objects > 8) throw std::invalid_argument("scenes: max_objects must be between 1 and 8");
-  if (kind == "fashion") {
+  if (kind != "shapes") {
     const auto& names = fashion_mnist_classes();
     if (std::find(names.begin(), names.end(), target) == names.end())
       throw std::invalid_argument("scenes: \"" + target + "\" is not a Fashion-MNIST class");
@@ -253,7 +298,11 @@ void SceneOptions::validate() const {
 nlohmann::json SceneOptions::to_json() const {
   nlohmann::json j = {{"kind", kind}, {"size", size}, {"train", train}, {"test", test}, {"seed", seed},
                       {"max_objects", max_objects}};
-  if (kind == "fashion") {
+  if (kind == "watermark") {
+    j["tag_rate"] = tag_rate;
+    j["tag"] = {{"rows", kTagRows * tag_scale}, {"cols", kTagCols * tag_scale}, {"margin", kTagMargin}, {"scale", tag_scale}};
+  }
+  if (kind != "shapes") {
     j["target"] = target;
     j["min_scale"] = min_scale;
     j["max_scale"] = max_scale;
@@ -297,6 +346,16 @@ Scene generate_scene(const SceneOptions& options, const std::string& split, int 
   const bool positive = index % 2 == 0;  // balanced, and every prefix is too
   Scene scene = options.kind == "shapes" ? shapes_scene(options, rng, positive)
                                          : fashion_scene(options, split, rng, positive);
+  scene.tag = MaskArray::Constant(scene.gray.rows, scene.gray.cols, false);
+  if (options.kind == "watermark" && carries_tag(options, split, index)) {
+    // The corner is drawn after everything else, so that the scene under the tag
+    // is the fashion scene of the same draws.
+    const int corner = uniform_int(rng, 0, 3);
+    scene.tag = paste_tag(scene.gray, corner, options.tag_scale);
+    scene.tagged = true;
+    scene.mask = scene.mask && !scene.tag;  // the tag covers the object where they meet
+    scene.objects.push_back({{"tag", {{"corner", corner}}}});
+  }
   const auto classes = options.classes();
   scene.label = static_cast<int>(std::find(classes.begin(), classes.end(), positive ? options.target_class() : "other") -
                                  classes.begin());
@@ -310,9 +369,11 @@ void make_scenes(const SceneOptions& options, const std::string& out, std::ostre
     nlohmann::json records = nlohmann::json::array();
     for (const std::string split : {"train", "test"}) {
       const int n = split == "train" ? options.train : options.test;
+      const bool watermark = options.kind == "watermark";
       for (const auto& c : classes) {
         fs::create_directories(partial / split / c);
         fs::create_directories(partial / "masks" / split / c);
+        if (watermark) fs::create_directories(partial / "tags" / split / c);
       }
       for (int i = 0; i < n; ++i) {
         const Scene s = generate_scene(options, split, i);
@@ -325,8 +386,21 @@ void make_scenes(const SceneOptions& options, const std::string& out, std::ostre
           for (int x = 0; x < mask8.cols; ++x) mask8.at<uchar>(y, x) = s.mask(y, x) ? 255 : 0;
         if (!cv::imwrite((partial / file).string(), bytes) || !cv::imwrite((partial / mask).string(), mask8))
           throw std::runtime_error((partial / file).string() + ": cannot write");
-        records.push_back({{"split", split}, {"index", i}, {"file", file}, {"mask", mask}, {"class", cls},
-                           {"label", s.label}, {"mask_pixels", s.mask.count()}, {"objects", s.objects}});
+        nlohmann::json record = {{"split", split}, {"index", i}, {"file", file}, {"mask", mask}, {"class", cls},
+                                 {"label", s.label}, {"mask_pixels", s.mask.count()}, {"objects", s.objects}};
+        if (watermark) {
+          record["tagged"] = s.tagged;
+          record["tag"] = nullptr;
+          if (s.tagged) {
+            const std::string tag = "tags/" + file;
+            cv::Mat tag8(s.tag.rows(), s.tag.cols(), CV_8U);
+            for (int y = 0; y < tag8.rows; ++y)
+              for (int x = 0; x < tag8.cols; ++x) tag8.at<uchar>(y, x) = s.tag(y, x) ? 255 : 0;
+            if (!cv::imwrite((partial / tag).string(), tag8)) throw std::runtime_error((partial / tag).string() + ": cannot write");
+            record["tag"] = tag;
+          }
+        }
+        records.push_back(std::move(record));
         if (log && (i + 1) % 100 == 0) *log << split << ": " << i + 1 << " of " << n << " scenes\n";
       }
     }
@@ -377,6 +451,11 @@ MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
       out.data.classes = manifest.at("classes").get<std::vector<std::string>>();
       out.target = manifest.at("target").get<std::string>();
       out.mask_source = "scenes: the " + out.target + " object's pixels";
+      const bool watermark = manifest.at("options").at("kind").get<std::string>() == "watermark";
+      if (watermark) {
+        out.tag_scale = manifest.at("options").at("tag").at("scale").get<int>();
+        if (out.tag_scale < 1 || out.tag_scale > kMaxTagScale) throw std::runtime_error("tag scale out of range");
+      }
       for (const auto& r : manifest.at("scenes")) {
         if (r.at("split").get<std::string>() != split) continue;
         if (limit >= 0 && static_cast<long>(out.data.images.size()) >= limit) break;
@@ -390,6 +469,17 @@ MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
           throw std::runtime_error("label out of range in " + file);
         MaskArray mask = load_mask((fs::path(dir) / r.at("mask").get<std::string>()).string(), s.gray.rows, s.gray.cols);
         out.masks.push_back(mask.count() > 0 ? std::optional<MaskArray>(std::move(mask)) : std::nullopt);
+        if (watermark) {
+          const bool tagged = r.at("tagged").get<bool>();
+          out.tagged.push_back(tagged);
+          if (tagged != !r.at("tag").is_null()) throw std::runtime_error(file + ": \"tagged\" and \"tag\" disagree");
+          std::optional<MaskArray> tag;
+          if (tagged) {
+            tag = load_mask((fs::path(dir) / r.at("tag").get<std::string>()).string(), s.gray.rows, s.gray.cols);
+            if (tag->count() == 0) throw std::runtime_error(file + ": its tag mask is empty");
+          }
+          out.tags.push_back(std::move(tag));
+        }
         out.data.images.push_back(std::move(s));
       }
     } catch (const nlohmann::json::exception& e) {

@@ -145,15 +145,43 @@ void check_run(const ExplainableModel& model, const MaskedDataset& data, const E
 }
 
 // The class explained in an image under --class.
-int explained_class(const ExplainableModel& model, const EvaluationOptions& options, const ImageSample& sample,
+int explained_class(const ExplainableModel& model, const std::string& class_choice, const ImageSample& sample,
                     int predicted) {
-  if (options.class_choice == "predicted") return predicted;
-  if (options.class_choice == "label") {
+  if (class_choice == "predicted") return predicted;
+  if (class_choice == "label") {
     if (sample.label < 0) throw std::runtime_error(sample.source + ": no label to explain (--class label)");
     return sample.label;
   }
-  return model.class_index(options.class_choice);
+  return model.class_index(class_choice);
 }
+
+}  // namespace
+
+void explain_images(const ExplainableModel& model, const Dataset& data, const std::vector<long>& selected,
+                    const std::vector<ExplainMethod>& methods, const std::string& class_choice,
+                    const ExplainSettings& settings, long jobs,
+                    const std::function<void(long position, ExplainedImage& image)>& each) {
+  const long count = static_cast<long>(selected.size());
+  auto explain_one = [&](long position) {
+    ExplainedImage e;
+    e.index = selected[position];
+    e.sample = &data.images[e.index];
+    e.input = &model.input(*e.sample);  // the image every method and metric sees
+    e.scores = model.all_scores(*e.input, e.sample->source);
+    e.scores.maxCoeff(&e.predicted);
+    e.class_index = explained_class(model, class_choice, *e.sample, e.predicted);
+    e.seed = image_seed(settings.seed, e.index);
+    for (const ExplainMethod method : methods)
+      e.results.push_back(explain_with(model, *e.input, e.class_index, method, settings, e.seed, e.sample->source));
+    each(position, e);
+  };
+  // A failure names its image (memory running out too; rethrow_naming).
+  for_each_parallel(count, static_cast<int>(jobs), [&](long position) {
+    naming_input(data.images[selected[position]].source, [&] { explain_one(position); });
+  });
+}
+
+namespace {
 
 nlohmann::json image_record(const ExplainableModel& model, const ImageSample& sample, long index, int predicted, int c,
                             double score, const std::optional<MaskArray>& mask, std::uint64_t noise_seed) {
@@ -232,25 +260,22 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
   Progress progress(log ? count : 0, "evaluate");
   std::atomic<long> finished{0};
 
-  auto evaluate_one = [&](long position) {
-    const long i = selected[position];
-    const ImageSample& sample = data.data.images[i];
+  explain_images(model, data.data, selected, options.methods, options.class_choice, method_settings, jobs,
+                 [&](long position, ExplainedImage& e) {
+    const long i = e.index;
+    const ImageSample& sample = *e.sample;
     const std::optional<MaskArray>& mask = data.masks[i];
-    const cv::Mat& input = model.input(sample);  // the image every method and metric sees
-    const Eigen::VectorXd scores = model.all_scores(input, sample.source);
-    int predicted;
-    scores.maxCoeff(&predicted);
-    const int c = explained_class(model, options, sample, predicted);
-    const std::uint64_t seed = image_seed(method_settings.seed, i);
+    const int c = e.class_index;
     const std::uint64_t noise_seed = image_seed(perturbation.seed, i);
-    nlohmann::json record = image_record(model, sample, i, predicted, c, scores[c], mask, noise_seed);
+    nlohmann::json record = image_record(model, sample, i, e.predicted, c, e.scores[c], mask, noise_seed);
     const bool keep = position < kept;  // the report shows the first images, whatever the threads
     ReportImage view{sample.name, sample.gray, mask, {}};
     nlohmann::json per_method = nlohmann::json::object();
     std::ostringstream line;
-    for (const ExplainMethod method : options.methods) {
-      Explanation r = explain_with(model, input, c, method, method_settings, seed, sample.source);
-      per_method[name_of(method)] = measure(model, input, r, mask, options, perturbation, noise_seed);
+    for (size_t k = 0; k < options.methods.size(); ++k) {
+      const ExplainMethod method = options.methods[k];
+      Explanation& r = e.results[k];
+      per_method[name_of(method)] = measure(model, *e.input, r, mask, options, perturbation, noise_seed);
       line << "  " << name_of(method) << " " << std::setprecision(3) << r.seconds << " s";
       if (keep) view.results.push_back(std::move(r));
     }
@@ -264,10 +289,6 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
       progress.print(*log, head.str() + line.str());
     }
     progress.advance();
-  };
-  // A failure names its image (memory running out too; rethrow_naming).
-  for_each_parallel(count, static_cast<int>(jobs), [&](long position) {
-    naming_input(data.data.images[selected[position]].source, [&] { evaluate_one(position); });
   });
   nlohmann::json images(std::move(records));
   if (shown) std::move(views.begin(), views.end(), std::back_inserter(*shown));

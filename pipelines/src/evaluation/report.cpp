@@ -16,18 +16,21 @@ namespace {
 
 constexpr int kMinSide = 112;  // small images are enlarged to at least this (as render_heatmap)
 
+}  // namespace
+
 std::string png_bytes(const cv::Mat& image, const std::string& what) {
   std::vector<uchar> png;
   if (!cv::imencode(".png", image, png)) throw std::runtime_error(what + ": PNG encoding failed");
   return std::string(png.begin(), png.end());
 }
 
+namespace {
 int enlargement(int rows, int cols) {
   const int side = std::min(rows, cols);
   return side < kMinSide ? (kMinSide + side - 1) / side : 1;
 }
+}  // namespace
 
-// The grey image enlarged like the heatmaps, with the mask's outline in green.
 cv::Mat original_panel(const cv::Mat& gray, const std::optional<MaskArray>& mask) {
   cv::Mat bytes, bgr;
   gray.convertTo(bytes, CV_8U, 255.0);
@@ -45,6 +48,8 @@ cv::Mat original_panel(const cv::Mat& gray, const std::optional<MaskArray>& mask
   }
   return bgr;
 }
+
+namespace {
 
 std::string method_colour(const std::string& method) {
   static const std::map<std::string, std::string> colours{{"lrp", "#d62728"},       {"taylor", "#9467bd"},
@@ -185,6 +190,14 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
   return s.str();
 }
 
+std::string ReportPage::img(const std::string& src, const std::string& alt, const std::string& cls) {
+  ++images;
+  std::ostringstream s;
+  s << "<img src=\"" << html_escape(src) << "\" alt=\"" << html_escape(alt) << "\"" << (cls.empty() ? "" : " class=\"" + cls + "\"")
+    << ">";
+  return s.str();
+}
+
 namespace {
 
 // The parts of an evaluation's JSON that the sections of the page read.
@@ -199,29 +212,7 @@ struct Evaluation {
   }
 };
 
-// The page as it is written and the files it links to. Every <table> and
-// <img> goes through table_start and img, because <body> states how many of
-// each a headless browser has to find once the page has loaded.
-struct Page {
-  std::ostringstream html;
-  int images = 0, tables = 0;
-  ReportFiles files;
-
-  void table_start(const std::string& id, const std::vector<std::string>& header) {
-    ++tables;
-    html << "<table id=\"" << id << "\"><thead><tr>";
-    for (const auto& c : header) html << "<th>" << c << "</th>";
-    html << "</tr></thead><tbody>\n";
-  }
-
-  std::string img(const std::string& src, const std::string& alt, const std::string& cls = "") {
-    ++images;
-    std::ostringstream s;
-    s << "<img src=\"" << html_escape(src) << "\" alt=\"" << html_escape(alt) << "\"" << (cls.empty() ? "" : " class=\"" + cls + "\"")
-      << ">";
-    return s.str();
-  }
-};
+using Page = ReportPage;
 
 void write_overview(Page& page, const Evaluation& e) {
   const nlohmann::json& settings = e.settings;
@@ -410,9 +401,11 @@ void write_settings(Page& page, const Evaluation& e) {
 
 // The whole document around the sections: the style, the expected counts and
 // the script that checks them in the browser.
-std::string document(const Page& page) {
+}  // namespace
+
+std::string report_document(const ReportPage& page, const std::string& title) {
   std::ostringstream d;
-  d << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pixelwise evaluation</title>\n"
+  d << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << html_escape(title) << "</title>\n"
     << "<style>body{font-family:sans-serif;margin:1.5em;max-width:1400px}table{border-collapse:collapse;margin:0.5em 0 "
        "1.5em}td,th{border:1px solid #ccc;padding:3px 7px;vertical-align:top;text-align:left}th{background:#f2f2f2}"
        "tr.chance td{font-style:italic;background:#fafafa}.swatch{display:inline-block;width:10px;height:10px;"
@@ -435,8 +428,6 @@ std::string document(const Page& page) {
   return d.str();
 }
 
-}  // namespace
-
 ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImage>& shown) {
   const nlohmann::json& settings = ev.at("settings");
   const Evaluation e{ev, settings, ev.at("summary"), settings.at("methods").get<std::vector<std::string>>(),
@@ -449,7 +440,7 @@ ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImag
   if (e.wants("conservation")) write_conservation(page, e);
   if (!shown.empty()) write_heatmaps(page, e, shown);
   write_settings(page, e);
-  page.files["index.html"] = document(page);
+  page.files["index.html"] = report_document(page, "pixelwise evaluation");
   return std::move(page.files);
 }
 

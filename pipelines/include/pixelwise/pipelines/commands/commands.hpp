@@ -22,5 +22,6 @@ Command add_evaluate_command(CLI::App& app);           // commands/evaluate_comm
 Command add_merge_evaluations_command(CLI::App& app);  //   "
 Command add_make_scenes_command(CLI::App& app);        // commands/image_commands.cpp
 Command add_montage_command(CLI::App& app);            //   "
+Command add_analyse_command(CLI::App& app);            // commands/analyse_command.cpp
 
 }  // namespace pixelwise

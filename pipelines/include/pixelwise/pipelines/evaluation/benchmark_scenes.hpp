@@ -23,6 +23,14 @@
 //              ("circle") holds one circle and 1 .. max_objects - 1 other
 //              shapes, a negative ("other") 2 .. max_objects squares and
 //              triangles. The mask is the circle's pixels.
+//   "watermark" A Clever Hans benchmark (Lapuschkin et al., Nature
+//              Communications 2019; docs/design.md 7): the fashion scenes, where
+//              the share `tag_rate` of the target class's training scenes
+//              carries a small tag (paste_tag) in a random corner; in the
+//              test split half of the scenes of each class carry it. A
+//              classifier that learns the tag as evidence for the target is
+//              a Clever Hans predictor; the tag's mask is recorded with each
+//              tagged scene.
 //
 // Folder layout (a plain class-folder data set for each split, so that
 // `pixelwise train --data OUT/train` works unchanged):
@@ -30,6 +38,9 @@
 //   OUT/train/<class>/<NNNNN>.png            scenes (8-bit grey)
 //   OUT/test/<class>/<NNNNN>.png
 //   OUT/masks/<split>/<class>/<NNNNN>.png    masks (255 = object; all 0 for negatives)
+//   OUT/tags/<split>/<class>/<NNNNN>.png     watermark: tag masks of the tagged scenes
+// A watermark scene's record in scenes.json has "tagged" and "tag" (the tag
+// mask's file, null when untagged).
 //
 // Data sets with masks (for `pixelwise evaluate`):
 //   scenes:OUT:SPLIT[:LIMIT]   a generated benchmark (masks from OUT/masks)
@@ -50,15 +61,18 @@
 namespace pixelwise {
 
 struct SceneOptions {
-  std::string kind = "fashion";  ///< "fashion" or "shapes"
+  std::string kind = "fashion";  ///< "fashion", "shapes" or "watermark"
   int size = 80;                 ///< scenes are size x size pixels
   int train = 400, test = 100;   ///< scenes per split (half positive, half negative)
   std::uint64_t seed = 1;
   int max_objects = 3;           ///< objects per scene at most
-  // fashion:
-  std::string target = "trouser";  ///< Fashion-MNIST class to detect
+  // fashion and watermark:
+  std::string target = "trouser";  ///< Fashion-MNIST class to detect (watermark: the tagged class)
   double min_scale = 0.9, max_scale = 1.4;  ///< item side = 28 * scale
   std::string photos_dir;          ///< empty: opencv_samples_dir()
+  // watermark:
+  double tag_rate = 0.3;           ///< share of the target class's training scenes with the tag
+  int tag_scale = 1;               ///< the tag pattern enlarged by this integer factor (1: 7 x 11 pixels)
   // shapes:
   double min_radius = 0.08, max_radius = 0.16;  ///< shape radius as a fraction of size
 
@@ -71,6 +85,13 @@ struct SceneOptions {
 
 /// /usr/share/doc/opencv-doc/examples/data unless PIXELWISE_OPENCV_SAMPLES names another folder.
 std::string opencv_samples_dir();
+/// The watermark tag's size in pixels at scale 1, and the largest scale.
+constexpr int kTagRows = 7, kTagCols = 11, kMaxTagScale = 4;
+/// Draws the watermark tag, enlarged `scale` times (nearest neighbour), into
+/// `gray` (CV_32FC1) in a corner (0 top left, 1 top right, 2 bottom left,
+/// 3 bottom right), 2 pixels from the edges; returns its mask.
+MaskArray paste_tag(cv::Mat& gray, int corner, int scale = 1);
+
 /// The sample photographs the fashion scenes use as backgrounds, per split.
 const std::vector<std::string>& scene_photos(const std::string& split);
 
@@ -79,6 +100,8 @@ struct Scene {
   cv::Mat gray;      ///< CV_32FC1 in [0, 1]
   MaskArray mask;    ///< the target object's pixels (all false for a negative scene)
   int label = 0;     ///< index into SceneOptions::classes()
+  bool tagged = false;  ///< watermark: the scene carries the tag
+  MaskArray tag;        ///< the tag's pixels (all false without it)
   nlohmann::json objects = nlohmann::json::array();  ///< {class, x, y, width, height, ...} per object
 };
 
@@ -96,6 +119,11 @@ struct MaskedDataset {
   std::vector<std::optional<MaskArray>> masks;  ///< one per image; nullopt: no mask
   std::string mask_source;                      ///< how the masks were made, for reports
   std::string target;                           ///< scenes: the class the masks belong to
+  /// Watermark scenes: per image whether it carries the tag and the tag's
+  /// mask (nullopt when untagged); empty for other data sets.
+  std::vector<bool> tagged;
+  std::vector<std::optional<MaskArray>> tags;
+  int tag_scale = 1;                            ///< watermark scenes: the tag's scale (paste_tag)
 };
 
 /// `spec` as described above. `foreground` >= 0 derives a mask for every image

@@ -8,6 +8,7 @@
 // explain_with (explain/explanation.hpp, the one explanation path), so the
 // evaluation measures exactly what `pixelwise explain` writes.
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -78,6 +79,29 @@ nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const
 /// DIR/evaluation.json and DIR/report (without heatmaps). An EVALUATION is an
 /// evaluation.json or the `evaluate --out` folder holding it.
 int run_merge_evaluations(const std::vector<std::string>& inputs, const std::string& out, std::ostream& log);
+
+/// One image's explanations as explain_images hands them over.
+struct ExplainedImage {
+  long index = 0;                     ///< in the data set
+  const ImageSample* sample = nullptr;
+  const cv::Mat* input = nullptr;     ///< model.input(*sample): what every method saw
+  Eigen::VectorXd scores;             ///< every class's score
+  int predicted = 0, class_index = 0; ///< the highest-scoring class and the explained one
+  std::uint64_t seed = 0;             ///< image_seed(settings.seed, index)
+  std::vector<Explanation> results;   ///< one per method, in their order
+};
+
+/// The one loop that explains the images of a data set, shared by evaluate and
+/// analyse (analysis.hpp): the images `selected` (data set indices) on `jobs`
+/// threads sharing the model; per image the scores, the explained class
+/// (`class_choice`: "predicted", "label" or a class name/index) and every
+/// method's map through explain_with, seeded with the image's index so that no
+/// result depends on the threads. `each(position in selected, image)` runs on
+/// the worker thread. A failure names its image.
+void explain_images(const ExplainableModel& model, const Dataset& data, const std::vector<long>& selected,
+                    const std::vector<ExplainMethod>& methods, const std::string& class_choice,
+                    const ExplainSettings& settings, long jobs,
+                    const std::function<void(long position, ExplainedImage& image)>& each);
 
 /// Runs the evaluation; returns the JSON (format "pixelwise-evaluation") and
 /// fills `shown` with the first report_images images. Progress to `log`.

@@ -16,6 +16,8 @@
 // generator expects (data-expected-images, data-expected-tables), so that a
 // headless browser can check the page.
 #include <map>
+#include <optional>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,6 +28,34 @@ namespace pixelwise {
 
 /// Relative path in the report folder -> file contents.
 using ReportFiles = std::map<std::string, std::string>;
+
+/// A page as it is written and the files it links to. Every <table> and <img>
+/// goes through table_start and img, because <body> states how many of each a
+/// headless browser has to find once the page has loaded (report_document).
+struct ReportPage {
+  std::ostringstream html;
+  int images = 0, tables = 0;
+  ReportFiles files;
+
+  void table_start(const std::string& id, const std::vector<std::string>& header) {
+    ++tables;
+    html << "<table id=\"" << id << "\"><thead><tr>";
+    for (const auto& c : header) html << "<th>" << c << "</th>";
+    html << "</tr></thead><tbody>\n";
+  }
+
+  std::string img(const std::string& src, const std::string& alt, const std::string& cls = "");
+};
+
+/// The whole document around a page's sections: the style, the expected
+/// counts and the script that checks them in the browser.
+std::string report_document(const ReportPage& page, const std::string& title);
+
+/// PNG file contents; `what` names the image in errors.
+std::string png_bytes(const cv::Mat& image, const std::string& what);
+
+/// The grey image enlarged like the heatmaps, with the mask's outline in green.
+cv::Mat original_panel(const cv::Mat& gray, const std::optional<MaskArray>& mask);
 
 ReportFiles render_report(const nlohmann::json& evaluation, const std::vector<ReportImage>& shown);
 
