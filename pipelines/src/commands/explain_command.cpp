@@ -216,10 +216,9 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
   // random seed mixes --seed with its position in the whole list, so that
   // shards explain as one run would.
   const long count = static_cast<long>(todo.size());
-  const long cores = available_cores();
-  const long jobs = !model->concurrent() ? 1 : std::max(1L, std::min(count, request.jobs > 0 ? request.jobs : cores));
-  settings.occlusion.batching.threads =
-      request.threads > 0 ? request.threads : static_cast<int>(std::max(1L, cores / jobs));
+  const CoreShare share = share_cores(count, request.jobs, request.threads, model->concurrent());
+  const long jobs = share.jobs;
+  settings.occlusion.batching.threads = share.threads;
   settings.occlusion.batching.batch = request.batch;
   // The folder is made right before the first write, so that a run that fails
   // before any image is explained leaves no empty folder (docs/errors.md,

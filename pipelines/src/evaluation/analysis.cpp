@@ -217,11 +217,11 @@ Analysis analyse(const ExplainableModel& model, const MaskedDataset& data, const
                                   std::to_string(count) + " images of class " + names[a.class_index]);
   }
 
-  const long cores = std::max(1u, std::thread::hardware_concurrency());
   const long count = static_cast<long>(selected.size());
-  const long jobs = !model.concurrent() ? 1 : std::min(count, options.jobs > 0 ? static_cast<long>(options.jobs) : cores);
+  const CoreShare share = share_cores(count, options.jobs, options.batching.threads, model.concurrent());
+  const long cores = share.cores, jobs = share.jobs;
   BatchOptions batching = options.batching;
-  if (batching.threads <= 0) batching.threads = static_cast<int>(std::max(1L, cores / jobs));
+  batching.threads = share.threads;
   settings.occlusion.batching = batching;
 
   // Explanations through the one loop (evaluate.hpp); only the maps and scores are kept.
@@ -323,7 +323,7 @@ Analysis analyse(const ExplainableModel& model, const MaskedDataset& data, const
                  {"nearest", o.nearest},
                  {"affinity", "symmetric k-nearest-neighbour graph, weights 1"},
                  {"embedding", "eigenvectors 2 and 3 of the normalised Laplacian"}}},
-      {"execution", {{"hardware_threads", cores}, {"jobs", jobs}}}};
+      {"execution", {{"cores", cores}, {"jobs", jobs}, {"threads_per_image", batching.threads}}}};
   Analysis out;
   out.json = {{"format", "pixelwise-analysis"},
               {"version", 1},

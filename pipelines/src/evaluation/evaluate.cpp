@@ -244,10 +244,10 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
 
   // Threads over images share the model read-only; the batched model
   // evaluations within an image get the cores the images leave over.
-  const long cores = available_cores();
-  const long jobs = !model.concurrent() ? 1 : std::min(count, options.jobs > 0 ? static_cast<long>(options.jobs) : cores);
+  const CoreShare share = share_cores(count, options.jobs, options.batching.threads, model.concurrent());
+  const long cores = share.cores, jobs = share.jobs;
   BatchOptions batching = options.batching;
-  if (batching.threads <= 0) batching.threads = static_cast<int>(std::max(1L, cores / jobs));
+  batching.threads = share.threads;
   PerturbationOptions perturbation = options.perturbation;
   perturbation.batching = batching;
   ExplainSettings method_settings = options.method_settings;
@@ -292,7 +292,7 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
   });
   nlohmann::json images(std::move(records));
   if (shown) std::move(views.begin(), views.end(), std::back_inserter(*shown));
-  const nlohmann::json execution = {{"hardware_threads", cores}, {"jobs", jobs}, {"threads_per_image", batching.threads},
+  const nlohmann::json execution = {{"cores", cores}, {"jobs", jobs}, {"threads_per_image", batching.threads},
                                     {"batch", batching.batch}, {"model_concurrent", model.concurrent()}};
   return {{"format", "pixelwise-evaluation"},
           {"version", 1},

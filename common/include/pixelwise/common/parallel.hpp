@@ -26,6 +26,19 @@ using InterruptCheck = std::function<void()>;
 /// a node's 64 cores starts 8 threads, not 64.
 int available_cores();
 
+/// How a batch of `items` shares the cores: `jobs` items at once
+/// (`requested_jobs` if > 0, else all cores; at most the items, at least 1;
+/// 1 when the work may not run concurrently) and `threads` for the work
+/// within one item (`requested_threads` if > 0, else the cores the jobs
+/// leave, at least 1). `cores` is available_cores(). The one rule of explain,
+/// evaluate and analyse, whose --jobs and --threads it reads.
+struct CoreShare {
+  long cores = 1;
+  long jobs = 1;
+  int threads = 1;
+};
+CoreShare share_cores(long items, long requested_jobs, int requested_threads, bool concurrent);
+
 /// Runs work(i) for every i in [0, n) on `threads` threads (0: all cores; the
 /// calling thread is one of them). Items are handed out one at a time, so
 /// uneven items balance. The first exception stops new items from starting and
