@@ -119,6 +119,8 @@ print(f"  relevance steps (svm from the pass + pooling + pixels) {relevance:.2f}
       f"{relevance / predict_ms:.4f} x predict")
 print(f"  SVM decision direct / tables       {ratio('BM_SvmDecisionDirect', 'BM_SvmDecisionTables'):.1f}")
 print(f"  pixel spreading direct / fast      {ratio('BM_RelevancePixelsDirect', 'BM_RelevancePixelsFast'):.1f}")
+print(f"  pixel spreading gradient / uniform {ratio('BM_RelevancePixelsGradient', 'BM_RelevancePixelsFast'):.1f}"
+      f"   (its record, built once per image: {ratio('BM_PixelContributions', 'BM_RelevancePixelsFast'):.1f})")
 occ = stages["BM_Occlusion/iterations:1"]
 print(f"  occlusion (64 px patches, stride 32, {occ['evaluations']:.0f} passes) / LRP explain  "
       f"{cpu('BM_Occlusion/iterations:1')[0] / explain_ms:.0f}")
