@@ -84,6 +84,28 @@ void add_magnitude(const std::vector<float>& im, int width, int height, RowMatri
 
 int clamp_index(int i, int n) { return std::min(std::max(i, 0), n - 1); }
 
+// The flat-window kernel is piecewise linear with knots at multiples of b:
+// K(u) = sum_i c_i (b - |u - i b|)_+, c_i = mean_i b / b^2. Its second
+// difference is 6 spikes, so K = S(S(h)) with S the running sum and
+// h = sum_i c_i (delta_{(i-1) b + 1} - 2 delta_{i b + 1} + delta_{(i+1) b + 1})
+// (a triangle (b - |t|)_+ is S(S(delta_{-b+1} - 2 delta_1 + delta_{b+1}))).
+// Returns (offset from the first bin centre, weight) of the spikes.
+std::vector<std::pair<int, double>> flat_knots(int b) {
+  std::vector<double> c;
+  for (int bin = 0; bin < kSpatialBins; ++bin)
+    c.push_back(static_cast<double>(bin_window_mean(b, bin, kDenseSiftWindowSize) * static_cast<float>(b)) *
+                static_cast<double>(static_cast<float>(1.0 / (static_cast<double>(b) * b))));
+  std::vector<std::pair<int, double>> knots;
+  for (int j = -1; j <= kSpatialBins; ++j) {
+    double w = 0;
+    if (j + 1 < kSpatialBins) w += c[j + 1];
+    if (j >= 0 && j < kSpatialBins) w -= 2 * c[j];
+    if (j - 1 >= 0) w += c[j - 1];
+    knots.emplace_back(j * b + 1, w);
+  }
+  return knots;
+}
+
 }  // namespace
 
 SiftContributions::SiftContributions(const cv::Mat& image, const DescriptorOptions& options,
@@ -104,6 +126,7 @@ SiftContributions::SiftContributions(const cv::Mat& image, const DescriptorOptio
   for (int b : sizes) {
     DenseScale s;
     s.kernel = dense_kernel(b, options.dense.fast, s.reach);
+    if (options.dense.fast) s.knots = flat_knots(b);
     std::vector<int> members;
     for (int l = 0; l < features.size(); ++l)
       if (features.frames[l].bin_size == b) members.push_back(l);
@@ -174,13 +197,51 @@ void SiftContributions::accumulate(const Eigen::VectorXd& a, RowMatrixXd& map) c
         const int l = s.descriptor[static_cast<size_t>(iy * nx + ix)];
         if (l < 0 || a[l] == 0.0) continue;
         any = true;
-        for (int u = 0; u < len; ++u) rows(iy, clamp_index(s.xs[ix] + u - s.reach, width_)) += a[l] * s.kernel[u];
+        const int x0 = s.xs[ix] - s.reach;
+        if (x0 >= 0 && x0 + len <= width_)  // inside: one vectorised axpy
+          rows.row(iy).segment(x0, len) += a[l] * Eigen::Map<const Eigen::RowVectorXd>(s.kernel.data(), len);
+        else
+          for (int u = 0; u < len; ++u) rows(iy, clamp_index(x0 + u, width_)) += a[l] * s.kernel[u];
       }
     if (!any) continue;
-    RowMatrixXd spread = RowMatrixXd::Zero(height_, width_);
+    if (!s.knots.empty()) {
+      // Flat window: along y by the spikes of the kernel's second difference
+      // and two running sums, streamed over the rows [lo, hi) the kernels
+      // reach; a row beyond the image adds to the border row.
+      const int lo = s.ys.front() - s.reach, hi = s.ys.back() + static_cast<int>(s.kernel.size()) - s.reach;
+      std::vector<std::vector<std::pair<long, double>>> spikes(static_cast<size_t>(hi - lo));
+      for (long iy = 0; iy < ny; ++iy)
+        for (const auto& [offset, w] : s.knots) {
+          const int at = s.ys[iy] + offset - lo;
+          if (at < hi - lo) spikes[static_cast<size_t>(at)].emplace_back(iy, w);
+        }
+      Eigen::RowVectorXd first = Eigen::RowVectorXd::Zero(width_), second = Eigen::RowVectorXd::Zero(width_);
+      for (int r = lo; r < hi; ++r) {
+        for (const auto& [iy, w] : spikes[static_cast<size_t>(r - lo)]) first += w * rows.row(iy);
+        second += first;
+        const int y = clamp_index(r, height_);
+        map.row(y) += second.cwiseProduct(s.magnitude.row(y));
+      }
+      continue;
+    }
+    // Gaussian window: along y, one output row at a time (the grid rows reaching it and their
+    // weights, border rows collecting the samples beyond them), so that no
+    // image-sized temporary is made.
+    std::vector<std::vector<std::pair<long, double>>> reaching(static_cast<size_t>(height_));
     for (long iy = 0; iy < ny; ++iy)
-      for (int u = 0; u < len; ++u) spread.row(clamp_index(s.ys[iy] + u - s.reach, height_)) += s.kernel[u] * rows.row(iy);
-    map += spread.cwiseProduct(s.magnitude);
+      for (int u = 0; u < len; ++u) {
+        auto& list = reaching[static_cast<size_t>(clamp_index(s.ys[iy] + u - s.reach, height_))];
+        if (!list.empty() && list.back().first == iy) list.back().second += s.kernel[u];
+        else list.emplace_back(iy, s.kernel[u]);
+      }
+    Eigen::RowVectorXd row(width_);
+    for (int y = 0; y < height_; ++y) {
+      const auto& list = reaching[static_cast<size_t>(y)];
+      if (list.empty()) continue;
+      row = list.front().second * rows.row(list.front().first);
+      for (size_t k = 1; k < list.size(); ++k) row += list[k].second * rows.row(list[k].first);
+      map.row(y) += row.cwiseProduct(s.magnitude.row(y));
+    }
   }
 }
 

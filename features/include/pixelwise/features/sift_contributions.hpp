@@ -31,8 +31,10 @@ namespace pixelwise {
 /// gradient-magnitude map (summed over the planes, which share the spatial
 /// weights) and the separable spatial kernel of a descriptor; descriptors of one
 /// bin size lie on a grid, so the sum over l is two separable passes, O(grid x
-/// kernel length + rows x columns x kernel length / step) per bin size, instead
-/// of O(descriptors x support area).
+/// kernel length + rows x columns) per bin size with the flat window (whose
+/// piecewise linear kernel is two running sums of 6 spikes), O(grid x kernel
+/// length + rows x columns x kernel length / step) with the Gaussian one,
+/// instead of O(descriptors x support area).
 ///
 /// Keypoint SIFT is not decomposed yet: its descriptors are refused.
 class SiftContributions {
@@ -58,6 +60,7 @@ class SiftContributions {
     std::vector<int> xs, ys;
     std::vector<double> kernel;
     int reach = 0;
+    std::vector<std::pair<int, double>> knots;  // flat window: the kernel's second difference (offset, weight)
     RowMatrixXd magnitude;          // H x W, summed over planes
     std::vector<int> descriptor;    // ys.size() x xs.size(): index l, or -1
   };
