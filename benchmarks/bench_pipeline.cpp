@@ -302,6 +302,26 @@ void BM_RelevancePixelsFast(benchmark::State& state) {
     benchmark::DoNotOptimize(spread_to_pixels(s.features.frames, s.feature_relevance.relevance, kWidth, kHeight));
 }
 
+// Gradient spreading (docs/design.md 1.9), given the record of the descriptor
+// layer (built with the forward pass, BM_PixelContributions): a_l = R_l / Z_l
+// accumulated separably per bin size, times the gradient magnitude.
+void BM_RelevancePixelsGradient(benchmark::State& state) {
+  const Setup& s = setup();
+  const SupportWeighting gradient{WeightingType::gradient, 1.0};
+  const SiftContributions contributions(s.image, s.model.channels.front().descriptor, s.features, "home.jpg");
+  for (auto _ : state)
+    benchmark::DoNotOptimize(
+        spread_to_pixels(s.features.frames, s.feature_relevance.relevance, kWidth, kHeight, gradient, &contributions));
+}
+
+// The record itself: per bin size the smoothing and gradient magnitude of the
+// image (as vl_dsift computes them) and the totals Z_l.
+void BM_PixelContributions(benchmark::State& state) {
+  const Setup& s = setup();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(SiftContributions(s.image, s.model.channels.front().descriptor, s.features, "home.jpg"));
+}
+
 // The obvious loop over every pixel of every support: O(M * support area).
 void BM_RelevancePixelsDirect(benchmark::State& state) {
   const Setup& s = setup();
@@ -422,6 +442,8 @@ BENCHMARK(BM_RelevanceSvmFromPass)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePooling)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsFast)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsDirect)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RelevancePixelsGradient)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PixelContributions)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExplainVsPredict)->Unit(benchmark::kMillisecond)->Arg(10)->Iterations(1);
 // One pair: what the test suite runs (benchmarks/CMakeLists.txt), so that the
 // set-up and the whole-model calls cannot break unnoticed.

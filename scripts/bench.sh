@@ -121,6 +121,8 @@ print(f"  SVM decision direct / tables       {ratio('BM_SvmDecisionDirect', 'BM_
 print(f"  coding exact / GEMM + argmin limit {ratio('BM_CodingExact', 'BM_SgemmArgminLimit'):.2f}   (target <= 1.5)")
 print(f"  coding kd-forest / exact           {ratio('BM_CodingKdForest', 'BM_CodingExact'):.2f}")
 print(f"  pixel spreading direct / fast      {ratio('BM_RelevancePixelsDirect', 'BM_RelevancePixelsFast'):.1f}")
+print(f"  pixel spreading gradient / uniform {ratio('BM_RelevancePixelsGradient', 'BM_RelevancePixelsFast'):.1f}"
+      f"   (its record, built once per image: {ratio('BM_PixelContributions', 'BM_RelevancePixelsFast'):.1f})")
 occ = stages["BM_Occlusion/iterations:1"]
 print(f"  occlusion (64 px patches, stride 32, {occ['evaluations']:.0f} passes) / LRP explain  "
       f"{cpu('BM_Occlusion/iterations:1')[0] / explain_ms:.0f}")

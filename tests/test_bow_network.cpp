@@ -212,7 +212,8 @@ BOOST_AUTO_TEST_CASE(bin_relevance_is_the_network_explanation_of_the_histogram_a
             const ChannelEncoding& ch = f.encoding.channels.at(0);
             const Relevance features = pool_relevance(ch.bow, direct.input);
             const Relevance pixels =
-                spread_to_pixels(ch.features.frames, features.relevance, image.gray.cols, image.gray.rows, ch.weighting);
+                spread_to_pixels(ch.features.frames, features.relevance, image.gray.cols, image.gray.rows,
+                                 m.channels.at(0).descriptor.weighting);
             BOOST_TEST((e.feature_relevance - features.relevance).cwiseAbs().maxCoeff() == 0.0);
             BOOST_TEST((e.pixels - pixel_map(pixels.relevance, image.gray.cols, image.gray.rows)).cwiseAbs().maxCoeff() == 0.0);
           }

@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(every_coding_pooling_pyramid_normalisation_and_kernel_conse
   for (const auto& coding : codings)
     for (const auto& pooling : poolings) {
       const std::string text = R"({"descriptor": {"step": 3, "bin_sizes": [3, 4], "weighting": ")" +
-                               std::string(run % 2 ? "gaussian" : "uniform") + R"("},
+                               std::string(run % 3 == 2 ? "gradient" : run % 3 ? "gaussian" : "uniform") + R"("},
         "codebook": {"words": 16, "training_descriptors": 2000, "seed": 2},
         "coding": )" + coding + R"(, "pooling": {)" + pooling + R"(, "pyramid": )" + pyramids[run % 3] + R"(},
         "normalisation": {"steps": )" + normalisations[run % 5] + R"(},
@@ -115,6 +115,31 @@ BOOST_AUTO_TEST_CASE(every_coding_pooling_pyramid_normalisation_and_kernel_conse
         }
       }
     }
+}
+
+BOOST_AUTO_TEST_CASE(the_pixel_rule_overrides_every_channels_weighting) {
+  // docs/design.md 1.9: asked at explain time, gradient spreading gives the map
+  // a model configured with it gives; it differs from uniform spreading and
+  // leaves more of the flat black background of a Fashion-MNIST item at 0.
+  auto trained = [](const std::string& weighting) {
+    return BowModel::train(config_of(R"({"descriptor": {"step": 3, "bin_sizes": [3, 4], "weighting": ")" + weighting +
+                                     R"("}, "codebook": {"words": 16, "training_descriptors": 2000, "seed": 2},
+                                     "svm": {"kernel": "hik", "C": 10}})"),
+                           train3(), nullptr);
+  };
+  const BowModel uniform = trained("uniform"), gradient = trained("gradient");
+  ExplainOptions asked;
+  asked.pixel_rule = WeightingType::gradient;
+  for (size_t i = 0; i < 2; ++i) {
+    const ImageSample& image = test3().images[i];
+    const BowExplanation a = explain(uniform, image.gray, -1, asked, image.name);
+    const BowExplanation b = explain(gradient, image.gray, -1, ExplainOptions{}, image.name);
+    const BowExplanation u = explain(uniform, image.gray, -1, ExplainOptions{}, image.name);
+    check_conserved(a);
+    BOOST_TEST((a.pixels - b.pixels).cwiseAbs().maxCoeff() == 0.0);
+    BOOST_TEST((a.pixels - u.pixels).cwiseAbs().maxCoeff() > 1e-6 * std::abs(a.score));
+    BOOST_TEST((a.pixels.array() == 0.0).count() > (u.pixels.array() == 0.0).count());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(channels_as_concatenated_histograms_or_a_sum_of_weighted_kernels) {
@@ -416,6 +441,18 @@ BOOST_AUTO_TEST_CASE(voc_layout_trains_and_explains_colour_keypoint_and_separate
     correct += (e.predicted == image.label);
   }
   BOOST_TEST_MESSAGE("VOC fixture: " << correct << "/" << val.images.size() << " validation images right");
+  // Gradient spreading decomposes dense SIFT only: asked of this model, the
+  // keypoint channel is named before any image is explained.
+  BOOST_TEST(test::error_of([&] { pixel_weightings(model, WeightingType::gradient); }).find("channel \"keypoints\"") !=
+             std::string::npos);
+  // Every dense channel of it (grey, concatenated colour, separate planes) conserves with it.
+  nlohmann::json without_keypoints = nlohmann::json::parse(kVocConfig);
+  without_keypoints["channels"].erase(without_keypoints["channels"].size() - 1);
+  const BowModel dense = BowModel::train(PipelineConfig::parse(without_keypoints),
+                                         load_dataset("voc:" + voc().root + ":trouser:train"), nullptr);
+  ExplainOptions gradient;
+  gradient.pixel_rule = WeightingType::gradient;
+  for (const auto& image : val.images) check_conserved(explain(dense, dense.input(image), 1, gradient, image.name));
 }
 
 BOOST_AUTO_TEST_CASE(cli_trains_on_voc_and_layers_report_channel_and_scale_of_every_descriptor) {

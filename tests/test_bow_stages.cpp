@@ -681,7 +681,7 @@ BOOST_AUTO_TEST_CASE(every_option_enum_round_trips_and_unknown_names_list_the_kn
   check_enum_round_trip<DescriptorType>({"dsift", "sift"});
   check_enum_round_trip<ColourSpace>({"grey", "rgb", "opponent", "hsv"});
   check_enum_round_trip<PlaneMode>({"concatenate", "separate"});
-  check_enum_round_trip<WeightingType>({"uniform", "gaussian"});
+  check_enum_round_trip<WeightingType>({"uniform", "gaussian", "gradient"});
   check_enum_round_trip<CodebookSearch>({"exact", "kdforest"});
   check_enum_round_trip<KernelType>({"linear", "hik", "chi2", "hellinger", "rbf", "expchi2", "poly"});
   check_enum_round_trip<BiasPolicy>({"none", "uniform", "nonzero"});
@@ -698,7 +698,7 @@ BOOST_AUTO_TEST_CASE(every_option_enum_round_trips_and_unknown_names_list_the_kn
   check_refused<NormalisationOptions>(R"({"steps": ["l1", "l3"]})", "unknown steps \"l3\" (known: l1, l2, power)");
   check_refused<DescriptorOptions>(R"({"colour": "lab"})", "descriptor: unknown colour \"lab\" (known: grey, rgb, opponent, hsv)");
   check_refused<DescriptorOptions>(R"({"planes": "stacked"})", "known: concatenate, separate");
-  check_refused<DescriptorOptions>(R"({"weighting": "triangle"})", "unknown weighting \"triangle\" (known: uniform, gaussian)");
+  check_refused<DescriptorOptions>(R"({"weighting": "triangle"})", "unknown weighting \"triangle\" (known: uniform, gaussian, gradient)");
   check_refused<CodebookOptions>(R"({"search": "annoy"})", "codebook: unknown search \"annoy\" (known: exact, kdforest)");
   check_refused<CodingOptions>(R"({"type": 1})", "type must be one of hard, soft, rank");
 }

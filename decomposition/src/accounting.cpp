@@ -11,6 +11,7 @@ void to_json(nlohmann::json& j, const LayerRelevance& layer) {
        {"absorbed", layer.absorbed},
        {"unassigned", layer.unassigned},
        {"unaccounted", layer.unaccounted()}};
+  if (layer.fallback != 0) j["fallback"] = layer.fallback;
 }
 
 void from_json(const nlohmann::json& j, LayerRelevance& layer) {
@@ -19,6 +20,7 @@ void from_json(const nlohmann::json& j, LayerRelevance& layer) {
   layer.relevance_out = (j.contains("relevance_out") ? j.at("relevance_out") : j.at("relevance_sum")).get<double>();
   layer.absorbed = j.at("absorbed").get<double>();
   layer.unassigned = j.at("unassigned").get<double>();
+  layer.fallback = j.value("fallback", 0.0);
 }
 
 }  // namespace pixelwise

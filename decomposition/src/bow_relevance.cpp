@@ -192,12 +192,22 @@ Relevance pool_relevance(const BowEncoding& e, const Eigen::VectorXd& bin_releva
 }
 
 Relevance spread_to_pixels(const std::vector<Frame>& frames, const Eigen::VectorXd& feature_relevance, int width,
-                           int height, const SupportWeighting& weighting) {
-
+                           int height, const SupportWeighting& weighting, const SiftContributions* contributions) {
   weighting.validate();
   if (static_cast<long>(frames.size()) != feature_relevance.size())
     throw std::invalid_argument("pixel relevance: frames and relevances differ in number");
   if (width < 1 || height < 1) throw std::invalid_argument("pixel relevance: empty image");
+  if (weighting.gradient()) {
+    if (!contributions)
+      throw std::invalid_argument("pixel relevance: gradient weighting needs the descriptors' pixel contributions");
+    if (contributions->size() != feature_relevance.size() || contributions->width() != width ||
+        contributions->height() != height)
+      throw std::invalid_argument("pixel relevance: the pixel contributions belong to other descriptors or another image");
+  }
+  // docs/design.md 1.9: a_l = R_l / Z_l, then R_q = sum_l a_l c_lq.
+  Eigen::VectorXd gradient_share;
+  if (weighting.gradient()) gradient_share = Eigen::VectorXd::Zero(feature_relevance.size());
+  double fallback = 0;
   RowMatrixXd diff = RowMatrixXd::Zero(height + 1, width + 1);  // 2-D difference array (axis-aligned, uniform)
   RowMatrixXd row_diff;                                          // per-row difference array (rotated, uniform)
   RowMatrixXd direct;                                            // Gaussian weights, added pixel by pixel
@@ -207,10 +217,16 @@ Relevance spread_to_pixels(const std::vector<Frame>& frames, const Eigen::Vector
     const PixelBox& box = f.support;
     if (box.x0 < 0 || box.y0 < 0 || box.x1 > width || box.y1 > height)
       throw std::invalid_argument("pixel relevance: a support box lies outside the image");
+    if (weighting.gradient() && contributions->totals()[l] > 0) {
+      gradient_share[l] = feature_relevance[l] / contributions->totals()[l];
+      continue;
+    }
     if (box.area() <= 0) {
       unassigned += feature_relevance[l];
       continue;
     }
+    // From here on gradient weighting falls back to uniform weights.
+    if (weighting.gradient()) fallback += feature_relevance[l];
     if (!weighting.gaussian() && !f.rotated()) {
       const double v = feature_relevance[l] / static_cast<double>(box.area());
       diff(box.y0, box.x0) += v;
@@ -268,10 +284,12 @@ Relevance spread_to_pixels(const std::vector<Frame>& frames, const Eigen::Vector
       for (int x = 0; x < width; ++x) map(y, x) += (run += row_diff(y, x));
     }
   if (direct.size() != 0) map += direct;
+  if (gradient_share.size() != 0) contributions->accumulate(gradient_share, map);
   Relevance out;
   out.relevance = Eigen::Map<const Eigen::VectorXd>(map.data(), map.size());
   out.account.name = "pixels";
   out.account.unassigned = unassigned;
+  out.account.fallback = fallback;
   close_account(out.account, feature_relevance.sum(), out.relevance.sum());
   return out;
 }
@@ -313,7 +331,8 @@ Relevance PoolingStep::relevance(const Eigen::VectorXd& upper, const LrpRule* ru
 Relevance PixelStep::relevance(const Eigen::VectorXd& upper, const LrpRule* rule) const {
   if (rule && rule->name() != "flat")
     throw std::invalid_argument("the pixel layer spreads a descriptor's relevance over its support by the flat rule "
-                                "(with the support's weighting); it takes no rule \"" + rule->name() + "\"");
+                                "(with the support's weighting: uniform, gaussian or gradient); it takes no rule \"" +
+                                rule->name() + "\"");
   Relevance out;
   out.account.name = "pixels";
   out.relevance = Eigen::VectorXd::Zero(static_cast<long>(width_) * height_);
@@ -322,9 +341,10 @@ Relevance PixelStep::relevance(const Eigen::VectorXd& upper, const LrpRule* rule
     const long n = static_cast<long>(ch.frames->size());
     if (at + n > upper.size())
       throw std::invalid_argument("pixel relevance: more features than relevance values");
-    Relevance r = spread_to_pixels(*ch.frames, upper.segment(at, n), width_, height_, ch.weighting);
+    Relevance r = spread_to_pixels(*ch.frames, upper.segment(at, n), width_, height_, ch.weighting, ch.contributions);
     at += n;
     out.account.unassigned += r.account.unassigned;
+    out.account.fallback += r.account.fallback;
     out.relevance += r.relevance;
     out.parts.push_back({r.account, std::move(r.relevance)});
   }

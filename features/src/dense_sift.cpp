@@ -55,6 +55,18 @@ int DenseSiftOptions::minimum_image_side() const {
   return side;
 }
 
+std::vector<float> dense_sift_input(const cv::Mat& gray, const DenseSiftOptions& options, int bin_size) {
+  const cv::Mat contiguous = gray.isContinuous() ? gray : gray.clone();
+  const float* pixels = contiguous.ptr<float>();
+  std::vector<float> out(pixels, pixels + contiguous.total());
+  if (options.smoothing_magnif > 0) {
+    const double sigma = std::sqrt(std::max(0.0, std::pow(bin_size / options.smoothing_magnif, 2) - 0.25));
+    if (sigma > 0) vl_imsmooth_f(out.data(), contiguous.cols, pixels, contiguous.cols, contiguous.rows, contiguous.cols,
+                                 sigma, sigma);
+  }
+  return out;
+}
+
 LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& options, const std::string& what) {
   options.validate();
   if (gray.empty() || gray.type() != CV_32FC1)
@@ -66,29 +78,20 @@ LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& op
                              " pixels is smaller than one descriptor support (needs at least " +
                              std::to_string(min_side) + " x " + std::to_string(min_side) + " for bin sizes up to " +
                              std::to_string(max_bin_size(options)) + ")");
-  cv::Mat contiguous = gray.isContinuous() ? gray : gray.clone();
-
   LocalFeatures out;
   out.image_width = width;
   out.image_height = height;
   std::vector<float> descriptors;
-  std::vector<float> smoothed(static_cast<size_t>(width) * height);
   int dimension = 0;
   for (int bin_size : options.bin_sizes) {
-    const float* pixels = contiguous.ptr<float>();
-    if (options.smoothing_magnif > 0) {
-      const double sigma = std::sqrt(std::max(0.0, std::pow(bin_size / options.smoothing_magnif, 2) - 0.25));
-      if (sigma > 0) {
-        vl_imsmooth_f(smoothed.data(), width, pixels, width, height, width, sigma, sigma);
-        pixels = smoothed.data();
-      }
-    }
+    const std::vector<float> smoothed = dense_sift_input(gray, options, bin_size);
     const std::string building = "dense SIFT (bin size " + std::to_string(bin_size) + ") of a " +
                                  std::to_string(width) + " x " + std::to_string(height) + " image";
     DsiftFilter filter(allocated(vl_dsift_new_basic(width, height, options.step, bin_size), building));
     const int offset = alignment_offset(options, bin_size);
     vl_dsift_set_bounds(filter.get(), offset, offset, width - 1, height - 1);
     vl_dsift_set_flat_window(filter.get(), options.fast);
+    vl_dsift_set_window_size(filter.get(), kDenseSiftWindowSize);
     // vl_dsift_process allocates its buffers (keypoints, descriptors, eight
     // gradient planes and two convolution planes) without checking them and
     // writes into them: the same amount is reserved here first, so that memory
@@ -99,7 +102,7 @@ LocalFeatures compute_dense_sift(const cv::Mat& gray, const DenseSiftOptions& op
     reserve_or_throw(frames * (sizeof(VlDsiftKeypoint) + sizeof(float) * vl_dsift_get_descriptor_size(filter.get())) +
                          10 * plane,
                      building);
-    vl_dsift_process(filter.get(), pixels);
+    vl_dsift_process(filter.get(), smoothed.data());
     const int count = vl_dsift_get_keypoint_num(filter.get());
     dimension = vl_dsift_get_descriptor_size(filter.get());
     const VlDsiftKeypoint* keypoints = vl_dsift_get_keypoints(filter.get());

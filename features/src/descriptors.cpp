@@ -166,6 +166,9 @@ void DescriptorOptions::validate() const {
     throw std::invalid_argument("descriptor: plane " + std::to_string(plane) + " does not exist in colour space " +
                                 name_of(colour));
   if (type == DescriptorType::sift) keypoint.validate();  // octaves 0, which the range [-1, max] lets through
+  if (weighting.gradient() && type != DescriptorType::dsift)
+    throw std::invalid_argument("descriptor: weighting \"gradient\" decomposes dense SIFT (type \"dsift\") only; "
+                                "keypoint SIFT takes weighting uniform or gaussian");
 }
 
 int DescriptorOptions::planes_used() const {

@@ -49,7 +49,8 @@ PixelBox bounding_box(const std::vector<RowSpan>& spans) {
 }
 
 const EnumNames<WeightingType>& enum_names(WeightingType) {
-  static const EnumNames<WeightingType> names{{WeightingType::uniform, "uniform"}, {WeightingType::gaussian, "gaussian"}};
+  static const EnumNames<WeightingType> names{{WeightingType::uniform, "uniform"}, {WeightingType::gaussian, "gaussian"},
+                                                     {WeightingType::gradient, "gradient"}};
   return names;
 }
 

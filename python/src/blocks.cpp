@@ -414,7 +414,8 @@ void bind_blocks(py::module_& m) {
       "normalised histogram is given as it is.");
   m.def(
       "spread_to_pixels",
-      [](const FramesOrFeatures& features, const ArrayLike& relevance, int width, int height, const OptionsLike& weighting) {
+      [](const FramesOrFeatures& features, const ArrayLike& relevance, int width, int height, const OptionsLike& weighting,
+         const py::object& image, const OptionsLike& descriptor) {
         const Eigen::VectorXd r = vector_arg(relevance, "relevance");
         const std::vector<Frame> frames = frames_of(features, r.size(), "features");
         if (static_cast<long>(frames.size()) != r.size())
@@ -422,17 +423,39 @@ void bind_blocks(py::module_& m) {
                                 std::to_string(frames.size()) + " frames");
         if (width < 1 || height < 1) throw py::value_error("spread_to_pixels: width and height must be >= 1");
         const SupportWeighting w = weighting_arg(weighting);
+        if (w.gradient() != (!image.is_none() && !descriptor.is_none()) || image.is_none() != descriptor.is_none())
+          throw py::value_error("spread_to_pixels: weighting 'gradient' needs image= and descriptor= (the image and "
+                                "the descriptor options the features were computed with); the other weightings "
+                                "take neither");
+        std::unique_ptr<SiftContributions> contributions;
+        if (w.gradient()) {
+          const DescriptorOptions options = options_arg<DescriptorOptions>(descriptor, "descriptor");
+          const ImageSample s = image_arg(image, "image");
+          const cv::Mat& input = options.colour != ColourSpace::grey && !s.colour.empty() ? s.colour : s.gray;
+          if (input.cols != width || input.rows != height)
+            throw py::value_error("spread_to_pixels: the image is not width x height");
+          LocalFeatures f;
+          f.frames = frames;
+          f.image_width = width;
+          f.image_height = height;
+          py::gil_scoped_release release;
+          contributions = std::make_unique<SiftContributions>(input, options, f, s.source);
+        }
         Relevance p;
         {
           py::gil_scoped_release release;
-          p = spread_to_pixels(frames, r, width, height, w);
+          p = spread_to_pixels(frames, r, width, height, w, contributions.get());
         }
         return py::make_tuple(owned_array(pixel_map(p.relevance, width, height)), layer_dict(p.account));
       },
       py::arg("features"), py::arg("relevance"), py::arg("width"), py::arg("height"), py::arg("weighting") = py::none(),
+      py::kw_only(), py::arg("image") = py::none(), py::arg("descriptor") = py::none(),
       "Descriptors -> pixels: R_q = sum_l R_l w_l(q) over each support (docs/design.md 1.5). `features` is a\n"
-      "LocalFeatures or a frames dict; `weighting` {'type': 'uniform'} (default) or {'type': 'gaussian',\n"
-      "'sigma': 1.0}. Returns (H x W relevance, layer account).");
+      "LocalFeatures or a frames dict; `weighting` {'type': 'uniform'} (default), {'type': 'gaussian',\n"
+      "'sigma': 1.0} or {'type': 'gradient'}: the descriptor layer decomposed (docs/design.md 1.9), relevance\n"
+      "to the pixels in proportion to their contributions to each dense SIFT descriptor, which needs the\n"
+      "image and the `descriptor` options (dict) the features were computed with. Returns (H x W relevance,\n"
+      "layer account; its 'fallback' is the relevance of gradient-free descriptors spread uniformly).");
   // ------------------------------------------------ Fisher vectors and VLAD
   // docs/design.md 1.8: the same objects and steps the pipeline uses.
   py::class_<Gmm>(m, "Gmm", "A diagonal Gaussian mixture: priors (K), means and variances (K x D).")

@@ -456,8 +456,16 @@ void bind_bow(py::module_& m) {
           [](const std::shared_ptr<BowModel>& b, const ImageLike& image, const TargetLike& target,
              const std::string& bias_policy, const TargetLike& versus, const std::string& method,
              const ReferenceLike& reference, double root_tolerance, int scan_steps, const OptionalStr& rule,
-             bool ignore_bias) {
+             bool ignore_bias, const OptionalStr& pixel_rule) {
             ExplainOptions options = explain_options(*b, method, bias_policy, reference, root_tolerance, scan_steps);
+            if (!pixel_rule.is_none()) {
+              options.pixel_rule = parse_enum<WeightingType>(pixel_rule.cast<std::string>(), "pixel rule", "pixel_rule");
+              try {
+                pixel_weightings(*b, options.pixel_rule);  // refused before any work, naming the channel
+              } catch (const std::invalid_argument& e) {
+                throw py::value_error(std::string("pixel_rule: ") + e.what());
+              }
+            }
             if (!b->classifier->abilities().composite && ignore_bias)
               throw py::value_error("ignore_bias applies to a network classifier; this model's classifier is " +
                                     b->classifier->describe());
@@ -482,7 +490,7 @@ void bind_bow(py::module_& m) {
           py::arg("image"), py::kw_only(), py::arg("target") = py::none(), py::arg("bias_policy") = "nonzero",
           py::arg("versus") = py::none(), py::arg("method") = "lrp", py::arg("reference") = "nearest",
           py::arg("root_tolerance") = TaylorOptions{}.tolerance, py::arg("scan_steps") = TaylorOptions{}.scan_steps,
-          py::arg("rule") = py::none(), py::arg("ignore_bias") = false,
+          py::arg("rule") = py::none(), py::arg("ignore_bias") = false, py::arg("pixel_rule") = py::none(),
           "The LRP or Taylor explanation with every intermediate record of the BoW layers (descriptor and bin\n"
           "relevance, frames, per-channel accounts, the Taylor root); explain() gives the common Explanation.\n"
           "Explains the score of class `target` (index or name; None: the predicted class) pixel by pixel:\n"
@@ -495,7 +503,9 @@ void bind_bow(py::module_& m) {
           "For a one-vs-one model, `versus` explains the pairwise decision against that class.\n"
           "A model whose classifier is a network (config section 'network') is explained by LRP with the\n"
           "composite `rule` (default 'epsilon-plus'; the CLI's --rule) down to the bins, biases absorbing\n"
-          "relevance unless ignore_bias=True, then by the same BoW layers. Returns a\n"
+          "relevance unless ignore_bias=True, then by the same BoW layers. pixel_rule 'uniform', 'gaussian' or\n"
+          "'gradient' (the CLI's --pixel-rule) overrides every channel's configured pixel weighting\n"
+          "(docs/design.md 1.5, 1.9). Returns a\n"
           "BowExplanation equal to the CLI's `explain` output to the last bit.")
       .def(
           "explain_tiled",

@@ -357,6 +357,7 @@ py::dict layer_dict(const LayerRelevance& layer) {
   d["absorbed"] = layer.absorbed;
   d["unassigned"] = layer.unassigned;
   d["unaccounted"] = layer.unaccounted();
+  if (layer.fallback != 0) d["fallback"] = layer.fallback;
   return d;
 }
 

@@ -275,6 +275,7 @@ struct PyMethodResult {
 const std::vector<std::pair<std::string, std::string>>& scoped_keywords() {
   static const std::vector<std::pair<std::string, std::string>> table{
       {"rule", "--rule"},       {"ignore_bias", "--ignore-bias"}, {"bias_policy", "--bias-policy"},
+      {"pixel_rule", "--pixel-rule"},
       {"reference", "--reference"}, {"root_tolerance", "--root-tolerance"}, {"scan_steps", "--root-tolerance"},
       {"roots", "--roots"},     {"versus", "--versus"},           {"tiles", "--tiles"},
       {"layers", "--layers"},   {"patch", "--patch"},             {"stride", "--stride"},
@@ -307,7 +308,8 @@ struct ExplainCall {
 };
 
 ExplainCall explain_call(const ExplainableModel& x, const std::string& method, const py::handle& rule,
-                         bool ignore_bias, const py::handle& bias_policy, const py::handle& versus,
+                         bool ignore_bias, const py::handle& bias_policy, const py::handle& pixel_rule,
+                         const py::handle& versus,
                          const py::handle& reference, const py::handle& root_tolerance, const py::handle& scan_steps,
                          const py::handle& roots, const py::handle& tiles, bool layers, const py::handle& patch,
                          const py::handle& stride, const py::handle& fill, const py::handle& seed, long image_index,
@@ -316,7 +318,8 @@ ExplainCall explain_call(const ExplainableModel& x, const std::string& method, c
   call.method = parse_enum<ExplainMethod>(method, "explanation method", "method");
   std::set<std::string> given;
   const std::vector<std::pair<const char*, py::handle>> optional{
-      {"rule", rule},         {"bias_policy", bias_policy}, {"versus", versus},   {"reference", reference},
+      {"rule", rule},         {"bias_policy", bias_policy}, {"pixel_rule", pixel_rule},
+      {"versus", versus},     {"reference", reference},
       {"root_tolerance", root_tolerance}, {"scan_steps", scan_steps}, {"roots", roots}, {"tiles", tiles},
       {"patch", patch},       {"stride", stride},           {"fill", fill},       {"seed", seed},
       {"threads", threads}};
@@ -330,6 +333,8 @@ ExplainCall explain_call(const ExplainableModel& x, const std::string& method, c
   if (!rule.is_none()) s.rule = rule.cast<std::string>();
   s.ignore_bias = ignore_bias;
   if (!bias_policy.is_none()) s.bias_policy = parse_bias_policy(bias_policy.cast<std::string>());
+  if (!pixel_rule.is_none())
+    s.pixel_rule = parse_enum<WeightingType>(pixel_rule.cast<std::string>(), "pixel rule", "pixel_rule");
   if (!versus.is_none()) {
     if (py::isinstance<py::str>(versus)) s.versus = versus.cast<std::string>();
     else s.versus = std::to_string(index_arg(versus, x.classes()));
@@ -404,13 +409,14 @@ void def_explain(Class& cls, Adapt adapt) {
   cls.def(
       "explain",
       [adapt](const py::object& self, const ImageLike& image, const TargetLike& target, const std::string& method,
-              const OptionalStr& rule, bool ignore_bias, const OptionalStr& bias_policy, const TargetLike& versus,
+              const OptionalStr& rule, bool ignore_bias, const OptionalStr& bias_policy,
+              const OptionalStr& pixel_rule, const TargetLike& versus,
               const OptionalReference& reference, const OptionalFloat& root_tolerance, const OptionalInt& scan_steps,
               const OptionalInt& roots, const TilesLike& tiles, bool layers, const OptionalInt& patch,
               const OptionalInt& stride, const OptionalFloat& fill, const OptionalInt& seed, long image_index,
               int batch, const OptionalInt& threads) {
         const std::shared_ptr<const ExplainableModel> x = adapt(self);
-        const ExplainCall call = explain_call(*x, method, rule, ignore_bias, bias_policy, versus, reference,
+        const ExplainCall call = explain_call(*x, method, rule, ignore_bias, bias_policy, pixel_rule, versus, reference,
                                               root_tolerance, scan_steps, roots, tiles, layers, patch, stride, fill,
                                               seed, image_index, batch, threads);
         const int c = explain_target(*x, target);
@@ -420,7 +426,8 @@ void def_explain(Class& cls, Adapt adapt) {
       },
       py::arg("image"), py::kw_only(), py::arg("target") = py::none(), py::arg("method") = "lrp",
       py::arg("rule") = py::none(), py::arg("ignore_bias") = false, py::arg("bias_policy") = py::none(),
-      py::arg("versus") = py::none(), py::arg("reference") = py::none(), py::arg("root_tolerance") = py::none(),
+      py::arg("pixel_rule") = py::none(), py::arg("versus") = py::none(), py::arg("reference") = py::none(),
+      py::arg("root_tolerance") = py::none(),
       py::arg("scan_steps") = py::none(), py::arg("roots") = py::none(), py::arg("tiles") = py::none(),
       py::arg("layers") = false, py::arg("patch") = py::none(), py::arg("stride") = py::none(),
       py::arg("fill") = py::none(), py::arg("seed") = py::none(), py::arg("image_index") = 0, py::arg("batch") = 32,
@@ -429,7 +436,9 @@ void def_explain(Class& cls, Adapt adapt) {
       "Model.methods: lrp, taylor, sensitivity, occlusion, random), exactly as `pixelwise explain` does, and\n"
       "returns an Explanation whose fields are those of the CLI's NAME.json. Keywords (None: the default):\n"
       "rule, ignore_bias (lrp: the composite, biases absorb nothing; networks and network classifiers),\n"
-      "bias_policy (BoW lrp: none, uniform, nonzero), versus (BoW one-vs-one: the pairwise decision),\n"
+      "bias_policy (BoW lrp: none, uniform, nonzero), pixel_rule (BoW lrp, taylor, sensitivity: uniform,\n"
+      "gaussian or gradient spreading over pixels instead of the configured weighting), versus (BoW\n"
+      "one-vs-one: the pairwise decision),\n"
       "reference, root_tolerance, scan_steps, roots (BoW taylor: nearest, mean, a .npy file or a histogram),\n"
       "tiles ('SIZE,OFFSET' or (size, offset): tiled BoW explanation), layers (BoW: descriptor and bin\n"
       "relevance in details), patch, stride, fill, threads, batch (occlusion; patch/stride default a quarter\n"
@@ -702,8 +711,8 @@ void bind_evaluation(py::module_& m) {
       [](const ModelLike& model, const PathArg& data, const std::vector<std::string>& methods,
          const OptionalStrList& metrics, const std::string& class_choice, const OptionalStr& only_label,
          double foreground, int region, int steps, int pixel_flipping_steps, const std::string& replacement,
-         double constant, double blur_sigma, std::uint64_t seed, int patch, int stride, double fill, int jobs,
-         int batch, int threads, const OptionalCallable& progress) {
+         double constant, double blur_sigma, std::uint64_t seed, int patch, int stride, double fill,
+         const OptionalStr& pixel_rule, int jobs, int batch, int threads, const OptionalCallable& progress) {
         const std::shared_ptr<const ExplainableModel> x = explainable_arg(model);
         if (!x) throw py::type_error("model: expected a pixelwise Model, BowModel, NetworkModel or PipelineModel");
         EvaluationOptions o;
@@ -723,6 +732,12 @@ void bind_evaluation(py::module_& m) {
         o.method_settings.occlusion.stride = stride;
         o.method_settings.occlusion.fill = fill;
         o.method_settings.seed = seed;
+        if (!pixel_rule.is_none()) {
+          if (x->kind() != "bow")
+            throw py::value_error("pixel_rule= applies to BoW models only; this model is a " + x->kind() + " model");
+          o.method_settings.pixel_rule =
+              parse_enum<WeightingType>(pixel_rule.cast<std::string>(), "pixel rule", "pixel_rule");
+        }
         if (jobs < 0) throw py::value_error("jobs must be 0 (all cores) or more");
         o.jobs = jobs;
         o.batching.batch = batch;
@@ -752,8 +767,8 @@ void bind_evaluation(py::module_& m) {
       py::arg("foreground") = -1.0, py::arg("region") = 0, py::arg("steps") = 100,
       py::arg("pixel_flipping_steps") = 100, py::arg("replacement") = "uniform", py::arg("constant") = 0.0,
       py::arg("blur_sigma") = 3.0, py::arg("seed") = 1, py::arg("patch") = 0, py::arg("stride") = 0,
-      py::arg("fill") = 0.0, py::arg("jobs") = 0, py::arg("batch") = 32, py::arg("threads") = 0,
-      py::arg("progress") = py::none(),
+      py::arg("fill") = 0.0, py::arg("pixel_rule") = py::none(), py::arg("jobs") = 0, py::arg("batch") = 32,
+      py::arg("threads") = 0, py::arg("progress") = py::none(),
       "`pixelwise evaluate` from Python: every method on every image of the data set `data` (a spec as the\n"
       "CLI's --data), scored by the metrics (default all: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
       "conservation). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"

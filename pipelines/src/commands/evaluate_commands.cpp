@@ -34,6 +34,7 @@ struct EvaluateRequest {
   int jobs = 0;  ///< images at once (0: all cores)
   int report_images = 12;
   std::string shard;  ///< K/N: only shard K of N of the images (merge with run_merge_evaluations)
+  std::string pixel_rule;  ///< BoW models: the pixel layer's weighting (empty: each channel's own)
   bool quiet = false;
 };
 
@@ -96,6 +97,8 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   options.method_settings.occlusion.stride = request.stride;
   options.method_settings.occlusion.fill = request.fill;
   options.method_settings.seed = request.seed;
+  if (!request.pixel_rule.empty())
+    options.method_settings.pixel_rule = parse_enum<WeightingType>(request.pixel_rule, "pixel rule", "--pixel-rule");
   check_occlusion_sizes(options.method_settings.occlusion, "--");
   // An empty --class is a mistake, not "predicted" (docs/errors.md, "Exit status").
   if (request.class_choice.empty())
@@ -117,13 +120,17 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
 
   FolderLock lock(request.out);  // one writer per folder (docs/errors.md, "Concurrent writers")
   const auto model = load_explainable_model(request.model);
+  if (options.method_settings.pixel_rule && model->kind() != "bow")
+    throw std::runtime_error("--pixel-rule applies to BoW models only; " + request.model + " is a " + model->kind() +
+                             " model");
   const MaskedDataset data = load_masked_dataset(request.data, request.foreground, [&](const std::string& spec) {
     return model->kind() == "network" ? load_network_dataset(spec) : load_dataset(spec, model->oversize());
   });
   std::vector<ReportImage> shown;
   nlohmann::json result = evaluate(*model, data, options, &shown, request.quiet ? nullptr : log);
   result["settings"]["command"] = {{"model", request.model}, {"data", request.data}, {"methods", request.methods},
-                                   {"metrics", request.metrics}, {"foreground", request.foreground}};
+                                   {"metrics", request.metrics}, {"foreground", request.foreground},
+                                   {"pixel_rule", request.pixel_rule.empty() ? nlohmann::json() : nlohmann::json(request.pixel_rule)}};
   // Everything is computed before the first file is written.
   const ReportFiles files = render_report(result, shown);
   fs::create_directories(target / "report");
@@ -187,6 +194,10 @@ Command add_evaluate_command(CLI::App& app) {
                   "threads for the batched model evaluations of one image (default 0: the cores --jobs leaves)");
   cmd->add_option("--batch", r->batch, "images per batched model evaluation (default 32)");
   cmd->add_option("--report-images", r->report_images, "images shown in the report (default 12)");
+  cmd->add_option("--pixel-rule", r->pixel_rule,
+                  "BoW models: how lrp, taylor and sensitivity spread a descriptor's relevance over pixels: uniform, "
+                  "gaussian or gradient (default: each channel's configured weighting)")
+      ->check(CLI::IsMember(enum_names(WeightingType{}).names()));
   cmd->add_flag("--quiet", r->quiet, "no progress lines");
   cmd->add_option("--shard", r->shard, "evaluate only shard K of N of the images (K/N); combine with merge-evaluations");
   return {cmd, [r] {

@@ -75,6 +75,7 @@ nlohmann::json provenance(const ExplainRequest& request) {
       {"rule", s.rule ? nlohmann::json(*s.rule) : none},
       {"ignore-bias", s.ignore_bias},
       {"bias-policy", s.bias_policy ? nlohmann::json(name_of(*s.bias_policy)) : none},
+      {"pixel-rule", s.pixel_rule ? nlohmann::json(name_of(*s.pixel_rule)) : none},
       {"reference", s.reference.kind == "given" ? s.reference.name : s.reference.kind},
       {"root-tolerance", s.taylor.tolerance},
       {"roots", s.taylor.roots},
@@ -154,6 +155,7 @@ const std::vector<FlagScope>& explain_flag_scopes() {
       {"--rule", {M::lrp}, KindScope::any},
       {"--ignore-bias", {M::lrp}, KindScope::any},
       {"--bias-policy", {M::lrp}, KindScope::bow},
+      {"--pixel-rule", {M::lrp, M::taylor, M::sensitivity}, KindScope::bow},
       {"--reference", {M::taylor}, KindScope::bow},
       {"--root-tolerance", {M::taylor}, KindScope::bow},
       {"--roots", {M::taylor}, KindScope::bow},
@@ -280,6 +282,11 @@ Command add_explain_command(CLI::App& app) {
   cmd->add_option("--bias-policy", (*strings)["--bias-policy"],
                   scoped("--bias-policy", "where an SVM's bias goes: none, uniform, nonzero (default)"))
       ->check(CLI::IsMember(enum_names(BiasPolicy{}).names()));
+  cmd->add_option("--pixel-rule", (*strings)["--pixel-rule"],
+                  scoped("--pixel-rule", "how a descriptor's relevance spreads over pixels: uniform, gaussian or "
+                                         "gradient (dense SIFT: to the pixels whose gradients built it; default: "
+                                         "each channel's configured weighting)"))
+      ->check(CLI::IsMember(enum_names(WeightingType{}).names()));
   cmd->add_option("--reference", (*strings)["--reference"],
                   scoped("--reference", "root search towards the nearest support vector of the other sign "
                                         "(nearest, default), the other side's mean training histogram (mean), or "
@@ -317,6 +324,8 @@ Command add_explain_command(CLI::App& app) {
               if (given("--rule")) r.settings.rule = strings->at("--rule");
               if (given("--bias-policy"))
                 r.settings.bias_policy = parse_enum<BiasPolicy>(strings->at("--bias-policy"), "bias policy");
+              if (given("--pixel-rule"))
+                r.settings.pixel_rule = parse_enum<WeightingType>(strings->at("--pixel-rule"), "pixel rule");
               if (given("--reference")) r.settings.reference = TaylorReference::parse(strings->at("--reference"));
               if (given("--tiles")) r.settings.tiles = TileOptions::parse(strings->at("--tiles"));
               r.settings.taylor.validate();

@@ -225,6 +225,8 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
                           {"replacement", replacement_name(options.perturbation.replacement)}}},
       {"occlusion", {{"patch", occlusion.patch}, {"stride", occlusion.stride}, {"fill", occlusion.fill}}},
       {"random", {{"seed", options.method_settings.seed}, {"per_image", "image_seed(seed, index)"}}},
+      {"pixel_rule", options.method_settings.pixel_rule ? nlohmann::json(name_of(*options.method_settings.pixel_rule))
+                                                        : nlohmann::json("configured")},
       // How the run used the machine; no result depends on it (merges ignore it).
       {"execution", execution},
       {"shard", options.shard.str()}};

@@ -72,6 +72,13 @@ class BowAdapter : public ExplainableModel {
     if (std::find(own.begin(), own.end(), method) == own.end() && !model_agnostic(method))
       throw std::invalid_argument(is + ": --method " + name_of(method) + " does not apply (it offers " +
                                   names_of(methods()) + ")");
+    if (settings.pixel_rule) {
+      try {
+        pixel_weightings(model_, settings.pixel_rule);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("--pixel-rule: " + is + ": " + e.what());
+      }
+    }
     if (!decomposes(method)) return;
     if (settings.ignore_bias && !abilities.composite)
       throw std::invalid_argument("--rule and --ignore-bias apply to network classifiers; " + is + " is not one");
@@ -102,11 +109,12 @@ class BowAdapter : public ExplainableModel {
     r.evaluations = 1;
     if (method == ExplainMethod::sensitivity) {
       Eigen::VectorXd descriptors;
-      r.pixels = bow_sensitivity(model_, image, c, what, &descriptors, &r.scores);
+      r.pixels = bow_sensitivity(model_, image, c, what, &descriptors, &r.scores, settings.pixel_rule);
       r.scores.maxCoeff(&r.predicted);
       r.class_index = c < 0 ? r.predicted : c;
       r.score = r.scores[r.class_index];
-      r.details = {{"definition", "sum over descriptors l of (d f / d t_l)^2 spread over supp(l); t_l scales l's code"},
+      r.details = {{"definition", "sum over descriptors l of (d f / d t_l)^2 spread over supp(l) with the pixel rule; "
+                                  "t_l scales l's code"},
                    {"descriptors", descriptors.size()}};
       return r;
     }
@@ -168,6 +176,7 @@ class BowAdapter : public ExplainableModel {
     if (settings.rule) options.rule = *settings.rule;
     options.ignore_bias = settings.ignore_bias;
     options.levels = false;  // Explanation reports no per-level split
+    options.pixel_rule = settings.pixel_rule;
     return options;
   }
   int versus(const ExplainSettings& settings) const {
@@ -186,7 +195,9 @@ std::unique_ptr<ExplainableModel> make_bow_adapter(std::shared_ptr<const BowMode
 }
 
 RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, const std::string& what,
-                            Eigen::VectorXd* descriptors, Eigen::VectorXd* scores) {
+                            Eigen::VectorXd* descriptors, Eigen::VectorXd* scores,
+                            std::optional<WeightingType> pixel_rule) {
+  const std::vector<SupportWeighting> weightings = pixel_weightings(model, pixel_rule);
   const BowModel::Forward f = model.forward(image, what);
   const ImageEncoding& enc = f.encoding;
   if (scores) *scores = f.scores;
@@ -225,10 +236,12 @@ RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, 
     const ChannelEncoding& ch = enc.channels[i];
     per_channel.push_back(ch.terms ? descriptor_sensitivity(*ch.terms, u[i]) : descriptor_sensitivity(ch.bow, u[i]));
     total += per_channel.back().size();
-    pixels += pixel_map(
-        spread_to_pixels(ch.features.frames, per_channel.back().cwiseAbs2(), image.cols, image.rows, ch.weighting)
-            .relevance,
-        image.cols, image.rows);
+    const std::unique_ptr<SiftContributions> contributions =
+        pixel_contributions(model, i, weightings[i], image, ch, what);
+    pixels += pixel_map(spread_to_pixels(ch.features.frames, per_channel.back().cwiseAbs2(), image.cols, image.rows,
+                                         weightings[i], contributions.get())
+                            .relevance,
+                        image.cols, image.rows);
   }
   if (descriptors) {
     descriptors->resize(total);

@@ -48,6 +48,27 @@ Composite bow_layer_rules(const BowModel& model, const ExplainOptions& options) 
   return c;
 }
 
+std::vector<SupportWeighting> pixel_weightings(const BowModel& model, std::optional<WeightingType> pixel_rule) {
+  std::vector<SupportWeighting> out;
+  for (const ChannelConfig& channel : model.channels) {
+    SupportWeighting w = channel.descriptor.weighting;
+    if (pixel_rule) w.type = *pixel_rule;
+    if (w.gradient() && channel.descriptor.type != DescriptorType::dsift)
+      throw std::invalid_argument("pixel rule \"gradient\" decomposes dense SIFT descriptors only; channel \"" +
+                                  channel.name + "\" has " + name_of(channel.descriptor.type) +
+                                  " descriptors (use uniform or gaussian)");
+    out.push_back(w);
+  }
+  return out;
+}
+
+std::unique_ptr<SiftContributions> pixel_contributions(const BowModel& model, size_t channel,
+                                                       const SupportWeighting& weighting, const cv::Mat& image,
+                                                       const ChannelEncoding& encoding, const std::string& what) {
+  if (!weighting.gradient()) return nullptr;
+  return std::make_unique<SiftContributions>(image, model.channels.at(channel).descriptor, encoding.features, what);
+}
+
 namespace {
 // docs/design.md 1.2, 1.8: a feature sits in one cell of every pyramid level
 // and collects relevance from each. The pooling (or term) rule is linear in
@@ -99,15 +120,20 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
 
   // Each channel's block of bins down its own pooling and pixel layers.
   const int height = image.rows, width = image.cols;
+  const std::vector<SupportWeighting> weightings = pixel_weightings(model, options.pixel_rule);
+  std::vector<std::unique_ptr<SiftContributions>> contributions;
   std::vector<BowChannelRecord> channels;
   for (const ChannelEncoding& channel : forward.encoding.channels) {
+    const size_t i = channels.size();
+    contributions.push_back(pixel_contributions(model, i, weightings[i], image, channel, what));
     BowChannelRecord record;
     record.name = channel.name;
     record.encoding = &channel.bow;
     record.terms = channel.terms.get();
     record.offset = channel.offset;
     record.frames = &channel.features.frames;
-    record.weighting = channel.weighting;
+    record.weighting = weightings[i];
+    record.contributions = contributions.back().get();
     channels.push_back(record);
   }
   steps.push_back(std::make_unique<PoolingStep>(channels));

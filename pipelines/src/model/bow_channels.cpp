@@ -252,7 +252,6 @@ ImageEncoding encode_image(const std::vector<ChannelConfig>& channels, const std
     for (Frame& f : e.features.frames) f.channel = static_cast<int>(i);
     map_channel(ch, codebooks[i], gmms[i], pcas[i], e);
     e.offset = offset;
-    e.weighting = ch.descriptor.weighting;
     offset += e.bow.pooled.size();
     out.channels.push_back(std::move(e));
   }

@@ -13,6 +13,11 @@ struct LayerRelevance {
   double relevance_out = 0;  ///< sum of the relevance it passed to the layer below
   double absorbed = 0;       ///< kept by the step on purpose (e.g. the SVM bias under policy "none")
   double unassigned = 0;     ///< relevance of units with nothing below them to pass it to
+  /// Part of relevance_out that the step passed on by its fallback rule instead
+  /// of its own (gradient pixel spreading: descriptors of flat patches, spread
+  /// uniformly over their supports, docs/design.md 1.9); written to JSON only
+  /// when not 0.
+  double fallback = 0;
   /// relevance_in - relevance_out - absorbed - unassigned: rounding only.
   double unaccounted() const { return relevance_in - relevance_out - absorbed - unassigned; }
 };

@@ -13,6 +13,7 @@
 #include "pixelwise/features/bow.hpp"
 #include "pixelwise/features/fisher.hpp"
 #include "pixelwise/features/local_features.hpp"
+#include "pixelwise/features/sift_contributions.hpp"
 
 namespace pixelwise {
 
@@ -47,16 +48,21 @@ Eigen::VectorXd component_relevance(const TermEncoding& encoding, const Eigen::V
 
 /// R_q = sum_{l : q in supp(l)} R_l w_l(q), sum_q w_l(q) = 1 over the clipped
 /// support (see support_spans for the support of a rotated frame): the flat
-/// rule over the support with the weighting's weights (the only rule this
-/// layer takes until the descriptor layer is decomposed itself, docs/design.md 1.9).
+/// rule over the support with the weighting's weights (docs/design.md 1.5), or,
+/// with gradient weighting, the z+ rule through the descriptor layer
+/// (docs/design.md 1.9): R_q = sum_l R_l c_lq / Z_l with the `contributions`
+/// of the same descriptors (required then); a descriptor with Z_l = 0 falls
+/// back to uniform weights over its support (account.fallback).
 /// Uniform weights are accumulated with a 2-D difference array for axis-aligned
 /// supports and a per-row difference array for rotated ones: O(M + pixels)
 /// and O(M * support height + pixels). Gaussian weights (centred on the frame,
-/// standard deviation weighting.sigma * half_side) visit every support pixel.
+/// standard deviation weighting.sigma * half_side) visit every support pixel;
+/// gradient weights cost SiftContributions::accumulate.
 /// Returns the row-major H x W map; account "pixels" (unassigned: features
 /// whose support holds no pixel).
 Relevance spread_to_pixels(const std::vector<Frame>& frames, const Eigen::VectorXd& feature_relevance, int width,
-                           int height, const SupportWeighting& weighting = {});
+                           int height, const SupportWeighting& weighting = {},
+                           const SiftContributions* contributions = nullptr);
 
 /// A row-major H x W relevance vector as a matrix.
 RowMatrixXd pixel_map(const Eigen::VectorXd& relevance, int width, int height);
@@ -72,6 +78,8 @@ struct BowChannelRecord {
   long offset = 0;
   const std::vector<Frame>* frames = nullptr;
   SupportWeighting weighting;
+  /// Gradient weighting: the pixel contributions of the channel's descriptors.
+  const SiftContributions* contributions = nullptr;
 };
 
 /// bins -> features of every channel (features in channel order); one part per

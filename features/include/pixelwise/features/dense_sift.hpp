@@ -24,6 +24,15 @@ struct DenseSiftOptions {
   int minimum_image_side() const;
 };
 
+/// The image vl_dsift describes at one bin size: the contiguous float image
+/// `gray` smoothed with PHOW's sigma (a copy of it when there is no smoothing),
+/// row-major.
+std::vector<float> dense_sift_input(const cv::Mat& gray, const DenseSiftOptions& options, int bin_size);
+
+/// VLFeat's Gaussian window of a dense SIFT descriptor, in bin sizes (the
+/// vl_dsift default, which compute_dense_sift keeps).
+constexpr double kDenseSiftWindowSize = 2.0;
+
 /// Computes dense SIFT; scales are aligned as in PHOW so that all bin sizes
 /// share descriptor centres. `what` names the image in error messages.
 /// Throws std::runtime_error when the image is smaller than one support.

@@ -64,12 +64,15 @@ std::vector<RowSpan> support_spans(const Frame& frame, int width, int height);
 /// Bounding box of spans (empty box if there are none).
 PixelBox bounding_box(const std::vector<RowSpan>& spans);
 
-/// How relevance is spread over a support's pixels (docs/design.md 1.5):
+/// How relevance is spread over a support's pixels (docs/design.md 1.5, 1.9):
 /// w_l(q) uniform, or Gaussian exp(-|q - centre|^2 / (2 s^2)) with
-/// s = sigma * half_side, normalised to sum 1 over the clipped support.
-/// sigma = 1 matches the Gaussian window of a SIFT descriptor (whose standard
-/// deviation is half the descriptor width).
-enum class WeightingType { uniform, gaussian };
+/// s = sigma * half_side, normalised to sum 1 over the clipped support
+/// (sigma = 1 matches the Gaussian window of a SIFT descriptor, whose standard
+/// deviation is half the descriptor width); or "gradient": the descriptor layer
+/// decomposed, w_l(q) = c_lq / sum_q' c_lq' with c_lq pixel q's contribution
+/// to descriptor l (sift_contributions.hpp), uniform over the support for a
+/// descriptor without contributions.
+enum class WeightingType { uniform, gaussian, gradient };
 const EnumNames<WeightingType>& enum_names(WeightingType);
 
 struct SupportWeighting {
@@ -77,6 +80,7 @@ struct SupportWeighting {
   double sigma = 1.0;            ///< Gaussian only, in units of the support's half side
   void validate() const;
   bool gaussian() const { return type == WeightingType::gaussian; }
+  bool gradient() const { return type == WeightingType::gradient; }
   /// Keys "type" and "sigma" (the Python dict; a descriptor section spells
   /// them "weighting" and "gaussian_sigma").
   static const OptionSchema<SupportWeighting>& schema();

@@ -4,13 +4,16 @@
 // histogram_classifier.hpp) -> local features -> pixels, with the conservation account of every step. A multi-channel model sends each
 // channel's block of bin relevance down that channel's pooling and pixel
 // layers; the per-channel accounts are reported and the pixel maps summed.
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <vector>
 
 #include "pixelwise/decomposition/accounting.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
 #include "pixelwise/decomposition/svm_relevance.hpp"
 #include "pixelwise/decomposition/taylor.hpp"
+#include "pixelwise/features/sift_contributions.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/model/taylor_reference.hpp"
 
@@ -58,6 +61,9 @@ struct ExplainOptions {
   /// level. The command line and the model adapter, which do not report the
   /// split, turn it off.
   bool levels = true;
+  /// The pixel layer's weighting for every channel (--pixel-rule): none keeps
+  /// each channel's configured "weighting" (docs/design.md 1.5, 1.9).
+  std::optional<WeightingType> pixel_rule;
 };
 
 struct BowExplanation {
@@ -97,12 +103,25 @@ struct BowExplanation {
 
 /// The rules of the BoW layers below the classifier (docs/design.md section 2) in
 /// options.rule: "pooling=RULE" (any rule of the vocabulary, e.g. epsilon;
-/// default LRP-0) and "pixels=flat" (the only pixel rule). For a network
+/// default LRP-0) and "pixels=flat" (the only pixel rule; its weights are the
+/// channel's weighting or options.pixel_rule). For a network
 /// classifier the same composite also gives the network layers their rules;
 /// any other classifier takes only these two selectors (options.rule left at
 /// its default: none). Throws std::invalid_argument naming what is wrong, so
 /// that a bad rule is refused before any output.
 Composite bow_layer_rules(const BowModel& model, const ExplainOptions& options);
+
+/// The pixel-layer weighting of every channel: its descriptor's, or
+/// `pixel_rule` (type only; a Gaussian keeps the channel's sigma) for all.
+/// Gradient weighting decomposes dense SIFT only: a keypoint channel is refused
+/// with std::invalid_argument naming it, before any image is read.
+std::vector<SupportWeighting> pixel_weightings(const BowModel& model, std::optional<WeightingType> pixel_rule);
+
+/// The pixel contributions of channel `channel`'s descriptors in `encoding`
+/// (of `image`, as BowModel::forward) when `weighting` is gradient, else null.
+std::unique_ptr<SiftContributions> pixel_contributions(const BowModel& model, size_t channel,
+                                                       const SupportWeighting& weighting, const cv::Mat& image,
+                                                       const ChannelEncoding& encoding, const std::string& what);
 
 /// Explains class `class_index` (-1: the predicted class) for one image (grey
 /// or colour, as BowModel::forward). For a one-vs-one model, `versus` >= 0

@@ -72,6 +72,9 @@ struct ExplainSettings {
   std::optional<std::string> rule;
   bool ignore_bias = false;                ///< networks (and network classifiers): biases absorb no relevance
   std::optional<BiasPolicy> bias_policy;   ///< BoW SVMs: where the bias goes (none: nonzero)
+  /// BoW models (lrp, taylor, sensitivity): the pixel layer's weighting of every
+  /// channel instead of the configured one (ExplainOptions::pixel_rule).
+  std::optional<WeightingType> pixel_rule;
   // taylor (BoW models)
   TaylorReference reference;
   TaylorOptions taylor;
@@ -164,8 +167,10 @@ OcclusionOptions occlusion_for(const OcclusionOptions& o, int rows, int cols);
 /// classifier's gradient is taken on its input x; bins with x_d = 0 are left
 /// out (no feature weight can move them); it is pulled back through the joint
 /// normalisation (combine "concatenate") or each channel's scale and
-/// normalisation ("sum_of_kernels").
+/// normalisation ("sum_of_kernels"). w_l is each channel's weighting, or
+/// `pixel_rule` for all (pixel_weightings, bow_explain.hpp).
 RowMatrixXd bow_sensitivity(const BowModel& model, const cv::Mat& image, int c, const std::string& what,
-                            Eigen::VectorXd* descriptors = nullptr, Eigen::VectorXd* scores = nullptr);
+                            Eigen::VectorXd* descriptors = nullptr, Eigen::VectorXd* scores = nullptr,
+                            std::optional<WeightingType> pixel_rule = std::nullopt);
 
 }  // namespace pixelwise

@@ -105,7 +105,6 @@ struct ChannelEncoding {
   /// bow.pooled is the encoding (terms->encoded) and bow.codes is empty.
   std::shared_ptr<const TermEncoding> terms;
   long offset = 0;              ///< first dimension of the block in the SVM input
-  SupportWeighting weighting;   ///< how this channel's relevance spreads over pixels
 };
 
 struct ImageEncoding {
