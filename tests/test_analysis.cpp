@@ -12,6 +12,7 @@
 
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/pipelines/evaluation/analysis.hpp"
+#include "browser_check.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -19,20 +20,9 @@ using namespace pixelwise;
 
 namespace {
 
+using test::body_attribute;
+
 std::string quote(const std::string& s) { return "'" + s + "'"; }
-
-std::string chromium() {
-  for (const char* candidate : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
-    if (fs::exists(candidate)) return candidate;
-  throw std::runtime_error("chromium is not installed (Debian package chromium; scripts/setup.sh installs it)");
-}
-
-std::string body_attribute(const std::string& dom, const std::string& name) {
-  const std::regex body("<body[^>]*\\s" + name + "=\"([^\"]*)\"");
-  std::smatch m;
-  if (!std::regex_search(dom, m, body)) return "<missing>";
-  return m[1];
-}
 
 // Small watermark scenes: 64 x 64, items up to 1.2 x 28 pixels.
 const char* kSceneFlags = " --size 64 --max-scale 1.2 --seed 3 --quiet";
@@ -294,10 +284,7 @@ BOOST_AUTO_TEST_CASE(analyse_command_and_its_report_in_headless_chromium) {
   const long expected_tables = std::stol(body_attribute(html, "data-expected-tables"));
   BOOST_TEST(expected_tables == 2 + 1 + 1);  // clusters per class, watermark measures, settings
   const std::string url = "file://" + fs::absolute(index).string();
-  const auto dom = test::run_command(chromium() + " --headless --no-sandbox --disable-gpu --no-first-run "
-                                     "--disable-background-networking --disable-component-update --disable-sync "
-                                     "--virtual-time-budget=10000 --user-data-dir=" + quote(f.dir / "profile") +
-                                     " --dump-dom " + quote(url) + " 2>/dev/null");
+  const auto dom = test::run_command(test::browser_command(f.dir / "profile", "--dump-dom " + quote(url)) + " 2>/dev/null");
   BOOST_TEST_REQUIRE(dom.exit_code == 0);
   BOOST_TEST(body_attribute(dom.output, "data-check") == "done");
   BOOST_TEST(body_attribute(dom.output, "data-images-total") == std::to_string(expected_images));

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "pixelwise/common/files.hpp"
+#include "browser_check.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -14,30 +15,13 @@ using namespace pixelwise;
 
 namespace {
 
+using test::body_attribute;
+using test::browser_command;
+
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 // Runs a shell command, returns its exit code and standard output.
 test::CommandResult run(const std::string& command) { return test::run_command(command + " 2>/dev/null"); }
-
-std::string chromium() {
-  for (const char* candidate : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
-    if (fs::exists(candidate)) return candidate;
-  throw std::runtime_error("chromium is not installed (Debian package chromium; scripts/setup.sh installs it)");
-}
-
-// The headless browser with a fresh profile and nothing that reaches the network.
-std::string browser_command(const std::string& profile, const std::string& what) {
-  return chromium() + " --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking "
-                      "--disable-component-update --disable-sync --virtual-time-budget=10000 --user-data-dir=" +
-         quote(profile) + " " + what;
-}
-
-std::string body_attribute(const std::string& dom, const std::string& name) {
-  const std::regex body("<body[^>]*\\s" + name + "=\"([^\"]*)\"");
-  std::smatch m;
-  if (!std::regex_search(dom, m, body)) return "<missing>";
-  return m[1];
-}
 
 long count_of(const std::string& text, const std::string& pattern) {
   const std::regex r(pattern);
