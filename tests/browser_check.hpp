@@ -2,6 +2,7 @@
 // Opening an HTML report in headless Chromium (the evaluation and the analysis
 // reports): the browser command and the attributes a report's own check
 // script sets on <body> once every image has loaded or failed.
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <regex>
 #include <stdexcept>
@@ -28,6 +29,16 @@ inline std::string body_attribute(const std::string& dom, const std::string& nam
   std::smatch m;
   if (!std::regex_search(dom, m, body)) return "<missing>";
   return m[1];
+}
+
+// The checks every report passes once opened: its check script ran, every
+// image it expects loaded and none broke, and it holds the tables it expects.
+inline void check_report_dom(const std::string& dom, long expected_images, long expected_tables) {
+  BOOST_TEST(body_attribute(dom, "data-check") == "done");
+  BOOST_TEST(body_attribute(dom, "data-images-total") == std::to_string(expected_images));
+  BOOST_TEST(body_attribute(dom, "data-images-loaded") == std::to_string(expected_images));
+  BOOST_TEST(body_attribute(dom, "data-images-broken") == "");
+  BOOST_TEST(body_attribute(dom, "data-tables") == std::to_string(expected_tables));
 }
 
 }  // namespace pixelwise::test

@@ -286,11 +286,7 @@ BOOST_AUTO_TEST_CASE(analyse_command_and_its_report_in_headless_chromium) {
   const std::string url = "file://" + fs::absolute(index).string();
   const auto dom = test::run_command(test::browser_command(f.dir / "profile", "--dump-dom " + quote(url)) + " 2>/dev/null");
   BOOST_TEST_REQUIRE(dom.exit_code == 0);
-  BOOST_TEST(body_attribute(dom.output, "data-check") == "done");
-  BOOST_TEST(body_attribute(dom.output, "data-images-total") == std::to_string(expected_images));
-  BOOST_TEST(body_attribute(dom.output, "data-images-loaded") == std::to_string(expected_images));
-  BOOST_TEST(body_attribute(dom.output, "data-images-broken") == "");
-  BOOST_TEST(body_attribute(dom.output, "data-tables") == std::to_string(expected_tables));
+  test::check_report_dom(dom.output, expected_images, expected_tables);
   BOOST_TEST(dom.output.find("<table id=\"watermark-trouser\"") != std::string::npos);
   // A second run replaces the folder.
   r = test::run_cli("analyse --quiet --model " + quote(f.model) + " --data " + quote("scenes:" + f.scenes + ":test:8") +

@@ -83,11 +83,7 @@ BOOST_AUTO_TEST_CASE(evaluation_report_opens_in_headless_chromium) {
   const std::string url = "file://" + fs::absolute(index).string();
   const auto dom = run(browser_command(dir / "profile-dom", "--dump-dom " + quote(url)));
   BOOST_TEST_REQUIRE(dom.exit_code == 0);
-  BOOST_TEST(body_attribute(dom.output, "data-check") == "done");
-  BOOST_TEST(body_attribute(dom.output, "data-images-total") == std::to_string(expected_images));
-  BOOST_TEST(body_attribute(dom.output, "data-images-loaded") == std::to_string(expected_images));
-  BOOST_TEST(body_attribute(dom.output, "data-images-broken") == "");
-  BOOST_TEST(body_attribute(dom.output, "data-tables") == std::to_string(expected_tables));
+  test::check_report_dom(dom.output, expected_images, expected_tables);
   BOOST_TEST(count_of(dom.output, "<img ") == expected_images);
   for (const char* id : {"faithfulness", "localisation", "conservation", "heatmaps", "settings"})
     BOOST_TEST(dom.output.find(std::string("<table id=\"") + id + "\"") != std::string::npos, id);
