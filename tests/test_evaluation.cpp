@@ -198,6 +198,25 @@ BOOST_AUTO_TEST_CASE(automatic_region_sides) {
   BOOST_TEST(o.region_side(28, 28) == 5);
 }
 
+BOOST_AUTO_TEST_CASE(region_notes_per_image_size) {
+  // 28 x 28 (16 regions of 9 x 9) needs smaller regions; 90 x 90 (100) does not.
+  auto image = [](long rows, long cols, int region) {
+    return nlohmann::json{{"size", {rows, cols}},
+                          {"methods", {{"lrp", {{"curves", {{"aopc", {{"region", region}, {"scores", {1.0}}}}}}}}}}};
+  };
+  const nlohmann::json images = {image(28, 28, 3), image(90, 90, 9), image(28, 28, 3)};
+  const nlohmann::json r = regions_of_evaluation_images(images);
+  BOOST_TEST(r.size() == 2u);
+  BOOST_TEST(r[0].at("size") == nlohmann::json({28, 28}));
+  BOOST_TEST(r[0].at("region").get<int>() == 3);
+  BOOST_TEST(r[0].at("images").get<long>() == 2);
+  BOOST_TEST(r[0].at("note").get<std::string>() ==
+             "28 x 28 images hold only 16 regions of 9 x 9 (Samek et al. 2017: L = 100 steps of 9 x 9 regions), so "
+             "regions of 3 x 3 are used");
+  BOOST_TEST(r[1].at("region").get<int>() == 9);
+  BOOST_TEST(!r[1].contains("note"));
+}
+
 BOOST_AUTO_TEST_CASE(region_perturbation_of_a_box_sum_model_by_hand) {
   // 6 x 6 image of ones, 3 x 3 regions (TL, TR, BL, BR), f = sum of TL = 9.
   const FunctionModel model = box_sum_model(0, 0, 3, 3);
@@ -577,6 +596,11 @@ BOOST_AUTO_TEST_CASE(evaluation_of_a_model_whose_explanation_is_known) {
   for (const auto& rec : images) mean_score += rec.at("score").get<double>() / 3;
   BOOST_TEST(curve.front() == 0.0);
   BOOST_TEST(std::abs(curve.back() - mean_score) < 1e-9);
+  // The region side per image size, with the note that 12 x 12 holds only 4 regions of 9 x 9.
+  BOOST_TEST(j.at("regions").size() == 1u);
+  BOOST_TEST(j.at("regions")[0].at("region").get<int>() == 2);
+  BOOST_TEST(j.at("regions")[0].at("images").get<long>() == 3);
+  BOOST_TEST(j.at("regions")[0].at("note").get<std::string>().find("hold only 4 regions of 9 x 9") != std::string::npos);
 
   // Unknown methods and metrics are errors naming them.
   // A method the model does not have (a BoW model's taylor on this toy) is an error naming it.

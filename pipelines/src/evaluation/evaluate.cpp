@@ -35,7 +35,7 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 nlohmann::json perturbation_json(const PerturbationOptions& o) {
-  nlohmann::json j = {{"region", o.region == 0 ? nlohmann::json("auto (9, scaled down to give at least L regions)") : nlohmann::json(o.region)},
+  nlohmann::json j = {{"region", o.region == 0 ? nlohmann::json("auto (9; smaller for images holding fewer than 100 regions of 9 x 9)") : nlohmann::json(o.region)},
                       {"steps", o.steps},
                       {"regions_per_step", o.regions_per_step == 0 ? nlohmann::json("auto (L steps cover the image)") : nlohmann::json(o.regions_per_step)},
                       {"replacement", replacement_name(o.replacement)},
@@ -302,6 +302,7 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
           {"summary", summarise_evaluation_images(images, method_names(options.methods).get<std::vector<std::string>>(),
                                                   options.metrics)},
           {"chance", chance_of_evaluation_images(images)},
+          {"regions", regions_of_evaluation_images(images)},
           {"seconds", seconds_since(started)},
           {"images", images}};
 }

@@ -83,6 +83,40 @@ nlohmann::json chance_of_evaluation_images(const nlohmann::json& images) {
                    "relevance mass accuracy, rank accuracy and the pointing game"}};
 }
 
+nlohmann::json regions_of_evaluation_images(const nlohmann::json& images) {
+  // Region side of the region-perturbation curves (MoRF or LeRF) per image size.
+  std::map<std::pair<long, long>, std::pair<int, long>> used;  // size -> region, images
+  for (const auto& image : images) {
+    if (!image.contains("methods") || !image.contains("size")) continue;
+    for (const auto& [method, m] : image["methods"].items()) {
+      if (!m.contains("curves")) continue;
+      const nlohmann::json* curve = m["curves"].contains("aopc")   ? &m["curves"]["aopc"]
+                                    : m["curves"].contains("lerf") ? &m["curves"]["lerf"]
+                                                                   : nullptr;
+      if (!curve) continue;
+      auto& entry = used[{image["size"].at(0).get<long>(), image["size"].at(1).get<long>()}];
+      entry.first = curve->at("region").get<int>();
+      ++entry.second;
+      break;
+    }
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [size, entry] : used) {
+    const auto [rows, cols] = size;
+    const auto [region, count] = entry;
+    nlohmann::json r = {{"size", {rows, cols}}, {"region", region}, {"images", count}};
+    // Samek et al. 2017 use 9 x 9 regions and L = 100 steps; an image too small
+    // for 100 such regions gets smaller ones (PerturbationOptions::region_side).
+    const long nine = ((rows + 8) / 9) * ((cols + 8) / 9);
+    if (region < 9 && nine < 100)
+      r["note"] = std::to_string(rows) + " x " + std::to_string(cols) + " images hold only " + std::to_string(nine) +
+                  " regions of 9 x 9 (Samek et al. 2017: L = 100 steps of 9 x 9 regions), so regions of " +
+                  std::to_string(region) + " x " + std::to_string(region) + " are used";
+    list.push_back(r);
+  }
+  return list;
+}
+
 nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const std::vector<std::string>& names) {
   if (parts.empty()) throw std::runtime_error("merge: no evaluation to merge");
   if (names.size() != parts.size()) throw std::invalid_argument("merge: one name per part needed");
@@ -148,6 +182,7 @@ nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const
           {"settings", settings},
           {"summary", summarise_evaluation_images(images, methods, metrics)},
           {"chance", chance_of_evaluation_images(images)},
+          {"regions", regions_of_evaluation_images(images)},
           {"seconds", seconds},
           {"images", images}};
 }

@@ -231,6 +231,9 @@ void write_faithfulness(Page& page, const Evaluation& e) {
        "(f(x<sup>(0)</sup>) &minus; f(x<sup>(k)</sup>)) (Samek et al. 2017). Higher is better for MoRF and pixel "
        "flipping (the score falls fast when the most relevant regions go), lower for LeRF. The random heatmap is "
        "the chance level. Mean &plusmn; 95&nbsp;% confidence half-width.</p>\n";
+  if (e.all.contains("regions"))
+    for (const auto& r : e.all["regions"])
+      if (r.contains("note")) h << "<p class=\"region-note\">Note: " << html_escape(r["note"].get<std::string>()) << ".</p>\n";
   page.table_start("faithfulness", {"method", "AOPC MoRF", "AOPC LeRF", "pixel flipping AOPC", "images",
                                     "seconds / image", "model evaluations / image"});
   for (const auto& m : e.methods) {

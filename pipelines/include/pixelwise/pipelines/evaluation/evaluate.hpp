@@ -69,6 +69,11 @@ struct ReportImage {
 nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
                                            const std::vector<std::string>& metrics);
 nlohmann::json chance_of_evaluation_images(const nlohmann::json& images);
+/// The "regions" entry: per image size the region side of the region
+/// perturbation curves, the images of that size, and a note when the image is
+/// too small for 100 regions of 9 x 9 (Samek et al. 2017) and smaller regions
+/// are used.
+nlohmann::json regions_of_evaluation_images(const nlohmann::json& images);
 
 /// Merges the results of `evaluate --shard K/N` runs: the images of
 /// all parts by index (each at most once), the summary recomputed from them,
