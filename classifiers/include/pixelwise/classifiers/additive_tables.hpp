@@ -11,14 +11,26 @@
 //   linear     h(s) = w_d s,     w_d = sum_i coef_i sv_{i,d}
 //   hellinger  h(s) = w_d r(s),  w_d = sum_i coef_i r(sv_{i,d}), r(u) = sign(u) sqrt|u|
 //   hik        h(s) = sum_{i: v_i <= s} coef_i v_i + s sum_{i: v_i > s} coef_i  (v_i = sv_{i,d})
-//              is piecewise linear in s: the machine's nonzero v_i of each
-//              dimension are kept sorted with prefix sums of coef_i v_i and
-//              suffix sums of coef_i, so h(s) is one binary search and two
-//              look-ups (the v_i = 0 add s * their coefficients when s < 0);
+//              is piecewise linear in s. Per dimension, the nonzero values of
+//              all support vectors are kept once, sorted, with their row (the
+//              machines share them); every `block` entries a checkpoint holds,
+//              per machine, the sum of coef_i v_i over the entries before it
+//              and the sum of coef_i over the entries from it on. h(s) is one
+//              binary search for the number r of values <= s, then a scan of
+//              the entries between r and the nearer checkpoint, all machines at
+//              once (each entry adds or removes its row of coefficients); the
+//              v_i = 0 add s * their coefficients when s < 0;
 //   chi2       h(s) = sum_i coef_i 2 v_i s / (v_i + s) is rational in s and has
 //              no exact finite table (Maji et al. interpolate it, which is an
 //              approximation): it is summed directly over the nonzero v_i of
-//              each visited dimension (the terms of the kernel sum, sparse).
+//              each visited dimension (the same per-dimension lists, unsorted
+//              order irrelevant).
+// Memory (docs/performance.md): per nonzero support-vector entry its value (8
+// bytes) and row (2 bytes up to 65536 support vectors, 4 beyond), plus
+// 16 * machines / block bytes of checkpoints; against 8 bytes per entry of the
+// dense support-vector matrix. The checkpoints turn the per-machine tables
+// of Maji et al. (3 numbers per entry and machine) into a scan of at most
+// block / 2 entries per visited bin.
 // Every h is exact: the same quantities as the direct kernel sum
 // (OneVsRestSvm::decisions, whose order libsvm's svm_predict_values fixes),
 // added in another order. The two agree to rounding; tests/test_additive_tables.cpp
@@ -27,6 +39,7 @@
 #include "pixelwise/common/matrix.hpp"
 #include <Eigen/Core>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "pixelwise/classifiers/kernels.hpp"
@@ -47,7 +60,10 @@ struct AdditiveEvaluation {
 class AdditiveTables {
  public:
   /// Builds the tables of every machine; `kernel` must be additive.
-  AdditiveTables(KernelType kernel, const RowMatrixXd& support_vectors, const std::vector<BinaryMachine>& machines);
+  /// `block`: entries between two checkpoints of a hik table (>= 1).
+  AdditiveTables(KernelType kernel, const RowMatrixXd& support_vectors, const std::vector<BinaryMachine>& machines,
+                 long block = kDefaultBlock);
+  static constexpr long kDefaultBlock = 128;
 
   /// Thread-safe (reads only). x must have the support vectors' dimension.
   AdditiveEvaluation evaluate(const Eigen::VectorXd& x) const;
@@ -61,18 +77,32 @@ class AdditiveTables {
   std::vector<double> rho_;
   // linear, hellinger: weights W (dimension x classes, row-major).
   std::vector<double> weight_;
-  // hik, dimension d, machine c, g = d * classes + c: the machine's sorted
-  // nonzero values are value_[start_[g] .. start_[g + 1]); below_ and above_
-  // hold their n + 1 prefix and suffix sums from start_[g] + g; zero_coef_[g]
-  // sums the coefficients of the support vectors with v = 0.
-  std::vector<long> start_;
-  std::vector<double> value_, below_, above_, zero_coef_;
-  std::vector<char> negative_;  ///< per dimension: some support vector is < 0 there (h(0) != 0)
-  // chi2: the support-vector table by columns (nonzero entries) and the
-  // coefficient of every table row in every machine (rows x classes).
+  // hik and chi2: the nonzero entries of the support-vector table by
+  // dimension (d's are [column_start_[d], column_start_[d + 1]); sorted by
+  // value for hik), their rows (row16_ when there are at most 65536 support
+  // vectors, else row32_) and the coefficient of every row in every machine
+  // (rows x classes).
   std::vector<long> column_start_;
-  std::vector<int> column_row_;
   std::vector<double> column_value_, row_coef_;
+  std::vector<std::uint16_t> row16_;
+  std::vector<std::uint32_t> row32_;
+  bool narrow_rows_ = true;
+  // hik: the block size; the first value of every block of every dimension
+  // (d's ceil(n_d / block) blocks from block_start_[d]), searched before the
+  // block itself; dimension d's checkpoints k = 0 .. ceil(n_d / block) (before
+  // entry min(k block, n_d)) from checkpoint_offset(d), each holding classes
+  // sums of coef * value before it, then classes sums of coef from it on.
+  long block_ = kDefaultBlock;
+  std::vector<long> block_start_;
+  std::vector<double> block_first_;
+  std::vector<double> checkpoint_;
+  long checkpoint_offset(long d) const { return (block_start_[d] + d) * 2 * classes_; }
+  std::vector<double> coef_sum_;  ///< per machine, all its coefficients (the v = 0 part of s < 0)
+  std::vector<char> negative_;    ///< per dimension: some support vector is < 0 there (h(0) != 0)
+  template <typename Row>
+  void intersection_terms(const std::vector<Row>& rows, long d, double s, double* t, double* scratch) const;
+  template <typename Row>
+  void chi2_terms(const std::vector<Row>& rows, long d, double s, double* t) const;
 };
 
 }  // namespace pixelwise
