@@ -153,25 +153,28 @@ std::vector<double> smoothing_kernel(double sigma) {
 // continuity, along y (`along_y`) or x, applied to `from`: the forward pass
 // reads in(clamp(i + k)) with weight g(k) for output i (g is symmetric), so
 // output i gives g(k) of its adjoint to clamp(i + k).
+// Row by row, so that the rows being added stay in cache.
 void add_adjoint_pass(const RowMatrixXd& from, const std::vector<double>& g, bool along_y, RowMatrixXd& to) {
-  const int n = static_cast<int>(along_y ? from.rows() : from.cols());
   const int half = static_cast<int>(g.size() / 2);
-  for (int k = -half; k <= half; ++k) {
-    const double w = g[static_cast<size_t>(k + half)];
-    const int lo = std::max(0, -k), hi = std::min(n, n - k);  // outputs i with 0 <= i + k < n
-    if (lo < hi) {
-      if (along_y) to.middleRows(lo + k, hi - lo) += w * from.middleRows(lo, hi - lo);
-      else to.middleCols(lo + k, hi - lo) += w * from.middleCols(lo, hi - lo);
-    }
-    const int below = std::max(0, std::min(n, -k));  // outputs i < -k read the first sample
-    if (below > 0) {
-      if (along_y) to.row(0) += w * from.topRows(below).colwise().sum();
-      else to.col(0) += w * from.leftCols(below).rowwise().sum();
-    }
-    const int above = std::max(0, std::min(n, k));  // outputs i >= n - k read the last
-    if (above > 0) {
-      if (along_y) to.row(n - 1) += w * from.bottomRows(above).colwise().sum();
-      else to.col(n - 1) += w * from.rightCols(above).rowwise().sum();
+  if (along_y) {
+    const int n = static_cast<int>(from.rows());
+    for (int i = 0; i < n; ++i)
+      for (int k = -half; k <= half; ++k)
+        to.row(std::clamp(i + k, 0, n - 1)) += g[static_cast<size_t>(k + half)] * from.row(i);
+    return;
+  }
+  const int n = static_cast<int>(from.cols());
+  for (long y = 0; y < from.rows(); ++y) {
+    auto in = from.row(y);
+    auto out = to.row(y);
+    for (int k = -half; k <= half; ++k) {
+      const double w = g[static_cast<size_t>(k + half)];
+      const int lo = std::max(0, -k), hi = std::min(n, n - k);  // outputs i with 0 <= i + k < n
+      if (lo < hi) out.segment(lo + k, hi - lo) += w * in.segment(lo, hi - lo);
+      const int below = std::max(0, std::min(n, -k));  // outputs i < -k read the first sample
+      if (below > 0) out[0] += w * in.head(below).sum();
+      const int above = std::max(0, std::min(n, k));  // outputs i >= n - k read the last
+      if (above > 0) out[n - 1] += w * in.tail(above).sum();
     }
   }
 }
@@ -209,6 +212,16 @@ struct SiftContributions::KeypointRecord {
     int level = -1;            // index into magnitude; -1: VLFeat did not describe it
     double x = 0, y = 0, sigma = 0, angle = 0;  // in the octave's pixels
   };
+  // The non-zero part of a window (for_each_weight), row by row: pixels
+  // x0 .. x0 + count - 1 of octave row y, their weights from `first` on.
+  struct WindowRow {
+    int y = 0, x0 = 0, count = 0;
+    size_t first = 0;
+  };
+  struct Window {
+    std::vector<WindowRow> rows;
+    std::vector<double> weights;
+  };
   int o_min = 0, s_min = 0, s_best = 0, levels = 0;  // levels with gradients: s_min + 1 .. s_min + levels
   double magnif = 0, window = 0;
   std::vector<int> widths, heights;                 // per octave
@@ -216,6 +229,7 @@ struct SiftContributions::KeypointRecord {
   std::vector<std::vector<double>> level_smoothing;  // level s_min + 1 + i from the one below
   std::vector<RowMatrixXd> magnitude;                // per octave and level with gradients, summed over planes
   std::vector<Keypoint> keypoints;
+  std::vector<Window> windows;  // per keypoint (empty when not described)
 
   int octave_of(int level) const { return level / levels; }
 
@@ -414,12 +428,27 @@ std::shared_ptr<const SiftContributions::KeypointRecord> SiftContributions::reco
     throw std::invalid_argument(what + ": the descriptors' frames are not the keypoints VLFeat finds in the image with "
                                 "these options (" + std::to_string(features.size()) + " frames, " + std::to_string(l) +
                                 " keypoints)");
+  // The windows' weights, kept (one double per window pixel with a non-zero
+  // weight) so that each explanation only multiplies and adds; Z_l from the
+  // same values.
+  r->windows.resize(r->keypoints.size());
   for (size_t i = 0; i < r->keypoints.size(); ++i) {
     const KeypointRecord::Keypoint& k = r->keypoints[i];
     if (k.level < 0) continue;
+    KeypointRecord::Window& window = r->windows[i];
+    r->for_each_weight(k, [&](int y, int x, double w) {
+      if (window.rows.empty() || window.rows.back().y != y)
+        window.rows.push_back({y, x, 0, window.weights.size()});
+      KeypointRecord::WindowRow& row = window.rows.back();
+      for (; row.x0 + row.count < x; ++row.count) window.weights.push_back(0.0);  // a zero inside the span
+      window.weights.push_back(w);
+      ++row.count;
+    });
     const RowMatrixXd& m = r->magnitude[static_cast<size_t>(k.level)];
     double z = 0;
-    r->for_each_weight(k, [&](int y, int x, double w) { z += m(y, x) * w; });
+    for (const KeypointRecord::WindowRow& row : window.rows)
+      z += m.row(row.y).segment(row.x0, row.count).dot(
+          Eigen::Map<const Eigen::RowVectorXd>(window.weights.data() + row.first, row.count));
     totals[static_cast<long>(i)] = z;
   }
   return r;
@@ -445,8 +474,10 @@ void SiftContributions::accumulate_keypoints(const Eigen::VectorXd& a, RowMatrix
     for (size_t l : in_octave[static_cast<size_t>(o)]) {
       const KeypointRecord::Keypoint& k = r.keypoints[l];
       RowMatrixXd& m = at(k.level - o * r.levels);
-      const double coefficient = a[static_cast<long>(l)];
-      r.for_each_weight(k, [&](int y, int x, double weight) { m(y, x) += coefficient * weight; });
+      const KeypointRecord::Window& window = r.windows[l];
+      for (const KeypointRecord::WindowRow& row : window.rows)
+        m.row(row.y).segment(row.x0, row.count) +=
+            a[static_cast<long>(l)] * Eigen::Map<const Eigen::RowVectorXd>(window.weights.data() + row.first, row.count);
     }
     for (int i = 0; i < r.levels; ++i)
       if (level[static_cast<size_t>(i)].size() != 0)

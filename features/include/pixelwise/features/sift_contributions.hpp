@@ -53,13 +53,13 @@ namespace pixelwise {
 ///
 /// Keypoint SIFT: the record holds, per octave and level with gradients, the
 /// gradient magnitude of the octave image (summed over the planes) and, per
-/// descriptor, its keypoint in octave coordinates. The sum over l is taken on
-/// the octave images, each descriptor visiting its window (O(M x window
-/// area), as VLFeat's descriptor loop), and brought to the input pixels by the
-/// adjoint of the scale space, L^T, one transposed smoothing per level, from
-/// the last octave down (the cost of building the scale space once). Building
-/// the record runs VLFeat's detector again (the frames do not say at which
-/// octave and level a keypoint was found) and checks that it finds the frames.
+/// descriptor, the non-zero spatial weights of its window, row by row. The sum
+/// over l is taken on the octave images (O(M x window area), one vectorised
+/// axpy per window row) and brought to the input pixels by the adjoint of the
+/// scale space, L^T, one transposed smoothing per level, from the last octave
+/// down (the cost of building the scale space once). Building the record runs
+/// VLFeat's detector again (the frames do not say at which octave and level a
+/// keypoint was found) and checks that it finds the frames.
 class SiftContributions {
  public:
   /// For `features` = compute_descriptors(image, options, ...) of the same
