@@ -700,8 +700,12 @@ BOOST_AUTO_TEST_CASE(gradient_spreading_conserves_for_keypoint_sift_on_real_imag
   bgr[0].setTo(0.4);
   cv::merge(bgr, no_blue);
   const cv::Mat& fruits = photo();
+  // The whole photo, at its size, with vl_sift's defaults: hundreds of
+  // keypoints over five octaves.
+  const cv::Mat whole = to_colour_float(read_image_file("/usr/share/doc/opencv-doc/examples/data/fruits.jpg"), "fruits");
   const std::vector<std::pair<const cv::Mat*, DescriptorOptions>> cases{
       {&fashion(), keypoints("grey", -1)},     {&fruits, keypoints("grey", -1)},
+      {&whole, keypoints("grey", 0)},
       {&fruits, keypoints("opponent", 0)},     {&fruits, keypoints("hsv", 0, false)},
       {&no_blue, keypoints("rgb", 0, true, 2)}, {&no_blue, keypoints("rgb", -1)}};
   bool fell_back = false;
@@ -712,6 +716,8 @@ BOOST_AUTO_TEST_CASE(gradient_spreading_conserves_for_keypoint_sift_on_real_imag
     Eigen::VectorXd R(f.size());
     for (long l = 0; l < R.size(); ++l) R[l] = normal(rng);
     const Relevance r = spread_to_pixels(f.frames, R, image->cols, image->rows, o.weighting, &c);
+    BOOST_TEST_MESSAGE(image->cols << " x " << image->rows << ", " << name_of(o.colour) << ": " << f.size()
+                                   << " descriptors, relevance off by " << r.relevance.sum() - R.sum());
     BOOST_TEST(std::abs(r.relevance.sum() - R.sum()) <= 1e-9 * R.cwiseAbs().sum());
     BOOST_TEST(r.account.unassigned == 0.0);
     double flat = 0;
