@@ -322,6 +322,58 @@ void BM_PixelContributions(benchmark::State& state) {
     benchmark::DoNotOptimize(SiftContributions(s.image, s.model.channels.front().descriptor, s.features, "home.jpg"));
 }
 
+// The pixel layer of a keypoint-SIFT channel (vl_sift with its defaults, grey,
+// on the same photo): its descriptors' relevance drawn at random (the costs
+// depend on the frames, not on the values), spread uniformly over the rotated
+// supports, or by gradient (docs/design.md 1.9: each descriptor's window on
+// its octave level, then the adjoint of the scale space), and the record
+// gradient spreading needs (VLFeat's scale space and detector run again,
+// gradient magnitudes, totals Z_l).
+struct KeypointSetup {
+  DescriptorOptions options;
+  LocalFeatures features;
+  Eigen::VectorXd relevance;
+  KeypointSetup() {
+    options.type = DescriptorType::sift;
+    features = compute_descriptors(setup().image, options, "home.jpg");
+    std::mt19937_64 rng(kSeed);
+    std::normal_distribution<double> normal;
+    relevance.resize(features.size());
+    for (long l = 0; l < relevance.size(); ++l) relevance[l] = normal(rng);
+  }
+};
+
+const KeypointSetup& keypoint_setup() {
+  static const KeypointSetup s;
+  return s;
+}
+
+void BM_KeypointDescriptors(benchmark::State& state) {
+  const KeypointSetup& k = keypoint_setup();
+  for (auto _ : state) benchmark::DoNotOptimize(compute_descriptors(setup().image, k.options, "home.jpg"));
+  state.counters["descriptors"] = k.features.size();
+}
+
+void BM_KeypointPixelsUniform(benchmark::State& state) {
+  const KeypointSetup& k = keypoint_setup();
+  for (auto _ : state) benchmark::DoNotOptimize(spread_to_pixels(k.features.frames, k.relevance, kWidth, kHeight));
+  state.counters["descriptors"] = k.features.size();
+}
+
+void BM_KeypointPixelsGradient(benchmark::State& state) {
+  const KeypointSetup& k = keypoint_setup();
+  const SupportWeighting gradient{WeightingType::gradient, 1.0};
+  const SiftContributions contributions(setup().image, k.options, k.features, "home.jpg");
+  for (auto _ : state)
+    benchmark::DoNotOptimize(spread_to_pixels(k.features.frames, k.relevance, kWidth, kHeight, gradient, &contributions));
+  state.counters["descriptors"] = k.features.size();
+}
+
+void BM_KeypointPixelContributions(benchmark::State& state) {
+  const KeypointSetup& k = keypoint_setup();
+  for (auto _ : state) benchmark::DoNotOptimize(SiftContributions(setup().image, k.options, k.features, "home.jpg"));
+}
+
 // The obvious loop over every pixel of every support: O(M * support area).
 void BM_RelevancePixelsDirect(benchmark::State& state) {
   const Setup& s = setup();
@@ -444,6 +496,10 @@ BENCHMARK(BM_RelevancePixelsFast)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsDirect)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RelevancePixelsGradient)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PixelContributions)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KeypointDescriptors)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KeypointPixelsUniform)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KeypointPixelsGradient)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KeypointPixelContributions)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExplainVsPredict)->Unit(benchmark::kMillisecond)->Arg(10)->Iterations(1);
 // One pair: what the test suite runs (benchmarks/CMakeLists.txt), so that the
 // set-up and the whole-model calls cannot break unnoticed.

@@ -130,6 +130,9 @@ print(f"  coding kd-forest / exact           {ratio('BM_CodingKdForest', 'BM_Cod
 print(f"  pixel spreading direct / fast      {ratio('BM_RelevancePixelsDirect', 'BM_RelevancePixelsFast'):.1f}")
 print(f"  pixel spreading gradient / uniform {ratio('BM_RelevancePixelsGradient', 'BM_RelevancePixelsFast'):.1f}"
       f"   (its record, built once per image: {ratio('BM_PixelContributions', 'BM_RelevancePixelsFast'):.1f})")
+print(f"  keypoint SIFT, gradient / uniform {ratio('BM_KeypointPixelsGradient', 'BM_KeypointPixelsUniform'):.1f}"
+      f"   (its record: {ratio('BM_KeypointPixelContributions', 'BM_KeypointPixelsUniform'):.1f}, "
+      f"{ratio('BM_KeypointPixelContributions', 'BM_KeypointDescriptors'):.2f} x the descriptors)")
 occ = stages["BM_Occlusion/iterations:1"]
 print(f"  occlusion (64 px patches, stride 32, {occ['evaluations']:.0f} passes) / LRP explain  "
       f"{cpu('BM_Occlusion/iterations:1')[0] / explain_ms:.0f}")

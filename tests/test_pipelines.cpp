@@ -257,6 +257,47 @@ BOOST_AUTO_TEST_CASE(cli_explain_writes_npy_png_json_matching_the_library) {
   BOOST_TEST(std::abs(j["pixel_sum"].get<double>() - (j["score"].get<double>() - j["bias"].get<double>())) <= 1e-9);
 }
 
+BOOST_AUTO_TEST_CASE(cli_explains_a_keypoint_model_with_gradient_spreading_and_conserves) {
+  // Keypoint SIFT (first octave -1, so that a 28 x 28 image has keypoints)
+  // explained with --pixel-rule gradient (docs/design.md 1.9): the residual the
+  // JSON reports is rounding only, the map is the library's with gradient
+  // weights and not the uniform one.
+  test::ScratchDir dir("cli-keypoints");
+  nlohmann::json config = test::tiny_config_json("hik");
+  config["descriptor"] = {{"type", "sift"}, {"first_octave", -1}};
+  config["codebook"]["words"] = 16;
+  const std::string config_file = dir / "config.json", model = dir / "model", out = dir / "out";
+  std::ofstream(config_file) << config.dump();
+  const auto trained = test::run_cli("train --quiet --config " + config_file + " --data fashion-mnist:train:150 --out " + model);
+  BOOST_REQUIRE_MESSAGE(trained.exit_code == 0, trained.output);
+  const auto r = test::run_cli("explain --model " + model + " --out " + out +
+                               " --pixel-rule gradient --layers fashion-mnist:test@0 fashion-mnist:test@3");
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  const BowModel loaded = BowModel::load(model);
+  BOOST_REQUIRE(loaded.channels.front().descriptor.type == DescriptorType::sift);
+  for (const char* index : {"0", "3"}) {
+    const std::string stem = out + "/fashion-mnist-test-" + index;
+    const ImageSample image = load_image_reference(std::string("fashion-mnist:test@") + index);
+    const nlohmann::json j = test::read_json(stem + ".json");
+    const double score = j["score"].get<double>();
+    BOOST_TEST(std::abs(j["residual"].get<double>()) <= 1e-9 * std::max(1.0, std::abs(score)));
+    BOOST_TEST(std::abs(j["pixel_sum"].get<double>() - score) <= 1e-9 * std::max(1.0, std::abs(score)));
+    const nlohmann::json& pixels = j["layers"].back();
+    BOOST_TEST(pixels["name"].get<std::string>().find("pixels") != std::string::npos);
+    BOOST_TEST(std::abs(pixels["relevance_out"].get<double>() - pixels["relevance_in"].get<double>()) <=
+               1e-9 * std::max(1.0, std::abs(score)));
+    ExplainOptions gradient, uniform;
+    gradient.pixel_rule = WeightingType::gradient;
+    uniform.pixel_rule = WeightingType::uniform;
+    const BowExplanation e = explain(loaded, image.gray, -1, gradient, image.name);
+    BOOST_REQUIRE(e.features.size() > 0);
+    const RowMatrixXd npy = parse_npy_f8(read_file(stem + ".npy"), stem + ".npy");
+    BOOST_TEST((npy.array() == e.pixels.array()).all());
+    BOOST_TEST((npy - explain(loaded, image.gray, -1, uniform, image.name).pixels).cwiseAbs().maxCoeff() >
+               1e-6 * npy.cwiseAbs().maxCoeff());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(cli_predict_json_matches_the_library) {
   const auto r = test::run_cli("predict --json --model " + cli_model().model + " fashion-mnist:test@5");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);

@@ -9,6 +9,7 @@
 
 #include "pixelwise/common/errors.hpp"
 #include "pixelwise/features/image.hpp"
+#include "keypoint_sift.hpp"
 
 extern "C" {
 #include <vl/sift.h>
@@ -40,52 +41,33 @@ SiftFilter new_filter(const cv::Mat& image, const KeypointSiftOptions& o) {
   return f;
 }
 
-// Keypoints from the DoG detector on `grey`, described on every plane at the
-// same keypoint and orientation. vl_sift describes a keypoint only while its
-// octave is the current one, so all filters step through the octaves together.
-LocalFeatures keypoint_sift(const cv::Mat& grey_in, const std::vector<cv::Mat>& planes_in, bool describe_on_grey,
-                            const KeypointSiftOptions& o) {
-  const cv::Mat grey = contiguous(grey_in);
-  std::vector<cv::Mat> planes;
-  for (const cv::Mat& p : planes_in) planes.push_back(contiguous(p));
-  const int width = grey.cols, height = grey.rows;
-  SiftFilter detector = new_filter(grey, o);
-  std::vector<SiftFilter> describers;
-  if (!describe_on_grey)
-    for (size_t i = 0; i < planes.size(); ++i) describers.push_back(new_filter(planes[i], o));
-  const int planes_count = describe_on_grey ? 1 : static_cast<int>(planes.size());
+// Keypoints from the DoG detector, described on every plane at the same
+// keypoint and orientation (walk_keypoint_sift).
+LocalFeatures keypoint_sift(const detail::KeypointImages& images, const KeypointSiftOptions& o) {
+  const int width = images.grey.cols, height = images.grey.rows;
+  const int planes_count = static_cast<int>(images.planes.size());
   const int dimension = kSiftDimension * planes_count;
-
   LocalFeatures out;
   out.image_width = width;
   out.image_height = height;
   std::vector<float> values;
-  int status = vl_sift_process_first_octave(detector.get(), grey.ptr<float>());
-  for (size_t i = 0; i < describers.size(); ++i) vl_sift_process_first_octave(describers[i].get(), planes[i].ptr<float>());
   std::vector<float> descriptor(dimension);
-  while (status != VL_ERR_EOF) {
-    vl_sift_detect(detector.get());
-    const VlSiftKeypoint* keys = vl_sift_get_keypoints(detector.get());
-    const int count = vl_sift_get_nkeypoints(detector.get());
-    for (int k = 0; k < count; ++k) {
-      double angles[4] = {0, 0, 0, 0};
-      const int n = o.orientation ? vl_sift_calc_keypoint_orientations(detector.get(), angles, &keys[k]) : 1;
-      for (int a = 0; a < n; ++a) {
-        if (describe_on_grey) {
-          vl_sift_calc_keypoint_descriptor(detector.get(), descriptor.data(), &keys[k], angles[a]);
-        } else {
-          for (int i = 0; i < planes_count; ++i)
-            vl_sift_calc_keypoint_descriptor(describers[i].get(), descriptor.data() + kSiftDimension * i, &keys[k],
-                                             angles[a]);
-        }
+  detail::walk_keypoint_sift(
+      images, o, [](const std::vector<VlSiftFilt*>&) {},
+      [&](const VlSiftKeypoint& key, double angle, const std::vector<VlSiftFilt*>& describers) {
+        // VLFeat leaves the buffer untouched for a keypoint it does not
+        // describe (vlfeat_describes): such a descriptor is zero.
+        std::fill(descriptor.begin(), descriptor.end(), 0.0F);
+        for (int i = 0; i < planes_count; ++i)
+          vl_sift_calc_keypoint_descriptor(describers[i], descriptor.data() + kSiftDimension * i, &key, angle);
         values.insert(values.end(), descriptor.begin(), descriptor.end());
         Frame f;
-        f.x = keys[k].x;
-        f.y = keys[k].y;
-        f.scale = keys[k].sigma;
-        f.angle = angles[a];
+        f.x = key.x;
+        f.y = key.y;
+        f.scale = key.sigma;
+        f.angle = angle;
         // VLFeat: 4 x 4 bins of magnif * sigma pixels around the keypoint.
-        f.half_side = 2.0 * o.magnif * keys[k].sigma;
+        f.half_side = 2.0 * o.magnif * key.sigma;
         if (!f.rotated()) {  // pixels x - h <= q < x + h, as the rotated rule with angle 0
           f.support = {static_cast<int>(std::ceil(f.x - f.half_side)), static_cast<int>(std::ceil(f.y - f.half_side)),
                        static_cast<int>(std::ceil(f.x + f.half_side)), static_cast<int>(std::ceil(f.y + f.half_side))};
@@ -96,16 +78,68 @@ LocalFeatures keypoint_sift(const cv::Mat& grey_in, const std::vector<cv::Mat>& 
           f.support = bounding_box(support_spans(f, width, height));
         }
         out.frames.push_back(f);
-      }
-    }
-    status = vl_sift_process_next_octave(detector.get());
-    for (auto& d : describers) vl_sift_process_next_octave(d.get());
-  }
+      });
   out.descriptors = Eigen::Map<RowMatrixXf>(values.data(), out.size(), dimension);
   return out;
 }
 
 }  // namespace
+
+namespace detail {
+
+KeypointImages keypoint_images(const cv::Mat& image, const DescriptorOptions& options, const std::string& what) {
+  std::vector<cv::Mat> planes = colour_planes(image, options.colour, what);
+  if (options.plane >= 0) planes = {planes[options.plane]};
+  KeypointImages out;
+  out.describe_on_grey = options.colour == ColourSpace::grey;
+  out.grey = contiguous(out.describe_on_grey ? planes.front() : colour_planes(image, ColourSpace::grey, what).front());
+  if (out.describe_on_grey) out.planes = {out.grey};
+  else
+    for (const cv::Mat& p : planes) out.planes.push_back(contiguous(p));
+  return out;
+}
+
+// vl_sift describes a keypoint only while its octave is the current one, so
+// all filters step through the octaves together.
+void walk_keypoint_sift(const KeypointImages& images, const KeypointSiftOptions& o,
+                        const std::function<void(const std::vector<VlSiftFilt*>&)>& octave,
+                        const std::function<void(const VlSiftKeypoint&, double, const std::vector<VlSiftFilt*>&)>& keypoint) {
+  SiftFilter detector = new_filter(images.grey, o);
+  std::vector<SiftFilter> owned;
+  std::vector<VlSiftFilt*> describers;
+  if (images.describe_on_grey) {
+    describers = {detector.get()};
+  } else {
+    for (const cv::Mat& p : images.planes) {
+      owned.push_back(new_filter(p, o));
+      describers.push_back(owned.back().get());
+    }
+  }
+  int status = vl_sift_process_first_octave(detector.get(), images.grey.ptr<float>());
+  for (size_t i = 0; i < owned.size(); ++i) vl_sift_process_first_octave(owned[i].get(), images.planes[i].ptr<float>());
+  while (status != VL_ERR_EOF) {
+    vl_sift_detect(detector.get());
+    octave(describers);
+    const VlSiftKeypoint* keys = vl_sift_get_keypoints(detector.get());
+    const int count = vl_sift_get_nkeypoints(detector.get());
+    for (int k = 0; k < count; ++k) {
+      double angles[4] = {0, 0, 0, 0};
+      const int n = o.orientation ? vl_sift_calc_keypoint_orientations(detector.get(), angles, &keys[k]) : 1;
+      for (int a = 0; a < n; ++a) keypoint(keys[k], angles[a], describers);
+    }
+    status = vl_sift_process_next_octave(detector.get());
+    for (auto& d : owned) vl_sift_process_next_octave(d.get());
+  }
+}
+
+bool vlfeat_describes(const VlSiftFilt& f, const VlSiftKeypoint& k) {
+  const double xper = std::pow(2.0, f.o_cur);
+  const int xi = static_cast<int>(k.x / xper + 0.5), yi = static_cast<int>(k.y / xper + 0.5);
+  return k.o == f.o_cur && xi >= 0 && xi < f.octave_width && yi >= 0 && yi < f.octave_height - 1 &&
+         k.is >= f.s_min + 1 && k.is <= f.s_max - 2;
+}
+
+}  // namespace detail
 
 const OptionSchema<KeypointSiftOptions>& KeypointSiftOptions::schema() {
   using F = Fields<KeypointSiftOptions>;
@@ -166,9 +200,6 @@ void DescriptorOptions::validate() const {
     throw std::invalid_argument("descriptor: plane " + std::to_string(plane) + " does not exist in colour space " +
                                 name_of(colour));
   if (type == DescriptorType::sift) keypoint.validate();  // octaves 0, which the range [-1, max] lets through
-  if (weighting.gradient() && type != DescriptorType::dsift)
-    throw std::invalid_argument("descriptor: weighting \"gradient\" decomposes dense SIFT (type \"dsift\") only; "
-                                "keypoint SIFT takes weighting uniform or gaussian");
 }
 
 int DescriptorOptions::planes_used() const {
@@ -186,13 +217,9 @@ LocalFeatures compute_descriptors(const cv::Mat& image, const DescriptorOptions&
   options.validate();
   if (image.empty() || image.depth() != CV_32F || (image.channels() != 1 && image.channels() != 3))
     throw std::invalid_argument(what + ": descriptors need a non-empty float image with 1 or 3 channels");
+  if (options.type == DescriptorType::sift) return keypoint_sift(detail::keypoint_images(image, options, what), options.keypoint);
   std::vector<cv::Mat> planes = colour_planes(image, options.colour, what);
   if (options.plane >= 0) planes = {planes[options.plane]};
-  if (options.type == DescriptorType::sift) {
-    const bool grey_only = options.colour == ColourSpace::grey;
-    const cv::Mat grey = grey_only ? planes.front() : colour_planes(image, ColourSpace::grey, what).front();
-    return keypoint_sift(grey, planes, grey_only, options.keypoint);
-  }
   // Dense: every plane has the same frames; descriptors side by side.
   LocalFeatures out = compute_dense_sift(planes.front(), options.dense, what);
   if (planes.size() > 1) {

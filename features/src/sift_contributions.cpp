@@ -1,14 +1,17 @@
 #include "pixelwise/features/sift_contributions.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <stdexcept>
 
+#include "keypoint_sift.hpp"
 #include "pixelwise/features/image.hpp"
 
 extern "C" {
 #include <vl/mathop.h>
+#include <vl/sift.h>
 }
 
 namespace pixelwise {
@@ -106,18 +109,198 @@ std::vector<std::pair<int, double>> flat_knots(int b) {
   return knots;
 }
 
+
+// ---- Keypoint SIFT (docs/design.md 1.9, "Keypoint SIFT") ----
+
+constexpr int kKeypointBins = 4;  // NBP of vl_sift_calc_keypoint_descriptor
+
+// sift.c's fast_expn: exp(-x) interpolated linearly in a table of 257 values
+// over [0, 25], 0 beyond.
+double fast_expn(double x) {
+  static const std::array<double, 257> table = [] {
+    std::array<double, 257> t{};
+    for (int k = 0; k <= 256; ++k) t[static_cast<size_t>(k)] = std::exp(-static_cast<double>(k) * (25.0 / 256));
+    return t;
+  }();
+  if (x > 25.0) return 0.0;
+  x *= 256 / 25.0;
+  const int i = std::min(static_cast<int>(vl_floor_d(x)), 255);
+  const double r = x - i;
+  return table[static_cast<size_t>(i)] + r * (table[static_cast<size_t>(i) + 1] - table[static_cast<size_t>(i)]);
+}
+
+// The Gaussian kernel of sift.c's _vl_sift_smooth (half width max(ceil(4
+// sigma), 1), float values normalised in float), renormalised in double so
+// that a smoothing's rows sum to 1 to rounding and relevance passes through
+// it unchanged in total.
+std::vector<double> smoothing_kernel(double sigma) {
+  const int half = std::max(static_cast<int>(std::ceil(4.0 * sigma)), 1);
+  std::vector<float> g(static_cast<size_t>(2 * half + 1));
+  float acc = 0;
+  for (int j = 0; j < 2 * half + 1; ++j) {
+    const float d = static_cast<float>(j - half) / static_cast<float>(sigma);
+    g[static_cast<size_t>(j)] = static_cast<float>(std::exp(-0.5 * (d * d)));
+    acc += g[static_cast<size_t>(j)];
+  }
+  std::vector<double> out(g.size());
+  double sum = 0;
+  for (size_t j = 0; j < g.size(); ++j) sum += out[j] = static_cast<double>(g[j] / acc);
+  for (double& v : out) v /= sum;
+  return out;
+}
+
+// Adds to `to` the adjoint of one pass of vl_imconvcol with padding by
+// continuity, along y (`along_y`) or x, applied to `from`: the forward pass
+// reads in(clamp(i + k)) with weight g(k) for output i (g is symmetric), so
+// output i gives g(k) of its adjoint to clamp(i + k).
+// Row by row, so that the rows being added stay in cache.
+void add_adjoint_pass(const RowMatrixXd& from, const std::vector<double>& g, bool along_y, RowMatrixXd& to) {
+  const int half = static_cast<int>(g.size() / 2);
+  if (along_y) {
+    const int n = static_cast<int>(from.rows());
+    for (int i = 0; i < n; ++i)
+      for (int k = -half; k <= half; ++k)
+        to.row(std::clamp(i + k, 0, n - 1)) += g[static_cast<size_t>(k + half)] * from.row(i);
+    return;
+  }
+  const int n = static_cast<int>(from.cols());
+  for (long y = 0; y < from.rows(); ++y) {
+    auto in = from.row(y);
+    auto out = to.row(y);
+    for (int k = -half; k <= half; ++k) {
+      const double w = g[static_cast<size_t>(k + half)];
+      const int lo = std::max(0, -k), hi = std::min(n, n - k);  // outputs i with 0 <= i + k < n
+      if (lo < hi) out.segment(lo + k, hi - lo) += w * in.segment(lo, hi - lo);
+      const int below = std::max(0, std::min(n, -k));  // outputs i < -k read the first sample
+      if (below > 0) out[0] += w * in.head(below).sum();
+      const int above = std::max(0, std::min(n, k));  // outputs i >= n - k read the last
+      if (above > 0) out[n - 1] += w * in.tail(above).sum();
+    }
+  }
+}
+
+// The adjoint of _vl_sift_smooth (along y, then along x): along x, then y.
+RowMatrixXd adjoint_smooth(const RowMatrixXd& adjoint, const std::vector<double>& g) {
+  RowMatrixXd along_x = RowMatrixXd::Zero(adjoint.rows(), adjoint.cols());
+  add_adjoint_pass(adjoint, g, false, along_x);
+  RowMatrixXd out = RowMatrixXd::Zero(adjoint.rows(), adjoint.cols());
+  add_adjoint_pass(along_x, g, true, out);
+  return out;
+}
+
+// The adjoint of copy_and_upsample_rows along y (n rows to 2n):
+// u(2y) = s(y), u(2y + 1) = (s(y) + s(y + 1)) / 2 for y < n - 1,
+// u(2n - 2) = u(2n - 1) = s(n - 1).
+RowMatrixXd adjoint_double_rows(const RowMatrixXd& up) {
+  const long n = up.rows() / 2;
+  RowMatrixXd s = RowMatrixXd::Zero(n, up.cols());
+  for (long y = 0; y + 1 < n; ++y) {
+    s.row(y) += up.row(2 * y) + 0.5 * up.row(2 * y + 1);
+    s.row(y + 1) += 0.5 * up.row(2 * y + 1);
+  }
+  if (n > 0) s.row(n - 1) += up.row(2 * n - 2) + up.row(2 * n - 1);
+  return s;
+}
+
+}  // namespace
+
+// Keypoint SIFT: VLFeat's scale space (vl_sift_process_first_octave,
+// vl_sift_process_next_octave) and, per descriptor, the keypoint as
+// vl_sift_calc_keypoint_descriptor reads it.
+struct SiftContributions::KeypointRecord {
+  struct Keypoint {
+    int level = -1;            // index into magnitude; -1: VLFeat did not describe it
+    double x = 0, y = 0, sigma = 0, angle = 0;  // in the octave's pixels
+  };
+  // The non-zero part of a window (for_each_weight), row by row: pixels
+  // x0 .. x0 + count - 1 of octave row y, their weights from `first` on.
+  struct WindowRow {
+    int y = 0, x0 = 0, count = 0;
+    size_t first = 0;
+  };
+  struct Window {
+    std::vector<WindowRow> rows;
+    std::vector<double> weights;
+  };
+  int o_min = 0, s_min = 0, s_best = 0, levels = 0;  // levels with gradients: s_min + 1 .. s_min + levels
+  double magnif = 0, window = 0;
+  std::vector<int> widths, heights;                 // per octave
+  std::vector<std::vector<double>> first_smoothing;  // per octave: of its first level (empty: none)
+  std::vector<std::vector<double>> level_smoothing;  // level s_min + 1 + i from the one below
+  std::vector<RowMatrixXd> magnitude;                // per octave and level with gradients, summed over planes
+  std::vector<Keypoint> keypoints;
+  std::vector<Window> windows;  // per keypoint (empty when not described)
+
+  int octave_of(int level) const { return level / levels; }
+
+  // Calls visit(y, x, w_l(p)) for the octave pixels p of keypoint k's window
+  // with a non-zero weight: the pixels vl_sift_calc_keypoint_descriptor
+  // visits (the square of half side W round the rounded centre, inside the
+  // octave image less its border), their offset rotated by the keypoint's
+  // angle and measured in bins of magnif * sigma, the Gaussian window
+  // (fast_expn, sigma = window bins) times the bilinear weights of the
+  // spatial bins inside the 4 x 4 grid; in VLFeat's float arithmetic, the
+  // product in double. The orientation weights (summing to 1) are left out.
+  template <class Visit>
+  void for_each_weight(const Keypoint& k, Visit&& visit) const {
+    const int o = octave_of(k.level), w = widths[static_cast<size_t>(o)], h = heights[static_cast<size_t>(o)];
+    const int xi = static_cast<int>(k.x + 0.5), yi = static_cast<int>(k.y + 0.5);
+    const double st0 = std::sin(k.angle), ct0 = std::cos(k.angle);
+    const double sbp = magnif * k.sigma + VL_EPSILON_D;
+    const int W = static_cast<int>(std::floor(std::sqrt(2.0) * sbp * (kKeypointBins + 1) / 2.0 + 0.5));
+    const float wsigma = static_cast<float>(window);
+    auto bins = [](float n) {  // sum of the weights of the two nearest bin centres inside the grid
+      const int bin = static_cast<int>(vl_floor_f(static_cast<float>(n - 0.5)));
+      const float r = static_cast<float>(n - (bin + 0.5));
+      double sum = 0;
+      for (int d = 0; d < 2; ++d)
+        if (bin + d >= -kKeypointBins / 2 && bin + d < kKeypointBins / 2)
+          sum += static_cast<double>(vl_abs_f(static_cast<float>(1 - d) - r));
+      return sum;
+    };
+    for (int dyi = std::max(-W, 1 - yi); dyi <= std::min(W, h - yi - 2); ++dyi)
+      for (int dxi = std::max(-W, 1 - xi); dxi <= std::min(W, w - xi - 2); ++dxi) {
+        const float dx = static_cast<float>(xi + dxi - k.x), dy = static_cast<float>(yi + dyi - k.y);
+        const float nx = static_cast<float>((ct0 * dx + st0 * dy) / sbp);
+        const float ny = static_cast<float>((-st0 * dx + ct0 * dy) / sbp);
+        const float win = static_cast<float>(fast_expn((nx * nx + ny * ny) / (2.0 * wsigma * wsigma)));
+        const double weight = static_cast<double>(win) * bins(nx) * bins(ny);
+        if (weight > 0) visit(yi + dyi, xi + dxi, weight);
+      }
+  }
+};
+
+namespace {
+
+// Gradient magnitude of an octave image as sift.c's update_gradient computes
+// it inside the image (central differences, vl_fast_sqrt_f), added to m; the
+// border, which the descriptor never reads, is left out.
+void add_octave_magnitude(const float* im, int width, int height, RowMatrixXd& m) {
+  for (int y = 1; y < height - 1; ++y)
+    for (int x = 1; x < width - 1; ++x) {
+      const float* p = im + static_cast<size_t>(y) * width + x;
+      const float gx = static_cast<float>(0.5 * (p[1] - p[-1]));
+      const float gy = static_cast<float>(0.5 * (p[width] - p[-width]));
+      m(y, x) += static_cast<double>(vl_fast_sqrt_f(gx * gx + gy * gy));
+    }
+}
+
+bool same_value(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(a)); }
+
 }  // namespace
 
 SiftContributions::SiftContributions(const cv::Mat& image, const DescriptorOptions& options,
                                      const LocalFeatures& features, const std::string& what) {
   options.validate();
-  if (options.type != DescriptorType::dsift)
-    throw std::invalid_argument(what + ": gradient weighting decomposes dense SIFT descriptors only (descriptor type \"" +
-                                name_of(options.type) + "\"); use weighting uniform or gaussian");
   width_ = image.cols;
   height_ = image.rows;
   if (features.image_width != width_ || features.image_height != height_)
     throw std::invalid_argument(what + ": the descriptors were computed on an image of another size");
+  if (options.type == DescriptorType::sift) {
+    totals_ = Eigen::VectorXd::Zero(features.size());
+    keypoints_ = record_keypoints(image, options, features, what, totals_);
+    return;
+  }
   std::vector<cv::Mat> planes = colour_planes(image, options.colour, what);
   if (options.plane >= 0) planes = {planes[options.plane]};
   totals_ = Eigen::VectorXd::Zero(features.size());
@@ -179,12 +362,164 @@ SiftContributions::SiftContributions(const cv::Mat& image, const DescriptorOptio
                                   " that the dense SIFT options do not have");
 }
 
+std::shared_ptr<const SiftContributions::KeypointRecord> SiftContributions::record_keypoints(
+    const cv::Mat& image, const DescriptorOptions& options, const LocalFeatures& features, const std::string& what,
+    Eigen::VectorXd& totals) {
+  auto r = std::make_shared<KeypointRecord>();
+  long l = 0;
+  bool same_frames = true;
+  detail::walk_keypoint_sift(
+      detail::keypoint_images(image, options, what), options.keypoint,
+      [&](const std::vector<VlSiftFilt*>& describers) {
+        const VlSiftFilt& f = *describers.front();
+        if (r->widths.empty()) {
+          r->o_min = f.o_min;
+          r->s_min = f.s_min;
+          r->levels = f.s_max - 2 - f.s_min;  // the levels update_gradient computes
+          r->s_best = std::min(f.s_min + f.S, f.s_max);
+          // VLFeat's s_min = -1 and s_max = S + 1 make the level passed on to
+          // the next octave the last one with gradients.
+          if (r->s_best != f.s_max - 2) throw std::logic_error("keypoint SIFT: a scale space VLFeat does not build");
+          r->magnif = f.magnif;
+          r->window = f.windowSize;
+          for (int s = f.s_min + 1; s <= f.s_max - 2; ++s)
+            r->level_smoothing.push_back(smoothing_kernel(f.dsigma0 * std::pow(f.sigmak, s)));
+        }
+        // The smoothing of the octave's first level (vl_sift_process_first_octave
+        // and vl_sift_process_next_octave, with their float powf in the latter).
+        double sa, sb;
+        if (r->widths.empty()) {
+          sa = f.sigma0 * std::pow(f.sigmak, f.s_min);
+          sb = f.sigman * std::pow(2.0, -f.o_min);
+        } else {
+          sa = f.sigma0 * std::pow(static_cast<float>(f.sigmak), static_cast<float>(f.s_min));
+          sb = f.sigma0 * std::pow(static_cast<float>(f.sigmak), static_cast<float>(r->s_best - f.S));
+        }
+        r->first_smoothing.push_back(sa > sb ? smoothing_kernel(std::sqrt(sa * sa - sb * sb)) : std::vector<double>{});
+        const int w = f.octave_width, h = f.octave_height;
+        r->widths.push_back(w);
+        r->heights.push_back(h);
+        for (int s = f.s_min + 1; s <= f.s_max - 2; ++s) {
+          RowMatrixXd m = RowMatrixXd::Zero(h, w);
+          for (const VlSiftFilt* d : describers) add_octave_magnitude(vl_sift_get_octave(d, s), w, h, m);
+          r->magnitude.push_back(std::move(m));
+        }
+      },
+      [&](const VlSiftKeypoint& key, double angle, const std::vector<VlSiftFilt*>& describers) {
+        if (l < features.size()) {
+          const Frame& fr = features.frames[static_cast<size_t>(l)];
+          same_frames = same_frames && same_value(fr.x, key.x) && same_value(fr.y, key.y) &&
+                        same_value(fr.scale, key.sigma) && same_value(fr.angle, angle);
+        }
+        ++l;
+        KeypointRecord::Keypoint k;
+        const VlSiftFilt& f = *describers.front();
+        if (detail::vlfeat_describes(f, key)) {
+          const double xper = std::pow(2.0, f.o_cur);
+          k.level = (f.o_cur - r->o_min) * r->levels + (key.is - f.s_min - 1);
+          k.x = key.x / xper;
+          k.y = key.y / xper;
+          k.sigma = key.sigma / xper;
+          k.angle = angle;
+        }
+        r->keypoints.push_back(k);
+      });
+  if (!same_frames || l != features.size())
+    throw std::invalid_argument(what + ": the descriptors' frames are not the keypoints VLFeat finds in the image with "
+                                "these options (" + std::to_string(features.size()) + " frames, " + std::to_string(l) +
+                                " keypoints)");
+  // The windows' weights, kept (one double per window pixel with a non-zero
+  // weight) so that each explanation only multiplies and adds; Z_l from the
+  // same values.
+  r->windows.resize(r->keypoints.size());
+  for (size_t i = 0; i < r->keypoints.size(); ++i) {
+    const KeypointRecord::Keypoint& k = r->keypoints[i];
+    if (k.level < 0) continue;
+    KeypointRecord::Window& window = r->windows[i];
+    r->for_each_weight(k, [&](int y, int x, double w) {
+      if (window.rows.empty() || window.rows.back().y != y)
+        window.rows.push_back({y, x, 0, window.weights.size()});
+      KeypointRecord::WindowRow& row = window.rows.back();
+      for (; row.x0 + row.count < x; ++row.count) window.weights.push_back(0.0);  // a zero inside the span
+      window.weights.push_back(w);
+      ++row.count;
+    });
+    const RowMatrixXd& m = r->magnitude[static_cast<size_t>(k.level)];
+    double z = 0;
+    for (const KeypointRecord::WindowRow& row : window.rows)
+      z += m.row(row.y).segment(row.x0, row.count).dot(
+          Eigen::Map<const Eigen::RowVectorXd>(window.weights.data() + row.first, row.count));
+    totals[static_cast<long>(i)] = z;
+  }
+  return r;
+}
+
+// docs/design.md 1.9: sum_l a_l c_lp on every octave level, then L^T.
+void SiftContributions::accumulate_keypoints(const Eigen::VectorXd& a, RowMatrixXd& map) const {
+  const KeypointRecord& r = *keypoints_;
+  const int octaves = static_cast<int>(r.widths.size());
+  std::vector<std::vector<size_t>> in_octave(static_cast<size_t>(octaves));
+  for (size_t l = 0; l < r.keypoints.size(); ++l)
+    if (r.keypoints[l].level >= 0 && a[static_cast<long>(l)] != 0.0)
+      in_octave[static_cast<size_t>(r.octave_of(r.keypoints[l].level))].push_back(l);
+  RowMatrixXd carry;  // the adjoint of the next octave's first level before smoothing (empty: zero)
+  for (int o = octaves - 1; o >= 0; --o) {
+    const int w = r.widths[static_cast<size_t>(o)], h = r.heights[static_cast<size_t>(o)];
+    std::vector<RowMatrixXd> level(static_cast<size_t>(r.levels));  // adjoint of level s_min + 1 + i (empty: zero)
+    auto at = [&](int i) -> RowMatrixXd& {
+      RowMatrixXd& m = level[static_cast<size_t>(i)];
+      if (m.size() == 0) m = RowMatrixXd::Zero(h, w);
+      return m;
+    };
+    for (size_t l : in_octave[static_cast<size_t>(o)]) {
+      const KeypointRecord::Keypoint& k = r.keypoints[l];
+      RowMatrixXd& m = at(k.level - o * r.levels);
+      const KeypointRecord::Window& window = r.windows[l];
+      for (const KeypointRecord::WindowRow& row : window.rows)
+        m.row(row.y).segment(row.x0, row.count) +=
+            a[static_cast<long>(l)] * Eigen::Map<const Eigen::RowVectorXd>(window.weights.data() + row.first, row.count);
+    }
+    for (int i = 0; i < r.levels; ++i)
+      if (level[static_cast<size_t>(i)].size() != 0)
+        level[static_cast<size_t>(i)].array() *= r.magnitude[static_cast<size_t>(o * r.levels + i)].array();
+    if (carry.size() != 0) {  // the next octave started from every second pixel of level s_best
+      RowMatrixXd& m = at(r.s_best - r.s_min - 1);
+      for (long y = 0; y < carry.rows(); ++y)
+        for (long x = 0; x < carry.cols(); ++x) m(2 * y, 2 * x) += carry(y, x);
+    }
+    RowMatrixXd first;  // the adjoint of level s_min
+    for (int i = r.levels - 1; i >= 0; --i) {
+      if (level[static_cast<size_t>(i)].size() == 0) continue;
+      RowMatrixXd back = adjoint_smooth(level[static_cast<size_t>(i)], r.level_smoothing[static_cast<size_t>(i)]);
+      if (i > 0) at(i - 1) += back;
+      else first = std::move(back);
+    }
+    if (first.size() != 0 && !r.first_smoothing[static_cast<size_t>(o)].empty())
+      first = adjoint_smooth(first, r.first_smoothing[static_cast<size_t>(o)]);
+    carry = std::move(first);
+  }
+  if (carry.size() == 0) return;
+  // The first octave from the image: doubled -o_min times (along x, then y,
+  // so undone along y, then x), subsampled by 2^o_min, or copied.
+  for (int d = r.o_min; d < 0; ++d) {
+    carry = adjoint_double_rows(carry);
+    carry = adjoint_double_rows(carry.transpose()).transpose();
+  }
+  const int step = r.o_min > 0 ? 1 << r.o_min : 1;
+  for (long y = 0; y < carry.rows(); ++y)
+    for (long x = 0; x < carry.cols(); ++x) map(step * y, step * x) += carry(y, x);
+}
+
 void SiftContributions::accumulate(const Eigen::VectorXd& a, RowMatrixXd& map) const {
   if (a.size() != totals_.size())
     throw std::invalid_argument("descriptor contributions: " + std::to_string(a.size()) + " coefficients for " +
                                 std::to_string(totals_.size()) + " descriptors");
   if (map.rows() != height_ || map.cols() != width_)
     throw std::invalid_argument("descriptor contributions: the map is not the image's size");
+  if (keypoints_) {
+    accumulate_keypoints(a, map);
+    return;
+  }
   for (const DenseScale& s : dense_) {
     // sum_l a_l k(x - fx_l) k(y - fy_l), separably: the coefficients of each
     // grid row spread along x, then the rows spread along y; times m(q).

@@ -1,5 +1,5 @@
 """The pixel layer's rules from Python (docs/design.md 1.5, 1.9): gradient spreading
-of dense SIFT relevance, pixel_rule= on the model's explanations as --pixel-rule on
+of dense and keypoint SIFT relevance, pixel_rule= on the model's explanations as --pixel-rule on
 the command line, and the refusals."""
 import json
 
@@ -22,6 +22,19 @@ def test_gradient_spreading_conserves_and_follows_the_gradients(test_images):
     assert np.abs(pixels - uniform).max() > 1e-3
     # A Fashion-MNIST item lies on black: pixels far from any grey level change get nothing.
     assert (pixels == 0).sum() > (uniform == 0).sum()
+
+
+def test_gradient_spreading_of_keypoint_sift_conserves(test_images):
+    options = {"type": "sift", "first_octave": -1}
+    image = test_images[0][0]
+    sift = pixelwise.compute_descriptors(image, options)
+    assert len(sift) > 0
+    r = np.random.default_rng(5).normal(size=len(sift))
+    pixels, layer = pixelwise.spread_to_pixels(sift, r, 28, 28, {"type": "gradient"}, image=image, descriptor=options)
+    assert abs(pixels.sum() - r.sum()) <= 1e-9 * np.abs(r).sum()
+    assert layer["unassigned"] == 0.0 and abs(layer["unaccounted"]) <= 1e-12
+    uniform, _ = pixelwise.spread_to_pixels(sift, r, 28, 28)
+    assert np.abs(pixels - uniform).max() > 1e-3
 
 
 def test_pixel_rule_equals_the_command_line(model, model_dir, cli, tmp_path):

@@ -53,10 +53,6 @@ std::vector<SupportWeighting> pixel_weightings(const BowModel& model, std::optio
   for (const ChannelConfig& channel : model.channels) {
     SupportWeighting w = channel.descriptor.weighting;
     if (pixel_rule) w.type = *pixel_rule;
-    if (w.gradient() && channel.descriptor.type != DescriptorType::dsift)
-      throw std::invalid_argument("pixel rule \"gradient\" decomposes dense SIFT descriptors only; channel \"" +
-                                  channel.name + "\" has " + name_of(channel.descriptor.type) +
-                                  " descriptors (use uniform or gaussian)");
     out.push_back(w);
   }
   return out;

@@ -2,19 +2,34 @@
 // The descriptor layer decomposed (docs/design.md 1.9): how much each pixel
 // contributed to each SIFT descriptor before its normalisation.
 //
-// A SIFT descriptor is a sum of non-negative pixel contributions,
-//   d_lj = sum_q m_q w_o(theta_q; orientation bin of j) w_s(q; spatial bin of j),
-// m_q and theta_q the gradient magnitude and angle of the smoothed image (the
-// octave image for keypoint SIFT), w_o the linear split between the two nearest
-// of 8 orientations and w_s the spatial weight (bilinear binning times the
-// Gaussian window, or its per-bin mean for dense SIFT's flat window), exactly as
-// VLFeat computes them. The orientation weights of a pixel add up to 1, so the
-// contribution of pixel q to descriptor l, summed over the dimensions, is
-//   c_lq = sum_j c_ljq = m_q sum_{spatial bins b} w_s(q; b).
+// A SIFT descriptor is a sum of non-negative contributions of the pixels p of
+// the image it is computed on (the smoothed image for dense SIFT, the octave
+// image of the keypoint's level for keypoint SIFT),
+//   d_lj = sum_p m_p w_o(theta_p; orientation bin of j) w_s(p; spatial bin of j),
+// m_p and theta_p the gradient magnitude and angle, w_o the linear split
+// between the two nearest of 8 orientations and w_s the spatial weight
+// (bilinear binning times the Gaussian window, or its per-bin mean for dense
+// SIFT's flat window), exactly as VLFeat computes them. The orientation
+// weights of a pixel add up to 1, so summed over the dimensions
+//   c_lp = sum_j c_ljp = m_p sum_{spatial bins b} w_s(p; b).
 // The normalisation (and the 0.2 clamp) rescales the descriptor afterwards; it
 // does not change which pixels built it.
+//
+// Dense SIFT describes an image of the input's size: c_lq = c_lp at p = q.
+// Keypoint SIFT describes octave images, I_{o,s} = L_{o,s} x, linear in the
+// input image x: resampled to octave o_min (VLFeat's copy, row and column
+// doubling or subsampling), smoothed by Gaussians (separable, padded by
+// continuity), and for each further octave the level s_min + S of the previous
+// one taken at every second pixel and smoothed again. Every step takes convex
+// combinations of its input, so L_{o,s} >= 0 and each of its rows sums to 1;
+// the contribution of octave pixel p is passed to the input pixels in
+// proportion to their weights in it:
+//   c_lq = sum_p c_lp L_{o_l,s_l}(p, q),   sum_q c_lq = sum_p c_lp = Z_l.
+// (The Gaussian kernels are VLFeat's, renormalised in double so that the rows
+// sum to 1 to rounding.)
 #include <Eigen/Core>
 #include <opencv2/core.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,7 +51,15 @@ namespace pixelwise {
 /// length + rows x columns x kernel length / step) with the Gaussian one,
 /// instead of O(descriptors x support area).
 ///
-/// Keypoint SIFT is not decomposed yet: its descriptors are refused.
+/// Keypoint SIFT: the record holds, per octave and level with gradients, the
+/// gradient magnitude of the octave image (summed over the planes) and, per
+/// descriptor, the non-zero spatial weights of its window, row by row. The sum
+/// over l is taken on the octave images (O(M x window area), one vectorised
+/// axpy per window row) and brought to the input pixels by the adjoint of the
+/// scale space, L^T, one transposed smoothing per level, from the last octave
+/// down (the cost of building the scale space once). Building the record runs
+/// VLFeat's detector again (the frames do not say at which octave and level a
+/// keypoint was found) and checks that it finds the frames.
 class SiftContributions {
  public:
   /// For `features` = compute_descriptors(image, options, ...) of the same
@@ -64,9 +87,15 @@ class SiftContributions {
     RowMatrixXd magnitude;          // H x W, summed over planes
     std::vector<int> descriptor;    // ys.size() x xs.size(): index l, or -1
   };
+  struct KeypointRecord;  // keypoint SIFT (sift_contributions.cpp)
+  static std::shared_ptr<const KeypointRecord> record_keypoints(const cv::Mat& image, const DescriptorOptions& options,
+                                                                const LocalFeatures& features, const std::string& what,
+                                                                Eigen::VectorXd& totals);
+  void accumulate_keypoints(const Eigen::VectorXd& a, RowMatrixXd& map) const;
   int width_ = 0, height_ = 0;
   Eigen::VectorXd totals_;
   std::vector<DenseScale> dense_;
+  std::shared_ptr<const KeypointRecord> keypoints_;
 };
 
 }  // namespace pixelwise

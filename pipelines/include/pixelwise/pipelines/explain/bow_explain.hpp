@@ -113,8 +113,7 @@ Composite bow_layer_rules(const BowModel& model, const ExplainOptions& options);
 
 /// The pixel-layer weighting of every channel: its descriptor's, or
 /// `pixel_rule` (type only; a Gaussian keeps the channel's sigma) for all.
-/// Gradient weighting decomposes dense SIFT only: a keypoint channel is refused
-/// with std::invalid_argument naming it, before any image is read.
+/// Gradient weighting decomposes dense and keypoint SIFT alike (docs/design.md 1.9).
 std::vector<SupportWeighting> pixel_weightings(const BowModel& model, std::optional<WeightingType> pixel_rule);
 
 /// The pixel contributions of channel `channel`'s descriptors in `encoding`
