@@ -476,7 +476,11 @@ def evaluate(model: Union[Model, BowModel, NetworkModel, PipelineModel], data: _
              foreground: float = ..., region: int = ..., steps: int = ..., pixel_flipping_steps: int = ...,
              replacement: str = ..., constant: float = ..., blur_sigma: float = ..., seed: int = ...,
              patch: int = ..., stride: int = ..., fill: float = ..., jobs: int = ..., batch: int = ...,
-             threads: int = ..., progress: _Progress = ...) -> dict[str, Any]: ...
+             threads: int = ..., progress: _Progress = ..., correlation_subsets: int = ...,
+             correlation_fraction: float = ..., sensitivity_n_subsets: int = ..., sensitivity_n_points: int = ...,
+             sensitivity_n_max_fraction: float = ..., sensitivity_n_sizes: Optional[Sequence[int]] = ...,
+             infidelity_samples: int = ..., infidelity_sigma: float = ..., max_sensitivity_samples: int = ...,
+             max_sensitivity_radius: float = ...) -> dict[str, Any]: ...
 def generate_scene(split: str, index: int, *, kind: str = ..., size: int = ..., train: int = ..., test: int = ...,
                    seed: int = ..., max_objects: int = ..., target: str = ..., min_scale: float = ...,
                    max_scale: float = ..., rate: float = ..., tag_scale: int = ...) -> dict[str, Any]: ...

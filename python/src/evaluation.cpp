@@ -751,7 +751,10 @@ void bind_evaluation(py::module_& m) {
          const OptionalStrList& metrics, const std::string& class_choice, const OptionalStr& only_label,
          double foreground, int region, int steps, int pixel_flipping_steps, const std::string& replacement,
          double constant, double blur_sigma, std::uint64_t seed, int patch, int stride, double fill,
-         const OptionalStr& pixel_rule, int jobs, int batch, int threads, const OptionalCallable& progress) {
+         const OptionalStr& pixel_rule, int jobs, int batch, int threads, const OptionalCallable& progress,
+         int correlation_subsets, double correlation_fraction, int sensitivity_n_subsets, int sensitivity_n_points,
+         double sensitivity_n_max_fraction, const std::optional<std::vector<long>>& sensitivity_n_sizes,
+         int infidelity_samples, double infidelity_sigma, int max_sensitivity_samples, double max_sensitivity_radius) {
         const std::shared_ptr<const ExplainableModel> x = explainable_arg(model);
         if (!x) throw py::type_error("model: expected a pixelwise Model, BowModel, NetworkModel or PipelineModel");
         EvaluationOptions o;
@@ -785,6 +788,20 @@ void bind_evaluation(py::module_& m) {
         o.batching.interrupt = python_interrupt();
         o.method_settings.interrupt = o.batching.interrupt;
         o.report_images = 0;
+        o.faithfulness_correlation.subsets = correlation_subsets;
+        o.faithfulness_correlation.fraction = correlation_fraction;
+        o.sensitivity_n.subsets = sensitivity_n_subsets;
+        o.sensitivity_n.points = sensitivity_n_points;
+        o.sensitivity_n.max_fraction = sensitivity_n_max_fraction;
+        if (sensitivity_n_sizes) {
+          if (sensitivity_n_sizes->empty())
+            throw py::value_error("sensitivity_n_sizes is empty (None: the log-spaced sizes)");
+          o.sensitivity_n.sizes = *sensitivity_n_sizes;
+        }
+        o.infidelity.samples = infidelity_samples;
+        o.infidelity.sigma = infidelity_sigma;
+        o.max_sensitivity.samples = max_sensitivity_samples;
+        o.max_sensitivity.radius = max_sensitivity_radius;
         o.validate();
         const std::string spec = data.string();
         const LongCall call(progress);
@@ -807,10 +824,15 @@ void bind_evaluation(py::module_& m) {
       py::arg("pixel_flipping_steps") = 100, py::arg("replacement") = "uniform", py::arg("constant") = 0.0,
       py::arg("blur_sigma") = 3.0, py::arg("seed") = 1, py::arg("patch") = 0, py::arg("stride") = 0,
       py::arg("fill") = 0.0, py::arg("pixel_rule") = py::none(), py::arg("jobs") = 0, py::arg("batch") = 32,
-      py::arg("threads") = 0, py::arg("progress") = py::none(),
+      py::arg("threads") = 0, py::arg("progress") = py::none(), py::arg("correlation_subsets") = 100,
+      py::arg("correlation_fraction") = 0.1, py::arg("sensitivity_n_subsets") = 50, py::arg("sensitivity_n_points") = 10,
+      py::arg("sensitivity_n_max_fraction") = 0.8, py::arg("sensitivity_n_sizes") = py::none(),
+      py::arg("infidelity_samples") = 100, py::arg("infidelity_sigma") = 0.1, py::arg("max_sensitivity_samples") = 10,
+      py::arg("max_sensitivity_radius") = 0.02,
       "`pixelwise evaluate` from Python: every method on every image of the data set `data` (a spec as the\n"
-      "CLI's --data), scored by the metrics (default all: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
-      "conservation). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
+      "CLI's --data), scored by the metrics (default: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
+      "conservation, sparseness, complexity; more: faithfulness-correlation, sensitivity-n, infidelity,\n"
+      "max-sensitivity). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
       "dict. The keywords are the CLI's flags; progress(done, total) is called before and after the run.");
   // ------------------------------------------------------------ SpRAy
   const SprayOptions spray_defaults;

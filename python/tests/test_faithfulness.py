@@ -170,3 +170,28 @@ def test_bad_arguments_are_refused_clearly():
         pixelwise.faithfulness_correlation(linear, IMAGE, W, target=0, replacement="zeros")
     with pytest.raises(ValueError, match="NaN"):
         pixelwise.infidelity(linear, IMAGE, np.full((12, 12), np.nan), target=0)
+
+
+def test_evaluate_runs_the_metrics_like_the_cli(cli, model_dir, tmp_path):
+    generic = pixelwise.load_model(str(model_dir))
+    keywords = dict(methods=["lrp", "random"], metrics=["faithfulness-correlation", "sensitivity-n", "infidelity",
+                                                        "max-sensitivity", "sparseness", "complexity"],
+                    correlation_subsets=10, sensitivity_n_points=3, sensitivity_n_subsets=4, infidelity_samples=6,
+                    max_sensitivity_samples=2, jobs=1)
+    result = pixelwise.evaluate(generic, "fashion-mnist:test:2", **keywords)
+    cli.run("evaluate", "--model", model_dir, "--data", "fashion-mnist:test:2", "--methods", "lrp,random", "--metrics",
+            ",".join(keywords["metrics"]), "--correlation-subsets", "10", "--sensitivity-n-points", "3",
+            "--sensitivity-n-subsets", "4", "--infidelity-samples", "6", "--max-sensitivity-samples", "2",
+            "--jobs", "1", "--quiet", "--out", tmp_path / "eval")
+    import json
+    expected = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
+    for a, b in zip(result["images"], expected["images"]):
+        for method in ("lrp", "random"):
+            for key in ("faithfulness-correlation", "sensitivity-n", "infidelity", "relative_infidelity",
+                        "max-sensitivity", "sparseness", "complexity", "metric_evaluations"):
+                assert a["methods"][method][key] == b["methods"][method][key], (method, key)
+        assert a["methods"]["random"]["max-sensitivity"] == 0.0
+        assert a["methods"]["lrp"]["metric_evaluations"]["sensitivity-n"] == 3 * 4 + 1
+    assert result["summary"]["lrp"]["sensitivity-n"]["sizes"] == [1, 25, 627]
+    with pytest.raises(ValueError, match="sigma"):
+        pixelwise.evaluate(generic, "fashion-mnist:test:2", metrics=["infidelity"], infidelity_sigma=0.0)
