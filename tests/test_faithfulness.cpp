@@ -335,6 +335,18 @@ BOOST_AUTO_TEST_CASE(max_sensitivity_of_a_linear_explanation_is_bounded_by_the_n
   BOOST_TEST(max_sensitivity(phi, x, gradient_times_input(x), o).max_sensitivity == m.max_sensitivity);
   o.seed = 2;
   BOOST_TEST(max_sensitivity(phi, x, gradient_times_input(x), o).max_sensitivity != m.max_sensitivity);
+  // The noisy inputs stay images: x + delta clipped to [0, 1] (a black and white image moves inwards only).
+  cv::Mat extremes(kRows, kCols, CV_32FC1, cv::Scalar(0.0));
+  extremes(cv::Rect(0, 0, kCols, kRows / 2)).setTo(1.0);
+  seen.clear();
+  max_sensitivity(phi, extremes, gradient_times_input(extremes), o);
+  for (const cv::Mat& noisy : seen) {
+    double lo, hi;
+    cv::minMaxLoc(noisy, &lo, &hi);
+    BOOST_TEST(lo >= 0.0);
+    BOOST_TEST(hi <= 1.0);
+    BOOST_TEST(cv::norm(noisy, extremes, cv::NORM_INF) > 0.0);
+  }
   // A map that ignores the input (like the random baseline): 0. A zero map: undefined.
   const RowMatrixXd fixed = random_relevance(kRows, kCols, 3);
   BOOST_TEST(max_sensitivity([&](const cv::Mat&) { return fixed; }, x, fixed, o).max_sensitivity == 0.0);

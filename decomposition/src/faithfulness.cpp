@@ -313,10 +313,10 @@ MaxSensitivity max_sensitivity(const ExplainFunction& explain, const cv::Mat& im
       if (x.depth() == CV_32F) {
         float* row = x.ptr<float>(y);
         for (int v = 0; v < values; ++v)
-          row[v] = static_cast<float>(row[v] + options.radius * (2.0 * unit(rng) - 1.0));
+          row[v] = static_cast<float>(std::clamp(row[v] + options.radius * (2.0 * unit(rng) - 1.0), 0.0, 1.0));
       } else {
         double* row = x.ptr<double>(y);
-        for (int v = 0; v < values; ++v) row[v] += options.radius * (2.0 * unit(rng) - 1.0);
+        for (int v = 0; v < values; ++v) row[v] = std::clamp(row[v] + options.radius * (2.0 * unit(rng) - 1.0), 0.0, 1.0);
       }
     }
     const RowMatrixXd r = explain(x);

@@ -1302,9 +1302,10 @@ void bind_evaluation(py::module_& m) {
       py::arg("explain"), py::arg("image"), py::arg("relevance") = py::none(), py::arg("target") = py::none(),
       py::arg("method") = py::none(), py::arg("samples") = 10, py::arg("radius") = 0.02, py::arg("seed") = 1,
       "Max-sensitivity (Yeh et al. 2019): max over `samples` inputs x + delta, delta uniform in [-radius, radius]\n"
-      "per value (seeded, not clipped), of ||Phi(x + delta) - Phi(x)||_F / ||Phi(x)||_F. `explain`: a callable\n"
-      "explain(image) -> 2-D relevance taking a float32 H x W array, or a model with `method` (and `target`,\n"
-      "None: the predicted class; the method's seed is `seed`). `relevance`: Phi(x) (None: computed). Returns\n"
+      "per value (seeded; x + delta clipped to [0, 1]), of ||Phi(x + delta) - Phi(x)||_F / ||Phi(x)||_F. `explain`:\n"
+      "a callable explain(image) -> 2-D relevance taking a float32 H x W array, or a model with `method` (and\n"
+      "`target`, None: the predicted class; the method's seed is `seed`). `relevance`: Phi(x) (None: computed).\n"
+      "Returns\n"
       "{max_sensitivity (NaN when Phi(x) = 0), sensitivities, explanations}.");
   m.def(
       "sparseness",

@@ -195,3 +195,14 @@ def test_evaluate_runs_the_metrics_like_the_cli(cli, model_dir, tmp_path):
     assert result["summary"]["lrp"]["sensitivity-n"]["sizes"] == [1, 25, 627]
     with pytest.raises(ValueError, match="sigma"):
         pixelwise.evaluate(generic, "fashion-mnist:test:2", metrics=["infidelity"], infidelity_sigma=0.0)
+
+
+def test_max_sensitivity_of_a_network_keeps_its_inputs_in_range():
+    # A network's first layer takes the z^B rule, which refuses inputs outside [0, 1]:
+    # the noisy inputs are clipped, so black pixels (0) may only get brighter.
+    net = pixelwise.train_network("digits:train:200", hidden=[16], epochs=2, seed=1)
+    image = pixelwise.load_image("digits:test@0")
+    assert image.min() == 0.0
+    r = pixelwise.max_sensitivity(net, image, method="lrp", samples=3, radius=0.05)
+    assert r["explanations"] == 3 and 0.0 < r["max_sensitivity"] < math.inf
+    assert pixelwise.max_sensitivity(net, image, method="random", samples=2)["max_sensitivity"] == 0.0

@@ -337,7 +337,7 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
                               {"seed", "image_seed(perturbation seed, index)"}};
   if (wants(options, "max-sensitivity"))
     settings["max_sensitivity"] = {{"samples", options.max_sensitivity.samples}, {"radius", options.max_sensitivity.radius},
-                                   {"noise", "uniform in [-radius, radius] per value, not clipped"},
+                                   {"noise", "uniform in [-radius, radius] per value, x + noise clipped to [0, 1]"},
                                    {"seed", "image_seed(perturbation seed, index)"}};
   if (occlusion.patch <= 0) settings["occlusion"]["patch"] = "auto (a quarter of the shorter side)";
   if (occlusion.stride <= 0) settings["occlusion"]["stride"] = "auto (half the patch)";

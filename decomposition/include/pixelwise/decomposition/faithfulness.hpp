@@ -40,7 +40,9 @@
 // drop up to the scale; 1: no better than predicting 0). NaN when every drop is 0.
 //
 // Max-sensitivity (Yeh et al. 2019): max over K inputs x + delta, delta
-// i.i.d. uniform in [-r, r] per value (every channel; not clipped), of
+// i.i.d. uniform in [-r, r] per value (every channel), x + delta clipped to
+// [0, 1], the range of the images models read (a network's z^B rule refuses
+// inputs outside its bounds; the ratio needs no exact delta), of
 //   ||Phi(x + delta) - Phi(x)||_F / ||Phi(x)||_F
 // for an explanation function Phi (re-explaining with the same method, class
 // and seed). Undefined (NaN) when Phi(x) = 0. A map that does not depend on
@@ -144,7 +146,7 @@ Infidelity infidelity(const ScoreModel& model, const cv::Mat& image, const RowMa
 
 struct MaxSensitivityOptions {
   int samples = 10;        ///< K noisy inputs (K re-explanations)
-  double radius = 0.02;    ///< r: delta uniform in [-r, r] per value, in grey levels
+  double radius = 0.02;    ///< r: delta uniform in [-r, r] per value, in grey levels (x + delta clipped to [0, 1])
   std::uint64_t seed = 1;
   void validate() const;
 };
