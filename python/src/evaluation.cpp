@@ -1156,7 +1156,7 @@ void bind_evaluation(py::module_& m) {
         const int c = a.target(target, a.input(s));
         SubsetCorrelation f = without_gil([&] { return faithfulness_correlation(*a.model, a.input(s), r, c, o); });
         py::dict d;
-        d["correlation"] = f.correlation;
+        d["faithfulness_correlation"] = f.correlation;
         d["subset_size"] = f.subset_size;
         d["attributions"] = owned_vector(std::move(f.attributions));
         d["drops"] = owned_vector(std::move(f.drops));
@@ -1170,8 +1170,8 @@ void bind_evaluation(py::module_& m) {
       py::arg("threads") = 0,
       "Faithfulness correlation (Bhatt et al. 2020) of a heatmap from any source: the Pearson correlation, over\n"
       "`subsets` random subsets S of `fraction` of the pixels, of sum_{q in S} R_q with f(x) - f(x with S\n"
-      "replaced) (replacement as in region_perturbation; seeded). Returns {correlation (NaN: undefined),\n"
-      "subset_size, attributions, drops, score, evaluations}. `model` as for occlusion().");
+      "replaced) (replacement as in region_perturbation; seeded). Returns {faithfulness_correlation (NaN:\n"
+      "undefined), subset_size, attributions, drops, score, evaluations}. `model` as for occlusion().");
   m.def(
       "sensitivity_n",
       [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
@@ -1231,7 +1231,7 @@ void bind_evaluation(py::module_& m) {
         Infidelity f = without_gil([&] { return infidelity(*a.model, a.input(s), r, c, o); });
         py::dict d;
         d["infidelity"] = f.infidelity;
-        d["beta"] = f.beta;
+        d["infidelity_beta"] = f.beta;
         d["relative_infidelity"] = f.relative_infidelity;
         d["attributions"] = owned_vector(std::move(f.attributions));
         d["drops"] = owned_vector(std::move(f.drops));
@@ -1244,7 +1244,7 @@ void bind_evaluation(py::module_& m) {
       py::arg("threads") = 0,
       "Infidelity (Yeh et al. 2019): E[(beta I^T R - (f(x) - f(x - I)))^2] over `samples` Gaussian perturbations\n"
       "I of standard deviation `sigma` per pixel (not clipped), at the optimal scale beta = E[I^T R df] /\n"
-      "E[(I^T R)^2]. Returns {infidelity, beta, relative_infidelity (divided by E[df^2], in [0, 1]),\n"
+      "E[(I^T R)^2]. Returns {infidelity, infidelity_beta, relative_infidelity (divided by E[df^2], in [0, 1]),\n"
       "attributions (I^T R), drops, score, evaluations}.");
   m.def(
       "max_sensitivity",
