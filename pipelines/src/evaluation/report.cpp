@@ -325,7 +325,7 @@ void write_faithfulness_metrics(Page& page, const Evaluation& e) {
   for (size_t k = 0; k < sizes.size(); ++k)
     points += (k ? ", " : "") + std::to_string(k) + ": n = " +
               (sizes[k].is_number() ? std::to_string(sizes[k].get<long>()) : "varies") + " (" +
-              number(100.0 * fractions[k].get<double>(), 1) + "&nbsp;%)";
+              number(100.0 * fractions[k].get<double>(), fractions[k].get<double>() < 0.01 ? 2 : 1) + "&nbsp;%)";
   h << "<h2>Sensitivity-n</h2>\n<p>Mean over the images of the Pearson correlation of the relevance of random "
        "subsets of n pixels with the score drop when they are replaced (Ancona et al. 2018), at each subset size "
        "(point k, n log-spaced; the share of the pixels in brackets): "
