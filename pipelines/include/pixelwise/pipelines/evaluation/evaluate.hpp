@@ -79,7 +79,8 @@ struct ReportImage {
 };
 
 /// The "summary" of an evaluation (per method, the statistics of every
-/// metric, the mean drop curves and the conservation statistics) and its
+/// metric, the mean drop curves, the mean sensitivity-n curve and the
+/// conservation statistics) and its
 /// "chance" entry, computed from its per-image records ("images").
 nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
                                            const std::vector<std::string>& metrics);
