@@ -681,6 +681,115 @@ BOOST_AUTO_TEST_CASE(threads_over_images_give_the_sequential_evaluation) {
                         [](const std::invalid_argument& e) { return std::string(e.what()).find("jobs") != std::string::npos; });
 }
 
+BOOST_AUTO_TEST_CASE(faithfulness_metrics_in_the_evaluation_of_the_box_model) {
+  // The box model is linear and LRP's map (x in the box) is exactly its
+  // gradient x input: with a constant 0 replacement its faithfulness
+  // correlation and every sensitivity-n point are 1; the random map is not,
+  // and does not move under noise (max-sensitivity 0).
+  const cv::Rect box(3, 2, 5, 4);
+  const BoxModel model(box);
+  const MaskedDataset data = box_data(5, box);
+  EvaluationOptions o;
+  o.methods = {ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::random};
+  o.class_choice = "box";
+  o.metrics = {"faithfulness-correlation", "sensitivity-n", "infidelity", "max-sensitivity", "sparseness", "complexity"};
+  o.perturbation.replacement = Replacement::constant;
+  o.method_settings.occlusion.patch = 3;
+  o.method_settings.occlusion.stride = 2;
+  o.faithfulness_correlation.subsets = 40;
+  o.sensitivity_n.points = 5;
+  o.sensitivity_n.subsets = 30;
+  o.infidelity.samples = 50;
+  o.max_sensitivity.samples = 4;
+  o.jobs = 1;
+  o.batching.threads = 1;
+  const nlohmann::json j = evaluate(model, data, o, nullptr, nullptr);
+  for (const auto& rec : j.at("images")) {
+    const auto& lrp = rec.at("methods").at("lrp");
+    const auto& random = rec.at("methods").at("random");
+    BOOST_TEST(std::abs(lrp.at("faithfulness-correlation").get<double>() - 1.0) < 1e-12);
+    BOOST_TEST(std::abs(random.at("faithfulness-correlation").get<double>()) < 0.9);
+    // 144 pixels: n log-spaced from 1 to 115.
+    BOOST_TEST(lrp.at("sensitivity-n").at("sizes") == nlohmann::json({1, 3, 11, 35, 115}));
+    for (const auto& c : lrp.at("sensitivity-n").at("correlations"))
+      if (!c.is_null()) BOOST_TEST(std::abs(c.get<double>() - 1.0) < 1e-12);
+    BOOST_TEST(!lrp.at("sensitivity-n").at("correlations")[4].is_null());
+    BOOST_TEST(lrp.at("metric_evaluations").at("sensitivity-n").get<long>() == 5 * 30 + 1);
+    BOOST_TEST(lrp.at("metric_evaluations").at("faithfulness-correlation").get<long>() == 41);
+    BOOST_TEST(lrp.at("metric_evaluations").at("infidelity").get<long>() == 51);
+    // Re-explanations: lrp one pass each, occlusion 6 x 6 positions + 1 each.
+    BOOST_TEST(lrp.at("metric_evaluations").at("max-sensitivity").get<long>() == 4);
+    BOOST_TEST(rec.at("methods").at("occlusion").at("metric_evaluations").at("max-sensitivity").get<long>() == 4 * 37);
+    // Infidelity: LRP's I^T R follows the drop sum_box I far better than a random map's.
+    BOOST_TEST(lrp.at("relative_infidelity").get<double>() < random.at("relative_infidelity").get<double>());
+    BOOST_TEST(lrp.at("infidelity_beta").get<double>() > 0.0);
+    // Max-sensitivity of x -> x in the box under noise in [-r, r]: at most r sqrt(20) / ||x_box||.
+    double norm = 0;
+    const cv::Mat& x = data.data.images[rec.at("index").get<long>()].gray;
+    for (int y = box.y; y < box.y + box.height; ++y)
+      for (int c = box.x; c < box.x + box.width; ++c) norm += x.at<float>(y, c) * x.at<float>(y, c);
+    const double bound = o.max_sensitivity.radius * std::sqrt(20.0) / std::sqrt(norm);
+    BOOST_TEST(lrp.at("max-sensitivity").get<double>() > 0.0);
+    BOOST_TEST(lrp.at("max-sensitivity").get<double>() <= bound * (1 + 1e-6));
+    BOOST_TEST(random.at("max-sensitivity").get<double>() == 0.0);
+    // 20 of 144 pixels carry LRP's relevance: Gini at least 1 - 20/144; entropy at most log 20.
+    BOOST_TEST(lrp.at("sparseness").get<double>() >= 1.0 - 20.0 / 144.0);
+    BOOST_TEST(lrp.at("complexity").get<double>() <= std::log(20.0) + 1e-12);
+    BOOST_TEST(random.at("sparseness").get<double>() < lrp.at("sparseness").get<double>());
+  }
+  // Summaries: the means of the per-image numbers; the sensitivity-n curve point by point.
+  for (const char* method : {"lrp", "occlusion", "random"}) {
+    for (const char* metric : {"faithfulness-correlation", "infidelity", "relative_infidelity", "max-sensitivity",
+                               "sparseness", "complexity"}) {
+      double sum = 0;
+      for (const auto& rec : j.at("images")) sum += rec.at("methods").at(method).at(metric).get<double>();
+      BOOST_TEST(std::abs(j.at("summary").at(method).at(metric).at("mean").get<double>() - sum / 5) < 1e-12,
+                 method << " " << metric);
+    }
+    const auto& curve = j.at("summary").at(method).at("sensitivity-n");
+    BOOST_TEST(curve.at("sizes") == nlohmann::json({1, 3, 11, 35, 115}));
+    for (size_t k = 0; k < 5; ++k) {
+      double sum = 0;
+      long count = 0;
+      for (const auto& rec : j.at("images")) {
+        const auto& c = rec.at("methods").at(method).at("sensitivity-n").at("correlations")[k];
+        if (c.is_null()) continue;
+        sum += c.get<double>();
+        ++count;
+      }
+      BOOST_TEST(curve.at("count")[k].get<long>() == count);
+      if (count) BOOST_TEST(std::abs(curve.at("mean")[k].get<double>() - sum / count) < 1e-12);
+      BOOST_TEST(std::abs(curve.at("fractions")[k].get<double>() - curve.at("sizes")[k].get<double>() / 144.0) < 1e-15);
+    }
+  }
+  BOOST_TEST(j.at("settings").at("faithfulness_correlation").at("subsets").get<int>() == 40);
+  BOOST_TEST(j.at("settings").at("max_sensitivity").at("samples").get<int>() == 4);
+
+  // Threads, batches and shards change nothing.
+  o.jobs = 2;
+  o.batching.threads = 2;
+  o.batching.batch = 3;
+  BOOST_TEST(without_seconds(evaluate(model, data, o, nullptr, nullptr)) == without_seconds(j));
+  std::vector<nlohmann::json> parts;
+  for (const char* shard : {"1/2", "2/2"}) {
+    o.shard = Shard::parse(shard);
+    parts.push_back(evaluate(model, data, o, nullptr, nullptr));
+  }
+  const nlohmann::json merged = merge_evaluations(parts, {"part 1", "part 2"});
+  BOOST_TEST(without_seconds(merged).at("images") == without_seconds(j).at("images"));
+  BOOST_TEST(without_seconds(merged).at("summary") == without_seconds(j).at("summary"));
+
+  // Bad settings are refused before anything runs.
+  o.shard = Shard();
+  o.infidelity.sigma = 0;
+  BOOST_CHECK_THROW(evaluate(model, data, o, nullptr, nullptr), std::invalid_argument);
+  o.infidelity.sigma = 0.1;
+  o.sensitivity_n.sizes = {145};
+  BOOST_CHECK_EXCEPTION(evaluate(model, data, o, nullptr, nullptr), std::exception, [](const std::exception& e) {
+    return std::string(e.what()).find("subset size 145 exceeds the image's 144 pixels") != std::string::npos;
+  });
+}
+
 BOOST_AUTO_TEST_CASE(bow_sensitivity_is_the_derivative_with_respect_to_descriptor_weights) {
   // A tiny BoW model on real Fashion-MNIST images; for some descriptors l, the
   // score with l's code scaled by 1 +- h, re-pooled and re-normalised.

@@ -2,6 +2,7 @@
 // report loaded in a real headless browser (Debian's chromium): every image
 // must load and every table must be there.
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -46,7 +47,10 @@ BOOST_AUTO_TEST_CASE(evaluation_report_opens_in_headless_chromium) {
   const std::string eval = dir / "eval";
   r = test::run_cli("evaluate --quiet --model " + quote(dir / "model") + " --data " + quote("scenes:" + (dir / "scenes") + ":test") +
                     " --label circle --class circle --methods lrp,taylor,occlusion,sensitivity,random --steps 12"
-                    " --flip-steps 8 --report-images 2 --out " + quote(eval));
+                    " --flip-steps 8 --report-images 2 --out " + quote(eval) +
+                    " --metrics aopc,lerf,pixel-flipping,mass,rank,pointing,conservation,faithfulness-correlation,"
+                    "sensitivity-n,infidelity,max-sensitivity,sparseness,complexity --correlation-subsets 12"
+                    " --sensitivity-n-points 4 --sensitivity-n-subsets 6 --infidelity-samples 8 --max-sensitivity-samples 2");
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
   BOOST_TEST(r.output.find("AOPC-MoRF") != std::string::npos);
   const nlohmann::json j = test::read_json(eval + "/evaluation.json");
@@ -61,12 +65,40 @@ BOOST_AUTO_TEST_CASE(evaluation_report_opens_in_headless_chromium) {
       BOOST_TEST(v.at("mass").get<double>() <= 1.0, m);
       BOOST_TEST(v.at("seconds").get<double>() > 0.0, m);
     }
+    // Faithfulness, robustness, complexity: in range, costs as set.
+    for (const char* m : {"lrp", "taylor", "occlusion", "sensitivity", "random"}) {
+      const auto& v = rec.at("methods").at(m);
+      BOOST_TEST(std::abs(v.at("faithfulness-correlation").get<double>()) <= 1.0, m);
+      BOOST_TEST(v.at("metric_evaluations").at("faithfulness-correlation").get<long>() == 13, m);
+      BOOST_TEST(v.at("sensitivity-n").at("sizes") == nlohmann::json({1, 12, 150, 1843}), m);  // 0.8 x 48 x 48 = 1843
+      BOOST_TEST(v.at("metric_evaluations").at("sensitivity-n").get<long>() == 4 * 6 + 1, m);
+      BOOST_TEST(v.at("relative_infidelity").get<double>() >= 0.0, m);
+      BOOST_TEST(v.at("relative_infidelity").get<double>() <= 1.0, m);
+      BOOST_TEST(v.at("infidelity").get<double>() >= 0.0, m);
+      BOOST_TEST(v.at("sparseness").get<double>() >= 0.0, m);
+      BOOST_TEST(v.at("sparseness").get<double>() < 1.0, m);
+      BOOST_TEST(v.at("complexity").get<double>() <= std::log(48.0 * 48.0) + 1e-12, m);
+    }
+    // The random map ignores the input: max-sensitivity 0. LRP's moves with it.
+    BOOST_TEST(rec.at("methods").at("random").at("max-sensitivity").get<double>() == 0.0);
+    BOOST_TEST(rec.at("methods").at("lrp").at("max-sensitivity").get<double>() > 0.0);
+    BOOST_TEST(rec.at("methods").at("occlusion").at("metric_evaluations").at("max-sensitivity").get<long>() == 2 * 50);
     // LRP conserves the score down to the pixels (bias policy nonzero).
     BOOST_TEST(std::abs(rec.at("methods").at("lrp").at("residual").get<double>()) < 1e-9);
     // Occlusion on 48 x 48: patch 12, stride 6: origins 0, 6, ..., 36 (7 per axis).
     BOOST_TEST(rec.at("methods").at("occlusion").at("evaluations").get<long>() == 50);
   }
   BOOST_TEST(j.at("chance").at("mask_fraction").at("count").get<long>() == 2);
+  const auto& curve = j.at("summary").at("lrp").at("sensitivity-n");
+  BOOST_TEST(curve.at("sizes") == nlohmann::json({1, 12, 150, 1843}));
+  // At n = 80 % of the pixels replaced by noise this tiny detector's score no
+  // longer depends on which fifth remains (every drop equal): undefined, null.
+  BOOST_TEST(curve.at("count") == nlohmann::json({2, 2, 2, 0}));
+  BOOST_TEST(curve.at("mean")[3].is_null());
+  BOOST_TEST(curve.at("mean")[1].get<double>() > 0.0);
+  BOOST_TEST(j.at("summary").at("random").at("max-sensitivity").at("mean").get<double>() == 0.0);
+  BOOST_TEST(j.at("settings").at("infidelity").at("samples").get<int>() == 8);
+  BOOST_TEST(r.output.find("faith-corr") != std::string::npos);
 
   // 3. The report in a real browser: all images load, all tables are there.
   const std::string index = eval + "/report/index.html";
@@ -74,10 +106,12 @@ BOOST_AUTO_TEST_CASE(evaluation_report_opens_in_headless_chromium) {
   const std::string html = read_file(index);
   const long expected_images = std::stol(body_attribute(html, "data-expected-images"));
   const long expected_tables = std::stol(body_attribute(html, "data-expected-tables"));
-  // 3 curve charts + per image: original, 5 methods x (heatmap, overlay), a MoRF chart.
-  BOOST_TEST(expected_images == 3 + 2 * (1 + 5 * 2 + 1));
-  BOOST_TEST(expected_tables == 5);  // faithfulness, localisation, conservation, heatmaps, settings
-  for (const auto& src : std::vector<std::string>{"img/curve-aopc.svg", "img/curve-lerf.svg", "img/curve-pixel-flipping.svg"})
+  // 4 curve charts + per image: original, 5 methods x (heatmap, overlay), a MoRF chart.
+  BOOST_TEST(expected_images == 4 + 2 * (1 + 5 * 2 + 1));
+  // faithfulness, faithfulness-metrics, localisation, conservation, heatmaps, settings
+  BOOST_TEST(expected_tables == 6);
+  for (const auto& src : std::vector<std::string>{"img/curve-aopc.svg", "img/curve-lerf.svg", "img/curve-pixel-flipping.svg",
+                                                  "img/curve-sensitivity-n.svg"})
     BOOST_TEST(fs::is_regular_file(eval + "/report/" + src), src);
 
   const std::string url = "file://" + fs::absolute(index).string();
@@ -85,8 +119,16 @@ BOOST_AUTO_TEST_CASE(evaluation_report_opens_in_headless_chromium) {
   BOOST_TEST_REQUIRE(dom.exit_code == 0);
   test::check_report_dom(dom.output, expected_images, expected_tables);
   BOOST_TEST(count_of(dom.output, "<img ") == expected_images);
-  for (const char* id : {"faithfulness", "localisation", "conservation", "heatmaps", "settings"})
+  for (const char* id : {"faithfulness", "faithfulness-metrics", "localisation", "conservation", "heatmaps", "settings"})
     BOOST_TEST(dom.output.find(std::string("<table id=\"") + id + "\"") != std::string::npos, id);
+  // The faithfulness-metrics table: a row per method, a column per metric (6) plus method and images.
+  const size_t table = dom.output.find("<table id=\"faithfulness-metrics\"");
+  const std::string metrics_table = dom.output.substr(table, dom.output.find("</table>", table) - table);
+  BOOST_TEST(count_of(metrics_table, "<th>") == 8);
+  BOOST_TEST(count_of(metrics_table, "<tr>") == 1 + 5);
+  BOOST_TEST(metrics_table.find("faithfulness correlation") != std::string::npos);
+  BOOST_TEST(metrics_table.find("max-sensitivity") != std::string::npos);
+  BOOST_TEST(dom.output.find("<h2>Sensitivity-n</h2>") != std::string::npos);
   BOOST_TEST(dom.output.find("chance (mask fraction)") != std::string::npos);
 
   // A screenshot is not blank: the page rendered.

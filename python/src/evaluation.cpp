@@ -12,6 +12,7 @@
 #include "pixelwise/common/errors.hpp"
 #include "convert.hpp"
 #include "pixelwise/decomposition/baselines.hpp"
+#include "pixelwise/decomposition/faithfulness.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
 #include "pixelwise/pipelines/commands/explain_command.hpp"
 #include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
@@ -259,6 +260,44 @@ BatchOptions batching(int batch, int threads) {
   b.threads = threads;
   b.validate();
   return b;
+}
+
+/// A heatmap argument of the image's size (float64 or float32, 2-D).
+RowMatrixXd heatmap_arg(const py::handle& relevance, const ImageSample& s, const std::string& what) {
+  const RowMatrixXd r = matrix_arg(relevance, "relevance");
+  if (r.rows() != s.gray.rows || r.cols() != s.gray.cols)
+    throw py::value_error(what + ": relevance is " + std::to_string(r.rows()) + " x " + std::to_string(r.cols()) +
+                          " but the image is " + std::to_string(s.gray.rows) + " x " + std::to_string(s.gray.cols));
+  if (!r.allFinite()) throw py::value_error(what + ": relevance has NaN or infinite values");
+  return r;
+}
+
+/// The replacement of a perturbation metric from its keywords.
+ReplacementOptions replacement_arg(const std::string& replacement, double constant, double blur_sigma) {
+  ReplacementOptions o;
+  o.replacement = parse_replacement(replacement);
+  o.constant = constant;
+  o.blur_sigma = blur_sigma;
+  return o;
+}
+
+/// Runs `fn`; a std::invalid_argument becomes a ValueError naming `what`.
+template <typename Fn>
+auto checked(const std::string& what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::invalid_argument& e) {
+    const std::string text = e.what();
+    throw py::value_error(text.rfind(what, 0) == 0 ? text : what + ": " + text);
+  }
+}
+
+py::dict sensitivity_dict(MaxSensitivity&& m) {
+  py::dict d;
+  d["max_sensitivity"] = m.max_sensitivity;
+  d["sensitivities"] = owned_vector(std::move(m.sensitivities));
+  d["explanations"] = m.explanations;
+  return d;
 }
 
 /// An Explanation together with its model (class names, the JSON record) and
@@ -712,7 +751,10 @@ void bind_evaluation(py::module_& m) {
          const OptionalStrList& metrics, const std::string& class_choice, const OptionalStr& only_label,
          double foreground, int region, int steps, int pixel_flipping_steps, const std::string& replacement,
          double constant, double blur_sigma, std::uint64_t seed, int patch, int stride, double fill,
-         const OptionalStr& pixel_rule, int jobs, int batch, int threads, const OptionalCallable& progress) {
+         const OptionalStr& pixel_rule, int jobs, int batch, int threads, const OptionalCallable& progress,
+         int correlation_subsets, double correlation_fraction, int sensitivity_n_subsets, int sensitivity_n_points,
+         double sensitivity_n_max_fraction, const std::optional<std::vector<long>>& sensitivity_n_sizes,
+         int infidelity_samples, double infidelity_sigma, int max_sensitivity_samples, double max_sensitivity_radius) {
         const std::shared_ptr<const ExplainableModel> x = explainable_arg(model);
         if (!x) throw py::type_error("model: expected a pixelwise Model, BowModel, NetworkModel or PipelineModel");
         EvaluationOptions o;
@@ -746,6 +788,20 @@ void bind_evaluation(py::module_& m) {
         o.batching.interrupt = python_interrupt();
         o.method_settings.interrupt = o.batching.interrupt;
         o.report_images = 0;
+        o.faithfulness_correlation.subsets = correlation_subsets;
+        o.faithfulness_correlation.fraction = correlation_fraction;
+        o.sensitivity_n.subsets = sensitivity_n_subsets;
+        o.sensitivity_n.points = sensitivity_n_points;
+        o.sensitivity_n.max_fraction = sensitivity_n_max_fraction;
+        if (sensitivity_n_sizes) {
+          if (sensitivity_n_sizes->empty())
+            throw py::value_error("sensitivity_n_sizes is empty (None: the log-spaced sizes)");
+          o.sensitivity_n.sizes = *sensitivity_n_sizes;
+        }
+        o.infidelity.samples = infidelity_samples;
+        o.infidelity.sigma = infidelity_sigma;
+        o.max_sensitivity.samples = max_sensitivity_samples;
+        o.max_sensitivity.radius = max_sensitivity_radius;
         o.validate();
         const std::string spec = data.string();
         const LongCall call(progress);
@@ -768,10 +824,15 @@ void bind_evaluation(py::module_& m) {
       py::arg("pixel_flipping_steps") = 100, py::arg("replacement") = "uniform", py::arg("constant") = 0.0,
       py::arg("blur_sigma") = 3.0, py::arg("seed") = 1, py::arg("patch") = 0, py::arg("stride") = 0,
       py::arg("fill") = 0.0, py::arg("pixel_rule") = py::none(), py::arg("jobs") = 0, py::arg("batch") = 32,
-      py::arg("threads") = 0, py::arg("progress") = py::none(),
+      py::arg("threads") = 0, py::arg("progress") = py::none(), py::arg("correlation_subsets") = 100,
+      py::arg("correlation_fraction") = 0.1, py::arg("sensitivity_n_subsets") = 50, py::arg("sensitivity_n_points") = 10,
+      py::arg("sensitivity_n_max_fraction") = 0.8, py::arg("sensitivity_n_sizes") = py::none(),
+      py::arg("infidelity_samples") = 100, py::arg("infidelity_sigma") = 0.1, py::arg("max_sensitivity_samples") = 10,
+      py::arg("max_sensitivity_radius") = 0.02,
       "`pixelwise evaluate` from Python: every method on every image of the data set `data` (a spec as the\n"
-      "CLI's --data), scored by the metrics (default all: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
-      "conservation). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
+      "CLI's --data), scored by the metrics (default: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
+      "conservation, sparseness, complexity; more: faithfulness-correlation, sensitivity-n, infidelity,\n"
+      "max-sensitivity). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
       "dict. The keywords are the CLI's flags; progress(done, total) is called before and after the run.");
   // ------------------------------------------------------------ SpRAy
   const SprayOptions spray_defaults;
@@ -1076,6 +1137,194 @@ void bind_evaluation(py::module_& m) {
       "('constant') or the blurred image ('blur'). Returns {scores: f(x^(0..L)), aopc, region,\n"
       "regions_per_step, evaluations}; AOPC = 1/(L+1) sum_k (f(x^(0)) - f(x^(k))). Pixel flipping is region=1.\n"
       "`model` as for occlusion().");
+  m.def(
+      "faithfulness_correlation",
+      [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
+         int subsets, double fraction, const std::string& replacement, double constant, double blur_sigma,
+         std::uint64_t seed, int batch, int threads) {
+        ModelArg a = model_arg(model);
+        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
+        const RowMatrixXd r = heatmap_arg(relevance, s, "faithfulness_correlation");
+        FaithfulnessCorrelationOptions o;
+        o.subsets = subsets;
+        o.fraction = fraction;
+        o.replacement = replacement_arg(replacement, constant, blur_sigma);
+        o.seed = seed;
+        o.batching = batching(batch, threads);
+        o.batching.interrupt = python_interrupt();
+        checked("faithfulness_correlation", [&] { o.validate(); });
+        const int c = a.target(target, a.input(s));
+        SubsetCorrelation f = without_gil([&] { return faithfulness_correlation(*a.model, a.input(s), r, c, o); });
+        py::dict d;
+        d["faithfulness_correlation"] = f.correlation;
+        d["subset_size"] = f.subset_size;
+        d["attributions"] = owned_vector(std::move(f.attributions));
+        d["drops"] = owned_vector(std::move(f.drops));
+        d["score"] = f.score;
+        d["evaluations"] = f.evaluations;
+        return d;
+      },
+      py::arg("model"), py::arg("image"), py::arg("relevance"), py::arg("target") = py::none(),
+      py::arg("subsets") = 100, py::arg("fraction") = 0.1, py::arg("replacement") = "uniform",
+      py::arg("constant") = 0.0, py::arg("blur_sigma") = 3.0, py::arg("seed") = 1, py::arg("batch") = 32,
+      py::arg("threads") = 0,
+      "Faithfulness correlation (Bhatt et al. 2020) of a heatmap from any source: the Pearson correlation, over\n"
+      "`subsets` random subsets S of `fraction` of the pixels, of sum_{q in S} R_q with f(x) - f(x with S\n"
+      "replaced) (replacement as in region_perturbation; seeded). Returns {faithfulness_correlation (NaN:\n"
+      "undefined), subset_size, attributions, drops, score, evaluations}. `model` as for occlusion().");
+  m.def(
+      "sensitivity_n",
+      [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
+         const std::optional<std::vector<long>>& sizes, int points, double max_fraction, int subsets,
+         const std::string& replacement, double constant, double blur_sigma, std::uint64_t seed, int batch,
+         int threads) {
+        ModelArg a = model_arg(model);
+        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
+        const RowMatrixXd r = heatmap_arg(relevance, s, "sensitivity_n");
+        SensitivityNOptions o;
+        if (sizes) {
+          if (sizes->empty()) throw py::value_error("sensitivity_n: sizes is empty (None: the log-spaced sizes)");
+          o.sizes = *sizes;
+        }
+        o.points = points;
+        o.max_fraction = max_fraction;
+        o.subsets = subsets;
+        o.replacement = replacement_arg(replacement, constant, blur_sigma);
+        o.seed = seed;
+        o.batching = batching(batch, threads);
+        o.batching.interrupt = python_interrupt();
+        checked("sensitivity_n", [&] {
+          o.validate();
+          o.sizes_for(static_cast<long>(r.size()));
+        });
+        const int c = a.target(target, a.input(s));
+        SensitivityNCurve k = without_gil([&] { return sensitivity_n(*a.model, a.input(s), r, c, o); });
+        py::dict d;
+        d["sizes"] = owned_vector(std::move(k.sizes));
+        d["correlations"] = owned_vector(std::move(k.correlations));
+        d["score"] = k.score;
+        d["evaluations"] = k.evaluations;
+        return d;
+      },
+      py::arg("model"), py::arg("image"), py::arg("relevance"), py::arg("target") = py::none(),
+      py::arg("sizes") = py::none(), py::arg("points") = 10, py::arg("max_fraction") = 0.8, py::arg("subsets") = 50,
+      py::arg("replacement") = "uniform", py::arg("constant") = 0.0, py::arg("blur_sigma") = 3.0, py::arg("seed") = 1,
+      py::arg("batch") = 32, py::arg("threads") = 0,
+      "Sensitivity-n (Ancona et al. 2018): the faithfulness correlation for subsets of exactly n pixels, per n in\n"
+      "`sizes` (None: `points` sizes log-spaced from 1 to max_fraction of the pixels), `subsets` subsets each.\n"
+      "Returns {sizes, correlations, score, evaluations}.");
+  m.def(
+      "infidelity",
+      [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
+         int samples, double sigma, std::uint64_t seed, int batch, int threads) {
+        ModelArg a = model_arg(model);
+        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
+        const RowMatrixXd r = heatmap_arg(relevance, s, "infidelity");
+        InfidelityOptions o;
+        o.samples = samples;
+        o.sigma = sigma;
+        o.seed = seed;
+        o.batching = batching(batch, threads);
+        o.batching.interrupt = python_interrupt();
+        checked("infidelity", [&] { o.validate(); });
+        const int c = a.target(target, a.input(s));
+        Infidelity f = without_gil([&] { return infidelity(*a.model, a.input(s), r, c, o); });
+        py::dict d;
+        d["infidelity"] = f.infidelity;
+        d["infidelity_beta"] = f.beta;
+        d["relative_infidelity"] = f.relative_infidelity;
+        d["attributions"] = owned_vector(std::move(f.attributions));
+        d["drops"] = owned_vector(std::move(f.drops));
+        d["score"] = f.score;
+        d["evaluations"] = f.evaluations;
+        return d;
+      },
+      py::arg("model"), py::arg("image"), py::arg("relevance"), py::arg("target") = py::none(),
+      py::arg("samples") = 100, py::arg("sigma") = 0.1, py::arg("seed") = 1, py::arg("batch") = 32,
+      py::arg("threads") = 0,
+      "Infidelity (Yeh et al. 2019): E[(beta I^T R - (f(x) - f(x - I)))^2] over `samples` Gaussian perturbations\n"
+      "I of standard deviation `sigma` per pixel (not clipped), at the optimal scale beta = E[I^T R df] /\n"
+      "E[(I^T R)^2]. Returns {infidelity, infidelity_beta, relative_infidelity (divided by E[df^2], in [0, 1]),\n"
+      "attributions (I^T R), drops, score, evaluations}.");
+  m.def(
+      "max_sensitivity",
+      [](const py::object& explain, const ImageLike& image, const OptionalArray& relevance, const TargetLike& target,
+         const OptionalStr& method, int samples, double radius, std::uint64_t seed) {
+        MaxSensitivityOptions o;
+        o.samples = samples;
+        o.radius = radius;
+        o.seed = seed;
+        checked("max_sensitivity", [&] { o.validate(); });
+        const std::shared_ptr<ExplainableModel> model = explainable_arg(explain);
+        if (model) {
+          if (method.is_none())
+            throw py::value_error("max_sensitivity: a model needs method= (lrp, taylor, sensitivity, occlusion, random)");
+          const ExplainMethod m = parse_enum<ExplainMethod>(method.cast<std::string>(), "explanation method", "method");
+          const ImageSample s = image_arg(image, "image", nullptr, reading_of(*model));
+          const cv::Mat& input = model->input(s);
+          const int c = explainable_target(*model, target, input);
+          ExplainSettings settings;
+          settings.seed = seed;
+          settings.interrupt = python_interrupt();
+          model->check(m, settings);
+          const std::uint64_t method_seed = image_seed(seed, 0);  // as model.explain(image, seed=seed)
+          const ExplainFunction phi = [&](const cv::Mat& x) {
+            return explain_with(*model, x, c, m, settings, method_seed, s.source).pixels;
+          };
+          RowMatrixXd r;
+          if (relevance.is_none()) {
+            r = without_gil([&] { return phi(input); });
+          } else {
+            r = heatmap_arg(relevance, s, "max_sensitivity");
+          }
+          MaxSensitivity out = without_gil([&] { return max_sensitivity(phi, input, r, o); });
+          return sensitivity_dict(std::move(out));
+        }
+        if (!PyCallable_Check(explain.ptr()))
+          throw py::type_error("max_sensitivity: expected a callable explain(image) -> 2-D relevance, or a pixelwise "
+                               "Model, BowModel, NetworkModel or PipelineModel with method=");
+        if (!method.is_none()) throw py::value_error("max_sensitivity: method= applies to a model, not to a callable");
+        if (!target.is_none()) throw py::value_error("max_sensitivity: target= applies to a model; the callable explains");
+        const ImageSample s = image_arg(image, "image");
+        const py::function f = py::reinterpret_borrow<py::function>(explain);
+        const ExplainFunction phi = [&](const cv::Mat& x) {
+          py::array_t<float> a({static_cast<py::ssize_t>(x.rows), static_cast<py::ssize_t>(x.cols)});
+          for (int y = 0; y < x.rows; ++y) std::copy(x.ptr<float>(y), x.ptr<float>(y) + x.cols, a.mutable_data(y, 0));
+          return matrix_arg(f(a), "the explanation callable's result (a 2-D relevance map)");
+        };
+        const RowMatrixXd r = relevance.is_none() ? phi(s.gray) : heatmap_arg(relevance, s, "max_sensitivity");
+        if (r.rows() != s.gray.rows || r.cols() != s.gray.cols)
+          throw py::value_error("max_sensitivity: the explanation is " + std::to_string(r.rows()) + " x " +
+                                std::to_string(r.cols()) + " but the image is " + std::to_string(s.gray.rows) + " x " +
+                                std::to_string(s.gray.cols));
+        return sensitivity_dict(max_sensitivity(phi, s.gray, r, o));
+      },
+      py::arg("explain"), py::arg("image"), py::arg("relevance") = py::none(), py::arg("target") = py::none(),
+      py::arg("method") = py::none(), py::arg("samples") = 10, py::arg("radius") = 0.02, py::arg("seed") = 1,
+      "Max-sensitivity (Yeh et al. 2019): max over `samples` inputs x + delta, delta uniform in [-radius, radius]\n"
+      "per value (seeded; x + delta clipped to [0, 1]), of ||Phi(x + delta) - Phi(x)||_F / ||Phi(x)||_F. `explain`:\n"
+      "a callable explain(image) -> 2-D relevance taking a float32 H x W array, or a model with `method` (and\n"
+      "`target`, None: the predicted class; the method's seed is `seed`). `relevance`: Phi(x) (None: computed).\n"
+      "Returns\n"
+      "{max_sensitivity (NaN when Phi(x) = 0), sensitivities, explanations}.");
+  m.def(
+      "sparseness",
+      [](const ArrayLike& relevance) {
+        const RowMatrixXd r = matrix_arg(relevance, "relevance");
+        return checked("sparseness", [&] { return sparseness(r); });
+      },
+      py::arg("relevance"),
+      "Sparseness (Chalasani et al. 2020): the Gini index of |R|; 0 for a uniform map, 1 - 1/N for one non-zero\n"
+      "pixel; NaN for an all-zero map.");
+  m.def(
+      "complexity",
+      [](const ArrayLike& relevance) {
+        const RowMatrixXd r = matrix_arg(relevance, "relevance");
+        return checked("complexity", [&] { return complexity(r); });
+      },
+      py::arg("relevance"),
+      "Complexity (Bhatt et al. 2020): the entropy (nats) of |R| / sum |R|; log N for a uniform map, 0 for one\n"
+      "non-zero pixel; NaN for an all-zero map.");
   m.def(
       "rank_regions",
       [](const ArrayLike& relevance, int region, bool most_relevant_first, std::uint64_t seed) {

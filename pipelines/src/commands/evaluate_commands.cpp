@@ -1,5 +1,6 @@
 // `pixelwise evaluate` and `merge-evaluations` (evaluation/evaluate.hpp).
 #include <filesystem>
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -21,7 +22,7 @@ namespace {
 struct EvaluateRequest {
   std::string model, data, out;
   std::string methods = "lrp,occlusion,sensitivity,random";
-  std::string metrics = "aopc,lerf,pixel-flipping,mass,rank,pointing,conservation";
+  std::string metrics = "aopc,lerf,pixel-flipping,mass,rank,pointing,conservation,sparseness,complexity";
   std::string class_choice = "predicted";
   std::string only_label;
   double foreground = -1;  ///< >= 0: masks of pixels brighter than this for data without masks
@@ -35,6 +36,11 @@ struct EvaluateRequest {
   int report_images = 12;
   std::string shard;  ///< K/N: only shard K of N of the images (merge with run_merge_evaluations)
   std::string pixel_rule;  ///< BoW models: the pixel layer's weighting (empty: each channel's own)
+  // faithfulness.hpp (defaults there)
+  FaithfulnessCorrelationOptions correlation;
+  SensitivityNOptions sensitivity_n;
+  InfidelityOptions infidelity;
+  MaxSensitivityOptions max_sensitivity;
   bool quiet = false;
 };
 
@@ -93,6 +99,31 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   options.batching.batch = request.batch;
   options.jobs = request.jobs;
   options.pixel_flipping_steps = request.pixel_flipping_steps;
+  options.faithfulness_correlation = request.correlation;
+  options.sensitivity_n = request.sensitivity_n;
+  options.infidelity = request.infidelity;
+  options.max_sensitivity = request.max_sensitivity;
+  for (const long n : options.sensitivity_n.sizes)
+    if (n < 1) throw std::invalid_argument("--sensitivity-n-sizes: " + std::to_string(n) + " is not a pixel count >= 1");
+  auto refuse = [](const std::string& flag, double value, const std::string& rule) {
+    std::ostringstream text;
+    text << flag << " " << value << ": " << rule;
+    throw std::invalid_argument(text.str());
+  };
+  if (request.correlation.subsets < 2) refuse("--correlation-subsets", request.correlation.subsets, "must be at least 2");
+  if (!(request.correlation.fraction > 0 && request.correlation.fraction <= 1))
+    refuse("--correlation-fraction", request.correlation.fraction, "must be in (0, 1]");
+  if (request.sensitivity_n.subsets < 2) refuse("--sensitivity-n-subsets", request.sensitivity_n.subsets, "must be at least 2");
+  if (request.sensitivity_n.points < 1) refuse("--sensitivity-n-points", request.sensitivity_n.points, "must be at least 1");
+  if (!(request.sensitivity_n.max_fraction > 0 && request.sensitivity_n.max_fraction <= 1))
+    refuse("--sensitivity-n-max-fraction", request.sensitivity_n.max_fraction, "must be in (0, 1]");
+  if (request.infidelity.samples < 1) refuse("--infidelity-samples", request.infidelity.samples, "must be at least 1");
+  if (!(request.infidelity.sigma > 0) || !std::isfinite(request.infidelity.sigma))
+    refuse("--infidelity-sigma", request.infidelity.sigma, "must be a positive grey level");
+  if (request.max_sensitivity.samples < 1)
+    refuse("--max-sensitivity-samples", request.max_sensitivity.samples, "must be at least 1");
+  if (!(request.max_sensitivity.radius > 0) || !std::isfinite(request.max_sensitivity.radius))
+    refuse("--max-sensitivity-radius", request.max_sensitivity.radius, "must be a positive grey level");
   options.method_settings.occlusion.patch = request.patch;
   options.method_settings.occlusion.stride = request.stride;
   options.method_settings.occlusion.fill = request.fill;
@@ -157,6 +188,24 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   out << std::setw(13) << "chance" << std::setw(33) << "" << std::setw(11) << format_summary(result["chance"]["mask_fraction"])
       << std::setw(11) << format_summary(result["chance"]["mask_fraction"]) << std::setw(11)
       << format_summary(result["chance"]["mask_fraction"]) << "\n";
+  // The faithfulness, robustness and complexity metrics measured, if any.
+  const std::vector<std::pair<const char*, const char*>> more{
+      {"faithfulness-correlation", "faith-corr"}, {"infidelity", "infidelity"}, {"relative_infidelity", "rel-infid"},
+      {"max-sensitivity", "max-sens"},           {"sparseness", "sparseness"}, {"complexity", "complexity"}};
+  bool any = false;
+  for (const auto& [key, head] : more)
+    for (const ExplainMethod method : options.methods) any = any || result["summary"][name_of(method)].contains(key);
+  if (any) {
+    out << std::setw(13) << "method";
+    for (const auto& [key, head] : more) out << std::setw(11) << head;
+    out << "\n";
+    for (const ExplainMethod method : options.methods) {
+      const nlohmann::json& s = result["summary"][name_of(method)];
+      out << std::setw(13) << name_of(method);
+      for (const auto& [key, head] : more) out << std::setw(11) << (s.contains(key) ? format_summary(s[key]) : "-");
+      out << "\n";
+    }
+  }
   out << "results: " << (target / "evaluation.json").string() << ", report: " << (target / "report" / "index.html").string()
       << "\n";
   return 0;
@@ -175,7 +224,8 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--out", r->out, "folder for evaluation.json and report/index.html")->required();
   cmd->add_option("--methods", r->methods, "comma-separated: lrp, taylor, sensitivity, occlusion, random");
   cmd->add_option("--metrics", r->metrics,
-                  "comma-separated: aopc (MoRF), lerf, pixel-flipping, mass, rank, pointing, conservation");
+                  "comma-separated: aopc (MoRF), lerf, pixel-flipping, mass, rank, pointing, conservation, sparseness, "
+                  "complexity (the default), faithfulness-correlation, sensitivity-n, infidelity, max-sensitivity");
   cmd->add_option("--class", r->class_choice,
                   "explained class: predicted (default), label (each image's own) or a class name/index");
   cmd->add_option("--label", r->only_label, "evaluate only the images of this label");
@@ -198,6 +248,24 @@ Command add_evaluate_command(CLI::App& app) {
                   "BoW models: how lrp, taylor and sensitivity spread a descriptor's relevance over pixels: uniform, "
                   "gaussian or gradient (default: each channel's configured weighting)")
       ->check(CLI::IsMember(enum_names(WeightingType{}).names()));
+  cmd->add_option("--correlation-subsets", r->correlation.subsets,
+                  "faithfulness-correlation: random pixel subsets per image (default 100)");
+  cmd->add_option("--correlation-fraction", r->correlation.fraction,
+                  "faithfulness-correlation: share of the pixels in each subset (default 0.1)");
+  cmd->add_option("--sensitivity-n-subsets", r->sensitivity_n.subsets, "sensitivity-n: subsets per size n (default 50)");
+  cmd->add_option("--sensitivity-n-points", r->sensitivity_n.points,
+                  "sensitivity-n: sizes n log-spaced from 1 pixel to --sensitivity-n-max-fraction of the pixels (default 10)");
+  cmd->add_option("--sensitivity-n-max-fraction", r->sensitivity_n.max_fraction,
+                  "sensitivity-n: the largest n as a share of the pixels (default 0.8)");
+  cmd->add_option("--sensitivity-n-sizes", r->sensitivity_n.sizes,
+                  "sensitivity-n: explicit sizes n in pixels, comma-separated (instead of the log-spaced ones)")
+      ->delimiter(',');
+  cmd->add_option("--infidelity-samples", r->infidelity.samples, "infidelity: Gaussian perturbations per image (default 100)");
+  cmd->add_option("--infidelity-sigma", r->infidelity.sigma, "infidelity: their standard deviation in grey levels (default 0.1)");
+  cmd->add_option("--max-sensitivity-samples", r->max_sensitivity.samples,
+                  "max-sensitivity: noisy inputs re-explained per image (default 10)");
+  cmd->add_option("--max-sensitivity-radius", r->max_sensitivity.radius,
+                  "max-sensitivity: the noise is uniform in [-r, r] per value (default 0.02)");
   cmd->add_flag("--quiet", r->quiet, "no progress lines");
   cmd->add_option("--shard", r->shard, "evaluate only shard K of N of the images (K/N); combine with merge-evaluations");
   return {cmd, [r] {

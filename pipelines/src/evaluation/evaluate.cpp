@@ -48,7 +48,15 @@ nlohmann::json perturbation_json(const PerturbationOptions& o) {
 }  // namespace
 
 const std::vector<std::string>& known_metrics() {
-  static const std::vector<std::string> metrics{"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "conservation"};
+  static const std::vector<std::string> metrics{"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "conservation",
+                                                "faithfulness-correlation", "sensitivity-n", "infidelity",
+                                                "max-sensitivity", "sparseness", "complexity"};
+  return metrics;
+}
+
+const std::vector<std::string>& default_metrics() {
+  static const std::vector<std::string> metrics{"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "conservation",
+                                                "sparseness", "complexity"};
   return metrics;
 }
 
@@ -63,6 +71,10 @@ void EvaluationOptions::validate() const {
     if (!seen.insert(m).second) throw std::invalid_argument("evaluate: method \"" + name_of(m) + "\" given twice");
   perturbation.validate();
   if (pixel_flipping_steps < 1) throw std::invalid_argument("evaluate: pixel flipping needs at least one step");
+  faithfulness_correlation.validate();
+  sensitivity_n.validate();
+  infidelity.validate();
+  max_sensitivity.validate();
   if (report_images < 0) throw std::invalid_argument("evaluate: report_images must not be negative");
   if (jobs < 0) throw std::invalid_argument("evaluate: jobs must be 0 (all cores) or more");
   batching.validate();
@@ -74,12 +86,82 @@ bool wants(const EvaluationOptions& options, const std::string& metric) {
   return std::find(options.metrics.begin(), options.metrics.end(), metric) != options.metrics.end();
 }
 
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+ReplacementOptions replacement_of(const PerturbationOptions& p) {
+  ReplacementOptions r;
+  r.replacement = p.replacement;
+  r.constant = p.constant;
+  r.blur_sigma = p.blur_sigma;
+  return r;
+}
+
+// Faithfulness correlation, sensitivity-n, infidelity, max-sensitivity,
+// sparseness and complexity (decomposition/faithfulness.hpp) of one map: the
+// replacement, batching and per-image seed of the perturbation metrics;
+// max-sensitivity re-explains the noisy inputs with the same method, class,
+// settings and seed. "metric_evaluations" counts the model evaluations each
+// metric needed (max-sensitivity: those of its re-explanations).
+void measure_faithfulness(nlohmann::json& m, const ExplainableModel& model, const cv::Mat& input, const Explanation& r,
+                          const EvaluationOptions& options, const PerturbationOptions& perturbation,
+                          std::uint64_t noise_seed, const ExplainSettings& method_settings, std::uint64_t method_seed,
+                          const std::string& source) {
+  nlohmann::json costs = nlohmann::json::object();
+  if (wants(options, "faithfulness-correlation")) {
+    FaithfulnessCorrelationOptions o = options.faithfulness_correlation;
+    o.replacement = replacement_of(perturbation);
+    o.seed = noise_seed;
+    o.batching = perturbation.batching;
+    const SubsetCorrelation f = faithfulness_correlation(model, input, r.pixels, r.class_index, o);
+    m["faithfulness-correlation"] = number_or_null(f.correlation);
+    costs["faithfulness-correlation"] = f.evaluations;
+  }
+  if (wants(options, "sensitivity-n")) {
+    SensitivityNOptions o = options.sensitivity_n;
+    o.replacement = replacement_of(perturbation);
+    o.seed = noise_seed;
+    o.batching = perturbation.batching;
+    const SensitivityNCurve k = sensitivity_n(model, input, r.pixels, r.class_index, o);
+    nlohmann::json correlations = nlohmann::json::array();
+    for (const double v : k.correlations) correlations.push_back(number_or_null(v));
+    m["sensitivity-n"] = {{"sizes", k.sizes}, {"pixels", r.pixels.size()}, {"correlations", correlations}};
+    costs["sensitivity-n"] = k.evaluations;
+  }
+  if (wants(options, "infidelity")) {
+    InfidelityOptions o = options.infidelity;
+    o.seed = noise_seed;
+    o.batching = perturbation.batching;
+    const Infidelity f = infidelity(model, input, r.pixels, r.class_index, o);
+    m["infidelity"] = number_or_null(f.infidelity);
+    m["relative_infidelity"] = number_or_null(f.relative_infidelity);
+    m["infidelity_beta"] = number_or_null(f.beta);
+    costs["infidelity"] = f.evaluations;
+  }
+  if (wants(options, "max-sensitivity")) {
+    MaxSensitivityOptions o = options.max_sensitivity;
+    o.seed = noise_seed;
+    long evaluations = 0;
+    const ExplainFunction explain = [&](const cv::Mat& x) {
+      Explanation e = explain_with(model, x, r.class_index, r.method, method_settings, method_seed, source);
+      evaluations += e.evaluations;
+      return std::move(e.pixels);
+    };
+    const MaxSensitivity s = max_sensitivity(explain, input, r.pixels, o);
+    m["max-sensitivity"] = number_or_null(s.max_sensitivity);
+    costs["max-sensitivity"] = evaluations;
+  }
+  if (wants(options, "sparseness")) m["sparseness"] = number_or_null(sparseness(r.pixels));
+  if (wants(options, "complexity")) m["complexity"] = number_or_null(complexity(r.pixels));
+  if (!costs.empty()) m["metric_evaluations"] = costs;
+}
+
 // The metrics of one method's map of one image (docs/design.md 5): the
 // perturbation curves with their AOPC, localisation against the mask, and the
 // conservation account of the methods that decompose the score.
 nlohmann::json measure(const ExplainableModel& model, const cv::Mat& input, const Explanation& r,
                        const std::optional<MaskArray>& mask, const EvaluationOptions& options,
-                       const PerturbationOptions& perturbation, std::uint64_t noise_seed) {
+                       const PerturbationOptions& perturbation, std::uint64_t noise_seed,
+                       const ExplainSettings& method_settings, std::uint64_t method_seed, const std::string& source) {
   nlohmann::json details = r.details;
   details.erase("channels");  // per-channel maps' accounts: in `explain`'s JSON, too much for every image here
   nlohmann::json m = {{"seconds", r.seconds}, {"evaluations", r.evaluations}, {"score", r.score},
@@ -114,6 +196,7 @@ nlohmann::json measure(const ExplainableModel& model, const cv::Mat& input, cons
     m["residual"] = r.account->score - r.account->pixel_sum;
     m["account"] = {{"score", r.account->score}, {"pixel_sum", r.account->pixel_sum}, {"layers", r.account->layers}};
   }
+  measure_faithfulness(m, model, input, r, options, perturbation, noise_seed, method_settings, method_seed, source);
   return m;
 }
 
@@ -230,6 +313,32 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
       // How the run used the machine; no result depends on it (merges ignore it).
       {"execution", execution},
       {"shard", options.shard.str()}};
+  if (wants(options, "faithfulness-correlation"))
+    settings["faithfulness_correlation"] = {{"subsets", options.faithfulness_correlation.subsets},
+                                            {"fraction", options.faithfulness_correlation.fraction},
+                                            {"replacement", "as perturbation"},
+                                            {"seed", "image_seed(perturbation seed, index)"}};
+  if (wants(options, "sensitivity-n")) {
+    const SensitivityNOptions& n = options.sensitivity_n;
+    settings["sensitivity_n"] = {{"subsets", n.subsets}, {"replacement", "as perturbation"},
+                                 {"seed", "image_seed(perturbation seed, index)"}};
+    if (n.sizes.empty())
+      settings["sensitivity_n"]["sizes"] = "auto (" + std::to_string(n.points) + " sizes log-spaced from 1 pixel to " +
+                                           std::to_string(n.max_fraction) + " of the pixels)";
+    else
+      settings["sensitivity_n"]["sizes"] = n.sizes;
+    settings["sensitivity_n"]["points"] = n.points;
+    settings["sensitivity_n"]["max_fraction"] = n.max_fraction;
+  }
+  if (wants(options, "infidelity"))
+    settings["infidelity"] = {{"samples", options.infidelity.samples}, {"sigma", options.infidelity.sigma},
+                              {"noise", "Gaussian per pixel, every channel, not clipped"},
+                              {"scale", "optimal beta (Yeh et al. 2019)"},
+                              {"seed", "image_seed(perturbation seed, index)"}};
+  if (wants(options, "max-sensitivity"))
+    settings["max_sensitivity"] = {{"samples", options.max_sensitivity.samples}, {"radius", options.max_sensitivity.radius},
+                                   {"noise", "uniform in [-radius, radius] per value, x + noise clipped to [0, 1]"},
+                                   {"seed", "image_seed(perturbation seed, index)"}};
   if (occlusion.patch <= 0) settings["occlusion"]["patch"] = "auto (a quarter of the shorter side)";
   if (occlusion.stride <= 0) settings["occlusion"]["stride"] = "auto (half the patch)";
   return settings;
@@ -277,7 +386,8 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
     for (size_t k = 0; k < options.methods.size(); ++k) {
       const ExplainMethod method = options.methods[k];
       Explanation& r = e.results[k];
-      per_method[name_of(method)] = measure(model, *e.input, r, mask, options, perturbation, noise_seed);
+      per_method[name_of(method)] = measure(model, *e.input, r, mask, options, perturbation, noise_seed,
+                                            method_settings, e.seed, sample.source);
       line << "  " << name_of(method) << " " << std::setprecision(3) << r.seconds << " s";
       if (keep) view.results.push_back(std::move(r));
     }

@@ -31,6 +31,35 @@ ConservationRecord account_of(const nlohmann::json& a) {
   return r;
 }
 
+// The mean sensitivity-n curve: point k of every image's curve (the k-th
+// subset size), its mean correlation over the images where it is defined,
+// the mean share n / N of the pixels, and n itself when every image has the same.
+nlohmann::json sensitivity_n_curve(const std::vector<const nlohmann::json*>& curves) {
+  size_t points = 0;
+  for (const auto* c : curves) points = std::max(points, c->at("sizes").size());
+  nlohmann::json mean = nlohmann::json::array(), fraction = nlohmann::json::array(), sizes = nlohmann::json::array(),
+                 count = nlohmann::json::array(), ci95 = nlohmann::json::array();
+  for (size_t k = 0; k < points; ++k) {
+    std::vector<double> values, shares;
+    std::set<long> n;
+    for (const auto* c : curves) {
+      if (k >= c->at("sizes").size()) continue;
+      const long size = c->at("sizes")[k].get<long>();
+      n.insert(size);
+      shares.push_back(static_cast<double>(size) / c->at("pixels").get<double>());
+      values.push_back(number_or_nan(c->at("correlations")[k]));
+    }
+    const Summary s = summarise(values);
+    auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    mean.push_back(number(s.mean));
+    ci95.push_back(number(s.count ? s.ci95() : NAN));
+    count.push_back(s.count);
+    fraction.push_back(summarise(shares).mean);
+    sizes.push_back(n.size() == 1 ? nlohmann::json(*n.begin()) : nlohmann::json(nullptr));
+  }
+  return {{"sizes", sizes}, {"fractions", fraction}, {"mean", mean}, {"ci95", ci95}, {"count", count}};
+}
+
 }  // namespace
 
 nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
@@ -41,11 +70,15 @@ nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const s
     std::map<std::string, std::vector<double>> values;
     std::map<std::string, std::vector<std::vector<double>>> curves;  // scores f(x^(k)) per image
     std::vector<ConservationRecord> accounts;
+    std::vector<const nlohmann::json*> sensitivity_n;  // per image {sizes, pixels, correlations}
     for (const auto& image : images) {
       if (!image.contains("methods") || !image["methods"].contains(method)) continue;
       const nlohmann::json& m = image["methods"][method];
-      for (const char* key : {"seconds", "evaluations", "aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing"})
+      for (const char* key : {"seconds", "evaluations", "aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing",
+                              "faithfulness-correlation", "infidelity", "relative_infidelity", "max-sensitivity",
+                              "sparseness", "complexity"})
         if (m.contains(key)) values[key].push_back(number_or_nan(m[key]));
+      if (m.contains("sensitivity-n")) sensitivity_n.push_back(&m["sensitivity-n"]);
       if (m.contains("curves"))
         for (const auto& [metric, curve] : m["curves"].items())
           curves[metric].push_back(curve.at("scores").get<std::vector<double>>());
@@ -68,6 +101,7 @@ nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const s
       mean_curves[metric] = mean;
     }
     s["mean_drop_curves"] = mean_curves;
+    if (!sensitivity_n.empty()) s["sensitivity-n"] = sensitivity_n_curve(sensitivity_n);
     if (conservation && !accounts.empty()) s["conservation"] = conservation_statistics(accounts);
     summary[method] = s;
   }

@@ -269,6 +269,75 @@ void write_mean_curves(Page& page, const Evaluation& e) {
   page.html << "</div>\n";
 }
 
+// Faithfulness correlation, infidelity, max-sensitivity, sparseness and
+// complexity (decomposition/faithfulness.hpp): one table, and the mean
+// sensitivity-n curve.
+void write_faithfulness_metrics(Page& page, const Evaluation& e) {
+  struct Column {
+    std::string metric, key, title;
+  };
+  const std::vector<Column> all{
+      {"faithfulness-correlation", "faithfulness-correlation", "faithfulness correlation &uarr;"},
+      {"infidelity", "infidelity", "infidelity &darr;"},
+      {"infidelity", "relative_infidelity", "relative infidelity &darr;"},
+      {"max-sensitivity", "max-sensitivity", "max-sensitivity &darr;"},
+      {"sparseness", "sparseness", "sparseness (Gini) &uarr;"},
+      {"complexity", "complexity", "complexity (entropy) &darr;"}};
+  std::vector<Column> columns;
+  for (const auto& c : all)
+    if (e.wants(c.metric)) columns.push_back(c);
+  std::ostringstream& h = page.html;
+  if (!columns.empty()) {
+    h << "<h2>Faithfulness, robustness and complexity</h2>\n<p>Faithfulness correlation (Bhatt et al. 2020): "
+         "Pearson correlation of the relevance summed over random pixel subsets with the score drop when they are "
+         "replaced (1: faithful, ~0: unrelated to the model). Infidelity (Yeh et al. 2019): mean squared error of "
+         "&beta; I<sup>T</sup>R against f(x) &minus; f(x &minus; I) for Gaussian I, at the optimal scale &beta;; "
+         "relative: divided by the mean squared drop (0 to 1). Max-sensitivity (Yeh et al. 2019): the largest "
+         "relative change of the map under small uniform noise (the random baseline ignores the input and scores "
+         "0: robustness alone says nothing). Sparseness: Gini index of |R| (Chalasani et al. 2020); complexity: "
+         "entropy of |R| / &sum;|R| (Bhatt et al. 2020); undefined for all-zero maps. Mean &plusmn; 95&nbsp;% "
+         "confidence half-width; settings below.</p>\n";
+    std::vector<std::string> header{"method"};
+    for (const auto& c : columns) header.push_back(c.title);
+    header.push_back("images");
+    page.table_start("faithfulness-metrics", header);
+    for (const auto& m : e.methods) {
+      const nlohmann::json& s = e.summary.at(m);
+      h << "<tr><td><span class=\"swatch\" style=\"background:" << method_colour(m) << "\"></span>" << html_escape(m)
+        << "</td>";
+      for (const auto& c : columns) h << "<td>" << mean_ci(s, c.key) << "</td>";
+      h << "<td>" << count_of(s, columns.front().key) << "</td></tr>\n";
+    }
+    h << "</tbody></table>\n";
+  }
+  if (!e.wants("sensitivity-n")) return;
+  std::vector<ChartSeries> series;
+  nlohmann::json sizes, fractions;
+  for (const auto& m : e.methods) {
+    const nlohmann::json& s = e.summary.at(m);
+    if (!s.contains("sensitivity-n")) continue;
+    const nlohmann::json& curve = s.at("sensitivity-n");
+    std::vector<double> mean;
+    for (const auto& v : curve.at("mean")) mean.push_back(v.is_number() ? v.get<double>() : NAN);
+    series.push_back({m, method_colour(m), mean});
+    sizes = curve.at("sizes");
+    fractions = curve.at("fractions");
+  }
+  if (series.empty()) return;
+  std::string points;
+  for (size_t k = 0; k < sizes.size(); ++k)
+    points += (k ? ", " : "") + std::to_string(k) + ": n = " +
+              (sizes[k].is_number() ? std::to_string(sizes[k].get<long>()) : "varies") + " (" +
+              number(100.0 * fractions[k].get<double>(), fractions[k].get<double>() < 0.01 ? 2 : 1) + "&nbsp;%)";
+  h << "<h2>Sensitivity-n</h2>\n<p>Mean over the images of the Pearson correlation of the relevance of random "
+       "subsets of n pixels with the score drop when they are replaced (Ancona et al. 2018), at each subset size "
+       "(point k, n log-spaced; the share of the pixels in brackets): "
+    << points << ".</p>\n<div class=\"charts\">\n";
+  const std::string name = "img/curve-sensitivity-n.svg";
+  page.files[name] = svg_line_chart("Sensitivity-n", "subset size point k (n log-spaced)", "mean correlation", series);
+  h << page.img(name, "sensitivity-n curves", "chart") << "\n</div>\n";
+}
+
 void write_localisation(Page& page, const Evaluation& e) {
   std::ostringstream& h = page.html;
   const nlohmann::json& chance = e.all.at("chance").at("mask_fraction");
@@ -351,7 +420,9 @@ void write_image_row(Page& page, const ReportImage& v, const nlohmann::json& rec
     h << "<td>" << page.img(heat, v.name + " " + name_of(r.method) + " heatmap")
       << page.img(overlay, v.name + " " + name_of(r.method) + " overlay") << "<br><small>";
     for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
-             {"aopc", "AOPC"}, {"lerf", "LeRF"}, {"pixel-flipping", "flip"}, {"mass", "mass"}, {"rank", "rank"}, {"pointing", "point"}})
+             {"aopc", "AOPC"}, {"lerf", "LeRF"}, {"pixel-flipping", "flip"}, {"mass", "mass"}, {"rank", "rank"}, {"pointing", "point"},
+             {"faithfulness-correlation", "corr"}, {"relative_infidelity", "rel. infid."}, {"max-sensitivity", "max-sens"},
+             {"sparseness", "Gini"}, {"complexity", "entropy"}})
       if (m.contains(key)) h << label << " " << number(m.at(key), 3) << " &middot; ";
     h << number(m.at("seconds"), 3) << " s</small></td>";
   }
@@ -439,6 +510,7 @@ ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImag
   write_overview(page, e);
   write_faithfulness(page, e);
   write_mean_curves(page, e);
+  write_faithfulness_metrics(page, e);
   if (e.wants("mass") || e.wants("rank") || e.wants("pointing")) write_localisation(page, e);
   if (e.wants("conservation")) write_conservation(page, e);
   if (!shown.empty()) write_heatmaps(page, e, shown);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pixelwise/decomposition/baselines.hpp"
+#include "pixelwise/decomposition/faithfulness.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
 #include "pixelwise/common/batch.hpp"
 #include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
@@ -25,18 +26,32 @@
 namespace pixelwise {
 
 /// Metric names: "aopc" (MoRF region perturbation), "lerf", "pixel-flipping",
-/// "mass", "rank", "pointing", "conservation".
+/// "mass", "rank", "pointing", "conservation", and (faithfulness.hpp)
+/// "faithfulness-correlation", "sensitivity-n", "infidelity",
+/// "max-sensitivity", "sparseness", "complexity".
 const std::vector<std::string>& known_metrics();
+/// The metrics evaluate measures when none are given: all but the costly
+/// faithfulness-correlation (S + 1 model evaluations per image and method),
+/// sensitivity-n (sizes x subsets + 1), infidelity (samples + 1) and
+/// max-sensitivity (K re-explanations).
+const std::vector<std::string>& default_metrics();
 
 struct EvaluationOptions {
   std::vector<ExplainMethod> methods{ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::sensitivity,
                                      ExplainMethod::random};
-  std::vector<std::string> metrics = known_metrics();
+  std::vector<std::string> metrics = default_metrics();
   /// Explained class: "predicted", "label" (the image's own) or a class name/index.
   std::string class_choice = "predicted";
   std::string only_label;              ///< non-empty: only images with this label (name or index)
   PerturbationOptions perturbation;    ///< aopc and lerf (direction set per metric)
   int pixel_flipping_steps = 100;      ///< pixel flipping: 1 x 1 regions, L steps covering the image
+  /// faithfulness.hpp; the replacement, seed and batching of each are taken
+  /// from `perturbation` and `batching` (one --replacement for every
+  /// perturbation metric; the seed combined with each image's index).
+  FaithfulnessCorrelationOptions faithfulness_correlation;
+  SensitivityNOptions sensitivity_n;
+  InfidelityOptions infidelity;
+  MaxSensitivityOptions max_sensitivity;  ///< re-explains with the method's settings and the image's seed
   /// The methods' settings (own methods at their defaults: bias policy
   /// nonzero, the nearest-support-vector Taylor reference, each kind's
   /// default rules; occlusion; the random seed, combined with each image's index).
@@ -64,7 +79,8 @@ struct ReportImage {
 };
 
 /// The "summary" of an evaluation (per method, the statistics of every
-/// metric, the mean drop curves and the conservation statistics) and its
+/// metric, the mean drop curves, the mean sensitivity-n curve and the
+/// conservation statistics) and its
 /// "chance" entry, computed from its per-image records ("images").
 nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
                                            const std::vector<std::string>& metrics);
