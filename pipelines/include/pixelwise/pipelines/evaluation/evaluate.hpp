@@ -18,6 +18,7 @@
 
 #include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
+#include "pixelwise/decomposition/similarity.hpp"
 #include "pixelwise/common/batch.hpp"
 #include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
 #include "pixelwise/pipelines/explain/explanation.hpp"
@@ -25,13 +26,18 @@
 namespace pixelwise {
 
 /// Metric names: "aopc" (MoRF region perturbation), "lerf", "pixel-flipping",
-/// "mass", "rank", "pointing", "conservation".
+/// "mass", "rank", "pointing", "conservation", and the sanity checks
+/// (docs/evaluation.md "Sanity checks"; Adebayo et al. 2018): "mprt" (model
+/// parameter randomisation, cascading) and "data-randomisation" (against a
+/// model trained on permuted labels, EvaluationOptions::randomised_labels).
 const std::vector<std::string>& known_metrics();
+/// The metrics evaluated when none are named: all but the sanity checks.
+const std::vector<std::string>& default_metrics();
 
 struct EvaluationOptions {
   std::vector<ExplainMethod> methods{ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::sensitivity,
                                      ExplainMethod::random};
-  std::vector<std::string> metrics = known_metrics();
+  std::vector<std::string> metrics = default_metrics();
   /// Explained class: "predicted", "label" (the image's own) or a class name/index.
   std::string class_choice = "predicted";
   std::string only_label;              ///< non-empty: only images with this label (name or index)
@@ -52,6 +58,15 @@ struct EvaluationOptions {
   /// Only the images of this shard (batch.hpp) by their data set index; the
   /// index keeps seeding each image, so merged shards equal one whole run.
   Shard shard;
+  /// Sanity checks (docs/evaluation.md "Sanity checks"): the seed of the model
+  /// randomisation ("mprt"; ExplainableModel::randomised) ...
+  std::uint64_t mprt_seed = 1;
+  /// ... and the top-k intersection's k as a fraction of the pixels (similarity.hpp).
+  double top_k = kDefaultTopK;
+  /// "data-randomisation": the model trained on permuted labels (`train
+  /// --permute-labels`), with the same classes; not owned, must outlive the run.
+  /// evaluate() refuses the metric without it, and it without the metric.
+  const ExplainableModel* randomised_labels = nullptr;
   void validate() const;
 };
 
@@ -61,6 +76,10 @@ struct ReportImage {
   cv::Mat gray;
   std::optional<MaskArray> mask;
   std::vector<Explanation> results;  ///< in the order of EvaluationOptions::methods
+  /// Metric "mprt": per method (in order), its maps on the randomised models, stage 1 first.
+  std::vector<std::vector<RowMatrixXd>> mprt;
+  /// Metric "data-randomisation": per method (in order), its map on the randomised-label model.
+  std::vector<RowMatrixXd> data_randomisation;
 };
 
 /// The "summary" of an evaluation (per method, the statistics of every
