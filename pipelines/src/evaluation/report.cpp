@@ -439,7 +439,7 @@ void write_sanity_checks(Page& page, const Evaluation& e, const std::vector<Repo
           const nlohmann::json& mean = stage.at(key).at("mean");
           values.push_back(mean.is_number() ? mean.get<double>() : std::numeric_limits<double>::quiet_NaN());
         }
-        series.push_back({label, colours[colour++], values});
+        series.push_back({key == "top_k_intersection" ? "top-k" : label, colours[colour++], values});
       }
       if (std::isfinite(top_k_chance))
         series.push_back({"top-k chance", "#999999", std::vector<double>(stages.size() + 1, top_k_chance)});
