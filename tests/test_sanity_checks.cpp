@@ -329,6 +329,21 @@ BOOST_AUTO_TEST_CASE(mprt_random_heatmaps_fail_and_lrp_changes_once_the_svm_is_r
   // The same run again: the same numbers (every randomisation is seeded).
   const nlohmann::json again = evaluate(*model, data, o, nullptr, nullptr);
   BOOST_TEST(again.at("summary").at("lrp").at("mprt") == curve);
+  // Two shards merged: the whole run's curve and chance levels.
+  std::vector<nlohmann::json> parts;
+  for (int k = 1; k <= 2; ++k) {
+    EvaluationOptions part = o;
+    part.shard = Shard::parse(std::to_string(k) + "/2");
+    parts.push_back(evaluate(*model, data, part, nullptr, nullptr));
+  }
+  const nlohmann::json merged = merge_evaluations(parts, {"part 1", "part 2"});
+  BOOST_TEST(merged.at("summary").at("lrp").at("mprt") == curve);
+  BOOST_TEST(merged.at("chance").at("similarity") == j.at("chance").at("similarity"));
+  // Another seed, other randomised models, other maps.
+  o.mprt_seed = 4;
+  const nlohmann::json other = evaluate(*model, data, o, nullptr, nullptr);
+  BOOST_TEST(other.at("summary").at("lrp").at("mprt")[0].at("spearman").at("mean") !=
+             curve[0].at("spearman").at("mean"));
   // The network adapter: one stage per affine layer, output first.
   NetworkTrainingConfig config;
   config.hidden = {8};

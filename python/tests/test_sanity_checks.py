@@ -70,3 +70,20 @@ def test_mprt_random_fails_and_lrp_passes(explainable, test_images):
     assert lrp["class_index"] == int(np.argmax(explainable.scores(image)))
     with pytest.raises(ValueError, match="method"):
         pixelwise.mprt(explainable, image, method="nothing")
+
+
+def test_evaluate_with_the_sanity_checks_from_python(explainable):
+    result = pixelwise.evaluate(explainable, "fashion-mnist:test:2", methods=["lrp", "random"], metrics=["mprt"],
+                                mprt_seed=3, top_k=0.2, jobs=1)
+    assert result["settings"]["sanity_checks"]["mprt"]["seed"] == 3
+    assert result["settings"]["sanity_checks"]["top_k"] == 0.2
+    curve = result["summary"]["random"]["mprt"]
+    assert [stage["stage"] for stage in curve] == explainable.randomisation_stages
+    assert all(stage["spearman"]["mean"] == 1.0 for stage in curve)
+    assert result["chance"]["similarity"]["top_k_intersection"]["mean"] == pytest.approx(157 / 784)
+    with pytest.raises(ValueError, match="randomised-model"):
+        pixelwise.evaluate(explainable, "fashion-mnist:test:2", methods=["lrp"], metrics=["data-randomisation"])
+    with pytest.raises(RuntimeError, match="classes"):
+        other = pixelwise.as_model(lambda images: np.zeros((len(images), 2)), classes=["a", "b"])
+        pixelwise.evaluate(explainable, "fashion-mnist:test:2", methods=["lrp"], metrics=["data-randomisation"],
+                           randomised_model=other)

@@ -158,7 +158,7 @@ void check_run(const ExplainableModel& model, const MaskedDataset& data, const E
   if (wants(options, "mprt")) model.randomisation_stages();
   if (wants(options, "data-randomisation") && !options.randomised_labels)
     throw std::invalid_argument("evaluate: metric data-randomisation needs the model trained on permuted labels "
-                                "(--randomised-model DIR, made by train --permute-labels)");
+                                "(--randomised-model DIR, Python randomised_model=; made by train --permute-labels)");
   if (!wants(options, "data-randomisation") && options.randomised_labels)
     throw std::invalid_argument("evaluate: a randomised-label model (--randomised-model) is used by the metric "
                                 "data-randomisation only; add it to the metrics");
