@@ -418,3 +418,28 @@ BOOST_AUTO_TEST_CASE(data_randomisation_from_the_cli_with_its_refusals) {
   BOOST_TEST(lrp < 0.9, lrp);
   BOOST_TEST(j.at("settings").at("command").at("randomised_model").get<std::string>() == dir / "permuted");
 }
+
+BOOST_AUTO_TEST_CASE(network_models_take_both_checks_from_the_cli) {
+  test::ScratchDir dir("sanity-network");
+  const std::string train = "train-network --quiet --data fashion-mnist:train:200 --hidden 16 --epochs 2 --out '";
+  auto r = test::run_cli(train + (dir / "net") + "'");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  r = test::run_cli(train + (dir / "permuted") + "' --permute-labels --label-seed 2");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  BOOST_TEST(test::read_json(dir / "permuted/manifest.json").at("training").at("permuted_labels").at("seed").get<int>() == 2);
+  r = test::run_cli(train + (dir / "x") + "' --label-seed 2");
+  BOOST_TEST(r.exit_code == 2, r.output);
+  BOOST_TEST(!fs::exists(dir / "x"));
+  r = test::run_cli("evaluate --quiet --model '" + (dir / "net") + "' --data fashion-mnist:test:3 --methods lrp,random"
+                    " --metrics mprt,data-randomisation --randomised-model '" + (dir / "permuted") + "' --out '" +
+                    (dir / "eval") + "'");
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  const nlohmann::json j = test::read_json(dir / "eval/evaluation.json");
+  const auto stages = j.at("settings").at("sanity_checks").at("mprt").at("stages");
+  BOOST_TEST_REQUIRE(stages.size() == 2u);  // Linear 784 -> 16 and Linear 16 -> 10, the output first
+  BOOST_TEST(stages[0].get<std::string>().find("layer 2") == 0u, stages[0]);
+  for (const auto& image : j.at("images")) {
+    BOOST_TEST(image.at("methods").at("random").at("data_randomisation").at("ssim").get<double>() == 1.0);
+    BOOST_TEST(image.at("methods").at("lrp").at("mprt")[1].at("spearman").get<double>() < 0.9);
+  }
+}
