@@ -401,6 +401,13 @@ BOOST_AUTO_TEST_CASE(data_randomisation_from_the_cli_with_its_refusals) {
   BOOST_TEST(r.output.find("classes") != std::string::npos, r.output);
   BOOST_TEST(r.output.find(dir / "other") != std::string::npos, r.output);
   BOOST_TEST(!fs::exists(dir / "e2"));
+  // Sanity-check flags without their metric are usage errors.
+  for (const std::string& flag : {std::string("--mprt-seed 2"), std::string("--top-k 0.2")}) {
+    r = test::run_cli(base + " --metrics aopc " + flag + " --out '" + (dir / "e0") + "'");
+    BOOST_TEST(r.exit_code == 2, r.output);
+    BOOST_TEST(r.output.find(flag.substr(0, flag.find(' '))) != std::string::npos, r.output);
+    BOOST_TEST(!fs::exists(dir / "e0"));
+  }
   // A bad --top-k is a usage error.
   r = test::run_cli(base + " --metrics mprt --top-k 0 --out '" + (dir / "e3") + "'");
   BOOST_TEST(r.exit_code == 2, r.output);

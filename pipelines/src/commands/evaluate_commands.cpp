@@ -40,6 +40,7 @@ struct EvaluateRequest {
   std::uint64_t mprt_seed = 1;
   double top_k = kDefaultTopK;   ///< fraction of the pixels
   std::string randomised_model;  ///< data-randomisation: the model trained on permuted labels
+  bool mprt_seed_given = false, top_k_given = false;
   bool quiet = false;
 };
 
@@ -118,6 +119,10 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
                                 "train --permute-labels)");
   if (!data_randomisation && !request.randomised_model.empty())
     throw std::invalid_argument("--randomised-model is used by --metrics data-randomisation only");
+  const bool mprt = std::find(options.metrics.begin(), options.metrics.end(), "mprt") != options.metrics.end();
+  if (request.mprt_seed_given && !mprt) throw std::invalid_argument("--mprt-seed is used by --metrics mprt only");
+  if (request.top_k_given && !mprt && !data_randomisation)
+    throw std::invalid_argument("--top-k is used by --metrics mprt and data-randomisation only");
   if (!request.shard.empty()) options.shard = Shard::parse(request.shard);
   if (request.jobs < 0) throw std::invalid_argument("--jobs " + std::to_string(request.jobs) + ": must be 0 (all cores) or more");
   options.validate();
@@ -231,17 +236,19 @@ Command add_evaluate_command(CLI::App& app) {
                   "BoW models: how lrp, taylor and sensitivity spread a descriptor's relevance over pixels: uniform, "
                   "gaussian or gradient (default: each channel's configured weighting)")
       ->check(CLI::IsMember(enum_names(WeightingType{}).names()));
-  cmd->add_option("--mprt-seed", r->mprt_seed,
+  auto* mprt_seed = cmd->add_option("--mprt-seed", r->mprt_seed,
                   "metric mprt: seed of the model randomisation (trained parameters permuted, cascading from the top; "
                   "default 1)");
-  cmd->add_option("--top-k", r->top_k,
+  auto* top_k = cmd->add_option("--top-k", r->top_k,
                   "metrics mprt and data-randomisation: k of the top-k intersection as a fraction of the pixels, in "
                   "(0, 1] (default 0.1)");
   cmd->add_option("--randomised-model", r->randomised_model,
                   "metric data-randomisation: the model trained on permuted labels (train --permute-labels), same classes");
   cmd->add_flag("--quiet", r->quiet, "no progress lines");
   cmd->add_option("--shard", r->shard, "evaluate only shard K of N of the images (K/N); combine with merge-evaluations");
-  return {cmd, [r] {
+  return {cmd, [r, mprt_seed, top_k] {
+            r->mprt_seed_given = mprt_seed->count() > 0;
+            r->top_k_given = top_k->count() > 0;
             try {
               return run_evaluate(*r, std::cout, &std::cerr);
             } catch (const UsageError&) {
