@@ -226,4 +226,13 @@ BOOST_AUTO_TEST_CASE(a_fifth_kind_trains_saves_reloads_and_explains_through_the_
   const RowMatrixXd sensitivity = bow_sensitivity(model, test_data.images[0].gray, 0, "img");
   BOOST_TEST(sensitivity.minCoeff() >= 0.0);
   BOOST_TEST(sensitivity.maxCoeff() > 0.0);
+
+  // A kind that does not say how to randomise itself has no sanity-check
+  // randomisation, and says so instead of returning the trained classifier.
+  BOOST_TEST(model.classifier->randomisation_stages().empty());
+  const std::string no_randomisation = test::error_of([&] { model.classifier->randomised(1, 1); });
+  BOOST_TEST(no_randomisation.find("classifier kind \"nearest_mean\" has no model randomisation") != std::string::npos,
+             no_randomisation);
+  BOOST_TEST(test::error_of([&] { adapter->randomisation_stages(); }).find("nearest_mean") != std::string::npos);
+  BOOST_TEST(test::error_of([&] { adapter->randomised(1, 1); }).find("has no model randomisation") != std::string::npos);
 }

@@ -80,6 +80,10 @@ BOOST_AUTO_TEST_CASE(pearson_correlation_by_hand) {
   BOOST_TEST(close(pearson_correlation({1, 2, 3, 4}, {1, 3, 2, 4}), 0.8) < 1e-15);
   BOOST_TEST(std::isnan(pearson_correlation({1, 1, 1}, {1, 2, 3})));
   BOOST_TEST(std::isnan(pearson_correlation({1}, {1})));
+  // A spread of rounding only (scores summed in another order) is no spread.
+  BOOST_TEST(std::isnan(pearson_correlation({1, 2, 3}, {0.3, 0.1 + 0.2, 0.3 + 1e-17})));
+  BOOST_TEST(std::isnan(pearson_correlation({1, 2, 3}, {0.3, 0.30000000000000004, 0.3})));
+  BOOST_TEST(close(pearson_correlation({1, 2, 3}, {0.3, 0.3 + 1e-9, 0.3 + 2e-9}), 1.0) < 1e-6);
   BOOST_CHECK_THROW(pearson_correlation({1, 2}, {1}), std::invalid_argument);
 }
 

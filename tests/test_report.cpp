@@ -150,3 +150,56 @@ BOOST_AUTO_TEST_CASE(evaluate_and_baseline_explain_reject_bad_input_without_outp
   BOOST_TEST(r.output.find("hat") != std::string::npos, r.output);
   BOOST_TEST(!fs::exists(dir / "scenes"));
 }
+
+// The sanity checks' part of the report (docs/evaluation.md "Sanity checks"):
+// the MPRT table and similarity curves, the data randomisation table, and the
+// row of heatmaps per randomisation stage, opened in headless Chromium.
+BOOST_AUTO_TEST_CASE(sanity_check_report_opens_in_headless_chromium) {
+  test::ScratchDir dir("report-sanity");
+  auto r = test::run_cli("make-scenes --kind shapes --size 48 --train 60 --test 2 --seed 2 --quiet --out " + quote(dir / "scenes"));
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  std::ofstream(dir / "config.json") << R"({"descriptor": {"step": 3, "bin_sizes": [4, 6]},
+    "codebook": {"words": 24, "training_descriptors": 4000, "seed": 1},
+    "pooling": {"type": "sum", "pyramid": [[1, 1], [2, 2]]}, "svm": {"kernel": "hik", "C": 10}})";
+  for (const std::string& extra : {std::string(), std::string(" --permute-labels")}) {
+    r = test::run_cli("train --quiet" + extra + " --config " + quote(dir / "config.json") + " --data " +
+                      quote(dir / "scenes/train") + " --out " + quote(dir / (extra.empty() ? "model" : "permuted")));
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  }
+  const std::string eval = dir / "eval";
+  r = test::run_cli("evaluate --quiet --model " + quote(dir / "model") + " --data " + quote("scenes:" + (dir / "scenes") + ":test") +
+                    " --methods lrp,random --metrics mprt,data-randomisation --randomised-model " + quote(dir / "permuted") +
+                    " --mprt-seed 2 --top-k 0.05 --report-images 1 --out " + quote(eval));
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output);
+  BOOST_TEST(r.output.find("mprt lrp: Spearman by stage") != std::string::npos, r.output);
+  const nlohmann::json j = test::read_json(eval + "/evaluation.json");
+  BOOST_TEST(j.at("settings").at("sanity_checks").at("top_k").get<double>() == 0.05);
+  BOOST_TEST(j.at("settings").at("sanity_checks").at("mprt").at("stages").size() == 2u);
+
+  const std::string index = eval + "/report/index.html";
+  const std::string html = read_file(index);
+  const long expected_images = std::stol(body_attribute(html, "data-expected-images"));
+  const long expected_tables = std::stol(body_attribute(html, "data-expected-tables"));
+  // Heatmap table: original + 2 methods x (heatmap, overlay); 2 MPRT curves;
+  // sanity heatmaps: 2 methods x (the model's, 2 stages, permuted labels).
+  BOOST_TEST(expected_images == 5 + 2 + 2 * 4);
+  // faithfulness, heatmaps, mprt, data-randomisation, sanity-heatmaps, settings
+  BOOST_TEST(expected_tables == 6);
+  for (const char* src : {"img/mprt-0-lrp.svg", "img/mprt-0-random.svg"})
+    BOOST_TEST(fs::is_regular_file(eval + "/report/" + src), src);
+  long stage_maps = 0, label_maps = 0;
+  for (const auto& f : fs::directory_iterator(eval + "/report/img")) {
+    const std::string name = f.path().filename().string();
+    stage_maps += name.find("-mprt-") != std::string::npos;
+    label_maps += name.find("-permuted-labels.png") != std::string::npos;
+  }
+  BOOST_TEST(stage_maps == 2 * 2);  // 2 methods x 2 stages
+  BOOST_TEST(label_maps == 2);
+  const std::string url = "file://" + fs::absolute(index).string();
+  const auto dom = run(browser_command(dir / "profile-dom", "--dump-dom " + quote(url)));
+  BOOST_TEST_REQUIRE(dom.exit_code == 0);
+  test::check_report_dom(dom.output, expected_images, expected_tables);
+  for (const char* id : {"mprt", "data-randomisation", "sanity-heatmaps"})
+    BOOST_TEST(dom.output.find(std::string("<table id=\"") + id + "\"") != std::string::npos, id);
+  BOOST_TEST(dom.output.find("Sanity checks") != std::string::npos);
+}

@@ -1,6 +1,7 @@
 #include "pixelwise/classifiers/one_vs_one.hpp"
 
 #include "libsvm_training.hpp"
+#include "pixelwise/classifiers/randomisation.hpp"
 
 #include <libsvm/svm.h>
 
@@ -203,6 +204,28 @@ int OneVsOneSvm::libsvm_predict(const Eigen::VectorXd& x, std::vector<double>* d
   const double label = svm_predict_values(model.get(), nodes.data(), values.data());
   if (decision_values) *decision_values = values;
   return static_cast<int>(label);
+}
+
+OneVsOneSvm OneVsOneSvm::with_permuted_coefficients(std::uint64_t seed) const {
+  const int K = classes_;
+  std::vector<int> start(K, 0);
+  for (int q = 1; q < K; ++q) start[q] = start[q - 1] + count_[q - 1];
+  OneVsOneSvm out = *this;
+  // The pair (a, b), a < b, holds coef(b-1, SVs of a) and coef(a, SVs of b)
+  // (libsvm's layout, as in pairwise()); the pairs partition coef_.
+  for (int a = 0; a < K; ++a)
+    for (int b = a + 1; b < K; ++b) {
+      std::vector<std::pair<int, int>> cells;
+      for (int k = 0; k < count_[a]; ++k) cells.emplace_back(b - 1, start[a] + k);
+      for (int k = 0; k < count_[b]; ++k) cells.emplace_back(a, start[b] + k);
+      const std::vector<long> p = seeded_permutation(static_cast<long>(cells.size()),
+                                                     randomisation_seed(seed, 0, pair_index(a, b, K)));
+      for (size_t i = 0; i < cells.size(); ++i) {
+        const auto& from = cells[static_cast<size_t>(p[i])];
+        out.coef_(cells[i].first, cells[i].second) = coef_(from.first, from.second);
+      }
+    }
+  return out;
 }
 
 }  // namespace pixelwise

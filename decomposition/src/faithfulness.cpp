@@ -143,7 +143,15 @@ double pearson_correlation(const std::vector<double>& a, const std::vector<doubl
     saa += (a[i] - ma) * (a[i] - ma);
     sbb += (b[i] - mb) * (b[i] - mb);
   }
-  if (!(saa > 0) || !(sbb > 0)) return kNaN;
+  // A list whose spread is within rounding of its values is constant: its
+  // correlation is undefined, not the correlation of rounding noise (scores
+  // summed in another order would give another one).
+  auto flat = [n](const std::vector<double>& v, double ss) {
+    double largest = 0;
+    for (double x : v) largest = std::max(largest, std::abs(x));
+    return !(ss > 0) || std::sqrt(ss / static_cast<double>(n)) <= 1e-12 * largest;
+  };
+  if (flat(a, saa) || flat(b, sbb)) return kNaN;
   return std::clamp(sab / std::sqrt(saa * sbb), -1.0, 1.0);
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "bindings.hpp"
+#include "pixelwise/decomposition/similarity.hpp"
 #include "pixelwise/common/errors.hpp"
 #include "convert.hpp"
 #include "pixelwise/decomposition/baselines.hpp"
@@ -678,6 +679,19 @@ void bind_evaluation(py::module_& m) {
           "scores",
           [](const ExplainableModel& x, const ImageLike& image) { return predict_one(x, image); },
           py::arg("image"), "all class scores of one image (as the model reads it: colour for a colour model)")
+      .def_property_readonly(
+          "randomisation_stages", &ExplainableModel::randomisation_stages,
+          "The model randomisation test of the sanity checks (Adebayo et al. 2018; docs/evaluation.md \"Sanity\n"
+          "checks\"): the model's stages, top first (BoW: the classifier, the vocabulary, the descriptor PCA where\n"
+          "present; networks: the affine layers from the output). ValueError for a model without randomisation.")
+      .def(
+          "randomised",
+          [](const ExplainableModel& x, int stages, std::uint64_t seed) {
+            return std::shared_ptr<ExplainableModel>(x.randomised(stages, seed));
+          },
+          py::arg("stages"), py::kw_only(), py::arg("seed") = 1,
+          "A new Model whose first `stages` stages (1 .. len(randomisation_stages)) are randomised, cumulatively:\n"
+          "their trained parameters permuted, seeded by `seed` (the same seed gives the same model).")
       .def("__repr__", [](const ExplainableModel& x) {
         return "<pixelwise.Model: " + x.kind() + " '" + x.source() + "', " + std::to_string(x.classes()) + " classes>";
       });
@@ -754,9 +768,16 @@ void bind_evaluation(py::module_& m) {
          const OptionalStr& pixel_rule, int jobs, int batch, int threads, const OptionalCallable& progress,
          int correlation_subsets, double correlation_fraction, int sensitivity_n_subsets, int sensitivity_n_points,
          double sensitivity_n_max_fraction, const std::optional<std::vector<long>>& sensitivity_n_sizes,
-         int infidelity_samples, double infidelity_sigma, int max_sensitivity_samples, double max_sensitivity_radius) {
+         int infidelity_samples, double infidelity_sigma, int max_sensitivity_samples, double max_sensitivity_radius,
+         std::uint64_t mprt_seed, double top_k, const py::object& randomised_model) {
         const std::shared_ptr<const ExplainableModel> x = explainable_arg(model);
         if (!x) throw py::type_error("model: expected a pixelwise Model, BowModel, NetworkModel or PipelineModel");
+        std::shared_ptr<const ExplainableModel> randomised_labels;
+        if (!randomised_model.is_none()) {
+          randomised_labels = explainable_arg(randomised_model);
+          if (!randomised_labels)
+            throw py::type_error("randomised_model: expected a pixelwise Model, BowModel or NetworkModel");
+        }
         EvaluationOptions o;
         o.methods.clear();
         for (const std::string& name : methods) o.methods.push_back(parse_enum<ExplainMethod>(name, "method", "methods"));
@@ -802,6 +823,9 @@ void bind_evaluation(py::module_& m) {
         o.infidelity.sigma = infidelity_sigma;
         o.max_sensitivity.samples = max_sensitivity_samples;
         o.max_sensitivity.radius = max_sensitivity_radius;
+        o.mprt_seed = mprt_seed;
+        o.top_k = top_k;
+        o.randomised_labels = randomised_labels.get();
         o.validate();
         const std::string spec = data.string();
         const LongCall call(progress);
@@ -828,11 +852,14 @@ void bind_evaluation(py::module_& m) {
       py::arg("correlation_fraction") = 0.1, py::arg("sensitivity_n_subsets") = 50, py::arg("sensitivity_n_points") = 10,
       py::arg("sensitivity_n_max_fraction") = 0.8, py::arg("sensitivity_n_sizes") = py::none(),
       py::arg("infidelity_samples") = 100, py::arg("infidelity_sigma") = 0.1, py::arg("max_sensitivity_samples") = 10,
-      py::arg("max_sensitivity_radius") = 0.02,
+      py::arg("max_sensitivity_radius") = 0.02, py::arg("mprt_seed") = 1, py::arg("top_k") = kDefaultTopK,
+      py::arg("randomised_model") = py::none(),
       "`pixelwise evaluate` from Python: every method on every image of the data set `data` (a spec as the\n"
       "CLI's --data), scored by the metrics (default: aopc, lerf, pixel-flipping, mass, rank, pointing,\n"
       "conservation, sparseness, complexity; more: faithfulness-correlation, sensitivity-n, infidelity,\n"
-      "max-sensitivity). Returns the evaluation JSON (the CLI's evaluation.json without settings.command) as a\n"
+      "max-sensitivity, and the sanity checks mprt and data-randomisation, with mprt_seed, top_k and the\n"
+      "randomised_model trained on permuted labels). Returns the evaluation JSON (the CLI's evaluation.json\n"
+      "without settings.command) as a\n"
       "dict. The keywords are the CLI's flags; progress(done, total) is called before and after the run.");
   // ------------------------------------------------------------ SpRAy
   const SprayOptions spray_defaults;
@@ -1350,6 +1377,80 @@ void bind_evaluation(py::module_& m) {
       py::arg("relevance"), py::arg("mask"),
       "Localisation of a heatmap against a ground-truth mask (docs/design.md 5): relevance mass accuracy (NaN when\n"
       "no pixel is positive), relevance rank accuracy, pointing game, and the chance level mask_fraction.");
+  // ------------------------------------------------------------ sanity checks
+  m.def(
+      "heatmap_similarity",
+      [](const ArrayLike& a, const ArrayLike& b, double top_k) {
+        const RowMatrixXd x = matrix_arg(a, "a"), y = matrix_arg(b, "b");
+        if (x.rows() != y.rows() || x.cols() != y.cols())
+          throw py::value_error("heatmap_similarity: a is " + std::to_string(x.rows()) + " x " + std::to_string(x.cols()) +
+                                ", b is " + std::to_string(y.rows()) + " x " + std::to_string(y.cols()) +
+                                "; the heatmaps must have one size");
+        nlohmann::json j = heatmap_similarity(x, y, top_k);
+        j["chance"] = similarity_chance(x.size(), top_k);
+        return py::dict(from_json(j));
+      },
+      py::arg("a"), py::arg("b"), py::kw_only(), py::arg("top_k") = kDefaultTopK,
+      "How similar two heatmaps (2-D arrays of one size) are, as the sanity checks measure it (Adebayo et al.\n"
+      "2018; docs/evaluation.md \"Sanity checks\"): {spearman (rank correlation of R, average ranks for ties;\n"
+      "None for a constant map), spearman_abs (of |R|), ssim (of the maps divided by their max |R|, Gaussian\n"
+      "window sigma 1.5, data range 2), top_k_intersection (share of the top-k pixels by |R| in common; k =\n"
+      "round(top_k * pixels), top_k a fraction in (0, 1]), top_k (k), chance (the chance levels)}.");
+  m.def(
+      "mprt",
+      [](const ModelLike& model, const ImageLike& image, const std::string& method, std::uint64_t seed,
+         const TargetLike& target, double top_k, long image_index, std::uint64_t method_seed) {
+        const std::shared_ptr<const ExplainableModel> x = explainable_arg(model);
+        if (!x) throw py::type_error("model: expected a pixelwise Model, BowModel or NetworkModel");
+        const ExplainMethod m = parse_enum<ExplainMethod>(method, "explanation method", "method");
+        top_k_pixels(top_k, 1);  // a ValueError naming a bad fraction before any work
+        const std::vector<std::string> stages = x->randomisation_stages();
+        cv::Mat exact;
+        const ImageSample s = image_arg(image, "image", &exact, reading_of(*x));
+        const cv::Mat& input = !exact.empty() && x->kind() == "network" ? exact : x->input(s);
+        int c = explain_target(*x, target);
+        ExplainSettings settings;
+        settings.seed = method_seed;
+        const std::uint64_t per_image = image_seed(method_seed, image_index);
+        py::dict out;
+        py::list per_stage;
+        {
+          Explanation original;
+          std::vector<Explanation> randomised;
+          {
+            py::gil_scoped_release release;
+            original = explain_with(*x, input, c, m, settings, per_image, s.source);
+            c = original.class_index;  // every stage explains the model's decision
+            for (int k = 1; k <= static_cast<int>(stages.size()); ++k)
+              randomised.push_back(explain_with(*x->randomised(k, seed), input, c, m, settings, per_image, s.source));
+          }
+          for (size_t k = 0; k < randomised.size(); ++k) {
+            py::dict d(from_json(nlohmann::json(heatmap_similarity(original.pixels, randomised[k].pixels, top_k))));
+            d["stage"] = stages[k];
+            d["score"] = randomised[k].score;
+            d["heatmap"] = owned_array(RowMatrixXd(randomised[k].pixels));
+            per_stage.append(d);
+          }
+          out["heatmap"] = owned_array(RowMatrixXd(original.pixels));
+          out["score"] = original.score;
+        }
+        out["method"] = method;
+        out["class_index"] = c;
+        out["seed"] = seed;
+        out["top_k"] = top_k;
+        out["stages"] = per_stage;
+        out["chance"] = from_json(similarity_chance(static_cast<long>(input.rows) * input.cols, top_k));
+        return out;
+      },
+      py::arg("model"), py::arg("image"), py::kw_only(), py::arg("method") = "lrp", py::arg("seed") = 1,
+      py::arg("target") = py::none(), py::arg("top_k") = kDefaultTopK, py::arg("image_index") = 0,
+      py::arg("method_seed") = 1,
+      "The model parameter randomisation test (cascading; Adebayo et al. 2018, 3.1; docs/evaluation.md \"Sanity\n"
+      "checks\") on one image: `method` explains class `target` (None: the predicted class) on the model and on\n"
+      "the models with their first 1, 2, ... stages randomised (Model.randomised(k, seed=seed)), always the\n"
+      "model's class. Returns {method, class_index, score, heatmap (the model's map), seed, top_k, chance,\n"
+      "stages: [{stage, spearman, spearman_abs, ssim, top_k_intersection, top_k, score, heatmap}]}. The random\n"
+      "method (seeded by image_seed(method_seed, image_index)) scores similarity 1 at every stage: it fails.");
   m.def(
       "summarise",
       [](const std::vector<double>& values) { return py::dict(from_json(nlohmann::json(summarise(values)))); },

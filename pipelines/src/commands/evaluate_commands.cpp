@@ -1,4 +1,5 @@
 // `pixelwise evaluate` and `merge-evaluations` (evaluation/evaluate.hpp).
+#include <algorithm>
 #include <filesystem>
 #include <cmath>
 #include <iomanip>
@@ -41,6 +42,11 @@ struct EvaluateRequest {
   SensitivityNOptions sensitivity_n;
   InfidelityOptions infidelity;
   MaxSensitivityOptions max_sensitivity;
+  // Sanity checks (docs/evaluation.md "Sanity checks").
+  std::uint64_t mprt_seed = 1;
+  double top_k = kDefaultTopK;   ///< fraction of the pixels
+  std::string randomised_model;  ///< data-randomisation: the model trained on permuted labels
+  bool mprt_seed_given = false, top_k_given = false;
   bool quiet = false;
 };
 
@@ -135,6 +141,19 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   if (request.class_choice.empty())
     throw std::invalid_argument("--class \"\": empty; give predicted, label, a class name or an index");
   options.report_images = request.report_images;
+  options.mprt_seed = request.mprt_seed;
+  options.top_k = request.top_k;
+  const bool data_randomisation =
+      std::find(options.metrics.begin(), options.metrics.end(), "data-randomisation") != options.metrics.end();
+  if (data_randomisation && request.randomised_model.empty())
+    throw std::invalid_argument("--metrics data-randomisation needs --randomised-model DIR (a model trained with "
+                                "train --permute-labels)");
+  if (!data_randomisation && !request.randomised_model.empty())
+    throw std::invalid_argument("--randomised-model is used by --metrics data-randomisation only");
+  const bool mprt = std::find(options.metrics.begin(), options.metrics.end(), "mprt") != options.metrics.end();
+  if (request.mprt_seed_given && !mprt) throw std::invalid_argument("--mprt-seed is used by --metrics mprt only");
+  if (request.top_k_given && !mprt && !data_randomisation)
+    throw std::invalid_argument("--top-k is used by --metrics mprt and data-randomisation only");
   if (!request.shard.empty()) options.shard = Shard::parse(request.shard);
   if (request.jobs < 0) throw std::invalid_argument("--jobs " + std::to_string(request.jobs) + ": must be 0 (all cores) or more");
   options.validate();
@@ -144,13 +163,18 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
 }
 
 int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream* log) {
-  const EvaluationOptions options = evaluation_options(request);
+  EvaluationOptions options = evaluation_options(request);
   const fs::path target(request.out);
   if (fs::exists(target) && !(fs::is_directory(target) && (fs::is_empty(target) || fs::exists(target / "evaluation.json"))))
     throw std::runtime_error(request.out + ": exists and is not an evaluation folder; refusing to write into it");
 
   FolderLock lock(request.out);  // one writer per folder (docs/errors.md, "Concurrent writers")
   const auto model = load_explainable_model(request.model);
+  std::unique_ptr<ExplainableModel> randomised_labels;
+  if (!request.randomised_model.empty()) {
+    randomised_labels = load_explainable_model(request.randomised_model);
+    options.randomised_labels = randomised_labels.get();
+  }
   if (options.method_settings.pixel_rule && model->kind() != "bow")
     throw std::runtime_error("--pixel-rule applies to BoW models only; " + request.model + " is a " + model->kind() +
                              " model");
@@ -161,7 +185,9 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   nlohmann::json result = evaluate(*model, data, options, &shown, request.quiet ? nullptr : log);
   result["settings"]["command"] = {{"model", request.model}, {"data", request.data}, {"methods", request.methods},
                                    {"metrics", request.metrics}, {"foreground", request.foreground},
-                                   {"pixel_rule", request.pixel_rule.empty() ? nlohmann::json() : nlohmann::json(request.pixel_rule)}};
+                                   {"pixel_rule", request.pixel_rule.empty() ? nlohmann::json() : nlohmann::json(request.pixel_rule)},
+                                   {"randomised_model", request.randomised_model.empty() ? nlohmann::json()
+                                                                                         : nlohmann::json(request.randomised_model)}};
   // Everything is computed before the first file is written.
   const ReportFiles files = render_report(result, shown);
   fs::create_directories(target / "report");
@@ -206,6 +232,17 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
       out << "\n";
     }
   }
+  for (const ExplainMethod method : options.methods) {
+    const nlohmann::json& s = result["summary"][name_of(method)];
+    if (s.contains("mprt")) {
+      out << "mprt " << name_of(method) << ": Spearman by stage";
+      for (const auto& stage : s["mprt"]) out << " " << format_summary(stage["spearman"]);
+      out << "\n";
+    }
+    if (s.contains("data_randomisation"))
+      out << "data randomisation " << name_of(method) << ": Spearman " << format_summary(s["data_randomisation"]["spearman"])
+          << ", SSIM " << format_summary(s["data_randomisation"]["ssim"]) << "\n";
+  }
   out << "results: " << (target / "evaluation.json").string() << ", report: " << (target / "report" / "index.html").string()
       << "\n";
   return 0;
@@ -225,7 +262,8 @@ Command add_evaluate_command(CLI::App& app) {
   cmd->add_option("--methods", r->methods, "comma-separated: lrp, taylor, sensitivity, occlusion, random");
   cmd->add_option("--metrics", r->metrics,
                   "comma-separated: aopc (MoRF), lerf, pixel-flipping, mass, rank, pointing, conservation, sparseness, "
-                  "complexity (the default), faithfulness-correlation, sensitivity-n, infidelity, max-sensitivity");
+                  "complexity (the default), faithfulness-correlation, sensitivity-n, infidelity, max-sensitivity, "
+                  "and the sanity checks mprt, data-randomisation");
   cmd->add_option("--class", r->class_choice,
                   "explained class: predicted (default), label (each image's own) or a class name/index");
   cmd->add_option("--label", r->only_label, "evaluate only the images of this label");
@@ -266,9 +304,19 @@ Command add_evaluate_command(CLI::App& app) {
                   "max-sensitivity: noisy inputs re-explained per image (default 10)");
   cmd->add_option("--max-sensitivity-radius", r->max_sensitivity.radius,
                   "max-sensitivity: the noise is uniform in [-r, r] per value (default 0.02)");
+  auto* mprt_seed = cmd->add_option("--mprt-seed", r->mprt_seed,
+                  "metric mprt: seed of the model randomisation (trained parameters permuted, cascading from the top; "
+                  "default 1)");
+  auto* top_k = cmd->add_option("--top-k", r->top_k,
+                  "metrics mprt and data-randomisation: k of the top-k intersection as a fraction of the pixels, in "
+                  "(0, 1] (default 0.1)");
+  cmd->add_option("--randomised-model", r->randomised_model,
+                  "metric data-randomisation: the model trained on permuted labels (train --permute-labels), same classes");
   cmd->add_flag("--quiet", r->quiet, "no progress lines");
   cmd->add_option("--shard", r->shard, "evaluate only shard K of N of the images (K/N); combine with merge-evaluations");
-  return {cmd, [r] {
+  return {cmd, [r, mprt_seed, top_k] {
+            r->mprt_seed_given = mprt_seed->count() > 0;
+            r->top_k_given = top_k->count() > 0;
             try {
               return run_evaluate(*r, std::cout, &std::cerr);
             } catch (const UsageError&) {

@@ -4,11 +4,13 @@
 #include <memory>
 #include <set>
 
+#include "pixelwise/common/errors.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
+#include "pixelwise/pipelines/model/model_randomisation.hpp"
 
 namespace pixelwise {
 namespace {
@@ -83,6 +85,8 @@ struct ModelArguments {
   std::string config, data, out, model;
   std::vector<std::string> images;
   bool quiet = false, json = false;
+  bool permute_labels = false;     ///< train: the data randomisation test (Adebayo et al. 2018, 3.2)
+  std::uint64_t label_seed = 1;
 };
 
 }  // namespace
@@ -95,12 +99,24 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--data", a->data, "data set: fashion-mnist:SPLIT[:LIMIT] or a folder of class sub-folders")->required();
   cmd->add_option("--out", a->out, "model directory to write")->required();
   cmd->add_flag("--quiet", a->quiet, "no progress lines");
-  return {cmd, [a] {
+  cmd->add_flag("--permute-labels", a->permute_labels,
+                "train on the labels permuted among the images (seeded by --label-seed): the model of the data "
+                "randomisation sanity check (evaluate --metrics data-randomisation --randomised-model)");
+  auto* label_seed = cmd->add_option("--label-seed", a->label_seed, "seed of --permute-labels (default 1)");
+  return {cmd, [a, label_seed] {
+            if (label_seed->count() > 0 && !a->permute_labels)
+              throw UsageError("--label-seed applies to --permute-labels only");
             const PipelineConfig config = PipelineConfig::load(a->config);
             // Refused before training, not after (docs/errors.md, "What is checked up front").
             check_folder_replaceable(a->out, kManifestFile, "pixelwise model directory");
-            const Dataset dataset = load_dataset(a->data, config.input.oversize);
-            const BowModel model = BowModel::train(config, dataset, a->quiet ? nullptr : &std::cerr);
+            Dataset dataset = load_dataset(a->data, config.input.oversize);
+            long changed = 0;
+            if (a->permute_labels) dataset = with_permuted_labels(dataset, a->label_seed, &changed);
+            BowModel model = BowModel::train(config, dataset, a->quiet ? nullptr : &std::cerr);
+            if (a->permute_labels)
+              model.training_info["permuted_labels"] = {
+                  {"seed", a->label_seed}, {"changed", changed}, {"images", dataset.images.size()},
+                  {"note", "labels permuted among the training images (data randomisation test, Adebayo et al. 2018)"}};
             model.save(a->out);
             if (!a->quiet) std::cerr << "model written to " << a->out << "\n";
             return 0;

@@ -3,6 +3,7 @@
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/manifest_file.hpp"
 #include "pixelwise/pipelines/commands/commands.hpp"
+#include "pixelwise/pipelines/model/model_randomisation.hpp"
 #include "pixelwise/pipelines/model/network_training.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
 
@@ -43,6 +44,9 @@ struct NetworkTrainRequest {
   int epochs = 20, batch_size = 32;
   double learning_rate = 1e-3, momentum = 0.9, weight_decay = 0;
   std::uint64_t seed = 1;
+  bool permute_labels = false;   ///< the data randomisation test (Adebayo et al. 2018, 3.2)
+  std::uint64_t label_seed = 1;
+  bool label_seed_given = false;
   bool quiet = false;
 };
 
@@ -63,6 +67,8 @@ int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std
   config.training.momentum = request.momentum;
   config.training.weight_decay = request.weight_decay;
   config.training.seed = request.seed;
+  if (request.label_seed_given && !request.permute_labels)
+    throw UsageError("--label-seed applies to --permute-labels only");
   try {
     config.training.validate();
   } catch (const std::invalid_argument& e) {
@@ -71,7 +77,9 @@ int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std
   // Every input is read, and the model directory checked, before training
   // starts, so that a bad test set or --out fails early.
   check_folder_replaceable(request.out, kManifestFile, "pixelwise model directory");
-  const Dataset train = load_network_dataset(request.data);
+  Dataset train = load_network_dataset(request.data);
+  long changed = 0;
+  if (request.permute_labels) train = with_permuted_labels(train, request.label_seed, &changed);
   Dataset test;
   if (!request.test_data.empty()) {
     test = load_network_dataset(request.test_data);
@@ -79,6 +87,10 @@ int run_network_train(const NetworkTrainRequest& request, std::ostream& out, std
       throw std::runtime_error(request.test_data + ": its classes differ from those of " + request.data);
   }
   NetworkModel model = train_network_model(train, config, request.quiet ? nullptr : log);
+  if (request.permute_labels)
+    model.training_info["permuted_labels"] = {
+        {"seed", request.label_seed}, {"changed", changed}, {"images", train.images.size()},
+        {"note", "labels permuted among the training images (data randomisation test, Adebayo et al. 2018)"}};
   out << "training accuracy " << std::fixed << std::setprecision(4)
       << model.training_info["training_accuracy"].get<double>() << " on " << train.images.size() << " images of "
       << request.data << "\n";
@@ -113,8 +125,15 @@ Command add_train_network_command(CLI::App& app) {
   cmd->add_option("--momentum", r->momentum, "sgd momentum (default 0.9)");
   cmd->add_option("--weight-decay", r->weight_decay, "L2 penalty on the weights (default 0)");
   cmd->add_option("--seed", r->seed, "seed of the initial weights and the batch order (default 1)");
+  cmd->add_flag("--permute-labels", r->permute_labels,
+                "train on the labels permuted among the images (seeded by --label-seed): the model of the data "
+                "randomisation sanity check (evaluate --metrics data-randomisation --randomised-model)");
+  auto* label_seed = cmd->add_option("--label-seed", r->label_seed, "seed of --permute-labels (default 1)");
   cmd->add_flag("--quiet", r->quiet, "no progress lines");
-  return {cmd, [r] { return run_network_train(*r, std::cout, &std::cerr); }};
+  return {cmd, [r, label_seed] {
+            r->label_seed_given = label_seed->count() > 0;
+            return run_network_train(*r, std::cout, &std::cerr);
+          }};
 }
 
 }  // namespace pixelwise

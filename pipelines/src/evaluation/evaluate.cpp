@@ -19,6 +19,7 @@
 #include "pixelwise/pipelines/io/heatmap.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 #include "pixelwise/pipelines/evaluation/report.hpp"
+#include "pixelwise/decomposition/similarity.hpp"
 
 namespace fs = std::filesystem;
 
@@ -50,7 +51,8 @@ nlohmann::json perturbation_json(const PerturbationOptions& o) {
 const std::vector<std::string>& known_metrics() {
   static const std::vector<std::string> metrics{"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "conservation",
                                                 "faithfulness-correlation", "sensitivity-n", "infidelity",
-                                                "max-sensitivity", "sparseness", "complexity"};
+                                                "max-sensitivity", "sparseness", "complexity", "mprt",
+                                                "data-randomisation"};
   return metrics;
 }
 
@@ -78,6 +80,9 @@ void EvaluationOptions::validate() const {
   if (report_images < 0) throw std::invalid_argument("evaluate: report_images must not be negative");
   if (jobs < 0) throw std::invalid_argument("evaluate: jobs must be 0 (all cores) or more");
   batching.validate();
+  if (!(top_k > 0 && top_k <= 1))
+    throw std::invalid_argument("evaluate: top-k " + std::to_string(top_k) +
+                                ": must be a fraction of the pixels in (0, 1] (e.g. 0.1 for the top 10 %)");
 }
 
 namespace {
@@ -225,6 +230,32 @@ void check_run(const ExplainableModel& model, const MaskedDataset& data, const E
   if (data.data.classes != names)
     throw std::runtime_error(data.data.spec + ": its classes (" + join(data.data.classes) + ") differ from the model's (" +
                              join(names) + ")");
+  // Sanity checks (docs/evaluation.md "Sanity checks"): a model without
+  // randomisation, or a randomised-label model of other classes, is refused
+  // before any image is explained.
+  if (wants(options, "mprt")) model.randomisation_stages();
+  if (wants(options, "data-randomisation") && !options.randomised_labels)
+    throw std::invalid_argument("evaluate: metric data-randomisation needs the model trained on permuted labels "
+                                "(--randomised-model DIR, Python randomised_model=; made by train --permute-labels)");
+  if (!wants(options, "data-randomisation") && options.randomised_labels)
+    throw std::invalid_argument("evaluate: a randomised-label model (--randomised-model) is used by the metric "
+                                "data-randomisation only; add it to the metrics");
+  if (const ExplainableModel* other = options.randomised_labels) {
+    if (other->class_names() != names)
+      throw std::runtime_error(other->source() + ": the randomised-label model's classes (" + join(other->class_names()) +
+                               ") differ from the model's (" + join(names) + "); data randomisation compares the "
+                               "explanations of the same class");
+    if (other->kind() != model.kind())
+      throw std::runtime_error(other->source() + ": the randomised-label model is a " + other->kind() +
+                               " model, the model a " + model.kind() + " model");
+    const std::vector<ExplainMethod> offered = other->methods();
+    for (const ExplainMethod m : options.methods) {
+      if (std::find(offered.begin(), offered.end(), m) == offered.end())
+        throw std::invalid_argument("evaluate: method \"" + name_of(m) + "\" does not apply to the randomised-label model " +
+                                    other->source() + " (it has: " + names_of(offered) + ")");
+      other->check(m, options.method_settings);
+    }
+  }
 }
 
 // The class explained in an image under --class.
@@ -293,7 +324,7 @@ nlohmann::json method_names(const std::vector<ExplainMethod>& methods) {
 }
 
 nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& data, const EvaluationOptions& options,
-                            long evaluated, const nlohmann::json& execution) {
+                            long evaluated, const nlohmann::json& execution, const std::vector<std::string>& stages) {
   const OcclusionOptions& occlusion = options.method_settings.occlusion;
   nlohmann::json settings = {
       {"model", model.describe()},
@@ -339,6 +370,18 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
     settings["max_sensitivity"] = {{"samples", options.max_sensitivity.samples}, {"radius", options.max_sensitivity.radius},
                                    {"noise", "uniform in [-radius, radius] per value, x + noise clipped to [0, 1]"},
                                    {"seed", "image_seed(perturbation seed, index)"}};
+  if (wants(options, "mprt") || wants(options, "data-randomisation")) {
+    nlohmann::json sanity = {{"top_k", options.top_k},
+                             {"similarity", "spearman, spearman_abs, ssim (maps / max |R|, Gaussian window sigma 1.5, "
+                                            "data range 2), top_k_intersection (k = round(top_k * pixels))"},
+                             {"class", "every method explains the original model's class on every model"}};
+    if (wants(options, "mprt"))
+      sanity["mprt"] = {{"seed", options.mprt_seed}, {"stages", stages},
+                        {"randomisation", "cascading from the top, trained parameters permuted (docs/evaluation.md)"}};
+    if (options.randomised_labels)
+      sanity["data_randomisation"] = {{"model", options.randomised_labels->describe()}};
+    settings["sanity_checks"] = sanity;
+  }
   if (occlusion.patch <= 0) settings["occlusion"]["patch"] = "auto (a quarter of the shorter side)";
   if (occlusion.stride <= 0) settings["occlusion"]["stride"] = "auto (half the patch)";
   return settings;
@@ -364,6 +407,15 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
   ExplainSettings method_settings = options.method_settings;
   method_settings.occlusion.batching = batching;
 
+  // The randomised models of the model randomisation test, stage 1 .. S
+  // (cumulative), made once and shared read-only by the threads.
+  std::vector<std::string> stages;
+  std::vector<std::unique_ptr<ExplainableModel>> randomised;
+  if (wants(options, "mprt")) {
+    stages = model.randomisation_stages();
+    for (int s = 1; s <= static_cast<int>(stages.size()); ++s) randomised.push_back(model.randomised(s, options.mprt_seed));
+  }
+
   const long kept = shown ? std::min<long>(count, std::max(0, options.report_images)) : 0;
   std::vector<nlohmann::json> records(count);
   std::vector<ReportImage> views(kept);
@@ -380,7 +432,7 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
     const std::uint64_t noise_seed = image_seed(perturbation.seed, i);
     nlohmann::json record = image_record(model, sample, i, e.predicted, c, e.scores[c], mask, noise_seed);
     const bool keep = position < kept;  // the report shows the first images, whatever the threads
-    ReportImage view{sample.name, sample.gray, mask, {}};
+    ReportImage view{sample.name, sample.gray, mask, {}, {}, {}};
     nlohmann::json per_method = nlohmann::json::object();
     std::ostringstream line;
     for (size_t k = 0; k < options.methods.size(); ++k) {
@@ -388,6 +440,29 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
       Explanation& r = e.results[k];
       per_method[name_of(method)] = measure(model, *e.input, r, mask, options, perturbation, noise_seed,
                                             method_settings, e.seed, sample.source);
+      // Sanity checks: the same method, class and seed on the randomised models.
+      if (!randomised.empty()) {
+        nlohmann::json curve = nlohmann::json::array();
+        std::vector<RowMatrixXd> maps;
+        for (size_t s = 0; s < randomised.size(); ++s) {
+          const Explanation x = explain_with(*randomised[s], *e.input, c, method, method_settings, e.seed, sample.source);
+          nlohmann::json similarity = heatmap_similarity(r.pixels, x.pixels, options.top_k);
+          similarity["stage"] = stages[s];
+          similarity["score"] = x.score;
+          curve.push_back(std::move(similarity));
+          if (keep) maps.push_back(x.pixels);
+        }
+        per_method[name_of(method)]["mprt"] = std::move(curve);
+        if (keep) view.mprt.push_back(std::move(maps));
+      }
+      if (options.randomised_labels) {
+        const Explanation x = explain_with(*options.randomised_labels, *e.input, c, method, method_settings, e.seed,
+                                           sample.source);
+        nlohmann::json similarity = heatmap_similarity(r.pixels, x.pixels, options.top_k);
+        similarity["score"] = x.score;
+        per_method[name_of(method)]["data_randomisation"] = std::move(similarity);
+        if (keep) view.data_randomisation.push_back(x.pixels);
+      }
       line << "  " << name_of(method) << " " << std::setprecision(3) << r.seconds << " s";
       if (keep) view.results.push_back(std::move(r));
     }
@@ -408,7 +483,7 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
                                     {"batch", batching.batch}, {"model_concurrent", model.concurrent()}};
   return {{"format", "pixelwise-evaluation"},
           {"version", 1},
-          {"settings", run_settings(model, data, options, count, execution)},
+          {"settings", run_settings(model, data, options, count, execution, stages)},
           {"summary", summarise_evaluation_images(images, method_names(options.methods).get<std::vector<std::string>>(),
                                                   options.metrics)},
           {"chance", chance_of_evaluation_images(images)},

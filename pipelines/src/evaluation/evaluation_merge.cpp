@@ -60,6 +60,23 @@ nlohmann::json sensitivity_n_curve(const std::vector<const nlohmann::json*>& cur
   return {{"sizes", sizes}, {"fractions", fraction}, {"mean", mean}, {"ci95", ci95}, {"count", count}};
 }
 
+// The similarity measures of the sanity checks (similarity.hpp), one name each.
+const std::vector<std::string>& similarity_measures() {
+  static const std::vector<std::string> names{"spearman", "spearman_abs", "ssim", "top_k_intersection"};
+  return names;
+}
+
+// Per measure the Summary of a list of similarity records.
+nlohmann::json similarity_summary(const std::vector<const nlohmann::json*>& records) {
+  nlohmann::json s = nlohmann::json::object();
+  for (const auto& measure : similarity_measures()) {
+    std::vector<double> values;
+    for (const nlohmann::json* r : records) values.push_back(number_or_nan(r->at(measure)));
+    s[measure] = summarise(values);
+  }
+  return s;
+}
+
 }  // namespace
 
 nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
@@ -71,6 +88,9 @@ nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const s
     std::map<std::string, std::vector<std::vector<double>>> curves;  // scores f(x^(k)) per image
     std::vector<ConservationRecord> accounts;
     std::vector<const nlohmann::json*> sensitivity_n;  // per image {sizes, pixels, correlations}
+    std::vector<std::vector<const nlohmann::json*>> mprt;  // per stage, the images' similarity records
+    std::vector<std::string> stage_names;
+    std::vector<const nlohmann::json*> data_randomisation;
     for (const auto& image : images) {
       if (!image.contains("methods") || !image["methods"].contains(method)) continue;
       const nlohmann::json& m = image["methods"][method];
@@ -83,6 +103,15 @@ nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const s
         for (const auto& [metric, curve] : m["curves"].items())
           curves[metric].push_back(curve.at("scores").get<std::vector<double>>());
       if (m.contains("account")) accounts.push_back(account_of(m["account"]));
+      if (m.contains("mprt"))
+        for (size_t s = 0; s < m["mprt"].size(); ++s) {
+          if (mprt.size() <= s) {
+            mprt.emplace_back();
+            stage_names.push_back(m["mprt"][s].at("stage").get<std::string>());
+          }
+          mprt[s].push_back(&m["mprt"][s]);
+        }
+      if (m.contains("data_randomisation")) data_randomisation.push_back(&m["data_randomisation"]);
     }
     nlohmann::json s = nlohmann::json::object();
     for (const auto& [metric, list] : values) s[metric] = summarise(list);
@@ -103,18 +132,47 @@ nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const s
     s["mean_drop_curves"] = mean_curves;
     if (!sensitivity_n.empty()) s["sensitivity-n"] = sensitivity_n_curve(sensitivity_n);
     if (conservation && !accounts.empty()) s["conservation"] = conservation_statistics(accounts);
+    // The MPRT similarity curve: per cumulative randomisation stage the
+    // summary of every similarity measure over the images (Adebayo et al. 2018, 3.1).
+    if (!mprt.empty()) {
+      nlohmann::json curve = nlohmann::json::array();
+      for (size_t k = 0; k < mprt.size(); ++k) {
+        nlohmann::json stage = similarity_summary(mprt[k]);
+        stage["stage"] = stage_names[k];
+        curve.push_back(std::move(stage));
+      }
+      s["mprt"] = std::move(curve);
+    }
+    if (!data_randomisation.empty()) s["data_randomisation"] = similarity_summary(data_randomisation);
     summary[method] = s;
   }
   return summary;
 }
 
 nlohmann::json chance_of_evaluation_images(const nlohmann::json& images) {
-  std::vector<double> fractions;
-  for (const auto& image : images)
+  std::vector<double> fractions, top_k;  // k / N of the images with a similarity record
+  for (const auto& image : images) {
     if (image.contains("mask_fraction")) fractions.push_back(image["mask_fraction"].get<double>());
-  return {{"mask_fraction", summarise(fractions)},
-          {"note", "a heatmap independent of the mask scores the mask fraction on average in "
-                   "relevance mass accuracy, rank accuracy and the pointing game"}};
+    if (!image.contains("methods")) continue;
+    for (const auto& [method, m] : image["methods"].items()) {
+      const nlohmann::json* record = m.contains("mprt") && !m["mprt"].empty() ? &m["mprt"][0]
+                                     : m.contains("data_randomisation")       ? &m["data_randomisation"]
+                                                                              : nullptr;
+      if (!record) continue;
+      const auto size = image.at("size").get<std::vector<long>>();
+      top_k.push_back(record->at("top_k").get<double>() / static_cast<double>(size.at(0) * size.at(1)));
+      break;
+    }
+  }
+  nlohmann::json chance = {{"mask_fraction", summarise(fractions)},
+                           {"note", "a heatmap independent of the mask scores the mask fraction on average in "
+                                    "relevance mass accuracy, rank accuracy and the pointing game"}};
+  if (!top_k.empty())
+    chance["similarity"] = {{"spearman", 0.0}, {"spearman_abs", 0.0}, {"ssim", 0.0},
+                            {"top_k_intersection", summarise(top_k)},
+                            {"note", "two unrelated heatmaps: Spearman correlations 0, SSIM about 0, top-k "
+                                     "intersection k / N (docs/evaluation.md, \"Sanity checks\")"}};
+  return chance;
 }
 
 nlohmann::json regions_of_evaluation_images(const nlohmann::json& images) {

@@ -12,6 +12,7 @@
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/explain/explanation.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
+#include "pixelwise/pipelines/model/model_randomisation.hpp"
 
 namespace pixelwise {
 namespace {
@@ -63,6 +64,24 @@ class BowAdapter : public ExplainableModel {
     return model_.forward(image, what).scores;
   }
   std::vector<ExplainMethod> own_methods() const override { return model_.classifier->abilities().methods; }
+
+  std::vector<std::string> randomisation_stages() const override {
+    try {
+      return bow_randomisation_stages(model_);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(source_ + ": " + e.what());
+    }
+  }
+  std::unique_ptr<ExplainableModel> randomised(int stages, std::uint64_t seed) const override {
+    std::shared_ptr<const BowModel> copy;
+    try {
+      copy = std::make_shared<const BowModel>(randomise_bow_model(model_, stages, seed));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(source_ + ": " + e.what());
+    }
+    return std::make_unique<BowAdapter>(std::move(copy), source_ + " (randomised: " + std::to_string(stages) +
+                                                             " stages, seed " + std::to_string(seed) + ")");
+  }
 
   void check(ExplainMethod method, const ExplainSettings& settings) const override {
     const HistogramClassifier& classifier = *model_.classifier;

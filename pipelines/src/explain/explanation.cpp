@@ -16,6 +16,16 @@ std::vector<ExplainMethod> ExplainableModel::methods() const {
   return all;
 }
 
+std::vector<std::string> ExplainableModel::randomisation_stages() const {
+  throw std::invalid_argument(source() + ": a " + kind() +
+                              " model has no model randomisation (sanity checks, docs/evaluation.md)");
+}
+
+std::unique_ptr<ExplainableModel> ExplainableModel::randomised(int, std::uint64_t) const {
+  randomisation_stages();  // throws for a model without randomisation
+  throw std::logic_error(source() + ": randomisation_stages() is given but randomised() is not");
+}
+
 std::unique_ptr<ExplainableModel> load_explainable_model(const std::string& path,
                                                          const std::optional<std::pair<double, double>>& input_range) {
   // Any failure names the model, memory running out too (rethrow_naming).

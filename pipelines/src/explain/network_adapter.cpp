@@ -8,6 +8,7 @@
 #include "pixelwise/pipelines/explain/explanation.hpp"
 #include "pixelwise/pipelines/explain/network_explain.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
+#include "pixelwise/classifiers/randomisation.hpp"
 
 namespace pixelwise {
 namespace {
@@ -40,6 +41,23 @@ class NetworkAdapter : public ExplainableModel {
   }
   std::vector<ExplainMethod> own_methods() const override {
     return {ExplainMethod::lrp, ExplainMethod::taylor, ExplainMethod::sensitivity};
+  }
+
+  // The model randomisation test: the affine layers from the output
+  // (Adebayo et al. 2018, 3.1), weights permuted (classifiers/randomisation.hpp).
+  std::vector<std::string> randomisation_stages() const override {
+    std::vector<std::string> names;
+    for (int k : affine_layers_from_output(model_.network))
+      names.push_back("layer " + std::to_string(k) + " (" + model_.network.layer(k).describe() + ")");
+    return names;
+  }
+  std::unique_ptr<ExplainableModel> randomised(int stages, std::uint64_t seed) const override {
+    check_randomisation_stages(stages, static_cast<long>(randomisation_stages().size()), model_.source);
+    auto copy = std::make_shared<NetworkModel>(model_);
+    copy->network = randomise_network_layers(model_.network, stages, seed);
+    copy->source = model_.source + " (randomised: " + std::to_string(stages) + " layers, seed " + std::to_string(seed) + ")";
+    copy->training_info["randomised"] = {{"stages", stages}, {"seed", seed}};
+    return std::make_unique<NetworkAdapter>(std::move(copy));
   }
 
   void check(ExplainMethod method, const ExplainSettings& settings) const override {

@@ -19,6 +19,20 @@ const std::string& StoredFiles::need(const std::string& name) const {
   return it->second;
 }
 
+std::shared_ptr<const HistogramClassifier> HistogramClassifier::randomised(int, std::uint64_t) const {
+  throw std::invalid_argument("classifier kind \"" + kind() +
+                              "\" has no model randomisation (sanity checks, docs/evaluation.md): the kind does not "
+                              "say how to randomise its parameters");
+}
+
+void check_randomisation_stages(int stages, long available, const std::string& what) {
+  if (available == 0)
+    throw std::invalid_argument(what + ": has no randomisation stages (sanity checks, docs/evaluation.md)");
+  if (stages < 1 || stages > available)
+    throw std::invalid_argument(what + ": " + std::to_string(stages) + " randomisation stages asked for; it has " +
+                                std::to_string(available) + " (1 to " + std::to_string(available) + ")");
+}
+
 namespace {
 
 // The built-in kinds, in the order their sections are recognised: the

@@ -13,6 +13,7 @@
 //   per-bin terms. A sum of binary machines is again a binary machine, so both
 //   are explained by the same decomposition.
 #include <Eigen/Core>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,12 @@ class OneVsOneSvm {
   int libsvm_predict(const Eigen::VectorXd& x, std::vector<double>* decision_values = nullptr) const;
   /// libsvm's label order: label_order()[i] is our class of libsvm's class i.
   const std::vector<int>& label_order() const { return label_; }
+
+  /// Model randomisation (randomisation.hpp; Adebayo et al. 2018, 3.1): a copy
+  /// in which the dual coefficients of every pairwise machine are permuted
+  /// among that machine's support vectors (pair p seeded by
+  /// randomisation_seed(seed, 0, p)); support vectors and rho are kept.
+  OneVsOneSvm with_permuted_coefficients(std::uint64_t seed) const;
 
  private:
   void check_class(int c) const;

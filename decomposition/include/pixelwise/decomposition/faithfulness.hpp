@@ -169,7 +169,9 @@ double sparseness(const RowMatrixXd& relevance);
 /// Entropy of |R| / sum |R| in nats (NaN for an all-zero map); throws on NaN or infinite values.
 double complexity(const RowMatrixXd& relevance);
 
-/// Pearson correlation of two lists of equal length (NaN if either is constant or shorter than 2).
+/// Pearson correlation of two lists of equal length (NaN if either is shorter
+/// than 2 or constant: its standard deviation at most 1e-12 of its largest |value|,
+/// i.e. a spread of rounding only).
 double pearson_correlation(const std::vector<double>& a, const std::vector<double>& b);
 
 /// The pixel indices (row-major) of random subset k of `size` of `pixels`

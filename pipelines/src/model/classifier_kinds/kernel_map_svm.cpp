@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "pixelwise/common/option_schema.hpp"
+#include "pixelwise/classifiers/randomisation.hpp"
 #include "pixelwise/pipelines/model/classifier_kinds.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
 #include "svm_section.hpp"
@@ -158,6 +159,15 @@ std::string KernelMapSvmClassifier::kernel() const {
   if (linear()) return "linear (linear SVMs by VLFeat's SDCA)";
   return name_of(section_->options.kernel) + " (order-" + std::to_string(svm_.feature_map().options().order) +
          " homogeneous kernel map + linear SVMs)";
+}
+
+std::vector<std::string> KernelMapSvmClassifier::randomisation_stages() const {
+  return {"svm weights"};
+}
+
+std::shared_ptr<const HistogramClassifier> KernelMapSvmClassifier::randomised(int stages, std::uint64_t seed) const {
+  check_randomisation_stages(stages, 1, "kernel-map SVMs");
+  return std::make_shared<KernelMapSvmClassifier>(section_, permute_mapped_weights(svm_, randomisation_seed(seed, 1)));
 }
 
 ClassifierKind kernel_map_svm_kind() {

@@ -9,6 +9,7 @@
 
 #include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/decomposition/network_lrp.hpp"
+#include "pixelwise/classifiers/randomisation.hpp"
 #include "pixelwise/pipelines/model/classifier_kinds.hpp"
 
 namespace pixelwise {
@@ -131,6 +132,18 @@ Eigen::VectorXd NetworkClassifier::gradient(const Eigen::VectorXd& x, int c) con
 
 std::map<std::string, std::string> NetworkClassifier::save(const std::filesystem::path&) const {
   return {{kNetworkFile, network_.toolbox_text()}};
+}
+
+std::vector<std::string> NetworkClassifier::randomisation_stages() const {
+  std::vector<std::string> names;
+  for (int k : affine_layers_from_output(network_))
+    names.push_back("network layer " + std::to_string(k) + " (" + network_.layer(k).describe() + ")");
+  return names;
+}
+
+std::shared_ptr<const HistogramClassifier> NetworkClassifier::randomised(int stages, std::uint64_t seed) const {
+  check_randomisation_stages(stages, static_cast<long>(affine_layers_from_output(network_).size()), "network classifier");
+  return std::make_shared<NetworkClassifier>(section_, randomise_network_layers(network_, stages, seed), dimension_);
 }
 
 ClassifierKind network_kind() {

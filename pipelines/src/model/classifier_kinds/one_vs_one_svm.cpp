@@ -6,6 +6,7 @@
 // support_vectors.npy and svm-ovo.model, libsvm's multi-class model.
 #include <stdexcept>
 
+#include "pixelwise/classifiers/randomisation.hpp"
 #include "pixelwise/pipelines/model/classifier_kinds.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
@@ -72,6 +73,16 @@ std::map<std::string, std::string> OneVsOneSvmClassifier::save(const std::filesy
   const std::filesystem::path p = scratch / kOneVsOneFile;
   pairwise_.save(p.string());
   return {{"support_vectors.npy", npy_bytes(machines().support_vectors())}, {kOneVsOneFile, read_file(p.string())}};
+}
+
+std::vector<std::string> OneVsOneSvmClassifier::randomisation_stages() const {
+  return {"svm coefficients"};
+}
+
+std::shared_ptr<const HistogramClassifier> OneVsOneSvmClassifier::randomised(int stages, std::uint64_t seed) const {
+  check_randomisation_stages(stages, 1, "one-vs-one SVMs");
+  return std::make_shared<OneVsOneSvmClassifier>(std::dynamic_pointer_cast<const SvmSection>(section()),
+                                                 pairwise_.with_permuted_coefficients(randomisation_seed(seed, 1)));
 }
 
 ClassifierKind one_vs_one_svm_kind() {

@@ -4,6 +4,7 @@
 // vectors are 1-based rows of support_vectors.npy).
 #include <stdexcept>
 
+#include "pixelwise/classifiers/randomisation.hpp"
 #include "pixelwise/pipelines/model/classifier_kinds.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/pipelines/io/npy.hpp"
@@ -54,6 +55,16 @@ std::map<std::string, std::string> OneVsRestSvmClassifier::save(const std::files
     files[svm_file(c)] = read_file(p.string());
   }
   return files;
+}
+
+std::vector<std::string> OneVsRestSvmClassifier::randomisation_stages() const {
+  return {"svm coefficients"};
+}
+
+std::shared_ptr<const HistogramClassifier> OneVsRestSvmClassifier::randomised(int stages, std::uint64_t seed) const {
+  check_randomisation_stages(stages, 1, "one-vs-rest SVMs");
+  return std::make_shared<OneVsRestSvmClassifier>(std::dynamic_pointer_cast<const SvmSection>(section()),
+                                                  permute_svm_coefficients(machines(), randomisation_seed(seed, 1)));
 }
 
 ClassifierKind one_vs_rest_svm_kind() {

@@ -19,6 +19,7 @@
 #include "pixelwise/decomposition/baselines.hpp"
 #include "pixelwise/decomposition/faithfulness.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
+#include "pixelwise/decomposition/similarity.hpp"
 #include "pixelwise/common/batch.hpp"
 #include "pixelwise/pipelines/evaluation/benchmark_scenes.hpp"
 #include "pixelwise/pipelines/explain/explanation.hpp"
@@ -26,14 +27,17 @@
 namespace pixelwise {
 
 /// Metric names: "aopc" (MoRF region perturbation), "lerf", "pixel-flipping",
-/// "mass", "rank", "pointing", "conservation", and (faithfulness.hpp)
-/// "faithfulness-correlation", "sensitivity-n", "infidelity",
-/// "max-sensitivity", "sparseness", "complexity".
+/// "mass", "rank", "pointing", "conservation", the faithfulness metrics
+/// (faithfulness.hpp) "faithfulness-correlation", "sensitivity-n",
+/// "infidelity", "max-sensitivity", "sparseness", "complexity", and the sanity
+/// checks (docs/evaluation.md "Sanity checks"; Adebayo et al. 2018): "mprt"
+/// (model parameter randomisation, cascading) and "data-randomisation"
+/// (against a model trained on permuted labels, EvaluationOptions::randomised_labels).
 const std::vector<std::string>& known_metrics();
-/// The metrics evaluate measures when none are given: all but the costly
-/// faithfulness-correlation (S + 1 model evaluations per image and method),
-/// sensitivity-n (sizes x subsets + 1), infidelity (samples + 1) and
-/// max-sensitivity (K re-explanations).
+/// The metrics evaluate measures when none are given: all but the sanity
+/// checks and the costly faithfulness-correlation (S + 1 model evaluations
+/// per image and method), sensitivity-n (sizes x subsets + 1), infidelity
+/// (samples + 1) and max-sensitivity (K re-explanations).
 const std::vector<std::string>& default_metrics();
 
 struct EvaluationOptions {
@@ -67,6 +71,15 @@ struct EvaluationOptions {
   /// Only the images of this shard (batch.hpp) by their data set index; the
   /// index keeps seeding each image, so merged shards equal one whole run.
   Shard shard;
+  /// Sanity checks (docs/evaluation.md "Sanity checks"): the seed of the model
+  /// randomisation ("mprt"; ExplainableModel::randomised) ...
+  std::uint64_t mprt_seed = 1;
+  /// ... and the top-k intersection's k as a fraction of the pixels (similarity.hpp).
+  double top_k = kDefaultTopK;
+  /// "data-randomisation": the model trained on permuted labels (`train
+  /// --permute-labels`), with the same classes; not owned, must outlive the run.
+  /// evaluate() refuses the metric without it, and it without the metric.
+  const ExplainableModel* randomised_labels = nullptr;
   void validate() const;
 };
 
@@ -76,6 +89,10 @@ struct ReportImage {
   cv::Mat gray;
   std::optional<MaskArray> mask;
   std::vector<Explanation> results;  ///< in the order of EvaluationOptions::methods
+  /// Metric "mprt": per method (in order), its maps on the randomised models, stage 1 first.
+  std::vector<std::vector<RowMatrixXd>> mprt;
+  /// Metric "data-randomisation": per method (in order), its map on the randomised-label model.
+  std::vector<RowMatrixXd> data_randomisation;
 };
 
 /// The "summary" of an evaluation (per method, the statistics of every

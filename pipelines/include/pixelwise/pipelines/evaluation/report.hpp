@@ -6,7 +6,11 @@
 //                              the mean perturbation curves, per image the
 //                              original (ground-truth mask outlined in green)
 //                              and every method's heatmap and overlay with its
-//                              numbers, and the settings
+//                              numbers, the sanity checks (metrics mprt and
+//                              data-randomisation: mean similarity tables, an
+//                              MPRT similarity curve per method, and per shown
+//                              image a row of every method's maps on the
+//                              randomised models), and the settings
 //   img/*.png, img/*.svg       heatmaps (docs/design.md 5 colours, each map scaled by
 //                              its own max |R|), originals, curves
 // All numbers come from the evaluation JSON (evaluate.hpp). A script in the

@@ -129,6 +129,18 @@ class ExplainableModel : public ScoreModel {
   virtual nlohmann::json describe() const = 0;
   /// own_methods() and then the model-agnostic ones.
   std::vector<ExplainMethod> methods() const;
+
+  /// The model randomisation test of the sanity checks (Adebayo et al. 2018,
+  /// 3.1; docs/evaluation.md "Sanity checks"): the names of the model's stages,
+  /// top first (model/model_randomisation.hpp for BoW models; a network's
+  /// affine layers from the output). Throws std::invalid_argument when the
+  /// model has no randomisation (the default).
+  virtual std::vector<std::string> randomisation_stages() const;
+  /// A new model, sharing nothing mutable with this one, whose first `stages`
+  /// stages (1 .. randomisation_stages().size()) are randomised, cumulatively,
+  /// seeded by `seed`; throws std::invalid_argument when the model has no
+  /// randomisation (the default) or `stages` is out of range.
+  virtual std::unique_ptr<ExplainableModel> randomised(int stages, std::uint64_t seed) const;
 };
 
 /// Adapters that share a loaded model read-only (it must not change while they live).

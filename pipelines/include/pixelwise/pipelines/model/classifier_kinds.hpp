@@ -108,6 +108,9 @@ class OneVsRestSvmClassifier : public KernelSvmClassifier {
   OneVsRestSvmClassifier(std::shared_ptr<const SvmSection> section, OneVsRestSvm svm)
       : KernelSvmClassifier(std::move(section), std::move(svm)) {}
   std::map<std::string, std::string> save(const std::filesystem::path& scratch) const override;
+  /// One stage: every machine's dual coefficients permuted among its support vectors.
+  std::vector<std::string> randomisation_stages() const override;
+  std::shared_ptr<const HistogramClassifier> randomised(int stages, std::uint64_t seed) const override;
 };
 
 class OneVsOneSvmClassifier : public KernelSvmClassifier {
@@ -117,6 +120,9 @@ class OneVsOneSvmClassifier : public KernelSvmClassifier {
   ClassifierRelevance relevance(const Eigen::VectorXd& x, const ClassifierPass& pass, int c,
                                 const RelevanceRequest& request) const override;
   std::map<std::string, std::string> save(const std::filesystem::path& scratch) const override;
+  /// One stage: every pairwise machine's dual coefficients permuted among its support vectors.
+  std::vector<std::string> randomisation_stages() const override;
+  std::shared_ptr<const HistogramClassifier> randomised(int stages, std::uint64_t seed) const override;
   const OneVsOneSvm& pairwise() const { return pairwise_; }
 
  private:
@@ -140,6 +146,9 @@ class KernelMapSvmClassifier : public HistogramClassifier {
   std::map<std::string, std::string> save(const std::filesystem::path& scratch) const override;
   std::string describe() const override { return "kernel " + kernel(); }
   std::string kernel() const override;
+  /// One stage: every class's weights permuted across the bins (permute_mapped_weights).
+  std::vector<std::string> randomisation_stages() const override;
+  std::shared_ptr<const HistogramClassifier> randomised(int stages, std::uint64_t seed) const override;
   const MappedLinearSvm& svm() const { return svm_; }
 
  private:
@@ -164,6 +173,9 @@ class NetworkClassifier : public HistogramClassifier {
   Eigen::VectorXd gradient(const Eigen::VectorXd& x, int c) const override;
   std::map<std::string, std::string> save(const std::filesystem::path& scratch) const override;
   std::string describe() const override { return "network classifier"; }
+  /// One stage per affine layer, the output layer first (randomise_network_layers).
+  std::vector<std::string> randomisation_stages() const override;
+  std::shared_ptr<const HistogramClassifier> randomised(int stages, std::uint64_t seed) const override;
   const Network& network() const { return network_; }
   /// The network's input shape 1 x 1 x dimension.
   TensorShape shape() const { return {1, 1, static_cast<int>(dimension_)}; }

@@ -14,6 +14,7 @@
 //   network          an MLP on the histograms                   ("network" section)
 #include <Eigen/Core>
 #include <any>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -148,7 +149,22 @@ class HistogramClassifier {
   virtual std::string describe() const = 0;
   /// The kernel in words (e.g. "hik"); empty when the classifier has none.
   virtual std::string kernel() const { return {}; }
+
+  /// The model randomisation test (Adebayo et al. 2018, 3.1; docs/evaluation.md
+  /// "Sanity checks"): the classifier's stages, top first -- one for SVMs, one
+  /// per affine layer of a network, the output layer first. Empty: the kind has
+  /// no randomisation, and randomised() says so.
+  virtual std::vector<std::string> randomisation_stages() const { return {}; }
+  /// A copy whose first `stages` stages (1 .. randomisation_stages().size(),
+  /// cumulative) are randomised by permuting their trained parameters
+  /// (classifiers/randomisation.hpp), stage s seeded by randomisation_seed(seed, s).
+  /// The default throws std::invalid_argument naming the kind: it has no
+  /// randomisation (never the same classifier returned as if randomised).
+  virtual std::shared_ptr<const HistogramClassifier> randomised(int stages, std::uint64_t seed) const;
 };
+
+/// Throws std::invalid_argument unless 1 <= stages <= available (`what` names the model).
+void check_randomisation_stages(int stages, long available, const std::string& what);
 
 /// What a kind trains from: the training histograms (rows of X) and labels.
 struct TrainingRun {
