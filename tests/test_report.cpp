@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "pixelwise/common/files.hpp"
+#include "pixelwise/pipelines/io/montage.hpp"
 #include "browser_check.hpp"
 #include "test_support.hpp"
 
@@ -202,4 +203,28 @@ BOOST_AUTO_TEST_CASE(sanity_check_report_opens_in_headless_chromium) {
   for (const char* id : {"mprt", "data-randomisation", "sanity-heatmaps"})
     BOOST_TEST(dom.output.find(std::string("<table id=\"") + id + "\"") != std::string::npos, id);
   BOOST_TEST(dom.output.find("Sanity checks") != std::string::npos);
+}
+
+// Figures: panels in rows of `columns`, enlarged with their pixels kept.
+BOOST_AUTO_TEST_CASE(montage_grid_by_hand) {
+  std::vector<cv::Mat> panels;
+  for (int i = 0; i < 5; ++i) panels.emplace_back(10, 10, CV_8UC3, cv::Scalar(10 * i, 0, 0));
+  panels[4].at<cv::Vec3b>(9, 9) = cv::Vec3b(0, 0, 200);  // the last pixel of the last panel
+  const cv::Mat g = grid(panels, {}, 2, 3);
+  // Rows of 2, 2 and 1 panels of 30 x 30, 8 pixels apart.
+  BOOST_TEST(g.cols == 2 * 30 + 8);
+  BOOST_TEST(g.rows == 3 * 30 + 2 * 8);
+  BOOST_TEST(g.at<cv::Vec3b>(0, 38)[0] == 10);            // row 0, panel 1
+  BOOST_TEST(g.at<cv::Vec3b>(38, 0)[0] == 20);            // row 1, panel 2
+  BOOST_TEST(g.at<cv::Vec3b>(76 + 29, 29)[2] == 200);     // the enlarged 3 x 3 block of that pixel
+  BOOST_TEST(g.at<cv::Vec3b>(76 + 27, 27)[2] == 200);
+  BOOST_TEST(g.at<cv::Vec3b>(76 + 26, 26)[2] == 0);
+  BOOST_TEST(g.at<cv::Vec3b>(76, 38)[0] == 255);          // white beside the short last row
+  // One row by default; labels one per panel.
+  BOOST_TEST(grid(panels, {}).rows == 10);
+  BOOST_CHECK_THROW(grid(panels, {"a", "b"}, 2, 1), std::invalid_argument);
+  BOOST_CHECK_THROW(grid(panels, {}, -1, 1), std::invalid_argument);
+  BOOST_CHECK_THROW(grid(panels, {}, 2, 0), std::invalid_argument);
+  const cv::Mat labelled = grid(panels, {"a", "b", "c", "d", "e"}, 3, 1);
+  BOOST_TEST(labelled.rows > 2 * 10 + 8);  // a label band above each row
 }

@@ -54,15 +54,20 @@ Command add_montage_command(CLI::App& app) {
   struct Arguments {
     std::vector<std::string> inputs, labels;
     std::string out;
+    int columns = 0, scale = 1;
   };
   auto a = std::make_shared<Arguments>();
   auto* cmd = app.add_subcommand("montage", "put images (e.g. heatmaps of several methods) side by side");
   cmd->add_option("--out", a->out, "PNG file to write")->required();
   cmd->add_option("--label", a->labels, "a label above each image, in order (give one per image, or none)")
       ->allow_extra_args(false);  // one value per --label, so the images stay positional
+  cmd->add_option("--columns", a->columns, "images per row (default 0: all in one row)")
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--scale", a->scale, "enlarge every image this many times, pixels kept sharp (default 1)")
+      ->check(CLI::Range(1, 64));
   cmd->add_option("images", a->inputs, "image files")->required();
   return {cmd, [a] {
-            write_montage(a->inputs, a->labels, a->out);
+            write_montage(a->inputs, a->labels, a->out, a->columns, a->scale);
             return 0;
           }};
 }

@@ -45,8 +45,45 @@ cv::Mat side_by_side(const std::vector<cv::Mat>& panels, const std::vector<std::
   return out;
 }
 
+cv::Mat grid(const std::vector<cv::Mat>& panels, const std::vector<std::string>& labels, int columns, int scale) {
+  if (columns < 0) throw std::invalid_argument("montage: columns must be 0 (one row) or more");
+  if (scale < 1 || scale > 64) throw std::invalid_argument("montage: scale must be in 1 .. 64");
+  if (panels.empty()) throw std::invalid_argument("montage: no images");
+  if (!labels.empty() && labels.size() != panels.size())
+    throw std::invalid_argument("montage: " + std::to_string(labels.size()) + " labels for " +
+                                std::to_string(panels.size()) + " images (give one per image, or none)");
+  std::vector<cv::Mat> scaled;
+  for (const cv::Mat& p : panels) {
+    cv::Mat s = p;
+    if (scale > 1 && !p.empty()) cv::resize(p, s, cv::Size(), scale, scale, cv::INTER_NEAREST);
+    scaled.push_back(s);
+  }
+  const size_t per_row = columns == 0 ? scaled.size() : static_cast<size_t>(columns);
+  std::vector<cv::Mat> rows;
+  for (size_t first = 0; first < scaled.size(); first += per_row) {
+    const size_t last = std::min(scaled.size(), first + per_row);
+    const std::vector<cv::Mat> row(scaled.begin() + static_cast<long>(first), scaled.begin() + static_cast<long>(last));
+    const std::vector<std::string> row_labels =
+        labels.empty() ? std::vector<std::string>{}
+                       : std::vector<std::string>(labels.begin() + static_cast<long>(first), labels.begin() + static_cast<long>(last));
+    rows.push_back(side_by_side(row, row_labels));
+  }
+  int width = 0, height = kGap * static_cast<int>(rows.size() - 1);
+  for (const cv::Mat& r : rows) {
+    width = std::max(width, r.cols);
+    height += r.rows;
+  }
+  cv::Mat out(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
+  int y = 0;
+  for (const cv::Mat& r : rows) {
+    r.copyTo(out(cv::Rect(0, y, r.cols, r.rows)));
+    y += r.rows + kGap;
+  }
+  return out;
+}
+
 void write_montage(const std::vector<std::string>& inputs, const std::vector<std::string>& labels,
-                   const std::string& out) {
+                   const std::string& out, int columns, int scale) {
   std::vector<cv::Mat> panels;
   for (const auto& path : inputs) {
     cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
@@ -54,7 +91,7 @@ void write_montage(const std::vector<std::string>& inputs, const std::vector<std
     panels.push_back(image);
   }
   std::vector<uchar> png;
-  if (!cv::imencode(".png", side_by_side(panels, labels), png)) throw std::runtime_error(out + ": PNG encoding failed");
+  if (!cv::imencode(".png", grid(panels, labels, columns, scale), png)) throw std::runtime_error(out + ": PNG encoding failed");
   write_file_atomically(out, std::string(png.begin(), png.end()));
 }
 
