@@ -112,7 +112,7 @@ for run in sys.argv[3:]:
     st = ev["settings"]
     print(f"### {run}\n")
     print(f"Model test accuracy {acc['accuracy']:.3f} on {acc['images']} images; evaluated "
-          f"{st['data']['evaluated']} images of `{st['data']['spec']}`, class {st['class']}, "
+          f"{st['data']['evaluated']} images of `{st['data']['spec'].replace(out + '/', 'evaluation-output/')}`, class {st['class']}, "
           f"L = {st['perturbation']['steps']}, masks: {st['data']['masks']}.\n")
     print("| method | AOPC MoRF ↑ | AOPC LeRF ↓ | pixel flipping ↑ | mass accuracy ↑ | rank accuracy ↑ | pointing game ↑ | s / image | evaluations / image |")
     print("|---|---|---|---|---|---|---|---|---|")

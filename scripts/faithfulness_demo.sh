@@ -88,7 +88,7 @@ for run in ["fashion-mnist", "fashion"]:
     stages = st["sanity_checks"]["mprt"]["stages"]
     print(f"### {run}\n")
     print(f"Model test accuracy {acc['accuracy']:.3f} (permuted-label twin {acc_p['accuracy']:.3f}) on "
-          f"{acc['images']} images; evaluated {st['data']['evaluated']} images of `{st['data']['spec']}`, "
+          f"{acc['images']} images; evaluated {st['data']['evaluated']} images of `{st['data']['spec'].replace(out + '/', '')}`, "
           f"class {st['class']}.\n")
     print("| method | AOPC MoRF ↑ | mass ↑ | pointing ↑ | faithfulness corr. ↑ | sensitivity-n (mean over n) ↑ "
           "| relative infidelity ↓ | max-sensitivity ↓ | sparseness (Gini) | complexity (nats) |")
@@ -102,14 +102,15 @@ for run in ["fashion-mnist", "fashion"]:
               f"{cell(s, 'max-sensitivity')} | {cell(s, 'sparseness')} | {cell(s, 'complexity')} |")
     print()
     print("Sanity checks: mean similarity of the map on the model to the map on the randomised model "
-          "(Spearman ρ of |R| / SSIM / top-10 % intersection; unrelated maps: 0 / ≈0 / "
+          "(Spearman ρ of R / ρ of |R| / SSIM / top-10 % intersection; unrelated maps: 0 / 0 / ≈0 / "
           f"{ev['chance']['similarity']['top_k_intersection']['mean']:.2f}).\n")
-    print("| method | " + " | ".join(f"MPRT: {s}" for s in stages) + " | data randomisation |")
+    print("| method | " + " | ".join(f"MPRT: + {s.split(' (')[0]}" for s in stages) + " | data randomisation |")
     print("|---|" + "---|" * (len(stages) + 1))
     for m in st["methods"]:
         s = ev["summary"][m]
         def sim(x):
-            return f"{mean_of(x['spearman_abs'])} / {mean_of(x['ssim'])} / {mean_of(x['top_k_intersection'])}"
+            return (f"{mean_of(x['spearman'])} / {mean_of(x['spearman_abs'])} / {mean_of(x['ssim'])} / "
+                    f"{mean_of(x['top_k_intersection'])}")
         print(f"| {m} | " + " | ".join(sim(x) for x in s["mprt"]) + f" | {sim(s['data_randomisation'])} |")
     print()
 # The MPRT figure: the first Fashion-MNIST image of the report, a row per method.
@@ -125,10 +126,10 @@ for m in ev["settings"]["methods"]:
     labels.append(f"{m}: model")
     for k, stage in enumerate(stages):
         files.append(f"{run}/report/img/{stem}-{m}-mprt-{k + 1}.png")
-        labels.append(f"+ {stage}")
+        labels.append(f"+ {stage.split(' (')[0]}")
     files.append(f"{run}/report/img/{stem}-{m}-permuted-labels.png")
     labels.append("permuted labels")
-command = [pixelwise, "montage", "--out", f"{out}/mprt.png", "--columns", str(len(stages) + 2), "--scale", "4"]
+command = [pixelwise, "montage", "--out", f"{out}/mprt.png", "--columns", str(len(stages) + 2), "--scale", "3"]
 for label in labels:
     command += ["--label", label]
 subprocess.run(command + files, check=True)
