@@ -7,6 +7,9 @@
 #   PIXELWISE_BENCH_BUILD_DIR  build tree (default build-perf)
 #   PIXELWISE_BENCH_OUT        folder for the raw results (default <build>/bench-results)
 #   PIXELWISE_BENCH_BATCHES    batch sizes of the memory check (default "500 4000")
+#   PIXELWISE_BENCH_REPEATS    interleaved pairs (1 thread, all cores) per batch size (default 3)
+#   PIXELWISE_BENCH_SCRATCH    folder the batch explanations are written to (default <out>;
+#                              e.g. /dev/shm to leave the disk out of the measurement)
 #   PIXELWISE_BENCH_HOMKERMAP  1: also run benchmarks/homkermap_fashion (explicit
 #                              maps vs exact kernel SVMs on Fashion-MNIST; about
 #                              half an hour on 2 cores) into <out>/homkermap.md
@@ -15,6 +18,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${PIXELWISE_BENCH_BUILD_DIR:-$root/build-perf}
 out=${PIXELWISE_BENCH_OUT:-$build_dir/bench-results}
 batches=${PIXELWISE_BENCH_BATCHES:-500 4000}
+repeats=${PIXELWISE_BENCH_REPEATS:-3}
+scratch_root=${PIXELWISE_BENCH_SCRATCH:-$out}
 python=/usr/bin/python3  # Debian's interpreter (only the standard library is used)
 
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -42,11 +47,12 @@ cat > "$out/batch-config.json" <<'JSON'
 JSON
 "$build_dir/pixelwise" train --quiet --config "$out/batch-config.json" --data fashion-mnist:train:1000 --out "$out/batch-model"
 
-"$python" - "$build_dir/pixelwise" "$out" "$batches" <<'PY'
-import json, os, resource, shutil, subprocess, sys, time
+"$python" - "$build_dir/pixelwise" "$out" "$batches" "$repeats" "$scratch_root" <<'PY'
+import json, os, resource, shutil, statistics, subprocess, sys, time
 binary, out, batches = sys.argv[1], sys.argv[2], [int(b) for b in sys.argv[3].split()]
+repeats, scratch_root = int(sys.argv[4]), sys.argv[5]
 results = []
-def run(count, jobs):
+def run(count, jobs, repeat):
     listing = os.path.join(out, f"list-{count}.txt")
     with open(listing, "w") as f:
         for i in range(count):
@@ -56,7 +62,7 @@ def run(count, jobs):
     # skips recently deleted inodes: 4000 images took 7.9 s with 12 s of
     # kernel time on two threads right after the previous run's folder was
     # removed, 1.8 s in a fresh one).
-    target = os.path.join(scratch, f"{count}-{jobs}")
+    target = os.path.join(scratch, f"{count}-{jobs}-{repeat}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     # A child per run, so that its peak RSS is its own: fork a small waiter.
@@ -80,24 +86,27 @@ def run(count, jobs):
     if files != 3 * count:
         sys.exit(f"expected {3 * count} output files, found {files}")
     cpu_ms = 1e3 * float(cpu_seconds) / count
-    results.append({"images": count, "jobs": jobs, "seconds": seconds, "images_per_second": count / seconds,
+    results.append({"images": count, "jobs": jobs, "repeat": repeat, "seconds": seconds, "images_per_second": count / seconds,
                     "cpu_ms_per_image": cpu_ms, "peak_rss_mb": peak_mb})
     print(f"  {count:6d} images, --jobs {jobs}: {seconds:7.1f} s, {count / seconds:7.1f} images/s, "
           f"CPU {cpu_ms:5.2f} ms/image, peak RSS {peak_mb:6.1f} MB")
 # Wall-clock images per second (whole command: model loading, explaining,
-# writing .npy/.png/.json per image) with one thread and with all cores.
-scratch = os.path.join(out, f"batch-explanations-{os.getpid()}")
+# writing .npy/.png/.json per image) with one thread and with all cores, in
+# interleaved pairs: a run of a few seconds varies by tens of per cent with
+# the file system's state, so the ratio is taken of the medians.
+scratch = os.path.join(scratch_root, f"batch-explanations-{os.getpid()}")
 shutil.rmtree(os.path.join(out, "batch-explanations"), ignore_errors=True)  # from older versions of this script
 for count in batches:
-    for jobs in (1, 0):
-        run(count, jobs)
+    for repeat in range(repeats):
+        for jobs in (1, 0):
+            run(count, jobs, repeat)
 shutil.rmtree(scratch)
 with open(os.path.join(out, "batch.json"), "w") as f:
     json.dump(results, f, indent=2)
 PY
 
 "$python" - "$out" <<'PY'
-import json, os, sys
+import json, os, statistics, sys
 out = sys.argv[1]
 stages = {b["name"]: b for b in json.load(open(os.path.join(out, "stages.json")))["benchmarks"]}
 def cpu(name):
@@ -142,8 +151,20 @@ print(f"  occlusion at the default 8 px / 4 px: {default_passes:.0f} passes, i.e
 with open(os.path.join(out, "stages.stderr")) as f:
     peak = [l.split()[1] for l in f if l.startswith("peak_rss_mb")]
 print(f"  peak RSS of the stage benchmarks   {peak[0] if peak else '?'} MB")
-print("\n== batch explain (Fashion-MNIST 28 x 28, 256 words, 1x1 + 2x2 pyramid, hik)")
-for r in json.load(open(os.path.join(out, "batch.json"))):
-    print(f"  {r['images']:6d} images, --jobs {r['jobs']}: {r['images_per_second']:7.1f} images/s (wall), "
-          f"CPU {r['cpu_ms_per_image']:5.2f} ms/image, peak RSS {r['peak_rss_mb']:6.1f} MB")
+print("\n== batch explain (Fashion-MNIST 28 x 28, 256 words, 1x1 + 2x2 pyramid, hik; medians of the repeats)")
+batch = json.load(open(os.path.join(out, "batch.json")))
+for count in sorted({r["images"] for r in batch}):
+    median = {}
+    for jobs in (1, 0):
+        runs = [r for r in batch if r["images"] == count and r["jobs"] == jobs]
+        median[jobs] = statistics.median(r["images_per_second"] for r in runs)
+        each = ", ".join(f"{r['images_per_second']:.0f}" for r in runs)
+        print(f"  {count:6d} images, --jobs {jobs}: {median[jobs]:7.1f} images/s (wall; runs {each}), "
+              f"CPU {statistics.median(r['cpu_ms_per_image'] for r in runs):5.2f} ms/image, "
+              f"peak RSS {max(r['peak_rss_mb'] for r in runs):6.1f} MB")
+    pairs = [b["seconds"] / a["seconds"] for a in batch for b in batch
+             if a["images"] == b["images"] == count and a["repeat"] == b["repeat"] and a["jobs"] == 0 and b["jobs"] == 1]
+    each = ", ".join(f"{p:.2f}" for p in pairs)
+    print(f"  {count:6d} images, all cores / 1 thread: {median[0] / median[1]:.2f} x (ratio of the medians; "
+          f"per pair {each})")
 PY
