@@ -136,7 +136,7 @@ struct Setup {
     // The model explains and predicts through its classifier kind, as a loaded
     // model directory would (histogram_classifier.hpp).
     model.classifier = std::make_shared<OneVsRestSvmClassifier>(
-        std::make_shared<const SvmSection>("one_vs_rest_svm", model.config.section<SvmSection>()->options), svm);
+        std::make_shared<const SvmSection>(Multiclass::one_vs_rest, model.config.section<SvmSection>()->options), svm);
 
     codes = encode(model.codebooks[0], features, channel.coding);
     encoding = pool(codes, assign_cells(features, channel.pooling), channel.pooling.cells(), channel.pooling);

@@ -102,13 +102,13 @@ BOOST_AUTO_TEST_CASE(watermark_scenes_carry_the_tag_where_recorded) {
 
 BOOST_AUTO_TEST_CASE(watermark_scene_is_the_fashion_scene_plus_the_tag) {
   SceneOptions o;
-  o.kind = "watermark";
+  o.kind = SceneKind::watermark;
   o.size = 64;
   o.max_scale = 1.2;
   o.seed = 5;
   o.target = "bag";
   SceneOptions plain = o;
-  plain.kind = "fashion";
+  plain.kind = SceneKind::fashion;
   for (int i : {0, 1, 4}) {  // tagged test scenes
     const Scene w = generate_scene(o, "test", i), f = generate_scene(plain, "test", i);
     BOOST_TEST_REQUIRE(w.tagged);
@@ -333,7 +333,7 @@ BOOST_AUTO_TEST_CASE(analyse_and_make_scenes_reject_bad_input_without_output) {
   BOOST_TEST(fs::exists(occupied / "keep.txt"));
   for (const std::string bad : {" --kind watermark --rate 1.5", " --kind fashion --class bag", " --kind fashion --rate 0.1",
                                 " --kind watermark --target bag", " --kind watermark --tag-scale 0",
-                                " --kind fashion --tag-scale 2"}) {
+                                " --kind fashion --tag-scale 2", " --kind stripes"}) {
     r = test::run_cli("make-scenes" + bad + " --out " + quote(f.dir / "bad-scenes"));
     BOOST_TEST(r.exit_code == 2, bad << ": " << r.output);
     BOOST_TEST(!fs::exists(f.dir / "bad-scenes"), bad);

@@ -4,7 +4,9 @@
 // histogram of class c and b_c = -|w_c|^2 / 2 -- is configured, trained,
 // saved, reloaded and explained through the same library path as the CLI's
 // `explain` (BowModel::load, HistogramClassifier::check on the request,
-// explain, explanation_json) and the evaluation's adapter. Its LRP is exact
+// explain, explanation_json), through the `explain` command itself (its
+// runner, in this process, where the kind is registered) and the
+// evaluation's adapter. Its LRP is exact
 // (docs/design.md 1.4: a linear decision is a sum of per-bin terms w_cd x_d plus
 // the bias), so the bin relevance is checked against values computed here.
 #include <boost/test/unit_test.hpp>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "pixelwise/pipelines/commands/commands.hpp"
 #include "pixelwise/pipelines/explain/bow_explain.hpp"
 #include "pixelwise/pipelines/model/bow_model.hpp"
 #include "pixelwise/pipelines/model/classifier_kinds.hpp"
@@ -21,6 +24,7 @@
 #include "pixelwise/pipelines/io/npy.hpp"
 #include "test_support.hpp"
 
+namespace fs = std::filesystem;
 using namespace pixelwise;
 
 namespace {
@@ -235,4 +239,47 @@ BOOST_AUTO_TEST_CASE(a_fifth_kind_trains_saves_reloads_and_explains_through_the_
              no_randomisation);
   BOOST_TEST(test::error_of([&] { adapter->randomisation_stages(); }).find("nearest_mean") != std::string::npos);
   BOOST_TEST(test::error_of([&] { adapter->randomised(1, 1); }).find("has no model randomisation") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_explain_command_explains_a_registered_kind) {
+  // The command's own runner, parsed from a command line as `pixelwise explain`
+  // would be: the kind is found by the registry, not by the command.
+  register_once();
+  test::ScratchDir dir("classifier-kinds-cli");
+  const std::string model_dir = dir / "model";
+  BowModel::train(PipelineConfig::parse(config_json()), test::cached_dataset("fashion-mnist:train:200"), nullptr)
+      .save(model_dir);
+  const BowModel model = BowModel::load(model_dir);
+  const std::string out = dir / "out";
+  for (const std::string method : {"lrp", "occlusion"}) {
+    CLI::App app;
+    const Command command = add_explain_command(app);
+    app.parse("explain --model " + model_dir + " --method " + method + " --out " + out + "-" + method +
+                  " fashion-mnist:test@0 fashion-mnist:test@1",
+              false);
+    BOOST_REQUIRE_EQUAL(command.run(), 0);
+    const Dataset& images = test::cached_dataset("fashion-mnist:test:2");
+    std::vector<fs::path> records;
+    for (const auto& entry : fs::directory_iterator(out + "-" + method))
+      if (entry.path().extension() == ".json") records.push_back(entry.path());
+    std::sort(records.begin(), records.end());
+    BOOST_REQUIRE_EQUAL(records.size(), 2u);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const nlohmann::json j = test::read_json(records[i].string());
+      // The same decision as the library computes: w . x + b of the predicted class.
+      const BowExplanation e = explain(model, model.input(images.images[i]), -1, ExplainOptions{}, "x");
+      BOOST_TEST(j["method"] == method);
+      BOOST_TEST(j["class"] == model.classes[e.class_index], records[i]);
+      BOOST_TEST(std::abs(j["score"].get<double>() - e.score) <= 1e-12, records[i]);
+      const RowMatrixXd pixels = parse_npy_f8(read_file((records[i].parent_path() / (records[i].stem().string() + ".npy")).string()),
+                                              "map");
+      BOOST_TEST(pixels.rows() == images.images[i].gray.rows);
+      if (method == "lrp") {
+        // The map is the library's, and conserves the score with the account.
+        BOOST_TEST((pixels - e.pixels).cwiseAbs().maxCoeff() <= 1e-12 * e.pixels.cwiseAbs().maxCoeff());
+        BOOST_TEST(std::abs(pixels.sum() + j["absorbed"].get<double>() + j["unassigned"].get<double>() - e.score) <= 1e-9);
+        BOOST_TEST(j["classifier"] == "nearest mean");
+      }
+    }
+  }
 }

@@ -835,7 +835,7 @@ BOOST_AUTO_TEST_CASE(bow_sensitivity_is_the_derivative_with_respect_to_descripto
 
 BOOST_AUTO_TEST_CASE(scenes_are_seeded_and_their_masks_mark_the_target) {
   SceneOptions o;
-  o.kind = "shapes";
+  o.kind = SceneKind::shapes;
   o.size = 48;
   o.seed = 5;
   const std::vector<std::string> classes = o.classes();
@@ -879,7 +879,7 @@ BOOST_AUTO_TEST_CASE(scenes_are_seeded_and_their_masks_mark_the_target) {
 BOOST_AUTO_TEST_CASE(a_scenes_folder_reads_back_with_its_masks) {
   test::ScratchDir dir("scenes");
   SceneOptions o;
-  o.kind = "shapes";
+  o.kind = SceneKind::shapes;
   o.size = 40;
   o.train = 4;
   o.test = 3;

@@ -728,3 +728,52 @@ BOOST_AUTO_TEST_CASE(gradient_spreading_conserves_for_keypoint_sift_on_real_imag
   }
   BOOST_TEST(fell_back);
 }
+
+BOOST_AUTO_TEST_CASE(a_centred_symmetric_blob_gives_each_quadrant_a_quarter) {
+  // A Gaussian blob at the centre of a 41 x 41 image, upright descriptors:
+  // the keypoints VLFeat finds on it are all at the centre (found below), the
+  // blob, the octave images (separable Gaussians with edges padded by
+  // continuity), the gradient magnitudes, the Gaussian window and the
+  // bilinear binning are all symmetric under the flips x -> 40 - x,
+  // y -> 40 - y and the transposition. So is the map, whatever relevance the
+  // descriptors carry; the centre row and column are shared by two quadrants
+  // each and the centre pixel by four, so each quadrant, counting shared
+  // pixels at half and a quarter, receives exactly R / 4.
+  constexpr int n = 41, centre = 20;
+  cv::Mat image(n, n, CV_32F);
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x)
+      image.at<float>(y, x) = static_cast<float>(0.1 + 0.8 * std::exp(-((x - centre) * (x - centre) + (y - centre) * (y - centre)) / (2.0 * 16.0)));
+  const DescriptorOptions o = keypoints("grey", 0, false);
+  const LocalFeatures f = compute_descriptors(image, o, "blob");
+  BOOST_REQUIRE(f.size() >= 1);
+  for (const Frame& frame : f.frames) {
+    BOOST_TEST(std::abs(frame.x - centre) <= 1e-4);
+    BOOST_TEST(std::abs(frame.y - centre) <= 1e-4);
+  }
+  const SiftContributions c(image, o, f, "blob");
+  const double R = 3.0;
+  const Eigen::VectorXd relevance = Eigen::VectorXd::Constant(f.size(), R / static_cast<double>(f.size()));
+  const Relevance r = spread_to_pixels(f.frames, relevance, n, n, o.weighting, &c);
+  BOOST_TEST(r.account.fallback == 0.0);
+  const RowMatrixXd map = pixel_map(r.relevance, n, n);
+  BOOST_TEST(std::abs(map.sum() - R) <= 1e-12);
+  double worst = 0;
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) {
+      worst = std::max({worst, std::abs(map(y, x) - map(y, n - 1 - x)), std::abs(map(y, x) - map(n - 1 - y, x)),
+                        std::abs(map(y, x) - map(x, y))});
+    }
+  // VLFeat computes the octave images and gradients in float: symmetric to its rounding.
+  BOOST_TEST(worst <= 1e-6 * map.cwiseAbs().maxCoeff(), worst);
+  std::array<double, 4> quadrant{};
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) {
+      const double wy = y == centre ? 0.5 : 1.0, wx = x == centre ? 0.5 : 1.0;
+      for (int q = 0; q < 4; ++q) {
+        const bool in_y = q < 2 ? y <= centre : y >= centre, in_x = q % 2 == 0 ? x <= centre : x >= centre;
+        if (in_y && in_x) quadrant[static_cast<size_t>(q)] += wy * wx * map(y, x);
+      }
+    }
+  for (double q : quadrant) BOOST_TEST(std::abs(q - R / 4) <= 1e-5 * R, q);
+}

@@ -62,9 +62,8 @@ ExplainOptions explain_options(const BowModel& b, const std::string& method, con
   if (py::isinstance<py::str>(reference)) {
     options.reference = TaylorReference::parse(reference.cast<std::string>());
   } else {
-    options.reference.kind = "given";
-    options.reference.point = vector_arg(reference, "reference", b.dimension());
-    options.reference.name = "reference histogram from Python";
+    options.reference = TaylorReference::given(vector_arg(reference, "reference", b.dimension()),
+                                               "reference histogram from Python");
   }
   options.taylor.tolerance = root_tolerance;
   options.taylor.scan_steps = scan_steps;

@@ -383,9 +383,7 @@ ExplainCall explain_call(const ExplainableModel& x, const std::string& method, c
     if (py::isinstance<py::str>(reference)) {
       s.reference = TaylorReference::parse(reference.cast<std::string>());
     } else {
-      s.reference.kind = "given";
-      s.reference.point = vector_arg(reference, "reference");
-      s.reference.name = "reference histogram from Python";
+      s.reference = TaylorReference::given(vector_arg(reference, "reference"), "reference histogram from Python");
     }
   }
   if (!root_tolerance.is_none()) s.taylor.tolerance = root_tolerance.cast<double>();
@@ -956,7 +954,7 @@ void bind_evaluation(py::module_& m) {
     SceneOptions o;
     o.tag_rate = rate;
     o.tag_scale = tag_scale;
-    o.kind = kind;
+    o.kind = parse_enum<SceneKind>(kind, "scene kind", "kind");
     o.size = size;
     o.train = train;
     o.test = test;
@@ -980,7 +978,7 @@ void bind_evaluation(py::module_& m) {
         py::gil_scoped_release release;
         make_scenes(o, folder, nullptr);
       },
-      py::arg("out"), py::kw_only(), py::arg("kind") = scene_defaults.kind, py::arg("size") = scene_defaults.size,
+      py::arg("out"), py::kw_only(), py::arg("kind") = name_of(scene_defaults.kind), py::arg("size") = scene_defaults.size,
       py::arg("train") = scene_defaults.train, py::arg("test") = scene_defaults.test,
       py::arg("seed") = scene_defaults.seed, py::arg("max_objects") = scene_defaults.max_objects,
       py::arg("target") = scene_defaults.target, py::arg("min_scale") = scene_defaults.min_scale,
@@ -1019,7 +1017,7 @@ void bind_evaluation(py::module_& m) {
         d["tag"] = tag;
         return d;
       },
-      py::arg("split"), py::arg("index"), py::kw_only(), py::arg("kind") = scene_defaults.kind,
+      py::arg("split"), py::arg("index"), py::kw_only(), py::arg("kind") = name_of(scene_defaults.kind),
       py::arg("size") = scene_defaults.size, py::arg("train") = scene_defaults.train,
       py::arg("test") = scene_defaults.test, py::arg("seed") = scene_defaults.seed,
       py::arg("max_objects") = scene_defaults.max_objects, py::arg("target") = scene_defaults.target,

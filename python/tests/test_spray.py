@@ -189,3 +189,6 @@ def test_watermark_scenes_equal_the_cli(cli, tmp_path):
     with pytest.raises(ValueError, match="tag rate"):
         pixelwise.make_scenes(tmp_path / "bad", kind="watermark", rate=1.5)
     assert not (tmp_path / "bad").exists()
+    with pytest.raises(ValueError, match=r'kind: unknown scene kind "stripes" \(known: fashion, shapes, watermark\)'):
+        pixelwise.make_scenes(tmp_path / "bad", kind="stripes")
+    assert not (tmp_path / "bad").exists()

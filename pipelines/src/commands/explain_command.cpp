@@ -76,7 +76,7 @@ nlohmann::json provenance(const ExplainRequest& request) {
       {"ignore-bias", s.ignore_bias},
       {"bias-policy", s.bias_policy ? nlohmann::json(name_of(*s.bias_policy)) : none},
       {"pixel-rule", s.pixel_rule ? nlohmann::json(name_of(*s.pixel_rule)) : none},
-      {"reference", s.reference.kind == "given" ? s.reference.name : s.reference.kind},
+      {"reference", s.reference.describe()},
       {"root-tolerance", s.taylor.tolerance},
       {"roots", s.taylor.roots},
       {"versus", s.versus},

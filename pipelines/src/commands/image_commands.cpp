@@ -14,9 +14,10 @@ Command add_make_scenes_command(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("make-scenes", "generate a localisation benchmark with ground-truth masks");
-  cmd->add_option("--kind", scenes->kind, "fashion (Fashion-MNIST items on photographs), shapes (circle among "
-                                          "squares and triangles) or watermark (fashion scenes, some of one class tagged)")
-      ->check(CLI::IsMember({"fashion", "shapes", "watermark"}));
+  auto kind = std::make_shared<std::string>(name_of(scenes->kind));
+  cmd->add_option("--kind", *kind, "fashion (Fashion-MNIST items on photographs), shapes (circle among "
+                                   "squares and triangles) or watermark (fashion scenes, some of one class tagged)")
+      ->check(CLI::IsMember(enum_names(SceneKind{}).names()));
   cmd->add_option("--out", *out, "folder to write")->required();
   cmd->add_option("--size", scenes->size, "scene side in pixels (default 80)");
   cmd->add_option("--train", scenes->train, "training scenes (default 400)");
@@ -33,9 +34,10 @@ Command add_make_scenes_command(CLI::App& app) {
   cmd->add_option("--tag-scale", scenes->tag_scale, "watermark: the 7 x 11 pixel tag enlarged this many times (1 to 4; "
                                                     "default 1)");
   cmd->add_flag("--quiet", *quiet, "no progress lines");
-  return {cmd, [cmd, scenes, out, quiet, tagged_class] {
+  return {cmd, [cmd, scenes, kind, out, quiet, tagged_class] {
+            scenes->kind = parse_enum<SceneKind>(*kind, "scene kind", "--kind");
             // --class and --rate belong to the watermark kind, --target to the fashion kind.
-            const bool watermark = scenes->kind == "watermark";
+            const bool watermark = scenes->kind == SceneKind::watermark;
             if (!watermark && (cmd->count("--class") > 0 || cmd->count("--rate") > 0 || cmd->count("--tag-scale") > 0))
               throw UsageError("--class, --rate and --tag-scale: only for --kind watermark");
             if (watermark && (scenes->tag_scale < 1 || scenes->tag_scale > kMaxTagScale))

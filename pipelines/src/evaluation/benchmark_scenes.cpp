@@ -197,6 +197,14 @@ bool carries_tag(const SceneOptions& o, const std::string& split, int index) {
   return positive && std::floor((j + 1) * o.tag_rate) > std::floor(j * o.tag_rate);
 }
 
+// The shapes of the shapes task (the circle is the target).
+enum class Shape { circle, square, triangle };
+
+inline const EnumNames<Shape>& enum_names(Shape) {
+  static const EnumNames<Shape> names{{Shape::circle, "circle"}, {Shape::square, "square"}, {Shape::triangle, "triangle"}};
+  return names;
+}
+
 Scene shapes_scene(const SceneOptions& o, std::mt19937_64& rng, bool positive) {
   Scene scene;
   const double background = uniform(rng, 0.1, 0.9);
@@ -210,12 +218,12 @@ Scene shapes_scene(const SceneOptions& o, std::mt19937_64& rng, bool positive) {
   const int count = uniform_int(rng, 2, o.max_objects);
   std::vector<cv::Rect> placed;
   for (int k = 0; k < count; ++k) {
-    const std::string shape = positive && k == 0 ? "circle" : (uniform(rng) < 0.5 ? "square" : "triangle");
+    const Shape shape = positive && k == 0 ? Shape::circle : (uniform(rng) < 0.5 ? Shape::square : Shape::triangle);
     const double radius = uniform(rng, o.min_radius, o.max_radius) * o.size;
     const int side = static_cast<int>(std::ceil(2 * radius)) + 1;
     const cv::Rect box = place(rng, o.size, std::min(side, o.size), placed);
     if (box.empty()) {
-      if (shape == "circle") throw std::logic_error("scene generator: no room for the circle");
+      if (shape == Shape::circle) throw std::logic_error("scene generator: no room for the circle");
       continue;
     }
     placed.push_back(box);
@@ -224,11 +232,11 @@ Scene shapes_scene(const SceneOptions& o, std::mt19937_64& rng, bool positive) {
     const double angle = uniform(rng, 0.0, 2 * M_PI);
     const cv::Point2d centre(box.x + box.width / 2.0, box.y + box.height / 2.0);
     cv::Mat shape8 = cv::Mat::zeros(o.size, o.size, CV_8U);
-    if (shape == "circle") {
+    if (shape == Shape::circle) {
       cv::circle(shape8, cv::Point(static_cast<int>(std::lround(centre.x)), static_cast<int>(std::lround(centre.y))),
                  static_cast<int>(std::lround(radius)), cv::Scalar(255), cv::FILLED, cv::LINE_8);
     } else {
-      const int corners = shape == "square" ? 4 : 3;
+      const int corners = shape == Shape::square ? 4 : 3;
       std::vector<cv::Point> poly;
       for (int c = 0; c < corners; ++c) {
         const double a = angle + 2 * M_PI * c / corners;
@@ -238,9 +246,9 @@ Scene shapes_scene(const SceneOptions& o, std::mt19937_64& rng, bool positive) {
       cv::fillConvexPoly(shape8, poly, cv::Scalar(255), cv::LINE_8);
     }
     scene.gray.setTo(level, shape8);
-    if (shape == "circle") mask8.setTo(255, shape8);
-    scene.objects.push_back({{"class", shape}, {"level", level}, {"radius", radius}, {"angle", angle},
-                             {"box", {box.x, box.y, box.width, box.height}}, {"target", shape == "circle"}});
+    if (shape == Shape::circle) mask8.setTo(255, shape8);
+    scene.objects.push_back({{"class", name_of(shape)}, {"level", level}, {"radius", radius}, {"angle", angle},
+                             {"box", {box.x, box.y, box.width, box.height}}, {"target", shape == Shape::circle}});
   }
   cv::min(cv::max(scene.gray, 0.0), 1.0, scene.gray);
   scene.gray = quantise(scene.gray);
@@ -271,17 +279,16 @@ MaskArray paste_tag(cv::Mat& gray, int corner, int scale) {
 }
 
 void SceneOptions::validate() const {
-  if (kind != "fashion" && kind != "shapes" && kind != "watermark")
-    throw std::invalid_argument("scenes: unknown kind \"" + kind + "\" (fashion, shapes or watermark)");
-  if (kind == "watermark" && !(tag_rate >= 0 && tag_rate <= 1))
+  const bool watermark = kind == SceneKind::watermark;
+  if (watermark && !(tag_rate >= 0 && tag_rate <= 1))
     throw std::invalid_argument("scenes: the tag rate must be between 0 and 1");
-  if (kind == "watermark" && (tag_scale < 1 || tag_scale > kMaxTagScale))
+  if (watermark && (tag_scale < 1 || tag_scale > kMaxTagScale))
     throw std::invalid_argument("scenes: the tag scale must be from 1 to " + std::to_string(kMaxTagScale));
-  if (kind == "watermark" && size < kTagCols * tag_scale * 3)
+  if (watermark && size < kTagCols * tag_scale * 3)
     throw std::invalid_argument("scenes: size too small for the tag (need >= 33 * tag_scale)");
   if (train < 0 || test < 0 || train + test == 0) throw std::invalid_argument("scenes: need a positive number of scenes");
   if (max_objects < 1 || max_objects > 8) throw std::invalid_argument("scenes: max_objects must be between 1 and 8");
-  if (kind != "shapes") {
+  if (kind != SceneKind::shapes) {
     const auto& names = fashion_mnist_classes();
     if (std::find(names.begin(), names.end(), target) == names.end())
       throw std::invalid_argument("scenes: \"" + target + "\" is not a Fashion-MNIST class");
@@ -296,13 +303,13 @@ void SceneOptions::validate() const {
 }
 
 nlohmann::json SceneOptions::to_json() const {
-  nlohmann::json j = {{"kind", kind}, {"size", size}, {"train", train}, {"test", test}, {"seed", seed},
+  nlohmann::json j = {{"kind", name_of(kind)}, {"size", size}, {"train", train}, {"test", test}, {"seed", seed},
                       {"max_objects", max_objects}};
-  if (kind == "watermark") {
+  if (kind == SceneKind::watermark) {
     j["tag_rate"] = tag_rate;
     j["tag"] = {{"rows", kTagRows * tag_scale}, {"cols", kTagCols * tag_scale}, {"margin", kTagMargin}, {"scale", tag_scale}};
   }
-  if (kind != "shapes") {
+  if (kind != SceneKind::shapes) {
     j["target"] = target;
     j["min_scale"] = min_scale;
     j["max_scale"] = max_scale;
@@ -344,10 +351,10 @@ Scene generate_scene(const SceneOptions& options, const std::string& split, int 
   check_split(split, "scenes");
   std::mt19937_64 rng(scene_seed(options, split, index));
   const bool positive = index % 2 == 0;  // balanced, and every prefix is too
-  Scene scene = options.kind == "shapes" ? shapes_scene(options, rng, positive)
+  Scene scene = options.kind == SceneKind::shapes ? shapes_scene(options, rng, positive)
                                          : fashion_scene(options, split, rng, positive);
   scene.tag = MaskArray::Constant(scene.gray.rows, scene.gray.cols, false);
-  if (options.kind == "watermark" && carries_tag(options, split, index)) {
+  if (options.kind == SceneKind::watermark && carries_tag(options, split, index)) {
     // The corner is drawn after everything else, so that the scene under the tag
     // is the fashion scene of the same draws.
     const int corner = uniform_int(rng, 0, 3);
@@ -369,7 +376,7 @@ void make_scenes(const SceneOptions& options, const std::string& out, std::ostre
     nlohmann::json records = nlohmann::json::array();
     for (const std::string split : {"train", "test"}) {
       const int n = split == "train" ? options.train : options.test;
-      const bool watermark = options.kind == "watermark";
+      const bool watermark = options.kind == SceneKind::watermark;
       for (const auto& c : classes) {
         fs::create_directories(partial / split / c);
         fs::create_directories(partial / "masks" / split / c);
@@ -423,74 +430,97 @@ MaskArray load_mask(const std::string& path, int rows, int cols) {
   return mask;
 }
 
+namespace {
+
+// scenes:FOLDER:SPLIT[:LIMIT], read from the right so that FOLDER may hold colons.
+struct ScenesSpec {
+  std::string dir, split;
+  long limit = -1;  ///< -1: every scene of the split
+};
+
+ScenesSpec parse_scenes_spec(const std::string& spec) {
+  ScenesSpec out;
+  std::string rest = spec.substr(std::string(kScenesPrefix).size());
+  size_t colon = rest.rfind(':');
+  if (colon != std::string::npos && colon + 1 < rest.size() &&
+      std::all_of(rest.begin() + static_cast<long>(colon) + 1, rest.end(), ::isdigit)) {
+    out.limit = std::stol(rest.substr(colon + 1, 9));
+    if (out.limit == 0) throw std::runtime_error(spec + ": empty data set (limit 0)");
+    rest = rest.substr(0, colon);
+  }
+  colon = rest.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error(spec + ": a scenes data set is scenes:FOLDER:SPLIT[:LIMIT]");
+  out.dir = rest.substr(0, colon);
+  out.split = rest.substr(colon + 1);
+  check_split(out.split, spec);
+  return out;
+}
+
+// One scene of scenes.json: its image, mask and (watermark) tag appended to `out`.
+void read_scene_record(const nlohmann::json& r, const fs::path& dir, bool watermark, MaskedDataset& out) {
+  ImageSample s;
+  const std::string file = (dir / r.at("file").get<std::string>()).string();
+  s.name = r.at("class").get<std::string>() + "-" + fs::path(file).stem().string();
+  s.source = file;
+  s.gray = load_gray_image(file);
+  s.label = r.at("label").get<int>();
+  if (s.label < 0 || s.label >= static_cast<int>(out.data.classes.size()))
+    throw std::runtime_error("label out of range in " + file);
+  MaskArray mask = load_mask((dir / r.at("mask").get<std::string>()).string(), s.gray.rows, s.gray.cols);
+  out.masks.push_back(mask.count() > 0 ? std::optional<MaskArray>(std::move(mask)) : std::nullopt);
+  if (watermark) {
+    const bool tagged = r.at("tagged").get<bool>();
+    out.tagged.push_back(tagged);
+    if (tagged != !r.at("tag").is_null()) throw std::runtime_error(file + ": \"tagged\" and \"tag\" disagree");
+    std::optional<MaskArray> tag;
+    if (tagged) {
+      tag = load_mask((dir / r.at("tag").get<std::string>()).string(), s.gray.rows, s.gray.cols);
+      if (tag->count() == 0) throw std::runtime_error(file + ": its tag mask is empty");
+    }
+    out.tags.push_back(std::move(tag));
+  }
+  out.data.images.push_back(std::move(s));
+}
+
+MaskedDataset load_scenes(const std::string& spec) {
+  const ScenesSpec where = parse_scenes_spec(spec);
+  const std::string manifest_path = (fs::path(where.dir) / "scenes.json").string();
+  MaskedDataset out;
+  try {
+    const nlohmann::json manifest = read_json_file(manifest_path);
+    if (manifest.value("format", "") != kFormat || manifest.value("version", 0) != kVersion)
+      throw std::runtime_error("not a pixelwise scenes manifest of version " + std::to_string(kVersion));
+    out.data.spec = spec;
+    out.data.classes = manifest.at("classes").get<std::vector<std::string>>();
+    out.target = manifest.at("target").get<std::string>();
+    out.mask_source = "scenes: the " + out.target + " object's pixels";
+    const nlohmann::json& options = manifest.at("options");
+    const bool watermark = enum_names(SceneKind{}).read(options.at("kind"), "scene kind") == SceneKind::watermark;
+    if (watermark) {
+      out.tag_scale = options.at("tag").at("scale").get<int>();
+      if (out.tag_scale < 1 || out.tag_scale > kMaxTagScale) throw std::runtime_error("tag scale out of range");
+    }
+    for (const auto& r : manifest.at("scenes")) {
+      if (r.at("split").get<std::string>() != where.split) continue;
+      if (where.limit >= 0 && static_cast<long>(out.data.images.size()) >= where.limit) break;
+      read_scene_record(r, where.dir, watermark, out);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(manifest_path + ": damaged scenes manifest (" + e.what() + ")");
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    throw std::runtime_error(what.rfind(manifest_path, 0) == 0 ? what : manifest_path + ": " + what);
+  }
+  if (out.data.images.empty()) throw std::runtime_error(spec + ": no scenes in split " + where.split);
+  return out;
+}
+
+}  // namespace
+
 MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
                                   const std::function<Dataset(const std::string&)>& loader) {
+  if (spec.rfind(kScenesPrefix, 0) == 0) return load_scenes(spec);
   MaskedDataset out;
-  if (spec.rfind(kScenesPrefix, 0) == 0) {
-    // scenes:FOLDER:SPLIT[:LIMIT], read from the right so that FOLDER may hold colons.
-    std::string rest = spec.substr(std::string(kScenesPrefix).size());
-    long limit = -1;
-    size_t colon = rest.rfind(':');
-    if (colon != std::string::npos && colon + 1 < rest.size() &&
-        std::all_of(rest.begin() + static_cast<long>(colon) + 1, rest.end(), ::isdigit)) {
-      limit = std::stol(rest.substr(colon + 1, 9));
-      if (limit == 0) throw std::runtime_error(spec + ": empty data set (limit 0)");
-      rest = rest.substr(0, colon);
-    }
-    colon = rest.rfind(':');
-    if (colon == std::string::npos) throw std::runtime_error(spec + ": a scenes data set is scenes:FOLDER:SPLIT[:LIMIT]");
-    const std::string dir = rest.substr(0, colon), split = rest.substr(colon + 1);
-    check_split(split, spec);
-    const std::string manifest_path = (fs::path(dir) / "scenes.json").string();
-    nlohmann::json manifest;
-    try {
-      manifest = read_json_file(manifest_path);
-      if (manifest.value("format", "") != kFormat || manifest.value("version", 0) != kVersion)
-        throw std::runtime_error("not a pixelwise scenes manifest of version " + std::to_string(kVersion));
-      out.data.spec = spec;
-      out.data.classes = manifest.at("classes").get<std::vector<std::string>>();
-      out.target = manifest.at("target").get<std::string>();
-      out.mask_source = "scenes: the " + out.target + " object's pixels";
-      const bool watermark = manifest.at("options").at("kind").get<std::string>() == "watermark";
-      if (watermark) {
-        out.tag_scale = manifest.at("options").at("tag").at("scale").get<int>();
-        if (out.tag_scale < 1 || out.tag_scale > kMaxTagScale) throw std::runtime_error("tag scale out of range");
-      }
-      for (const auto& r : manifest.at("scenes")) {
-        if (r.at("split").get<std::string>() != split) continue;
-        if (limit >= 0 && static_cast<long>(out.data.images.size()) >= limit) break;
-        ImageSample s;
-        const std::string file = (fs::path(dir) / r.at("file").get<std::string>()).string();
-        s.name = r.at("class").get<std::string>() + "-" + fs::path(file).stem().string();
-        s.source = file;
-        s.gray = load_gray_image(file);
-        s.label = r.at("label").get<int>();
-        if (s.label < 0 || s.label >= static_cast<int>(out.data.classes.size()))
-          throw std::runtime_error("label out of range in " + file);
-        MaskArray mask = load_mask((fs::path(dir) / r.at("mask").get<std::string>()).string(), s.gray.rows, s.gray.cols);
-        out.masks.push_back(mask.count() > 0 ? std::optional<MaskArray>(std::move(mask)) : std::nullopt);
-        if (watermark) {
-          const bool tagged = r.at("tagged").get<bool>();
-          out.tagged.push_back(tagged);
-          if (tagged != !r.at("tag").is_null()) throw std::runtime_error(file + ": \"tagged\" and \"tag\" disagree");
-          std::optional<MaskArray> tag;
-          if (tagged) {
-            tag = load_mask((fs::path(dir) / r.at("tag").get<std::string>()).string(), s.gray.rows, s.gray.cols);
-            if (tag->count() == 0) throw std::runtime_error(file + ": its tag mask is empty");
-          }
-          out.tags.push_back(std::move(tag));
-        }
-        out.data.images.push_back(std::move(s));
-      }
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(manifest_path + ": damaged scenes manifest (" + e.what() + ")");
-    } catch (const std::exception& e) {
-      const std::string what = e.what();
-      throw std::runtime_error(what.rfind(manifest_path, 0) == 0 ? what : manifest_path + ": " + what);
-    }
-    if (out.data.images.empty()) throw std::runtime_error(spec + ": no scenes in split " + split);
-    return out;
-  }
   out.data = loader ? loader(spec) : load_dataset(spec);
   out.masks.resize(out.data.images.size());
   if (foreground >= 0) {

@@ -9,8 +9,8 @@ namespace pixelwise {
 
 TaylorReference TaylorReference::parse(const std::string& spec) {
   TaylorReference r;
-  if (spec == "nearest" || spec == "mean") {
-    r.kind = spec;
+  if (spec == name_of(ReferenceKind::nearest) || spec == name_of(ReferenceKind::mean)) {
+    r.kind = parse_enum<ReferenceKind>(spec, "Taylor reference");
     return r;
   }
   if (spec.size() < 4 || spec.substr(spec.size() - 4) != ".npy")
@@ -18,9 +18,14 @@ TaylorReference TaylorReference::parse(const std::string& spec) {
   const RowMatrixXd m = parse_npy_f8(read_file(spec), spec);
   if (m.rows() != 1) throw std::runtime_error(spec + ": a Taylor reference must be one histogram (1-D or one row)");
   if (!m.allFinite()) throw std::runtime_error(spec + ": the reference histogram holds NaN or infinite values");
-  r.kind = "given";
-  r.point = m.row(0).transpose();
-  r.name = spec;
+  return given(m.row(0).transpose(), spec);
+}
+
+TaylorReference TaylorReference::given(Eigen::VectorXd point, std::string name) {
+  TaylorReference r;
+  r.kind = ReferenceKind::given;
+  r.point = std::move(point);
+  r.name = std::move(name);
   return r;
 }
 
@@ -28,13 +33,13 @@ ReferencePoints taylor_references(const ReferenceSources& model, const TaylorRef
                                   double score) {
   const long dimension = model.support_vectors.cols();
   ReferencePoints out;
-  if (reference.kind == "nearest") {
+  if (reference.kind == ReferenceKind::nearest) {
     out.kind = "support vectors";
     out.points = model.support_vectors;
     for (long r = 0; r < out.points.rows(); ++r) out.names.push_back("support vector " + std::to_string(r));
     return out;
   }
-  if (reference.kind == "given") {
+  if (reference.kind == ReferenceKind::given) {
     if (reference.point.size() != dimension)
       throw std::runtime_error(reference.name + ": the reference histogram has dimension " +
                                std::to_string(reference.point.size()) + ", the model's histograms " +
@@ -44,8 +49,6 @@ ReferencePoints taylor_references(const ReferenceSources& model, const TaylorRef
     out.names = {reference.name};
     return out;
   }
-  if (reference.kind != "mean")
-    throw std::invalid_argument("unknown Taylor reference kind \"" + reference.kind + "\" (known: nearest, mean, given)");
   const int k = static_cast<int>(model.classes.size());
   if (model.class_means.rows() != k)
     throw std::runtime_error("the model keeps no class mean histograms (it was saved before they were stored); "

@@ -46,9 +46,7 @@ const EnumNames<Multiclass>& enum_names(Multiclass) {
   return names;
 }
 
-Multiclass SvmSection::multiclass() const {
-  return kind_ == "one_vs_one_svm" ? Multiclass::one_vs_one : Multiclass::one_vs_rest;
-}
+std::string SvmSection::kind() const { return name_of(multiclass_) + "_svm"; }
 
 nlohmann::json SvmSection::to_json() const {
   nlohmann::json j = options;

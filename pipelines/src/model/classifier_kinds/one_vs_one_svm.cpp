@@ -22,7 +22,7 @@ std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   if (!is_additive(v.options.kernel))
     throw std::invalid_argument(kSvmWhere + ": one_vs_one models take an additive kernel (linear, hik, chi2, "
                                 "hellinger), not " + name_of(v.options.kernel));
-  return std::make_shared<SvmSection>("one_vs_one_svm", v.options);
+  return std::make_shared<SvmSection>(Multiclass::one_vs_one, v.options);
 }
 
 TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run) {

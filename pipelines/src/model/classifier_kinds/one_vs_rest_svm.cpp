@@ -17,7 +17,7 @@ std::string svm_file(int c) { return "svm-" + std::to_string(c) + ".model"; }
 
 std::shared_ptr<const ClassifierSection> parse(const nlohmann::json& section) {
   const SvmSectionValues v = parse_svm_values(section);
-  return std::make_shared<SvmSection>("one_vs_rest_svm", v.options);
+  return std::make_shared<SvmSection>(Multiclass::one_vs_rest, v.options);
 }
 
 TrainedClassifier train(const ClassifierSection& section, const TrainingRun& run) {

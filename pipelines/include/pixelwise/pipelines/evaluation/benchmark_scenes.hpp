@@ -55,13 +55,24 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/decomposition/metrics.hpp"
 #include "pixelwise/pipelines/io/dataset.hpp"
 
 namespace pixelwise {
 
+/// The generators above, one name each across the CLI (--kind), scenes.json
+/// ("kind") and Python (kind=).
+enum class SceneKind { fashion, shapes, watermark };
+
+inline const EnumNames<SceneKind>& enum_names(SceneKind) {
+  static const EnumNames<SceneKind> names{
+      {SceneKind::fashion, "fashion"}, {SceneKind::shapes, "shapes"}, {SceneKind::watermark, "watermark"}};
+  return names;
+}
+
 struct SceneOptions {
-  std::string kind = "fashion";  ///< "fashion", "shapes" or "watermark"
+  SceneKind kind = SceneKind::fashion;
   int size = 80;                 ///< scenes are size x size pixels
   int train = 400, test = 100;   ///< scenes per split (half positive, half negative)
   std::uint64_t seed = 1;
@@ -80,7 +91,7 @@ struct SceneOptions {
   nlohmann::json to_json() const;
   /// The two class names in data-set order (sorted, as folders are read): the target and "other".
   std::vector<std::string> classes() const;
-  std::string target_class() const { return kind == "shapes" ? "circle" : target; }
+  std::string target_class() const { return kind == SceneKind::shapes ? "circle" : target; }
 };
 
 /// /usr/share/doc/opencv-doc/examples/data unless PIXELWISE_OPENCV_SAMPLES names another folder.

@@ -31,16 +31,17 @@ ClassifierKind network_kind();
 /// ("multiclass": "one_vs_one", libsvm's own; additive kernels only).
 class SvmSection : public ClassifierSection {
  public:
-  SvmSection(std::string kind, SvmOptions options) : kind_(std::move(kind)), options(std::move(options)) {}
-  std::string kind() const override { return kind_; }
+  SvmSection(Multiclass multiclass, SvmOptions options) : multiclass_(multiclass), options(std::move(options)) {}
+  /// The registered kind: one_vs_rest_svm or one_vs_one_svm.
+  std::string kind() const override;
   nlohmann::json to_json() const override;
   void check_combine(Combine combine) const override;
   std::optional<KernelType> summed_kernel() const override { return options.kernel; }
   /// The JSON svm.multiclass of this kind.
-  Multiclass multiclass() const;
+  Multiclass multiclass() const { return multiclass_; }
 
  private:
-  std::string kind_;
+  Multiclass multiclass_;
 
  public:
   SvmOptions options;

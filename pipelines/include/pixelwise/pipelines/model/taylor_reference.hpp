@@ -14,18 +14,32 @@
 #include <string>
 #include <vector>
 
+#include "pixelwise/common/option_schema.hpp"
 #include "pixelwise/decomposition/taylor.hpp"
 
 namespace pixelwise {
 
+/// Where the reference point comes from, as above.
+enum class ReferenceKind { nearest, mean, given };
+
+inline const EnumNames<ReferenceKind>& enum_names(ReferenceKind) {
+  static const EnumNames<ReferenceKind> names{
+      {ReferenceKind::nearest, "nearest"}, {ReferenceKind::mean, "mean"}, {ReferenceKind::given, "given"}};
+  return names;
+}
+
 struct TaylorReference {
-  std::string kind = "nearest";  ///< "nearest", "mean" or "given"
-  Eigen::VectorXd point;         ///< given: the histogram
-  std::string name;              ///< given: where it came from
+  ReferenceKind kind = ReferenceKind::nearest;
+  Eigen::VectorXd point;  ///< given: the histogram
+  std::string name;       ///< given: where it came from
 
   /// "nearest", "mean", or the path of a .npy file holding one histogram
   /// (float64, 1-D or one row). Throws naming the file on a bad one.
   static TaylorReference parse(const std::string& spec);
+  /// A histogram given directly; `name` says where it came from.
+  static TaylorReference given(Eigen::VectorXd point, std::string name);
+  /// What the JSON records: "nearest", "mean", or the given reference's name.
+  std::string describe() const { return kind == ReferenceKind::given ? name : name_of(kind); }
 };
 
 /// Where the references come from: the machine's support vectors
