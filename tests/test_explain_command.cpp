@@ -40,8 +40,10 @@ BOOST_AUTO_TEST_CASE(a_flag_outside_its_scope_is_refused_by_name) {
     return std::string();
   };
   BOOST_TEST(refused({"--patch"}, ExplainMethod::lrp, "bow") == "--patch applies to --method occlusion only, not lrp");
-  BOOST_TEST(refused({"--input-range"}, ExplainMethod::lrp, "bow") == "--input-range applies to network models only");
-  BOOST_TEST(refused({"--bias-policy"}, ExplainMethod::lrp, "network") == "--bias-policy applies to BoW models only");
+  BOOST_TEST(refused({"--input-range"}, ExplainMethod::lrp, "bow") ==
+             "--input-range applies to network models only; this model is a bow model");
+  BOOST_TEST(refused({"--bias-policy"}, ExplainMethod::lrp, "network") ==
+             "--bias-policy applies to BoW models only; this model is a network model");
   BOOST_TEST(refused({"--bias-policy"}, ExplainMethod::taylor, "bow") ==
              "--bias-policy applies to --method lrp only, not taylor");
   BOOST_TEST(refused({"--roots", "--reference"}, ExplainMethod::taylor, "bow").empty());

@@ -206,6 +206,12 @@ struct ModelArg {
 /// How an explainable model reads an image argument (convert.hpp, ImageReading).
 ImageReading reading_of(const ExplainableModel& m) { return {m.kind() == "bow", m.oversize()}; }
 
+/// The image `x` scores for sample `s`: a network keeps a float64 grey image
+/// argument (`exact`, when given) in float64, other models read the sample.
+const cv::Mat& model_image(const ExplainableModel& x, const ImageSample& s, const cv::Mat& exact) {
+  return !exact.empty() && x.kind() == "network" ? exact : x.input(s);
+}
+
 int index_arg(const py::handle& target, int classes) {
   if (py::isinstance<py::bool_>(target) || !py::hasattr(target, "__index__"))
     throw py::type_error("target: expected a class index" + std::string(classes > 0 ? ", a class name or None" : ""));
@@ -330,12 +336,8 @@ void check_keyword_scopes(const std::set<std::string>& given, ExplainMethod meth
     if (!given.count(keyword)) continue;
     for (const FlagScope& scope : explain_flag_scopes()) {
       if (scope.flag != flag) continue;
-      if ((scope.kinds == KindScope::bow && kind != "bow") || (scope.kinds == KindScope::network && kind != "network"))
-        throw py::value_error(keyword + "= applies to " + (scope.kinds == KindScope::bow ? "BoW" : "network") +
-                              " models only; this model is a " + kind + " model");
-      if (!scope.methods.empty() && std::find(scope.methods.begin(), scope.methods.end(), method) == scope.methods.end())
-        throw py::value_error(keyword + "= applies to method " + names_of(scope.methods) + " only, not " +
-                              name_of(method));
+      const std::string refusal = scope_refusal(scope, method, kind, "method ");
+      if (!refusal.empty()) throw py::value_error(keyword + "= " + refusal);
     }
   }
 }
@@ -432,7 +434,7 @@ PyMethodResult explain_one(const std::shared_ptr<const ExplainableModel>& x, con
   out.model = x;
   out.gray = s.gray;
   out.image = s.source;
-  const cv::Mat& image = !exact.empty() && x->kind() == "network" ? exact : x->input(s);
+  const cv::Mat& image = model_image(*x, s, exact);
   const std::uint64_t seed = image_seed(call.settings.seed, call.image_index);
   py::gil_scoped_release release;
   // Names the image when memory runs out too (docs/errors.md, "Error types").
@@ -511,8 +513,7 @@ py::array predict_rows(const py::handle& images, const py::object& progress, con
 
 py::array predict_rows(const ExplainableModel& x, const py::handle& images, const py::object& progress) {
   return predict_rows(images, progress, reading_of(x), [&x](const ImageSample& s, const cv::Mat& exact) {
-    const bool keep = !exact.empty() && x.kind() == "network";
-    return x.all_scores(keep ? exact : x.input(s), s.source);
+    return x.all_scores(model_image(x, s, exact), s.source);
   });
 }
 
@@ -520,8 +521,7 @@ py::array predict_rows(const ExplainableModel& x, const py::handle& images, cons
 py::array predict_one(const ExplainableModel& x, const py::handle& image) {
   cv::Mat exact;
   const ImageSample s = image_arg(image, "image", &exact, reading_of(x));
-  const bool keep = !exact.empty() && x.kind() == "network";
-  return owned_array(without_gil([&] { return x.all_scores(keep ? exact : x.input(s), s.source); }));
+  return owned_array(without_gil([&] { return x.all_scores(model_image(x, s, exact), s.source); }));
 }
 
 const char* const kPredictBatchDoc =
@@ -830,9 +830,7 @@ void bind_evaluation(py::module_& m) {
         nlohmann::json result;
         {
           py::gil_scoped_release release;
-          const MaskedDataset set = load_masked_dataset(spec, foreground, [&](const std::string& s) {
-            return x->kind() == "network" ? load_network_dataset(s) : load_dataset(s, x->oversize());
-          });
+          const MaskedDataset set = load_masked_dataset(spec, foreground, *x);
           call.step(0, 1);
           result = evaluate(*x, set, o, nullptr, nullptr);
           call.step(1, 1);
@@ -910,9 +908,7 @@ void bind_evaluation(py::module_& m) {
         MaskedDataset set;
         {
           py::gil_scoped_release release;
-          set = load_masked_dataset(spec, -1, [&](const std::string& s) {
-            return x->kind() == "network" ? load_network_dataset(s) : load_dataset(s, x->oversize());
-          });
+          set = load_masked_dataset(spec, -1, *x);
           call.step(0, 1);
           a = analyse(*x, set, o, nullptr);
           call.step(1, 1);
@@ -1405,7 +1401,7 @@ void bind_evaluation(py::module_& m) {
         const std::vector<std::string> stages = x->randomisation_stages();
         cv::Mat exact;
         const ImageSample s = image_arg(image, "image", &exact, reading_of(*x));
-        const cv::Mat& input = !exact.empty() && x->kind() == "network" ? exact : x->input(s);
+        const cv::Mat& input = model_image(*x, s, exact);
         int c = explain_target(*x, target);
         ExplainSettings settings;
         settings.seed = method_seed;

@@ -73,9 +73,7 @@ int run_analyse(const AnalyseRequest& request, std::ostream& out, std::ostream* 
   const AnalysisOptions options = analysis_options(request);
   check_folder_replaceable(request.out, kMarker, "analysis folder");
   const auto model = load_explainable_model(request.model);
-  const MaskedDataset data = load_masked_dataset(request.data, -1, [&](const std::string& spec) {
-    return model->kind() == "network" ? load_network_dataset(spec) : load_dataset(spec, model->oversize());
-  });
+  const MaskedDataset data = load_masked_dataset(request.data, -1, *model);
   const Analysis analysis = analyse(*model, data, options, request.quiet ? nullptr : log);
   // Everything is computed before the first file is written.
   const ReportFiles files = render_analysis_report(analysis, data);

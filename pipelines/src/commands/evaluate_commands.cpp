@@ -178,9 +178,7 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   if (options.method_settings.pixel_rule && model->kind() != "bow")
     throw std::runtime_error("--pixel-rule applies to BoW models only; " + request.model + " is a " + model->kind() +
                              " model");
-  const MaskedDataset data = load_masked_dataset(request.data, request.foreground, [&](const std::string& spec) {
-    return model->kind() == "network" ? load_network_dataset(spec) : load_dataset(spec, model->oversize());
-  });
+  const MaskedDataset data = load_masked_dataset(request.data, request.foreground, *model);
   std::vector<ReportImage> shown;
   nlohmann::json result = evaluate(*model, data, options, &shown, request.quiet ? nullptr : log);
   result["settings"]["command"] = {{"model", request.model}, {"data", request.data}, {"methods", request.methods},

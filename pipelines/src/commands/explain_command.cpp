@@ -181,15 +181,21 @@ std::string flag_scope_note(const std::string& flag) {
   return note + ")";
 }
 
+std::string scope_refusal(const FlagScope& scope, ExplainMethod method, const std::string& kind,
+                          const std::string& method_word) {
+  if ((scope.kinds == KindScope::bow && kind != "bow") || (scope.kinds == KindScope::network && kind != "network"))
+    return "applies to " + kind_words(scope.kinds) + " only; this model is a " + kind + " model";
+  if (!scope.methods.empty() && std::find(scope.methods.begin(), scope.methods.end(), method) == scope.methods.end())
+    return "applies to " + method_word + names_of(scope.methods) + " only, not " + name_of(method);
+  return "";
+}
+
 void check_flag_scopes(const std::set<std::string>& given, ExplainMethod method, const std::string& kind) {
   for (const std::string& flag : given) {
     const FlagScope* s = scope_of(flag);
     if (!s) continue;
-    if ((s->kinds == KindScope::bow && kind != "bow") || (s->kinds == KindScope::network && kind != "network"))
-      throw std::invalid_argument(flag + " applies to " + kind_words(s->kinds) + " only");
-    if (!s->methods.empty() && std::find(s->methods.begin(), s->methods.end(), method) == s->methods.end())
-      throw std::invalid_argument(flag + " applies to --method " + names_of(s->methods) + " only, not " +
-                                  name_of(method));
+    const std::string refusal = scope_refusal(*s, method, kind, "--method ");
+    if (!refusal.empty()) throw std::invalid_argument(flag + " " + refusal);
   }
 }
 

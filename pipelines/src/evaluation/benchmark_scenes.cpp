@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "pixelwise/features/image.hpp"
+#include "pixelwise/pipelines/explain/explanation.hpp"
 #include "pixelwise/common/files.hpp"
 #include "pixelwise/common/json_input.hpp"
 
@@ -536,6 +537,10 @@ MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
     }
   }
   return out;
+}
+
+MaskedDataset load_masked_dataset(const std::string& spec, double foreground, const ExplainableModel& model) {
+  return load_masked_dataset(spec, foreground, [&model](const std::string& s) { return model.read_dataset(s); });
 }
 
 }  // namespace pixelwise

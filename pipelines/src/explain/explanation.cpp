@@ -9,6 +9,8 @@
 
 namespace pixelwise {
 
+Dataset ExplainableModel::read_dataset(const std::string& spec) const { return load_dataset(spec, oversize()); }
+
 std::vector<ExplainMethod> ExplainableModel::methods() const {
   std::vector<ExplainMethod> all = own_methods();
   for (ExplainMethod m : enum_names(ExplainMethod{}).values())

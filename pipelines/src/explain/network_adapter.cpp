@@ -39,6 +39,7 @@ class NetworkAdapter : public ExplainableModel {
     model_.input_shape(sample.gray, reference);  // the network takes images of its input size only
     return sample;
   }
+  Dataset read_dataset(const std::string& spec) const override { return load_network_dataset(spec); }
   std::vector<ExplainMethod> own_methods() const override {
     return {ExplainMethod::lrp, ExplainMethod::taylor, ExplainMethod::sensitivity};
   }

@@ -34,8 +34,16 @@ const std::vector<FlagScope>& explain_flag_scopes();
 /// " (BoW models, --method taylor)": a flag's scope for its help text.
 std::string flag_scope_note(const std::string& flag);
 
+/// Why `scope` excludes `method` on a model of kind `kind` (ExplainableModel::kind):
+/// "applies to BoW models only; this model is a network model", "applies to
+/// <method_word>lrp only, not taylor", or empty when the flag applies.
+/// `method_word` is how the caller names the method ("--method " on the
+/// command line, "method " for Python's keywords), so both say the same.
+std::string scope_refusal(const FlagScope& scope, ExplainMethod method, const std::string& kind,
+                          const std::string& method_word);
+
 /// Throws std::invalid_argument naming the first of `given` that does not
-/// apply to `method` on a model of kind `kind` ("bow" or "network").
+/// apply to `method` on a model of kind `kind` (scope_refusal).
 void check_flag_scopes(const std::set<std::string>& given, ExplainMethod method, const std::string& kind);
 
 struct ExplainRequest {

@@ -61,6 +61,8 @@
 
 namespace pixelwise {
 
+class ExplainableModel;  // explain/explanation.hpp
+
 /// The generators above, one name each across the CLI (--kind), scenes.json
 /// ("kind") and Python (kind=).
 enum class SceneKind { fashion, shapes, watermark };
@@ -143,6 +145,8 @@ struct MaskedDataset {
 /// load_dataset or load_network_dataset; none: load_dataset).
 MaskedDataset load_masked_dataset(const std::string& spec, double foreground,
                                   const std::function<Dataset(const std::string&)>& loader = nullptr);
+/// The same, other specs read as `model` reads its inputs (ExplainableModel::read_dataset).
+MaskedDataset load_masked_dataset(const std::string& spec, double foreground, const ExplainableModel& model);
 
 /// Reads a mask image (8-bit, > 127 is inside); `what` names it in errors.
 MaskArray load_mask(const std::string& path, int rows, int cols);

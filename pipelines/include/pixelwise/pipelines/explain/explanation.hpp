@@ -108,6 +108,9 @@ class ExplainableModel : public ScoreModel {
   /// model's inputs are read, and checks that the model can take it; throws
   /// naming the reference otherwise.
   virtual ImageSample read_input(const std::string& reference) const = 0;
+  /// Reads a data set spec (io/dataset.hpp; a network's data sets for a
+  /// network) as this model's inputs are read.
+  virtual Dataset read_dataset(const std::string& spec) const;
   /// What the model does with an image above the pixel limit (docs/errors.md,
   /// "Limits"): a BoW model as its configuration says ("input"), others refuse.
   virtual OversizeImages oversize() const { return OversizeImages::refuse; }
