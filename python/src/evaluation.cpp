@@ -261,11 +261,13 @@ auto without_gil(Fn&& fn) {
   return fn();
 }
 
+/// Batches of model evaluations, interrupted by Ctrl-C between batches.
 BatchOptions batching(int batch, int threads) {
   BatchOptions b;
   b.batch = batch;
   b.threads = threads;
   b.validate();
+  b.interrupt = python_interrupt();
   return b;
 }
 
@@ -277,6 +279,23 @@ RowMatrixXd heatmap_arg(const py::handle& relevance, const ImageSample& s, const
                           " but the image is " + std::to_string(s.gray.rows) + " x " + std::to_string(s.gray.cols));
   if (!r.allFinite()) throw py::value_error(what + ": relevance has NaN or infinite values");
   return r;
+}
+
+/// One call on an image with a model (occlusion and the perturbation
+/// metrics): the model, the image argument read as the model reads it, and
+/// the class its target argument names.
+struct ImageCall {
+  ModelArg a;
+  ImageSample s;
+  int c = 0;
+  const cv::Mat& input() const { return a.input(s); }
+};
+
+ImageCall image_call(const py::handle& model, const py::handle& image, const py::handle& target) {
+  ImageCall call{model_arg(model), {}, 0};
+  call.s = image_arg(image, "image", nullptr, call.a.reading);
+  call.c = call.a.target(target, call.input());
+  return call;
 }
 
 /// The replacement of a perturbation metric from its keywords.
@@ -1088,17 +1107,14 @@ void bind_evaluation(py::module_& m) {
       "occlusion",
       [](const ModelLike& model, const ImageLike& image, const TargetLike& target, int patch, int stride, double fill,
          int batch, int threads) {
-        ModelArg a = model_arg(model);
-        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
-        const int c = a.target(target, a.input(s));
+        const ImageCall call = image_call(model, image, target);
         OcclusionOptions o;
         o.patch = patch;
         o.stride = stride;
         o.fill = fill;
         o.batching = batching(batch, threads);
-        o.batching.interrupt = python_interrupt();
         o.validate();
-        OcclusionResult r = without_gil([&] { return occlusion(*a.model, a.input(s), c, o); });
+        OcclusionResult r = without_gil([&] { return occlusion(*call.a.model, call.input(), call.c, o); });
         py::dict d;
         d["relevance"] = owned_array(std::move(r.relevance));
         d["score"] = r.score;
@@ -1119,14 +1135,8 @@ void bind_evaluation(py::module_& m) {
       [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
          int region, int steps, int regions_per_step, bool most_relevant_first, const std::string& replacement,
          double constant, double blur_sigma, std::uint64_t seed, int batch, int threads) {
-        ModelArg a = model_arg(model);
-        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
-        const RowMatrixXd r = matrix_arg(relevance, "relevance");
-        if (r.rows() != s.gray.rows || r.cols() != s.gray.cols)
-          throw py::value_error("region_perturbation: relevance is " + std::to_string(r.rows()) + " x " +
-                                std::to_string(r.cols()) + " but the image is " + std::to_string(s.gray.rows) + " x " +
-                                std::to_string(s.gray.cols));
-        const int c = a.target(target, a.input(s));
+        const ImageCall call = image_call(model, image, target);
+        const RowMatrixXd r = heatmap_arg(relevance, call.s, "region_perturbation");
         PerturbationOptions o;
         o.region = region;
         o.steps = steps;
@@ -1137,9 +1147,9 @@ void bind_evaluation(py::module_& m) {
         o.blur_sigma = blur_sigma;
         o.seed = seed;
         o.batching = batching(batch, threads);
-        o.batching.interrupt = python_interrupt();
         o.validate();
-        PerturbationCurve curve = without_gil([&] { return region_perturbation(*a.model, a.input(s), r, c, o); });
+        PerturbationCurve curve =
+            without_gil([&] { return region_perturbation(*call.a.model, call.input(), r, call.c, o); });
         py::dict d;
         d["aopc"] = curve.aopc();
         d["region"] = curve.region;
@@ -1163,19 +1173,17 @@ void bind_evaluation(py::module_& m) {
       [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
          int subsets, double fraction, const std::string& replacement, double constant, double blur_sigma,
          std::uint64_t seed, int batch, int threads) {
-        ModelArg a = model_arg(model);
-        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
-        const RowMatrixXd r = heatmap_arg(relevance, s, "faithfulness_correlation");
         FaithfulnessCorrelationOptions o;
         o.subsets = subsets;
         o.fraction = fraction;
         o.replacement = replacement_arg(replacement, constant, blur_sigma);
         o.seed = seed;
         o.batching = batching(batch, threads);
-        o.batching.interrupt = python_interrupt();
         checked("faithfulness_correlation", [&] { o.validate(); });
-        const int c = a.target(target, a.input(s));
-        SubsetCorrelation f = without_gil([&] { return faithfulness_correlation(*a.model, a.input(s), r, c, o); });
+        const ImageCall call = image_call(model, image, target);
+        const RowMatrixXd r = heatmap_arg(relevance, call.s, "faithfulness_correlation");
+        SubsetCorrelation f =
+            without_gil([&] { return faithfulness_correlation(*call.a.model, call.input(), r, call.c, o); });
         py::dict d;
         d["faithfulness_correlation"] = f.correlation;
         d["subset_size"] = f.subset_size;
@@ -1199,9 +1207,8 @@ void bind_evaluation(py::module_& m) {
          const std::optional<std::vector<long>>& sizes, int points, double max_fraction, int subsets,
          const std::string& replacement, double constant, double blur_sigma, std::uint64_t seed, int batch,
          int threads) {
-        ModelArg a = model_arg(model);
-        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
-        const RowMatrixXd r = heatmap_arg(relevance, s, "sensitivity_n");
+        const ImageCall call = image_call(model, image, target);
+        const RowMatrixXd r = heatmap_arg(relevance, call.s, "sensitivity_n");
         SensitivityNOptions o;
         if (sizes) {
           if (sizes->empty()) throw py::value_error("sensitivity_n: sizes is empty (None: the log-spaced sizes)");
@@ -1213,13 +1220,11 @@ void bind_evaluation(py::module_& m) {
         o.replacement = replacement_arg(replacement, constant, blur_sigma);
         o.seed = seed;
         o.batching = batching(batch, threads);
-        o.batching.interrupt = python_interrupt();
         checked("sensitivity_n", [&] {
           o.validate();
           o.sizes_for(static_cast<long>(r.size()));
         });
-        const int c = a.target(target, a.input(s));
-        SensitivityNCurve k = without_gil([&] { return sensitivity_n(*a.model, a.input(s), r, c, o); });
+        SensitivityNCurve k = without_gil([&] { return sensitivity_n(*call.a.model, call.input(), r, call.c, o); });
         py::dict d;
         d["sizes"] = owned_vector(std::move(k.sizes));
         d["correlations"] = owned_vector(std::move(k.correlations));
@@ -1238,18 +1243,15 @@ void bind_evaluation(py::module_& m) {
       "infidelity",
       [](const ModelLike& model, const ImageLike& image, const ArrayLike& relevance, const TargetLike& target,
          int samples, double sigma, std::uint64_t seed, int batch, int threads) {
-        ModelArg a = model_arg(model);
-        const ImageSample s = image_arg(image, "image", nullptr, a.reading);
-        const RowMatrixXd r = heatmap_arg(relevance, s, "infidelity");
         InfidelityOptions o;
         o.samples = samples;
         o.sigma = sigma;
         o.seed = seed;
         o.batching = batching(batch, threads);
-        o.batching.interrupt = python_interrupt();
         checked("infidelity", [&] { o.validate(); });
-        const int c = a.target(target, a.input(s));
-        Infidelity f = without_gil([&] { return infidelity(*a.model, a.input(s), r, c, o); });
+        const ImageCall call = image_call(model, image, target);
+        const RowMatrixXd r = heatmap_arg(relevance, call.s, "infidelity");
+        Infidelity f = without_gil([&] { return infidelity(*call.a.model, call.input(), r, call.c, o); });
         py::dict d;
         d["infidelity"] = f.infidelity;
         d["infidelity_beta"] = f.beta;
