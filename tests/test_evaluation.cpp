@@ -614,6 +614,34 @@ BOOST_AUTO_TEST_CASE(evaluation_of_a_model_whose_explanation_is_known) {
   BOOST_CHECK_THROW(evaluate(model, data, o, nullptr, nullptr), std::invalid_argument);
 }
 
+// --class is parsed once, before any image is explained (ClassChoice): each
+// kind picks its class per image, and a class the model lacks fails with the
+// model's own message, before the first image (whose name it would carry).
+BOOST_AUTO_TEST_CASE(the_explained_class_is_parsed_before_the_images) {
+  const cv::Rect box(3, 2, 5, 4);
+  const BoxModel model(box);
+  const ClassChoice predicted = ClassChoice::parse("predicted", model), label = ClassChoice::parse("label", model),
+                    named = ClassChoice::parse("not-box", model), index = ClassChoice::parse("1", model);
+  BOOST_TEST((predicted.kind == ClassChoice::Kind::predicted));
+  BOOST_TEST((label.kind == ClassChoice::Kind::label));
+  BOOST_TEST((named.kind == ClassChoice::Kind::named));
+  ImageSample sample;
+  sample.source = "unlabelled";
+  BOOST_TEST(predicted.of(sample, 1) == 1);
+  BOOST_TEST(named.of(sample, 0) == 1);
+  BOOST_TEST(index.of(sample, 0) == 1);
+  BOOST_CHECK_THROW(label.of(sample, 0), std::runtime_error);
+  sample.label = 0;
+  BOOST_TEST(label.of(sample, 1) == 0);
+
+  EvaluationOptions o;
+  o.methods = {ExplainMethod::lrp};
+  o.metrics = {"aopc"};
+  o.class_choice = "zebra";
+  BOOST_CHECK_EXCEPTION(evaluate(model, box_data(2, box), o, nullptr, nullptr), std::runtime_error,
+                        [](const std::exception& e) { return std::string(e.what()) == "no class zebra"; });
+}
+
 namespace {
 
 // Everything but the wall times and how the machine was used.

@@ -162,6 +162,71 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   throw UsageError(e.what());
 }
 
+// The command line as given, recorded in the settings.
+nlohmann::json command_json(const EvaluateRequest& request) {
+  auto or_null = [](const std::string& text) { return text.empty() ? nlohmann::json() : nlohmann::json(text); };
+  return {{"model", request.model}, {"data", request.data}, {"methods", request.methods},
+          {"metrics", request.metrics}, {"foreground", request.foreground},
+          {"pixel_rule", or_null(request.pixel_rule)}, {"randomised_model", or_null(request.randomised_model)}};
+}
+
+// TARGET/evaluation.json and TARGET/report/..., each written atomically.
+void write_evaluation(const fs::path& target, const nlohmann::json& result, const ReportFiles& files, FolderLock& lock) {
+  fs::create_directories(target / "report");
+  lock.acquire();
+  write_file_atomically((target / "evaluation.json").string(), result.dump(1) + "\n");
+  for (const auto& [name, bytes] : files) {
+    fs::create_directories((target / "report" / name).parent_path());
+    write_file_atomically((target / "report" / name).string(), bytes);
+  }
+}
+
+// One table of summary means: a row per method, a column per key (13 and 11
+// characters wide, "-" for a metric not measured).
+void print_table(std::ostream& out, const nlohmann::json& result, const std::vector<ExplainMethod>& methods,
+                 const std::vector<std::pair<const char*, const char*>>& columns) {
+  out << std::setw(13) << "method";
+  for (const auto& [key, head] : columns) out << std::setw(11) << head;
+  out << "\n";
+  for (const ExplainMethod method : methods) {
+    const nlohmann::json& s = result.at("summary").at(name_of(method));
+    out << std::setw(13) << name_of(method);
+    for (const auto& [key, head] : columns) out << std::setw(11) << (s.contains(key) ? format_summary(s.at(key)) : "-");
+    out << "\n";
+  }
+}
+
+// The summary on `out`: the perturbation, localisation and time table with the
+// chance row, the faithfulness, robustness and complexity table when any of
+// them was measured, and the sanity checks' Spearman correlations.
+void print_summary(std::ostream& out, const nlohmann::json& result, const std::vector<ExplainMethod>& methods) {
+  out << std::left;
+  print_table(out, result, methods,
+              {{"aopc", "AOPC-MoRF"}, {"lerf", "AOPC-LeRF"}, {"pixel-flipping", "pix-flip"}, {"mass", "mass-acc"},
+               {"rank", "rank-acc"}, {"pointing", "pointing"}, {"seconds", "s/image"}});
+  const std::string chance = format_summary(result.at("chance").at("mask_fraction"));
+  out << std::setw(13) << "chance" << std::setw(33) << "" << std::setw(11) << chance << std::setw(11) << chance
+      << std::setw(11) << chance << "\n";
+  const std::vector<std::pair<const char*, const char*>> more{
+      {"faithfulness-correlation", "faith-corr"}, {"infidelity", "infidelity"}, {"relative_infidelity", "rel-infid"},
+      {"max-sensitivity", "max-sens"},           {"sparseness", "sparseness"}, {"complexity", "complexity"}};
+  bool any = false;
+  for (const auto& [key, head] : more)
+    for (const ExplainMethod method : methods) any = any || result.at("summary").at(name_of(method)).contains(key);
+  if (any) print_table(out, result, methods, more);
+  for (const ExplainMethod method : methods) {
+    const nlohmann::json& s = result.at("summary").at(name_of(method));
+    if (s.contains("mprt")) {
+      out << "mprt " << name_of(method) << ": Spearman by stage";
+      for (const auto& stage : s.at("mprt")) out << " " << format_summary(stage.at("spearman"));
+      out << "\n";
+    }
+    if (s.contains("data_randomisation"))
+      out << "data randomisation " << name_of(method) << ": Spearman " << format_summary(s.at("data_randomisation").at("spearman"))
+          << ", SSIM " << format_summary(s.at("data_randomisation").at("ssim")) << "\n";
+  }
+}
+
 int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream* log) {
   EvaluationOptions options = evaluation_options(request);
   const fs::path target(request.out);
@@ -181,71 +246,18 @@ int run_evaluate(const EvaluateRequest& request, std::ostream& out, std::ostream
   const MaskedDataset data = load_masked_dataset(request.data, request.foreground, *model);
   std::vector<ReportImage> shown;
   nlohmann::json result = evaluate(*model, data, options, &shown, request.quiet ? nullptr : log);
-  result["settings"]["command"] = {{"model", request.model}, {"data", request.data}, {"methods", request.methods},
-                                   {"metrics", request.metrics}, {"foreground", request.foreground},
-                                   {"pixel_rule", request.pixel_rule.empty() ? nlohmann::json() : nlohmann::json(request.pixel_rule)},
-                                   {"randomised_model", request.randomised_model.empty() ? nlohmann::json()
-                                                                                         : nlohmann::json(request.randomised_model)}};
+  result["settings"]["command"] = command_json(request);
   // Everything is computed before the first file is written.
   const ReportFiles files = render_report(result, shown);
-  fs::create_directories(target / "report");
-  lock.acquire();
-  write_file_atomically((target / "evaluation.json").string(), result.dump(1) + "\n");
-  for (const auto& [name, bytes] : files) {
-    fs::create_directories((target / "report" / name).parent_path());
-    write_file_atomically((target / "report" / name).string(), bytes);
-  }
+  write_evaluation(target, result, files, lock);
 
   out << "evaluated " << result["settings"]["data"]["evaluated"].get<long>() << " images of " << request.data << " in "
       << std::fixed << std::setprecision(1) << result["seconds"].get<double>() << " s\n";
-  out << std::left << std::setw(13) << "method";
-  for (const char* h : {"AOPC-MoRF", "AOPC-LeRF", "pix-flip", "mass-acc", "rank-acc", "pointing", "s/image"})
-    out << std::setw(11) << h;
-  out << "\n";
-  for (const ExplainMethod method : options.methods) {
-    const nlohmann::json& s = result["summary"][name_of(method)];
-    out << std::setw(13) << name_of(method);
-    for (const char* k : {"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "seconds"})
-      out << std::setw(11) << (s.contains(k) ? format_summary(s[k]) : "-");
-    out << "\n";
-  }
-  out << std::setw(13) << "chance" << std::setw(33) << "" << std::setw(11) << format_summary(result["chance"]["mask_fraction"])
-      << std::setw(11) << format_summary(result["chance"]["mask_fraction"]) << std::setw(11)
-      << format_summary(result["chance"]["mask_fraction"]) << "\n";
-  // The faithfulness, robustness and complexity metrics measured, if any.
-  const std::vector<std::pair<const char*, const char*>> more{
-      {"faithfulness-correlation", "faith-corr"}, {"infidelity", "infidelity"}, {"relative_infidelity", "rel-infid"},
-      {"max-sensitivity", "max-sens"},           {"sparseness", "sparseness"}, {"complexity", "complexity"}};
-  bool any = false;
-  for (const auto& [key, head] : more)
-    for (const ExplainMethod method : options.methods) any = any || result["summary"][name_of(method)].contains(key);
-  if (any) {
-    out << std::setw(13) << "method";
-    for (const auto& [key, head] : more) out << std::setw(11) << head;
-    out << "\n";
-    for (const ExplainMethod method : options.methods) {
-      const nlohmann::json& s = result["summary"][name_of(method)];
-      out << std::setw(13) << name_of(method);
-      for (const auto& [key, head] : more) out << std::setw(11) << (s.contains(key) ? format_summary(s[key]) : "-");
-      out << "\n";
-    }
-  }
-  for (const ExplainMethod method : options.methods) {
-    const nlohmann::json& s = result["summary"][name_of(method)];
-    if (s.contains("mprt")) {
-      out << "mprt " << name_of(method) << ": Spearman by stage";
-      for (const auto& stage : s["mprt"]) out << " " << format_summary(stage["spearman"]);
-      out << "\n";
-    }
-    if (s.contains("data_randomisation"))
-      out << "data randomisation " << name_of(method) << ": Spearman " << format_summary(s["data_randomisation"]["spearman"])
-          << ", SSIM " << format_summary(s["data_randomisation"]["ssim"]) << "\n";
-  }
+  print_summary(out, result, options.methods);
   out << "results: " << (target / "evaluation.json").string() << ", report: " << (target / "report" / "index.html").string()
       << "\n";
   return 0;
 }
-
 
 }  // namespace
 

@@ -260,93 +260,114 @@ int run_explain(const ExplainRequest& request, std::ostream& out) {
   return 0;
 }
 
+namespace {
+
+// Option values kept as text, by flag, until the flags given are known
+// (read_given_options).
+using OptionTexts = std::map<std::string, std::string>;
+
+// The options of every method and model kind.
+void add_general_options(CLI::App& cmd, ExplainRequest& r, OptionTexts& strings) {
+  cmd.add_option("--model", r.model, "model directory (BoW or network) or LRP Toolbox text file")->required();
+  cmd.add_option("--out", r.out, "output folder")->required();
+  cmd.add_option("--class", r.class_name, "class to explain, name or index (default: the predicted one)");
+  cmd.add_option("--method", strings["--method"], "lrp (default), taylor, sensitivity, occlusion or random")
+      ->check(CLI::IsMember(enum_names(ExplainMethod{}).names()));
+  cmd.add_option("images", r.images, "image files or fashion-mnist:SPLIT@INDEX (networks: also digits:SPLIT@INDEX)");
+  cmd.add_option("--list", r.list, "a file of image references, one a line (# comments)");
+  cmd.add_option("--shard", r.shard, "explain only shard K of N of the images (K/N, 1 <= K <= N)");
+  cmd.add_option("--jobs", r.jobs, "images explained at once, on threads sharing the model (default 0: every core this process may run on)");
+  cmd.add_flag("--resume", r.resume, "skip images whose .npy, .png and .json are complete");
+}
+
+// The options of some methods or model kinds (explain_flag_scopes): the scope
+// is appended to each help text.
+void add_scoped_options(CLI::App& cmd, ExplainRequest& r, OptionTexts& strings) {
+  auto scoped = [&](const std::string& flag, const std::string& help) { return help + flag_scope_note(flag); };
+  cmd.add_option("--rule", strings["--rule"],
+                 scoped("--rule", "LRP composite preset, rule, or SELECTOR=RULE;... (networks: default "
+                                  "zb-epsilon-plus; BoW models with a network classifier: " +
+                                      std::string(kBowNetworkDefaultRule) +
+                                      "; every BoW model: pooling=RULE and pixels=flat for the layers below the "
+                                      "classifier)"));
+  cmd.add_flag("--ignore-bias", r.settings.ignore_bias, scoped("--ignore-bias", "biases absorb no relevance"));
+  cmd.add_option("--bias-policy", strings["--bias-policy"],
+                 scoped("--bias-policy", "where an SVM's bias goes: none, uniform, nonzero (default)"))
+      ->check(CLI::IsMember(enum_names(BiasPolicy{}).names()));
+  cmd.add_option("--pixel-rule", strings["--pixel-rule"],
+                 scoped("--pixel-rule", "how a descriptor's relevance spreads over pixels: uniform, gaussian or "
+                                        "gradient (dense SIFT: to the pixels whose gradients built it; default: "
+                                        "each channel's configured weighting)"))
+      ->check(CLI::IsMember(enum_names(WeightingType{}).names()));
+  cmd.add_option("--reference", strings["--reference"],
+                 scoped("--reference", "root search towards the nearest support vector of the other sign "
+                                       "(nearest, default), the other side's mean training histogram (mean), or "
+                                       "a histogram in FILE.npy"));
+  cmd.add_option("--root-tolerance", r.settings.taylor.tolerance,
+                 scoped("--root-tolerance", "the root x0 has |f(x0)| <= this (default 1e-9)"));
+  cmd.add_option("--roots", r.settings.taylor.roots,
+                 scoped("--roots", "search roots towards the K nearest references of the other sign and keep "
+                                   "the root nearest to the input (default 1)"));
+  cmd.add_option("--versus", r.settings.versus,
+                 scoped("--versus", "one-vs-one models: explain the pairwise decision of --class against this "
+                                    "class (default: the sum of --class's pairwise decisions)"));
+  cmd.add_option("--tiles", strings["--tiles"],
+                 scoped("--tiles", "explain tiles of SIZE x SIZE pixels every OFFSET pixels and average (e.g. 102,34)"));
+  cmd.add_flag("--layers", r.settings.layers, scoped("--layers", "also write descriptor and bin relevance to the JSON"));
+  cmd.add_option("--input-range", strings["--input-range"],
+                 scoped("--input-range", "toolbox text files: LOW,HIGH that grey 0..1 maps to (default -1,1)"));
+  cmd.add_flag("--figure", r.settings.figure, scoped("--figure", "also write NAME-figure.png (input | heatmap)"));
+  cmd.add_option("--patch", r.settings.occlusion.patch,
+                 scoped("--patch", "patch side in pixels (default 0: a quarter of the shorter image side)"));
+  cmd.add_option("--stride", r.settings.occlusion.stride,
+                 scoped("--stride", "step between patches in pixels (default 0: half the patch)"));
+  cmd.add_option("--fill", r.settings.occlusion.fill, scoped("--fill", "grey level of the patch (default 0)"));
+  cmd.add_option("--threads", r.threads,
+                 scoped("--threads", "threads for the model evaluations of one image (default 0: the cores "
+                                     "--jobs leaves)"));
+  cmd.add_option("--seed", r.settings.seed, scoped("--seed", "seed (default 1; image i uses a mix of seed and i)"));
+}
+
+// The flags given, and the option values kept as text parsed and checked.
+void read_given_options(const CLI::App& cmd, ExplainRequest& r, const OptionTexts& strings) {
+  for (const CLI::Option* option : cmd.get_options())
+    if (option->count() && option->get_name().rfind("--", 0) == 0) r.given.insert(option->get_name());
+  auto given = [&](const std::string& flag) { return r.given.count(flag) > 0; };
+  try {
+    if (given("--method")) r.method = parse_enum<ExplainMethod>(strings.at("--method"), "method");
+    if (given("--rule")) r.settings.rule = strings.at("--rule");
+    if (given("--bias-policy"))
+      r.settings.bias_policy = parse_enum<BiasPolicy>(strings.at("--bias-policy"), "bias policy");
+    if (given("--pixel-rule"))
+      r.settings.pixel_rule = parse_enum<WeightingType>(strings.at("--pixel-rule"), "pixel rule");
+    if (given("--reference")) r.settings.reference = TaylorReference::parse(strings.at("--reference"));
+    if (given("--tiles")) r.settings.tiles = TileOptions::parse(strings.at("--tiles"));
+    r.settings.taylor.validate();
+    check_occlusion_sizes(r.settings.occlusion, "--");
+    // An empty --class would otherwise read as "not given", the predicted class.
+    if (given("--class") && r.class_name.empty())
+      throw std::invalid_argument("--class \"\": empty; give a class name or index, or leave --class out "
+                                  "to explain the predicted class");
+    if (!r.shard.empty()) Shard::parse(r.shard);
+    if (given("--input-range")) r.input_range = parse_range(strings.at("--input-range"), "--input-range");
+  } catch (const std::exception& e) {
+    // Option values wrong whatever the model: exit status 2 (docs/errors.md, "Exit status").
+    throw UsageError(e.what());
+  }
+}
+
+}  // namespace
+
 Command add_explain_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("explain", "explain decisions pixel by pixel: LRP, Taylor, and the baselines "
                                             "sensitivity, occlusion, random, for every model");
   auto request = std::make_shared<ExplainRequest>();
-  auto strings = std::make_shared<std::map<std::string, std::string>>();
-  ExplainRequest& r = *request;
-  auto scoped = [&](const std::string& flag, const std::string& help) { return help + flag_scope_note(flag); };
-  cmd->add_option("--model", r.model, "model directory (BoW or network) or LRP Toolbox text file")->required();
-  cmd->add_option("--out", r.out, "output folder")->required();
-  cmd->add_option("--class", r.class_name, "class to explain, name or index (default: the predicted one)");
-  cmd->add_option("--method", (*strings)["--method"], "lrp (default), taylor, sensitivity, occlusion or random")
-      ->check(CLI::IsMember(enum_names(ExplainMethod{}).names()));
-  cmd->add_option("images", r.images, "image files or fashion-mnist:SPLIT@INDEX (networks: also digits:SPLIT@INDEX)");
-  cmd->add_option("--list", r.list, "a file of image references, one a line (# comments)");
-  cmd->add_option("--shard", r.shard, "explain only shard K of N of the images (K/N, 1 <= K <= N)");
-  cmd->add_option("--jobs", r.jobs, "images explained at once, on threads sharing the model (default 0: every core this process may run on)");
-  cmd->add_flag("--resume", r.resume, "skip images whose .npy, .png and .json are complete");
-  // Methods and model kinds (explain_flag_scopes): the scope is appended to each help text.
-  cmd->add_option("--rule", (*strings)["--rule"],
-                  scoped("--rule", "LRP composite preset, rule, or SELECTOR=RULE;... (networks: default "
-                                   "zb-epsilon-plus; BoW models with a network classifier: " +
-                                       std::string(kBowNetworkDefaultRule) +
-                                       "; every BoW model: pooling=RULE and pixels=flat for the layers below the "
-                                       "classifier)"));
-  cmd->add_flag("--ignore-bias", r.settings.ignore_bias, scoped("--ignore-bias", "biases absorb no relevance"));
-  cmd->add_option("--bias-policy", (*strings)["--bias-policy"],
-                  scoped("--bias-policy", "where an SVM's bias goes: none, uniform, nonzero (default)"))
-      ->check(CLI::IsMember(enum_names(BiasPolicy{}).names()));
-  cmd->add_option("--pixel-rule", (*strings)["--pixel-rule"],
-                  scoped("--pixel-rule", "how a descriptor's relevance spreads over pixels: uniform, gaussian or "
-                                         "gradient (dense SIFT: to the pixels whose gradients built it; default: "
-                                         "each channel's configured weighting)"))
-      ->check(CLI::IsMember(enum_names(WeightingType{}).names()));
-  cmd->add_option("--reference", (*strings)["--reference"],
-                  scoped("--reference", "root search towards the nearest support vector of the other sign "
-                                        "(nearest, default), the other side's mean training histogram (mean), or "
-                                        "a histogram in FILE.npy"));
-  cmd->add_option("--root-tolerance", r.settings.taylor.tolerance,
-                  scoped("--root-tolerance", "the root x0 has |f(x0)| <= this (default 1e-9)"));
-  cmd->add_option("--roots", r.settings.taylor.roots,
-                  scoped("--roots", "search roots towards the K nearest references of the other sign and keep "
-                                    "the root nearest to the input (default 1)"));
-  cmd->add_option("--versus", r.settings.versus,
-                  scoped("--versus", "one-vs-one models: explain the pairwise decision of --class against this "
-                                     "class (default: the sum of --class's pairwise decisions)"));
-  cmd->add_option("--tiles", (*strings)["--tiles"],
-                  scoped("--tiles", "explain tiles of SIZE x SIZE pixels every OFFSET pixels and average (e.g. 102,34)"));
-  cmd->add_flag("--layers", r.settings.layers, scoped("--layers", "also write descriptor and bin relevance to the JSON"));
-  cmd->add_option("--input-range", (*strings)["--input-range"],
-                  scoped("--input-range", "toolbox text files: LOW,HIGH that grey 0..1 maps to (default -1,1)"));
-  cmd->add_flag("--figure", r.settings.figure, scoped("--figure", "also write NAME-figure.png (input | heatmap)"));
-  cmd->add_option("--patch", r.settings.occlusion.patch,
-                  scoped("--patch", "patch side in pixels (default 0: a quarter of the shorter image side)"));
-  cmd->add_option("--stride", r.settings.occlusion.stride,
-                  scoped("--stride", "step between patches in pixels (default 0: half the patch)"));
-  cmd->add_option("--fill", r.settings.occlusion.fill, scoped("--fill", "grey level of the patch (default 0)"));
-  cmd->add_option("--threads", r.threads,
-                  scoped("--threads", "threads for the model evaluations of one image (default 0: the cores "
-                                      "--jobs leaves)"));
-  cmd->add_option("--seed", r.settings.seed, scoped("--seed", "seed (default 1; image i uses a mix of seed and i)"));
+  auto strings = std::make_shared<OptionTexts>();
+  add_general_options(*cmd, *request, *strings);
+  add_scoped_options(*cmd, *request, *strings);
   return {cmd, [cmd, request, strings] {
-            ExplainRequest& r = *request;
-            for (const CLI::Option* option : cmd->get_options())
-              if (option->count() && option->get_name().rfind("--", 0) == 0) r.given.insert(option->get_name());
-            auto given = [&](const std::string& flag) { return r.given.count(flag) > 0; };
-            try {
-              if (given("--method")) r.method = parse_enum<ExplainMethod>(strings->at("--method"), "method");
-              if (given("--rule")) r.settings.rule = strings->at("--rule");
-              if (given("--bias-policy"))
-                r.settings.bias_policy = parse_enum<BiasPolicy>(strings->at("--bias-policy"), "bias policy");
-              if (given("--pixel-rule"))
-                r.settings.pixel_rule = parse_enum<WeightingType>(strings->at("--pixel-rule"), "pixel rule");
-              if (given("--reference")) r.settings.reference = TaylorReference::parse(strings->at("--reference"));
-              if (given("--tiles")) r.settings.tiles = TileOptions::parse(strings->at("--tiles"));
-              r.settings.taylor.validate();
-              check_occlusion_sizes(r.settings.occlusion, "--");
-              // An empty --class would otherwise read as "not given", the predicted class.
-              if (given("--class") && r.class_name.empty())
-                throw std::invalid_argument("--class \"\": empty; give a class name or index, or leave --class out "
-                                            "to explain the predicted class");
-              if (!r.shard.empty()) Shard::parse(r.shard);
-              if (given("--input-range")) r.input_range = parse_range(strings->at("--input-range"), "--input-range");
-            } catch (const std::exception& e) {
-              // Option values wrong whatever the model: exit status 2 (docs/errors.md, "Exit status").
-              throw UsageError(e.what());
-            }
-            return run_explain(r, std::cout);
+            read_given_options(*cmd, *request, *strings);
+            return run_explain(*request, std::cout);
           }};
 }
 

@@ -258,21 +258,27 @@ void check_run(const ExplainableModel& model, const MaskedDataset& data, const E
   }
 }
 
-// The class explained in an image under --class.
-int explained_class(const ExplainableModel& model, const std::string& class_choice, const ImageSample& sample,
-                    int predicted) {
-  if (class_choice == "predicted") return predicted;
-  if (class_choice == "label") {
-    if (sample.label < 0) throw std::runtime_error(sample.source + ": no label to explain (--class label)");
-    return sample.label;
-  }
-  return model.class_index(class_choice);
-}
-
 }  // namespace
 
+ClassChoice ClassChoice::parse(const std::string& text, const ExplainableModel& model) {
+  if (text == "predicted") return {Kind::predicted, -1};
+  if (text == "label") return {Kind::label, -1};
+  return {Kind::named, model.class_index(text)};
+}
+
+int ClassChoice::of(const ImageSample& sample, int predicted) const {
+  switch (kind) {
+    case Kind::predicted: return predicted;
+    case Kind::label:
+      if (sample.label < 0) throw std::runtime_error(sample.source + ": no label to explain (--class label)");
+      return sample.label;
+    case Kind::named: break;
+  }
+  return class_index;
+}
+
 void explain_images(const ExplainableModel& model, const Dataset& data, const std::vector<long>& selected,
-                    const std::vector<ExplainMethod>& methods, const std::string& class_choice,
+                    const std::vector<ExplainMethod>& methods, const ClassChoice& class_choice,
                     const ExplainSettings& settings, long jobs,
                     const std::function<void(long position, ExplainedImage& image)>& each) {
   const long count = static_cast<long>(selected.size());
@@ -283,7 +289,7 @@ void explain_images(const ExplainableModel& model, const Dataset& data, const st
     e.input = &model.input(*e.sample);  // the image every method and metric sees
     e.scores = model.all_scores(*e.input, e.sample->source);
     e.scores.maxCoeff(&e.predicted);
-    e.class_index = explained_class(model, class_choice, *e.sample, e.predicted);
+    e.class_index = class_choice.of(*e.sample, e.predicted);
     e.seed = image_seed(settings.seed, e.index);
     for (const ExplainMethod method : methods)
       e.results.push_back(explain_with(model, *e.input, e.class_index, method, settings, e.seed, e.sample->source));
@@ -387,34 +393,131 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
   return settings;
 }
 
+// One evaluation run: the settings every image is measured with, shared
+// read-only by the threads. Threads over images share the model; the batched
+// model evaluations within an image get the cores the images leave over.
+struct Run {
+  const ExplainableModel& model;
+  const MaskedDataset& data;
+  const EvaluationOptions& options;
+  CoreShare share;
+  BatchOptions batching;
+  PerturbationOptions perturbation;
+  ExplainSettings method_settings;
+  /// The randomised models of the model randomisation test, stage 1 .. S
+  /// (cumulative), made once.
+  std::vector<std::string> stages;
+  std::vector<std::unique_ptr<ExplainableModel>> randomised;
+};
+
+// The run's settings for `count` images; the randomised models made if "mprt"
+// is measured.
+Run plan_run(const ExplainableModel& model, const MaskedDataset& data, const EvaluationOptions& options, long count) {
+  Run run{model, data, options, share_cores(count, options.jobs, options.batching.threads, model.concurrent()),
+          options.batching, options.perturbation, options.method_settings, {}, {}};
+  run.batching.threads = run.share.threads;
+  run.perturbation.batching = run.batching;
+  run.method_settings.occlusion.batching = run.batching;
+  if (wants(options, "mprt")) {
+    run.stages = model.randomisation_stages();
+    for (int s = 1; s <= static_cast<int>(run.stages.size()); ++s)
+      run.randomised.push_back(model.randomised(s, options.mprt_seed));
+  }
+  return run;
+}
+
+// The sanity checks of one method's map (docs/evaluation.md "Sanity checks"):
+// the same method, class and seed on the randomised models, each map compared
+// with the model's; the maps go to `view` (if given) for the report.
+void sanity_checks(nlohmann::json& m, const Run& run, const ExplainedImage& e, const Explanation& r,
+                   ExplainMethod method, ReportImage* view) {
+  auto explain_on = [&](const ExplainableModel& other) {
+    return explain_with(other, *e.input, e.class_index, method, run.method_settings, e.seed, e.sample->source);
+  };
+  auto compared = [&](const Explanation& x) {
+    nlohmann::json similarity = heatmap_similarity(r.pixels, x.pixels, run.options.top_k);
+    similarity["score"] = x.score;
+    return similarity;
+  };
+  if (!run.randomised.empty()) {
+    nlohmann::json curve = nlohmann::json::array();
+    std::vector<RowMatrixXd> maps;
+    for (size_t s = 0; s < run.randomised.size(); ++s) {
+      const Explanation x = explain_on(*run.randomised[s]);
+      nlohmann::json similarity = compared(x);
+      similarity["stage"] = run.stages[s];
+      curve.push_back(std::move(similarity));
+      if (view) maps.push_back(x.pixels);
+    }
+    m["mprt"] = std::move(curve);
+    if (view) view->mprt.push_back(std::move(maps));
+  }
+  if (const ExplainableModel* labels = run.options.randomised_labels) {
+    const Explanation x = explain_on(*labels);
+    m["data_randomisation"] = compared(x);
+    if (view) view->data_randomisation.push_back(x.pixels);
+  }
+}
+
+// One image evaluated: its record with every method's metrics, the report's
+// view of it (filled when kept) and the methods' seconds for the progress line.
+struct EvaluatedImage {
+  nlohmann::json record;
+  ReportImage view;
+  std::string timings;
+};
+
+// The image's maps are moved into the view when `keep`.
+EvaluatedImage evaluate_image(const Run& run, ExplainedImage& e, bool keep) {
+  const ImageSample& sample = *e.sample;
+  const std::optional<MaskArray>& mask = run.data.masks[e.index];
+  const int c = e.class_index;
+  const std::uint64_t noise_seed = image_seed(run.perturbation.seed, e.index);
+  EvaluatedImage out{image_record(run.model, sample, e.index, e.predicted, c, e.scores[c], mask, noise_seed),
+                     ReportImage{sample.name, sample.gray, mask, {}, {}, {}}, ""};
+  nlohmann::json per_method = nlohmann::json::object();
+  std::ostringstream line;
+  for (size_t k = 0; k < run.options.methods.size(); ++k) {
+    const ExplainMethod method = run.options.methods[k];
+    Explanation& r = e.results[k];
+    nlohmann::json m = measure(run.model, *e.input, r, mask, run.options, run.perturbation, noise_seed,
+                               run.method_settings, e.seed, sample.source);
+    sanity_checks(m, run, e, r, method, keep ? &out.view : nullptr);
+    per_method[name_of(method)] = std::move(m);
+    line << "  " << name_of(method) << " " << std::setprecision(3) << r.seconds << " s";
+    if (keep) out.view.results.push_back(std::move(r));
+  }
+  out.record["methods"] = per_method;
+  out.timings = line.str();
+  return out;
+}
+
+// The run's JSON (format "pixelwise-evaluation") around the images' records.
+nlohmann::json evaluation_json(const Run& run, long count, const nlohmann::json& images, Clock::time_point started) {
+  const nlohmann::json execution = {{"cores", run.share.cores}, {"jobs", run.share.jobs},
+                                    {"threads_per_image", run.batching.threads}, {"batch", run.batching.batch},
+                                    {"model_concurrent", run.model.concurrent()}};
+  return {{"format", "pixelwise-evaluation"},
+          {"version", 1},
+          {"settings", run_settings(run.model, run.data, run.options, count, execution, run.stages)},
+          {"summary", summarise_evaluation_images(images, method_names(run.options.methods).get<std::vector<std::string>>(),
+                                                  run.options.metrics)},
+          {"chance", chance_of_evaluation_images(images)},
+          {"regions", regions_of_evaluation_images(images)},
+          {"seconds", seconds_since(started)},
+          {"images", images}};
+}
+
 }  // namespace
 
 nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data, const EvaluationOptions& options,
                         std::vector<ReportImage>* shown, std::ostream* log) {
   check_run(model, data, options);
+  const ClassChoice class_choice = ClassChoice::parse(options.class_choice, model);  // a class it lacks: refused here
   const std::vector<std::string> names = model.class_names();
   const std::vector<long> selected = select_images(model, data, options);
   const long count = static_cast<long>(selected.size());
-
-  // Threads over images share the model read-only; the batched model
-  // evaluations within an image get the cores the images leave over.
-  const CoreShare share = share_cores(count, options.jobs, options.batching.threads, model.concurrent());
-  const long cores = share.cores, jobs = share.jobs;
-  BatchOptions batching = options.batching;
-  batching.threads = share.threads;
-  PerturbationOptions perturbation = options.perturbation;
-  perturbation.batching = batching;
-  ExplainSettings method_settings = options.method_settings;
-  method_settings.occlusion.batching = batching;
-
-  // The randomised models of the model randomisation test, stage 1 .. S
-  // (cumulative), made once and shared read-only by the threads.
-  std::vector<std::string> stages;
-  std::vector<std::unique_ptr<ExplainableModel>> randomised;
-  if (wants(options, "mprt")) {
-    stages = model.randomisation_stages();
-    for (int s = 1; s <= static_cast<int>(stages.size()); ++s) randomised.push_back(model.randomised(s, options.mprt_seed));
-  }
+  const Run run = plan_run(model, data, options, count);
 
   const long kept = shown ? std::min<long>(count, std::max(0, options.report_images)) : 0;
   std::vector<nlohmann::json> records(count);
@@ -422,74 +525,23 @@ nlohmann::json evaluate(const ExplainableModel& model, const MaskedDataset& data
   const auto started = Clock::now();
   Progress progress(log ? count : 0, "evaluate");
   std::atomic<long> finished{0};
-
-  explain_images(model, data.data, selected, options.methods, options.class_choice, method_settings, jobs,
+  explain_images(model, data.data, selected, options.methods, class_choice, run.method_settings, run.share.jobs,
                  [&](long position, ExplainedImage& e) {
-    const long i = e.index;
-    const ImageSample& sample = *e.sample;
-    const std::optional<MaskArray>& mask = data.masks[i];
-    const int c = e.class_index;
-    const std::uint64_t noise_seed = image_seed(perturbation.seed, i);
-    nlohmann::json record = image_record(model, sample, i, e.predicted, c, e.scores[c], mask, noise_seed);
-    const bool keep = position < kept;  // the report shows the first images, whatever the threads
-    ReportImage view{sample.name, sample.gray, mask, {}, {}, {}};
-    nlohmann::json per_method = nlohmann::json::object();
-    std::ostringstream line;
-    for (size_t k = 0; k < options.methods.size(); ++k) {
-      const ExplainMethod method = options.methods[k];
-      Explanation& r = e.results[k];
-      per_method[name_of(method)] = measure(model, *e.input, r, mask, options, perturbation, noise_seed,
-                                            method_settings, e.seed, sample.source);
-      // Sanity checks: the same method, class and seed on the randomised models.
-      if (!randomised.empty()) {
-        nlohmann::json curve = nlohmann::json::array();
-        std::vector<RowMatrixXd> maps;
-        for (size_t s = 0; s < randomised.size(); ++s) {
-          const Explanation x = explain_with(*randomised[s], *e.input, c, method, method_settings, e.seed, sample.source);
-          nlohmann::json similarity = heatmap_similarity(r.pixels, x.pixels, options.top_k);
-          similarity["stage"] = stages[s];
-          similarity["score"] = x.score;
-          curve.push_back(std::move(similarity));
-          if (keep) maps.push_back(x.pixels);
-        }
-        per_method[name_of(method)]["mprt"] = std::move(curve);
-        if (keep) view.mprt.push_back(std::move(maps));
-      }
-      if (options.randomised_labels) {
-        const Explanation x = explain_with(*options.randomised_labels, *e.input, c, method, method_settings, e.seed,
-                                           sample.source);
-        nlohmann::json similarity = heatmap_similarity(r.pixels, x.pixels, options.top_k);
-        similarity["score"] = x.score;
-        per_method[name_of(method)]["data_randomisation"] = std::move(similarity);
-        if (keep) view.data_randomisation.push_back(x.pixels);
-      }
-      line << "  " << name_of(method) << " " << std::setprecision(3) << r.seconds << " s";
-      if (keep) view.results.push_back(std::move(r));
-    }
-    record["methods"] = per_method;
-    records[position] = std::move(record);
-    if (keep) views[position] = std::move(view);
-    if (log) {
-      std::ostringstream head;
-      head << "[" << std::fixed << std::setprecision(1) << seconds_since(started) << " s] " << ++finished << "/" << count
-           << ": " << sample.name << " class " << names[c];
-      progress.print(*log, head.str() + line.str());
-    }
-    progress.advance();
-  });
+                   const bool keep = position < kept;  // the report shows the first images, whatever the threads
+                   EvaluatedImage image = evaluate_image(run, e, keep);
+                   records[position] = std::move(image.record);
+                   if (keep) views[position] = std::move(image.view);
+                   if (log) {
+                     std::ostringstream head;
+                     head << "[" << std::fixed << std::setprecision(1) << seconds_since(started) << " s] " << ++finished
+                          << "/" << count << ": " << e.sample->name << " class " << names[e.class_index];
+                     progress.print(*log, head.str() + image.timings);
+                   }
+                   progress.advance();
+                 });
   nlohmann::json images(std::move(records));
   if (shown) std::move(views.begin(), views.end(), std::back_inserter(*shown));
-  const nlohmann::json execution = {{"cores", cores}, {"jobs", jobs}, {"threads_per_image", batching.threads},
-                                    {"batch", batching.batch}, {"model_concurrent", model.concurrent()}};
-  return {{"format", "pixelwise-evaluation"},
-          {"version", 1},
-          {"settings", run_settings(model, data, options, count, execution, stages)},
-          {"summary", summarise_evaluation_images(images, method_names(options.methods).get<std::vector<std::string>>(),
-                                                  options.metrics)},
-          {"chance", chance_of_evaluation_images(images)},
-          {"regions", regions_of_evaluation_images(images)},
-          {"seconds", seconds_since(started)},
-          {"images", images}};
+  return evaluation_json(run, count, images, started);
 }
 
 }  // namespace pixelwise

@@ -462,117 +462,154 @@ void write_heatmaps(Page& page, const Evaluation& e, const std::vector<ReportIma
   page.html << "</tbody></table>\n";
 }
 
-// The sanity checks (docs/evaluation.md "Sanity checks"; Adebayo et al. 2018):
-// per method the mean similarity of its maps on the randomised models to its
-// maps on the model, the MPRT similarity curve, and for the first images the
-// row of heatmaps per randomisation stage.
+// The similarity measures of the sanity checks (similarity.hpp): key and
+// column title.
 const std::vector<std::pair<std::string, std::string>>& similarity_columns() {
   static const std::vector<std::pair<std::string, std::string>> columns{
       {"spearman", "Spearman"}, {"spearman_abs", "Spearman |R|"}, {"ssim", "SSIM"}, {"top_k_intersection", "top-k intersection"}};
   return columns;
 }
 
-void write_sanity_checks(Page& page, const Evaluation& e, const std::vector<ReportImage>& shown) {
-  const bool mprt = e.wants("mprt"), data = e.wants("data-randomisation");
-  std::ostringstream& h = page.html;
+// A table header: the leading columns, then one per similarity measure.
+std::vector<std::string> similarity_header(std::vector<std::string> header) {
+  for (const auto& [key, label] : similarity_columns()) header.push_back(label);
+  return header;
+}
+
+// The mean top-k intersection of unrelated maps, or NaN when not measured.
+double top_k_chance(const Evaluation& e) {
   const nlohmann::json& chance = e.all.at("chance").value("similarity", nlohmann::json::object());
-  const double top_k_chance = chance.contains("top_k_intersection") && chance.at("top_k_intersection").at("mean").is_number()
-                                  ? chance.at("top_k_intersection").at("mean").get<double>()
-                                  : std::numeric_limits<double>::quiet_NaN();
-  h << "<h2>Sanity checks</h2>\n<p>Adebayo et al. 2018: an explanation that depends on what the model learnt "
-       "changes when the model's parameters are randomised (model randomisation, cascading from the top: trained "
-       "parameters permuted, stage by stage) or when the model was trained on permuted labels (data "
-       "randomisation). <b>Low similarity passes the check</b>; a similarity near 1 (the random heatmap, seeded "
-       "per image, scores exactly 1) fails it. Measures: Spearman rank correlation of R and of |R|, SSIM of the "
-       "maps divided by their max |R|, top-k intersection (k = "
-    << number(e.settings.at("sanity_checks").at("top_k"), 3)
-    << " of the pixels). Chance level of unrelated maps: Spearman 0, SSIM about 0, top-k intersection "
-    << number(top_k_chance, 3) << ". Mean &plusmn; 95&nbsp;% confidence half-width over the images.</p>\n";
-  if (mprt) {
-    const auto stages = e.settings.at("sanity_checks").at("mprt").at("stages").get<std::vector<std::string>>();
-    std::vector<std::string> header{"method", "stage (cumulative)"};
-    for (const auto& [key, label] : similarity_columns()) header.push_back(label);
-    page.table_start("mprt", header);
-    for (const auto& m : e.methods) {
-      const nlohmann::json& curve = e.summary.at(m).at("mprt");
-      for (size_t k = 0; k < curve.size(); ++k) {
-        h << "<tr><td>" << (k == 0 ? html_escape(m) : "") << "</td><td>" << k + 1 << ": "
-          << html_escape(curve[k].at("stage").get<std::string>()) << "</td>";
-        for (const auto& [key, label] : similarity_columns()) h << "<td>" << mean_ci(curve[k], key, 3) << "</td>";
-        h << "</tr>\n";
-      }
-    }
-    h << "</tbody></table>\n<div class=\"charts\">\n";
-    for (const auto& m : e.methods) {
-      std::vector<ChartSeries> series;
-      static const std::vector<std::string> colours{"#d62728", "#ff9896", "#1f77b4", "#2ca02c"};
-      size_t colour = 0;
-      for (const auto& [key, label] : similarity_columns()) {
-        std::vector<double> values{1.0};  // x = 0: the model itself
-        for (const auto& stage : e.summary.at(m).at("mprt")) {
-          const nlohmann::json& mean = stage.at(key).at("mean");
-          values.push_back(mean.is_number() ? mean.get<double>() : std::numeric_limits<double>::quiet_NaN());
-        }
-        series.push_back({key == "top_k_intersection" ? "top-k" : label, colours[colour++], values});
-      }
-      if (std::isfinite(top_k_chance))
-        series.push_back({"top-k chance", "#999999", std::vector<double>(stages.size() + 1, top_k_chance)});
-      const std::string name = "img/mprt-" + file_stem(0, m) + ".svg";
-      page.files[name] = svg_line_chart("MPRT: " + m, "randomised stages (0: the model)", "mean similarity", series);
-      page.html << page.img(name, m + " MPRT similarity curve", "chart") << "\n";
-    }
-    h << "</div>\n";
-  }
-  if (data) {
-    std::vector<std::string> header{"method"};
-    for (const auto& [key, label] : similarity_columns()) header.push_back(label);
-    h << "<p>Data randomisation: every method's map on the model against its map on the model trained on permuted "
-         "labels, same class.</p>\n";
-    page.table_start("data-randomisation", header);
-    for (const auto& m : e.methods) {
-      h << "<tr><td>" << html_escape(m) << "</td>";
-      for (const auto& [key, label] : similarity_columns())
-        h << "<td>" << mean_ci(e.summary.at(m).at("data_randomisation"), key, 3) << "</td>";
-      h << "</tr>\n";
-    }
-    h << "</tbody></table>\n";
-  }
-  if (shown.empty()) return;
-  // The heatmaps: per image and method, the model's map, then the maps of the
-  // randomised models with their Spearman correlation to it.
-  std::vector<std::string> header{"image", "method", "model"};
-  if (mprt)
-    for (const auto& stage : e.settings.at("sanity_checks").at("mprt").at("stages")) header.push_back(html_escape(stage.get<std::string>()));
-  if (data) header.push_back("permuted labels");
-  page.table_start("sanity-heatmaps", header);
-  const nlohmann::json& records = e.all.at("images");
-  for (size_t i = 0; i < shown.size(); ++i) {
-    const ReportImage& v = shown[i];
-    const nlohmann::json& rec = image_record(records, v.name);
-    const std::string stem = file_stem(i, v.name);
-    const cv::Mat blank(v.gray.rows, v.gray.cols, CV_32FC1, cv::Scalar(1.0));
-    for (size_t k = 0; k < v.results.size(); ++k) {
-      const std::string method = name_of(v.results[k].method);
-      const nlohmann::json& m = rec.at("methods").at(method);
-      h << "<tr><td>" << (k == 0 ? html_escape(v.name) : "") << "</td><td>" << html_escape(method) << "</td><td>";
-      const std::string own = "img/" + stem + "-" + method + "-heatmap.png";  // written by the heatmap table
-      if (!page.files.count(own)) page.files[own] = png_bytes(render_heatmap(v.results[k].pixels, blank), own);
-      h << page.img(own, v.name + " " + method + " on the model") << "</td>";
-      auto cell = [&](const RowMatrixXd& map, const std::string& file, const nlohmann::json& similarity) {
-        page.files[file] = png_bytes(render_heatmap(map, blank), file);
-        h << "<td>" << page.img(file, v.name + " " + method + " " + file) << "<small>&rho; "
-          << number(similarity.at("spearman"), 3) << " &middot; SSIM " << number(similarity.at("ssim"), 3)
-          << "</small></td>";
-      };
-      if (mprt && k < v.mprt.size())
-        for (size_t s = 0; s < v.mprt[k].size(); ++s)
-          cell(v.mprt[k][s], "img/" + stem + "-" + method + "-mprt-" + std::to_string(s + 1) + ".png", m.at("mprt").at(s));
-      if (data && k < v.data_randomisation.size())
-        cell(v.data_randomisation[k], "img/" + stem + "-" + method + "-permuted-labels.png", m.at("data_randomisation"));
+  return chance.contains("top_k_intersection") && chance.at("top_k_intersection").at("mean").is_number()
+             ? chance.at("top_k_intersection").at("mean").get<double>()
+             : std::numeric_limits<double>::quiet_NaN();
+}
+
+// What the checks measure and what passes them, with the chance levels.
+void write_sanity_introduction(Page& page, const Evaluation& e, double top_k_chance) {
+  page.html << "<h2>Sanity checks</h2>\n<p>Adebayo et al. 2018: an explanation that depends on what the model learnt "
+               "changes when the model's parameters are randomised (model randomisation, cascading from the top: "
+               "trained parameters permuted, stage by stage) or when the model was trained on permuted labels (data "
+               "randomisation). <b>Low similarity passes the check</b>; a similarity near 1 (the random heatmap, seeded "
+               "per image, scores exactly 1) fails it. Measures: Spearman rank correlation of R and of |R|, SSIM of "
+               "the maps divided by their max |R|, top-k intersection (k = "
+            << number(e.settings.at("sanity_checks").at("top_k"), 3)
+            << " of the pixels). Chance level of unrelated maps: Spearman 0, SSIM about 0, top-k intersection "
+            << number(top_k_chance, 3) << ". Mean &plusmn; 95&nbsp;% confidence half-width over the images.</p>\n";
+}
+
+// Per method and randomisation stage the mean similarity to the model's maps.
+void write_mprt_table(Page& page, const Evaluation& e) {
+  std::ostringstream& h = page.html;
+  page.table_start("mprt", similarity_header({"method", "stage (cumulative)"}));
+  for (const auto& m : e.methods) {
+    const nlohmann::json& curve = e.summary.at(m).at("mprt");
+    for (size_t k = 0; k < curve.size(); ++k) {
+      h << "<tr><td>" << (k == 0 ? html_escape(m) : "") << "</td><td>" << k + 1 << ": "
+        << html_escape(curve[k].at("stage").get<std::string>()) << "</td>";
+      for (const auto& [key, label] : similarity_columns()) h << "<td>" << mean_ci(curve[k], key, 3) << "</td>";
       h << "</tr>\n";
     }
   }
   h << "</tbody></table>\n";
+}
+
+// Per method a chart of the mean similarities by stage, from 1 for the model
+// itself, and the top-k intersection's chance level when known.
+void write_mprt_charts(Page& page, const Evaluation& e, double top_k_chance) {
+  static const std::vector<std::string> colours{"#d62728", "#ff9896", "#1f77b4", "#2ca02c"};
+  const size_t stages = e.settings.at("sanity_checks").at("mprt").at("stages").size();
+  page.html << "<div class=\"charts\">\n";
+  for (const auto& m : e.methods) {
+    std::vector<ChartSeries> series;
+    size_t colour = 0;
+    for (const auto& [key, label] : similarity_columns()) {
+      std::vector<double> values{1.0};  // x = 0: the model itself
+      for (const auto& stage : e.summary.at(m).at("mprt")) {
+        const nlohmann::json& mean = stage.at(key).at("mean");
+        values.push_back(mean.is_number() ? mean.get<double>() : std::numeric_limits<double>::quiet_NaN());
+      }
+      series.push_back({key == "top_k_intersection" ? "top-k" : label, colours[colour++], values});
+    }
+    if (std::isfinite(top_k_chance))
+      series.push_back({"top-k chance", "#999999", std::vector<double>(stages + 1, top_k_chance)});
+    const std::string name = "img/mprt-" + file_stem(0, m) + ".svg";
+    page.files[name] = svg_line_chart("MPRT: " + m, "randomised stages (0: the model)", "mean similarity", series);
+    page.html << page.img(name, m + " MPRT similarity curve", "chart") << "\n";
+  }
+  page.html << "</div>\n";
+}
+
+// Per method the mean similarity to its maps on the randomised-label model.
+void write_data_randomisation(Page& page, const Evaluation& e) {
+  std::ostringstream& h = page.html;
+  h << "<p>Data randomisation: every method's map on the model against its map on the model trained on permuted "
+       "labels, same class.</p>\n";
+  page.table_start("data-randomisation", similarity_header({"method"}));
+  for (const auto& m : e.methods) {
+    h << "<tr><td>" << html_escape(m) << "</td>";
+    for (const auto& [key, label] : similarity_columns())
+      h << "<td>" << mean_ci(e.summary.at(m).at("data_randomisation"), key, 3) << "</td>";
+    h << "</tr>\n";
+  }
+  h << "</tbody></table>\n";
+}
+
+// One method's row of an image in the sanity heatmap table: its map on the
+// model, then its maps on the randomised models with their similarity to it.
+void write_sanity_row(Page& page, const Evaluation& e, const ReportImage& v, size_t k, const nlohmann::json& rec,
+                      const std::string& stem) {
+  std::ostringstream& h = page.html;
+  const cv::Mat blank(v.gray.rows, v.gray.cols, CV_32FC1, cv::Scalar(1.0));
+  const std::string method = name_of(v.results[k].method);
+  const nlohmann::json& m = rec.at("methods").at(method);
+  h << "<tr><td>" << (k == 0 ? html_escape(v.name) : "") << "</td><td>" << html_escape(method) << "</td><td>";
+  const std::string own = "img/" + stem + "-" + method + "-heatmap.png";  // written by the heatmap table
+  if (!page.files.count(own)) page.files[own] = png_bytes(render_heatmap(v.results[k].pixels, blank), own);
+  h << page.img(own, v.name + " " + method + " on the model") << "</td>";
+  auto cell = [&](const RowMatrixXd& map, const std::string& file, const nlohmann::json& similarity) {
+    page.files[file] = png_bytes(render_heatmap(map, blank), file);
+    h << "<td>" << page.img(file, v.name + " " + method + " " + file) << "<small>&rho; "
+      << number(similarity.at("spearman"), 3) << " &middot; SSIM " << number(similarity.at("ssim"), 3)
+      << "</small></td>";
+  };
+  if (e.wants("mprt") && k < v.mprt.size())
+    for (size_t s = 0; s < v.mprt[k].size(); ++s)
+      cell(v.mprt[k][s], "img/" + stem + "-" + method + "-mprt-" + std::to_string(s + 1) + ".png", m.at("mprt").at(s));
+  if (e.wants("data-randomisation") && k < v.data_randomisation.size())
+    cell(v.data_randomisation[k], "img/" + stem + "-" + method + "-permuted-labels.png", m.at("data_randomisation"));
+  h << "</tr>\n";
+}
+
+// The heatmaps: per image and method, the model's map, then the maps of the
+// randomised models with their Spearman correlation and SSIM to it.
+void write_sanity_heatmaps(Page& page, const Evaluation& e, const std::vector<ReportImage>& shown) {
+  std::vector<std::string> header{"image", "method", "model"};
+  if (e.wants("mprt"))
+    for (const auto& stage : e.settings.at("sanity_checks").at("mprt").at("stages")) header.push_back(html_escape(stage.get<std::string>()));
+  if (e.wants("data-randomisation")) header.push_back("permuted labels");
+  page.table_start("sanity-heatmaps", header);
+  const nlohmann::json& records = e.all.at("images");
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const nlohmann::json& rec = image_record(records, shown[i].name);
+    const std::string stem = file_stem(i, shown[i].name);
+    for (size_t k = 0; k < shown[i].results.size(); ++k) write_sanity_row(page, e, shown[i], k, rec, stem);
+  }
+  page.html << "</tbody></table>\n";
+}
+
+// The sanity checks (docs/evaluation.md "Sanity checks"; Adebayo et al. 2018):
+// per method the mean similarity of its maps on the randomised models to its
+// maps on the model, the MPRT similarity curve, and for the first images the
+// row of heatmaps per randomisation stage.
+void write_sanity_checks(Page& page, const Evaluation& e, const std::vector<ReportImage>& shown) {
+  const double chance = top_k_chance(e);
+  write_sanity_introduction(page, e, chance);
+  if (e.wants("mprt")) {
+    write_mprt_table(page, e);
+    write_mprt_charts(page, e, chance);
+  }
+  if (e.wants("data-randomisation")) write_data_randomisation(page, e);
+  if (!shown.empty()) write_sanity_heatmaps(page, e, shown);
 }
 
 // Every setting of the evaluation, nested keys dotted.

@@ -88,21 +88,12 @@ RowMatrixXd level_shares(const BowChannelRecord& channel, const PoolingOptions& 
   }
   return shares;
 }
-}  // namespace
 
-BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
-                       const std::string& what, int versus) {
-  const RelevanceRequest request = relevance_request(model, options, what, versus);
-  BowModel::Forward forward = model.forward(image, what);
-  BowExplanation e;
-  e.scores = forward.scores;
-  e.scores.maxCoeff(&e.predicted);
-  e.class_index = class_index < 0 ? e.predicted : class_index;
-  model.check_class(e.class_index);
-  e.policy = options.policy;
-  e.method = options.method;
-  e.versus = versus;
-  // The classifier layers (docs/design.md 1.4, 1.7): relevance of every histogram bin, and their accounts (top first).
+// The classifier layers (docs/design.md 1.4, 1.7): the relevance of every
+// histogram bin and their accounts (top first). Records the explained score
+// and the classifier's report in `e`; returns the propagation's first step.
+std::unique_ptr<RelevanceStep> classifier_step(BowExplanation& e, const BowModel& model, const BowModel::Forward& forward,
+                                               const RelevanceRequest& request) {
   ClassifierRelevance r = model.classifier->relevance(forward.encoding.histogram, forward.pass, e.class_index, request);
   e.score = r.score;
   e.bias = r.bias;
@@ -110,14 +101,16 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
   e.explained = std::move(r.explained);
   e.classifier_report = std::move(r.report);
   e.taylor = std::move(r.taylor);
-  Steps steps;
-  steps.push_back(std::make_unique<ClassifierStep>(std::move(r.decomposition), e.score));
-  const Eigen::VectorXd top = Eigen::VectorXd::Constant(1, e.score);
+  return std::make_unique<ClassifierStep>(std::move(r.decomposition), e.score);
+}
 
-  // Each channel's block of bins down its own pooling and pixel layers.
-  const int height = image.rows, width = image.cols;
+// Each channel's block of bins, its features and pixel weighting, for its own
+// pooling and pixel layers; the pixel contributions of gradient weighting are
+// owned by `contributions`.
+std::vector<BowChannelRecord> channel_records(const BowModel& model, const BowModel::Forward& forward, const cv::Mat& image,
+                                              const ExplainOptions& options, const std::string& what,
+                                              std::vector<std::unique_ptr<SiftContributions>>& contributions) {
   const std::vector<SupportWeighting> weightings = pixel_weightings(model, options.pixel_rule);
-  std::vector<std::unique_ptr<SiftContributions>> contributions;
   std::vector<BowChannelRecord> channels;
   for (const ChannelEncoding& channel : forward.encoding.channels) {
     const size_t i = channels.size();
@@ -132,22 +125,23 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     record.contributions = contributions.back().get();
     channels.push_back(record);
   }
-  steps.push_back(std::make_unique<PoolingStep>(channels));
-  steps.push_back(std::make_unique<PixelStep>(channels, width, height));
-  const Composite rules = bow_layer_rules(model, options);
-  Propagation p = propagate(steps, top, [&](const RelevanceStep& step, int) {
-    return step.selector() == "classifier" ? nullptr : rules.rule_for_selector(step.selector());
-  });
+  return channels;
+}
 
-  e.features.image_width = width;
-  e.features.image_height = height;
+// Per channel its share of the propagated relevance: of its bins, of its
+// mapping's components, per pyramid level when options.levels (level_shares),
+// and its pixel map (of the image size in e.features); its features' frames
+// join e.features.
+void record_channels(BowExplanation& e, const BowModel& model, const BowModel::Forward& forward,
+                     const std::vector<BowChannelRecord>& channels, const Propagation& p, const ExplainOptions& options,
+                     const LrpRule* pooling_rule) {
+  const int width = e.features.image_width, height = e.features.image_height;
   const std::vector<Relevance::Part>& pooling = p.parts[1];
   const std::vector<Relevance::Part>& pixels = p.parts[2];
   int first_feature = 0;
   size_t levels = 0;
   for (const ChannelConfig& config : model.channels) levels = std::max(levels, config.pooling.pyramid.size());
   if (options.levels) e.level_relevance = RowMatrixXd::Zero(p.relevance[2].size(), static_cast<long>(levels));
-  const LrpRule* pooling_rule = rules.rule_for_selector("pooling");
   for (size_t i = 0; i < channels.size(); ++i) {
     const ChannelEncoding& channel = forward.encoding.channels[i];
     ChannelRelevance c;
@@ -170,6 +164,40 @@ BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_in
     e.features.frames.insert(e.features.frames.end(), channel.features.frames.begin(), channel.features.frames.end());
     e.channels.push_back(std::move(c));
   }
+}
+
+}  // namespace
+
+BowExplanation explain(const BowModel& model, const cv::Mat& image, int class_index, const ExplainOptions& options,
+                       const std::string& what, int versus) {
+  const RelevanceRequest request = relevance_request(model, options, what, versus);
+  BowModel::Forward forward = model.forward(image, what);
+  BowExplanation e;
+  e.scores = forward.scores;
+  e.scores.maxCoeff(&e.predicted);
+  e.class_index = class_index < 0 ? e.predicted : class_index;
+  model.check_class(e.class_index);
+  e.policy = options.policy;
+  e.method = options.method;
+  e.versus = versus;
+  Steps steps;
+  steps.push_back(classifier_step(e, model, forward, request));
+  const Eigen::VectorXd top = Eigen::VectorXd::Constant(1, e.score);
+
+  // Each channel's block of bins down its own pooling and pixel layers.
+  const int height = image.rows, width = image.cols;
+  std::vector<std::unique_ptr<SiftContributions>> contributions;
+  const std::vector<BowChannelRecord> channels = channel_records(model, forward, image, options, what, contributions);
+  steps.push_back(std::make_unique<PoolingStep>(channels));
+  steps.push_back(std::make_unique<PixelStep>(channels, width, height));
+  const Composite rules = bow_layer_rules(model, options);
+  Propagation p = propagate(steps, top, [&](const RelevanceStep& step, int) {
+    return step.selector() == "classifier" ? nullptr : rules.rule_for_selector(step.selector());
+  });
+
+  e.features.image_width = width;
+  e.features.image_height = height;
+  record_channels(e, model, forward, channels, p, options, rules.rule_for_selector("pooling"));
   e.layers = std::move(p.layers);
   e.bin_relevance = std::move(p.relevance[1]);
   e.feature_relevance = std::move(p.relevance[2]);

@@ -44,7 +44,8 @@ struct EvaluationOptions {
   std::vector<ExplainMethod> methods{ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::sensitivity,
                                      ExplainMethod::random};
   std::vector<std::string> metrics = default_metrics();
-  /// Explained class: "predicted", "label" (the image's own) or a class name/index.
+  /// Explained class: "predicted", "label" (the image's own) or a class
+  /// name/index (ClassChoice::parse; written to the JSON as given).
   std::string class_choice = "predicted";
   std::string only_label;              ///< non-empty: only images with this label (name or index)
   PerturbationOptions perturbation;    ///< aopc and lerf (direction set per metric)
@@ -118,6 +119,22 @@ nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const
 /// evaluation.json or the `evaluate --out` folder holding it.
 int run_merge_evaluations(const std::vector<std::string>& inputs, const std::string& out, std::ostream& log);
 
+/// The explained class of EvaluationOptions::class_choice, parsed once before
+/// any image is explained (docs/errors.md, "What is checked up front"): a
+/// class the model lacks is refused before the run starts, and no image
+/// compares strings.
+struct ClassChoice {
+  enum class Kind { predicted, label, named };
+  Kind kind = Kind::predicted;
+  int class_index = -1;  ///< Kind::named: the class, resolved by the model
+  /// "predicted", "label" (each image's own) or a class name/index of `model`
+  /// (InputError otherwise).
+  static ClassChoice parse(const std::string& text, const ExplainableModel& model);
+  /// The class explained in `sample`, whose highest-scoring class is
+  /// `predicted`; std::runtime_error for Kind::label and an image without a label.
+  int of(const ImageSample& sample, int predicted) const;
+};
+
 /// One image's explanations as explain_images hands them over.
 struct ExplainedImage {
   long index = 0;                     ///< in the data set
@@ -132,12 +149,12 @@ struct ExplainedImage {
 /// The one loop that explains the images of a data set, shared by evaluate and
 /// analyse (analysis.hpp): the images `selected` (data set indices) on `jobs`
 /// threads sharing the model; per image the scores, the explained class
-/// (`class_choice`: "predicted", "label" or a class name/index) and every
-/// method's map through explain_with, seeded with the image's index so that no
-/// result depends on the threads. `each(position in selected, image)` runs on
-/// the worker thread. A failure names its image.
+/// (`class_choice`) and every method's map through explain_with, seeded with
+/// the image's index so that no result depends on the threads.
+/// `each(position in selected, image)` runs on the worker thread. A failure
+/// names its image.
 void explain_images(const ExplainableModel& model, const Dataset& data, const std::vector<long>& selected,
-                    const std::vector<ExplainMethod>& methods, const std::string& class_choice,
+                    const std::vector<ExplainMethod>& methods, const ClassChoice& class_choice,
                     const ExplainSettings& settings, long jobs,
                     const std::function<void(long position, ExplainedImage& image)>& each);
 
