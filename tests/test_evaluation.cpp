@@ -610,7 +610,12 @@ BOOST_AUTO_TEST_CASE(evaluation_of_a_model_whose_explanation_is_known) {
   BOOST_CHECK_EXCEPTION(parse_enum<ExplainMethod>("guided-backprop", "method"), std::invalid_argument,
                         [](const std::exception& e) { return std::string(e.what()).find("guided-backprop") != std::string::npos; });
   o.methods = {ExplainMethod::lrp};
-  o.metrics = {"aopc", "speed"};
+  // Metric names are parsed once, at the boundary, naming the argument.
+  BOOST_CHECK_EXCEPTION(parse_metrics({"aopc", "speed"}, "--metrics"), std::invalid_argument, [](const std::exception& e) {
+    return std::string(e.what()).rfind("--metrics: unknown metric \"speed\" (known: aopc, lerf, pixel-flipping", 0) == 0;
+  });
+  BOOST_TEST((parse_metrics({"pixel-flipping", "mprt"}, "x") == std::vector<Metric>{Metric::pixel_flipping, Metric::mprt}));
+  o.metrics = {};
   BOOST_CHECK_THROW(evaluate(model, data, o, nullptr, nullptr), std::invalid_argument);
 }
 
@@ -636,7 +641,7 @@ BOOST_AUTO_TEST_CASE(the_explained_class_is_parsed_before_the_images) {
 
   EvaluationOptions o;
   o.methods = {ExplainMethod::lrp};
-  o.metrics = {"aopc"};
+  o.metrics = {Metric::aopc};
   o.class_choice = "zebra";
   BOOST_CHECK_EXCEPTION(evaluate(model, box_data(2, box), o, nullptr, nullptr), std::runtime_error,
                         [](const std::exception& e) { return std::string(e.what()) == "no class zebra"; });
@@ -720,7 +725,8 @@ BOOST_AUTO_TEST_CASE(faithfulness_metrics_in_the_evaluation_of_the_box_model) {
   EvaluationOptions o;
   o.methods = {ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::random};
   o.class_choice = "box";
-  o.metrics = {"faithfulness-correlation", "sensitivity-n", "infidelity", "max-sensitivity", "sparseness", "complexity"};
+  o.metrics = {Metric::faithfulness_correlation, Metric::sensitivity_n, Metric::infidelity, Metric::max_sensitivity,
+               Metric::sparseness, Metric::complexity};
   o.perturbation.replacement = Replacement::constant;
   o.method_settings.occlusion.patch = 3;
   o.method_settings.occlusion.stride = 2;

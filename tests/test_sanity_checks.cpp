@@ -295,7 +295,7 @@ BOOST_AUTO_TEST_CASE(mprt_random_heatmaps_fail_and_lrp_changes_once_the_svm_is_r
   const MaskedDataset data = load_masked_dataset("fashion-mnist:test:4", -1);
   EvaluationOptions o;
   o.methods = {ExplainMethod::lrp, ExplainMethod::random};
-  o.metrics = {"mprt"};
+  o.metrics = {Metric::mprt};
   o.mprt_seed = 3;
   o.report_images = 1;
   o.jobs = 1;

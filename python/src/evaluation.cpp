@@ -798,7 +798,7 @@ void bind_evaluation(py::module_& m) {
         EvaluationOptions o;
         o.methods.clear();
         for (const std::string& name : methods) o.methods.push_back(parse_enum<ExplainMethod>(name, "method", "methods"));
-        if (!metrics.is_none()) o.metrics = metrics.cast<std::vector<std::string>>();
+        if (!metrics.is_none()) o.metrics = parse_metrics(metrics.cast<std::vector<std::string>>(), "metrics");
         o.class_choice = class_choice;
         if (!only_label.is_none()) o.only_label = only_label.cast<std::string>();
         o.perturbation.region = region;

@@ -97,7 +97,7 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   options.methods.clear();
   for (const auto& m : split_list(request.methods))
     options.methods.push_back(parse_enum<ExplainMethod>(m, "method", "--methods"));
-  options.metrics = split_list(request.metrics);
+  options.metrics = parse_metrics(split_list(request.metrics), "--metrics");
   options.class_choice = request.class_choice;
   options.only_label = request.only_label;
   options.perturbation = perturbation_from(request);
@@ -143,14 +143,13 @@ EvaluationOptions evaluation_options(const EvaluateRequest& request) try {
   options.report_images = request.report_images;
   options.mprt_seed = request.mprt_seed;
   options.top_k = request.top_k;
-  const bool data_randomisation =
-      std::find(options.metrics.begin(), options.metrics.end(), "data-randomisation") != options.metrics.end();
+  const bool data_randomisation = wants(options.metrics, Metric::data_randomisation);
   if (data_randomisation && request.randomised_model.empty())
     throw std::invalid_argument("--metrics data-randomisation needs --randomised-model DIR (a model trained with "
                                 "train --permute-labels)");
   if (!data_randomisation && !request.randomised_model.empty())
     throw std::invalid_argument("--randomised-model is used by --metrics data-randomisation only");
-  const bool mprt = std::find(options.metrics.begin(), options.metrics.end(), "mprt") != options.metrics.end();
+  const bool mprt = wants(options.metrics, Metric::mprt);
   if (request.mprt_seed_given && !mprt) throw std::invalid_argument("--mprt-seed is used by --metrics mprt only");
   if (request.top_k_given && !mprt && !data_randomisation)
     throw std::invalid_argument("--top-k is used by --metrics mprt and data-randomisation only");

@@ -48,26 +48,51 @@ nlohmann::json perturbation_json(const PerturbationOptions& o) {
 
 }  // namespace
 
-const std::vector<std::string>& known_metrics() {
-  static const std::vector<std::string> metrics{"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "conservation",
-                                                "faithfulness-correlation", "sensitivity-n", "infidelity",
-                                                "max-sensitivity", "sparseness", "complexity", "mprt",
-                                                "data-randomisation"};
-  return metrics;
+const EnumNames<Metric>& enum_names(Metric) {
+  static const EnumNames<Metric> names{{Metric::aopc, "aopc"},
+                                       {Metric::lerf, "lerf"},
+                                       {Metric::pixel_flipping, "pixel-flipping"},
+                                       {Metric::mass, "mass"},
+                                       {Metric::rank, "rank"},
+                                       {Metric::pointing, "pointing"},
+                                       {Metric::conservation, "conservation"},
+                                       {Metric::faithfulness_correlation, "faithfulness-correlation"},
+                                       {Metric::sensitivity_n, "sensitivity-n"},
+                                       {Metric::infidelity, "infidelity"},
+                                       {Metric::max_sensitivity, "max-sensitivity"},
+                                       {Metric::sparseness, "sparseness"},
+                                       {Metric::complexity, "complexity"},
+                                       {Metric::mprt, "mprt"},
+                                       {Metric::data_randomisation, "data-randomisation"}};
+  return names;
 }
 
-const std::vector<std::string>& default_metrics() {
-  static const std::vector<std::string> metrics{"aopc", "lerf", "pixel-flipping", "mass", "rank", "pointing", "conservation",
-                                                "sparseness", "complexity"};
+std::vector<Metric> parse_metrics(const std::vector<std::string>& names, const std::string& where) {
+  std::vector<Metric> out;
+  for (const std::string& name : names) out.push_back(parse_enum<Metric>(name, "metric", where));
+  return out;
+}
+
+std::vector<std::string> metric_names(const std::vector<Metric>& metrics) {
+  std::vector<std::string> out;
+  for (Metric m : metrics) out.push_back(name_of(m));
+  return out;
+}
+
+bool wants(const std::vector<Metric>& metrics, Metric metric) {
+  return std::find(metrics.begin(), metrics.end(), metric) != metrics.end();
+}
+
+const std::vector<Metric>& default_metrics() {
+  static const std::vector<Metric> metrics{Metric::aopc,     Metric::lerf,         Metric::pixel_flipping,
+                                           Metric::mass,     Metric::rank,         Metric::pointing,
+                                           Metric::conservation, Metric::sparseness, Metric::complexity};
   return metrics;
 }
 
 void EvaluationOptions::validate() const {
   if (methods.empty()) throw std::invalid_argument("evaluate: no methods given");
   if (metrics.empty()) throw std::invalid_argument("evaluate: no metrics given");
-  for (const auto& m : metrics)
-    if (std::find(known_metrics().begin(), known_metrics().end(), m) == known_metrics().end())
-      throw std::invalid_argument("evaluate: unknown metric \"" + m + "\" (known: " + join(known_metrics()) + ")");
   std::set<ExplainMethod> seen;
   for (const ExplainMethod m : methods)
     if (!seen.insert(m).second) throw std::invalid_argument("evaluate: method \"" + name_of(m) + "\" given twice");
@@ -87,9 +112,7 @@ void EvaluationOptions::validate() const {
 
 namespace {
 
-bool wants(const EvaluationOptions& options, const std::string& metric) {
-  return std::find(options.metrics.begin(), options.metrics.end(), metric) != options.metrics.end();
-}
+bool wants(const EvaluationOptions& options, Metric metric) { return wants(options.metrics, metric); }
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
@@ -112,7 +135,7 @@ void measure_faithfulness(nlohmann::json& m, const ExplainableModel& model, cons
                           std::uint64_t noise_seed, const ExplainSettings& method_settings, std::uint64_t method_seed,
                           const std::string& source) {
   nlohmann::json costs = nlohmann::json::object();
-  if (wants(options, "faithfulness-correlation")) {
+  if (wants(options, Metric::faithfulness_correlation)) {
     FaithfulnessCorrelationOptions o = options.faithfulness_correlation;
     o.replacement = replacement_of(perturbation);
     o.seed = noise_seed;
@@ -121,7 +144,7 @@ void measure_faithfulness(nlohmann::json& m, const ExplainableModel& model, cons
     m["faithfulness-correlation"] = number_or_null(f.correlation);
     costs["faithfulness-correlation"] = f.evaluations;
   }
-  if (wants(options, "sensitivity-n")) {
+  if (wants(options, Metric::sensitivity_n)) {
     SensitivityNOptions o = options.sensitivity_n;
     o.replacement = replacement_of(perturbation);
     o.seed = noise_seed;
@@ -132,7 +155,7 @@ void measure_faithfulness(nlohmann::json& m, const ExplainableModel& model, cons
     m["sensitivity-n"] = {{"sizes", k.sizes}, {"pixels", r.pixels.size()}, {"correlations", correlations}};
     costs["sensitivity-n"] = k.evaluations;
   }
-  if (wants(options, "infidelity")) {
+  if (wants(options, Metric::infidelity)) {
     InfidelityOptions o = options.infidelity;
     o.seed = noise_seed;
     o.batching = perturbation.batching;
@@ -142,7 +165,7 @@ void measure_faithfulness(nlohmann::json& m, const ExplainableModel& model, cons
     m["infidelity_beta"] = number_or_null(f.beta);
     costs["infidelity"] = f.evaluations;
   }
-  if (wants(options, "max-sensitivity")) {
+  if (wants(options, Metric::max_sensitivity)) {
     MaxSensitivityOptions o = options.max_sensitivity;
     o.seed = noise_seed;
     long evaluations = 0;
@@ -155,8 +178,8 @@ void measure_faithfulness(nlohmann::json& m, const ExplainableModel& model, cons
     m["max-sensitivity"] = number_or_null(s.max_sensitivity);
     costs["max-sensitivity"] = evaluations;
   }
-  if (wants(options, "sparseness")) m["sparseness"] = number_or_null(sparseness(r.pixels));
-  if (wants(options, "complexity")) m["complexity"] = number_or_null(complexity(r.pixels));
+  if (wants(options, Metric::sparseness)) m["sparseness"] = number_or_null(sparseness(r.pixels));
+  if (wants(options, Metric::complexity)) m["complexity"] = number_or_null(complexity(r.pixels));
   if (!costs.empty()) m["metric_evaluations"] = costs;
 }
 
@@ -171,12 +194,12 @@ nlohmann::json measure(const ExplainableModel& model, const cv::Mat& input, cons
   details.erase("channels");  // per-channel maps' accounts: in `explain`'s JSON, too much for every image here
   nlohmann::json m = {{"seconds", r.seconds}, {"evaluations", r.evaluations}, {"score", r.score},
                       {"pixel_sum", r.pixels.sum()}, {"details", details}};
-  auto curve = [&](const std::string& metric, PerturbationOptions p) {
+  auto curve = [&](Metric metric, PerturbationOptions p) {
     if (!wants(options, metric)) return;
     p.seed = noise_seed;
     const PerturbationCurve k = region_perturbation(model, input, r.pixels, r.class_index, p);
-    m[metric] = k.aopc();
-    m["curves"][metric] = {{"scores", k.scores}, {"region", k.region}, {"regions_per_step", k.regions_per_step}};
+    m[name_of(metric)] = k.aopc();
+    m["curves"][name_of(metric)] = {{"scores", k.scores}, {"region", k.region}, {"regions_per_step", k.regions_per_step}};
   };
   PerturbationOptions morf = perturbation, lerf = perturbation, flipping = perturbation;
   morf.most_relevant_first = true;
@@ -185,19 +208,19 @@ nlohmann::json measure(const ExplainableModel& model, const cv::Mat& input, cons
   flipping.region = 1;
   flipping.regions_per_step = 0;
   flipping.steps = options.pixel_flipping_steps;
-  curve("aopc", morf);
-  curve("lerf", lerf);
-  curve("pixel-flipping", flipping);
-  if (mask && (wants(options, "mass") || wants(options, "rank") || wants(options, "pointing"))) {
+  curve(Metric::aopc, morf);
+  curve(Metric::lerf, lerf);
+  curve(Metric::pixel_flipping, flipping);
+  if (mask && (wants(options, Metric::mass) || wants(options, Metric::rank) || wants(options, Metric::pointing))) {
     const Localisation l = localise(r.pixels, *mask);
-    auto put = [&](const std::string& metric, double v) {
-      if (wants(options, metric)) m[metric] = std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+    auto put = [&](Metric metric, double v) {
+      if (wants(options, metric)) m[name_of(metric)] = std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
     };
-    put("mass", l.mass_accuracy);
-    put("rank", l.rank_accuracy);
-    put("pointing", l.pointing);
+    put(Metric::mass, l.mass_accuracy);
+    put(Metric::rank, l.rank_accuracy);
+    put(Metric::pointing, l.pointing);
   }
-  if (r.account && wants(options, "conservation")) {
+  if (r.account && wants(options, Metric::conservation)) {
     m["residual"] = r.account->score - r.account->pixel_sum;
     m["account"] = {{"score", r.account->score}, {"pixel_sum", r.account->pixel_sum}, {"layers", r.account->layers}};
   }
@@ -233,11 +256,11 @@ void check_run(const ExplainableModel& model, const MaskedDataset& data, const E
   // Sanity checks (docs/evaluation.md "Sanity checks"): a model without
   // randomisation, or a randomised-label model of other classes, is refused
   // before any image is explained.
-  if (wants(options, "mprt")) model.randomisation_stages();
-  if (wants(options, "data-randomisation") && !options.randomised_labels)
+  if (wants(options, Metric::mprt)) model.randomisation_stages();
+  if (wants(options, Metric::data_randomisation) && !options.randomised_labels)
     throw std::invalid_argument("evaluate: metric data-randomisation needs the model trained on permuted labels "
                                 "(--randomised-model DIR, Python randomised_model=; made by train --permute-labels)");
-  if (!wants(options, "data-randomisation") && options.randomised_labels)
+  if (!wants(options, Metric::data_randomisation) && options.randomised_labels)
     throw std::invalid_argument("evaluate: a randomised-label model (--randomised-model) is used by the metric "
                                 "data-randomisation only; add it to the metrics");
   if (const ExplainableModel* other = options.randomised_labels) {
@@ -337,7 +360,7 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
       {"data", {{"spec", data.data.spec}, {"images", data.data.images.size()}, {"evaluated", evaluated},
                 {"masks", data.mask_source.empty() ? nlohmann::json("none") : nlohmann::json(data.mask_source)}}},
       {"methods", method_names(options.methods)},
-      {"metrics", options.metrics},
+      {"metrics", metric_names(options.metrics)},
       {"class", options.class_choice},
       {"only_label", options.only_label},
       {"perturbation", perturbation_json(options.perturbation)},
@@ -350,12 +373,12 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
       // How the run used the machine; no result depends on it (merges ignore it).
       {"execution", execution},
       {"shard", options.shard.str()}};
-  if (wants(options, "faithfulness-correlation"))
+  if (wants(options, Metric::faithfulness_correlation))
     settings["faithfulness_correlation"] = {{"subsets", options.faithfulness_correlation.subsets},
                                             {"fraction", options.faithfulness_correlation.fraction},
                                             {"replacement", "as perturbation"},
                                             {"seed", "image_seed(perturbation seed, index)"}};
-  if (wants(options, "sensitivity-n")) {
+  if (wants(options, Metric::sensitivity_n)) {
     const SensitivityNOptions& n = options.sensitivity_n;
     settings["sensitivity_n"] = {{"subsets", n.subsets}, {"replacement", "as perturbation"},
                                  {"seed", "image_seed(perturbation seed, index)"}};
@@ -367,21 +390,21 @@ nlohmann::json run_settings(const ExplainableModel& model, const MaskedDataset& 
     settings["sensitivity_n"]["points"] = n.points;
     settings["sensitivity_n"]["max_fraction"] = n.max_fraction;
   }
-  if (wants(options, "infidelity"))
+  if (wants(options, Metric::infidelity))
     settings["infidelity"] = {{"samples", options.infidelity.samples}, {"sigma", options.infidelity.sigma},
                               {"noise", "Gaussian per pixel, every channel, not clipped"},
                               {"scale", "optimal beta (Yeh et al. 2019)"},
                               {"seed", "image_seed(perturbation seed, index)"}};
-  if (wants(options, "max-sensitivity"))
+  if (wants(options, Metric::max_sensitivity))
     settings["max_sensitivity"] = {{"samples", options.max_sensitivity.samples}, {"radius", options.max_sensitivity.radius},
                                    {"noise", "uniform in [-radius, radius] per value, x + noise clipped to [0, 1]"},
                                    {"seed", "image_seed(perturbation seed, index)"}};
-  if (wants(options, "mprt") || wants(options, "data-randomisation")) {
+  if (wants(options, Metric::mprt) || wants(options, Metric::data_randomisation)) {
     nlohmann::json sanity = {{"top_k", options.top_k},
                              {"similarity", "spearman, spearman_abs, ssim (maps / max |R|, Gaussian window sigma 1.5, "
                                             "data range 2), top_k_intersection (k = round(top_k * pixels))"},
                              {"class", "every method explains the original model's class on every model"}};
-    if (wants(options, "mprt"))
+    if (wants(options, Metric::mprt))
       sanity["mprt"] = {{"seed", options.mprt_seed}, {"stages", stages},
                         {"randomisation", "cascading from the top, trained parameters permuted (docs/evaluation.md)"}};
     if (options.randomised_labels)
@@ -418,7 +441,7 @@ Run plan_run(const ExplainableModel& model, const MaskedDataset& data, const Eva
   run.batching.threads = run.share.threads;
   run.perturbation.batching = run.batching;
   run.method_settings.occlusion.batching = run.batching;
-  if (wants(options, "mprt")) {
+  if (wants(options, Metric::mprt)) {
     run.stages = model.randomisation_stages();
     for (int s = 1; s <= static_cast<int>(run.stages.size()); ++s)
       run.randomised.push_back(model.randomised(s, options.mprt_seed));

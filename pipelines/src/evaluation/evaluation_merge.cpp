@@ -80,8 +80,8 @@ nlohmann::json similarity_summary(const std::vector<const nlohmann::json*>& reco
 }  // namespace
 
 nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
-                                           const std::vector<std::string>& metrics) {
-  const bool conservation = std::find(metrics.begin(), metrics.end(), "conservation") != metrics.end();
+                                           const std::vector<Metric>& metrics) {
+  const bool conservation = wants(metrics, Metric::conservation);
   nlohmann::json summary = nlohmann::json::object();
   for (const auto& method : methods) {
     std::map<std::string, std::vector<double>> values;
@@ -268,7 +268,7 @@ nlohmann::json merge_evaluations(const std::vector<nlohmann::json>& parts, const
   for (const auto& [shard, execution] : executions) settings["execution"].push_back(execution);
   settings["data"]["evaluated"] = images.size();
   const auto methods = settings.at("methods").get<std::vector<std::string>>();
-  const auto metrics = settings.at("metrics").get<std::vector<std::string>>();
+  const auto metrics = parse_metrics(settings.at("metrics").get<std::vector<std::string>>(), "settings.metrics");
   return {{"format", "pixelwise-evaluation"},
           {"version", 1},
           {"settings", settings},

@@ -205,11 +205,10 @@ struct Evaluation {
   const nlohmann::json& all;
   const nlohmann::json& settings;
   const nlohmann::json& summary;
-  std::vector<std::string> methods, metrics;
+  std::vector<std::string> methods;
+  std::vector<Metric> metrics;
 
-  bool wants(const std::string& metric) const {
-    return std::find(metrics.begin(), metrics.end(), metric) != metrics.end();
-  }
+  bool wants(Metric metric) const { return pixelwise::wants(metrics, metric); }
 };
 
 using Page = ReportPage;
@@ -252,9 +251,9 @@ void write_mean_curves(Page& page, const Evaluation& e) {
     std::string metric, title;
   };
   std::vector<Curve> curves;
-  if (e.wants("aopc")) curves.push_back({"aopc", "MoRF region perturbation"});
-  if (e.wants("lerf")) curves.push_back({"lerf", "LeRF region perturbation"});
-  if (e.wants("pixel-flipping")) curves.push_back({"pixel-flipping", "Pixel flipping (MoRF)"});
+  if (e.wants(Metric::aopc)) curves.push_back({"aopc", "MoRF region perturbation"});
+  if (e.wants(Metric::lerf)) curves.push_back({"lerf", "LeRF region perturbation"});
+  if (e.wants(Metric::pixel_flipping)) curves.push_back({"pixel-flipping", "Pixel flipping (MoRF)"});
   if (curves.empty()) return;
   page.html << "<h2>Mean perturbation curves</h2>\n<p>Mean score drop f(x<sup>(0)</sup>) &minus; f(x<sup>(k)</sup>) after k "
             "steps; per-image curves are in evaluation.json.</p>\n<div class=\"charts\">\n";
@@ -274,15 +273,16 @@ void write_mean_curves(Page& page, const Evaluation& e) {
 // sensitivity-n curve.
 void write_faithfulness_metrics(Page& page, const Evaluation& e) {
   struct Column {
-    std::string metric, key, title;
+    Metric metric;
+    std::string key, title;
   };
   const std::vector<Column> all{
-      {"faithfulness-correlation", "faithfulness-correlation", "faithfulness correlation &uarr;"},
-      {"infidelity", "infidelity", "infidelity &darr;"},
-      {"infidelity", "relative_infidelity", "relative infidelity &darr;"},
-      {"max-sensitivity", "max-sensitivity", "max-sensitivity &darr;"},
-      {"sparseness", "sparseness", "sparseness (Gini) &uarr;"},
-      {"complexity", "complexity", "complexity (entropy) &darr;"}};
+      {Metric::faithfulness_correlation, "faithfulness-correlation", "faithfulness correlation &uarr;"},
+      {Metric::infidelity, "infidelity", "infidelity &darr;"},
+      {Metric::infidelity, "relative_infidelity", "relative infidelity &darr;"},
+      {Metric::max_sensitivity, "max-sensitivity", "max-sensitivity &darr;"},
+      {Metric::sparseness, "sparseness", "sparseness (Gini) &uarr;"},
+      {Metric::complexity, "complexity", "complexity (entropy) &darr;"}};
   std::vector<Column> columns;
   for (const auto& c : all)
     if (e.wants(c.metric)) columns.push_back(c);
@@ -310,7 +310,7 @@ void write_faithfulness_metrics(Page& page, const Evaluation& e) {
     }
     h << "</tbody></table>\n";
   }
-  if (!e.wants("sensitivity-n")) return;
+  if (!e.wants(Metric::sensitivity_n)) return;
   std::vector<ChartSeries> series;
   nlohmann::json sizes, fractions;
   for (const auto& m : e.methods) {
@@ -348,7 +348,7 @@ void write_localisation(Page& page, const Evaluation& e) {
     << chance.at("count").get<long>() << ".</p>\n";
   page.table_start("localisation", {"method", "relevance mass accuracy", "relevance rank accuracy", "pointing game", "images"});
   // The image count of the first localisation metric evaluated.
-  const std::string counted = e.wants("mass") ? "mass" : e.wants("rank") ? "rank" : "pointing";
+  const std::string counted = name_of(e.wants(Metric::mass) ? Metric::mass : e.wants(Metric::rank) ? Metric::rank : Metric::pointing);
   for (const auto& m : e.methods) {
     const nlohmann::json& s = e.summary.at(m);
     h << "<tr><td><span class=\"swatch\" style=\"background:" << method_colour(m) << "\"></span>" << html_escape(m)
@@ -457,7 +457,7 @@ void write_heatmaps(Page& page, const Evaluation& e, const std::vector<ReportIma
     const nlohmann::json& rec = image_record(records, shown[i].name);
     const std::string stem = file_stem(i, shown[i].name);
     write_image_row(page, shown[i], rec, stem);
-    if (e.wants("aopc")) write_image_morf(page, e, shown[i], rec, stem);
+    if (e.wants(Metric::aopc)) write_image_morf(page, e, shown[i], rec, stem);
   }
   page.html << "</tbody></table>\n";
 }
@@ -572,10 +572,10 @@ void write_sanity_row(Page& page, const Evaluation& e, const ReportImage& v, siz
       << number(similarity.at("spearman"), 3) << " &middot; SSIM " << number(similarity.at("ssim"), 3)
       << "</small></td>";
   };
-  if (e.wants("mprt") && k < v.mprt.size())
+  if (e.wants(Metric::mprt) && k < v.mprt.size())
     for (size_t s = 0; s < v.mprt[k].size(); ++s)
       cell(v.mprt[k][s], "img/" + stem + "-" + method + "-mprt-" + std::to_string(s + 1) + ".png", m.at("mprt").at(s));
-  if (e.wants("data-randomisation") && k < v.data_randomisation.size())
+  if (e.wants(Metric::data_randomisation) && k < v.data_randomisation.size())
     cell(v.data_randomisation[k], "img/" + stem + "-" + method + "-permuted-labels.png", m.at("data_randomisation"));
   h << "</tr>\n";
 }
@@ -584,9 +584,9 @@ void write_sanity_row(Page& page, const Evaluation& e, const ReportImage& v, siz
 // randomised models with their Spearman correlation and SSIM to it.
 void write_sanity_heatmaps(Page& page, const Evaluation& e, const std::vector<ReportImage>& shown) {
   std::vector<std::string> header{"image", "method", "model"};
-  if (e.wants("mprt"))
+  if (e.wants(Metric::mprt))
     for (const auto& stage : e.settings.at("sanity_checks").at("mprt").at("stages")) header.push_back(html_escape(stage.get<std::string>()));
-  if (e.wants("data-randomisation")) header.push_back("permuted labels");
+  if (e.wants(Metric::data_randomisation)) header.push_back("permuted labels");
   page.table_start("sanity-heatmaps", header);
   const nlohmann::json& records = e.all.at("images");
   for (size_t i = 0; i < shown.size(); ++i) {
@@ -604,11 +604,11 @@ void write_sanity_heatmaps(Page& page, const Evaluation& e, const std::vector<Re
 void write_sanity_checks(Page& page, const Evaluation& e, const std::vector<ReportImage>& shown) {
   const double chance = top_k_chance(e);
   write_sanity_introduction(page, e, chance);
-  if (e.wants("mprt")) {
+  if (e.wants(Metric::mprt)) {
     write_mprt_table(page, e);
     write_mprt_charts(page, e, chance);
   }
-  if (e.wants("data-randomisation")) write_data_randomisation(page, e);
+  if (e.wants(Metric::data_randomisation)) write_data_randomisation(page, e);
   if (!shown.empty()) write_sanity_heatmaps(page, e, shown);
 }
 
@@ -655,16 +655,16 @@ std::string report_document(const ReportPage& page, const std::string& title) {
 ReportFiles render_report(const nlohmann::json& ev, const std::vector<ReportImage>& shown) {
   const nlohmann::json& settings = ev.at("settings");
   const Evaluation e{ev, settings, ev.at("summary"), settings.at("methods").get<std::vector<std::string>>(),
-                     settings.at("metrics").get<std::vector<std::string>>()};
+                     parse_metrics(settings.at("metrics").get<std::vector<std::string>>(), "settings.metrics")};
   Page page;
   write_overview(page, e);
   write_faithfulness(page, e);
   write_mean_curves(page, e);
   write_faithfulness_metrics(page, e);
-  if (e.wants("mass") || e.wants("rank") || e.wants("pointing")) write_localisation(page, e);
-  if (e.wants("conservation")) write_conservation(page, e);
+  if (e.wants(Metric::mass) || e.wants(Metric::rank) || e.wants(Metric::pointing)) write_localisation(page, e);
+  if (e.wants(Metric::conservation)) write_conservation(page, e);
   if (!shown.empty()) write_heatmaps(page, e, shown);
-  if (e.wants("mprt") || e.wants("data-randomisation")) write_sanity_checks(page, e, shown);
+  if (e.wants(Metric::mprt) || e.wants(Metric::data_randomisation)) write_sanity_checks(page, e, shown);
   write_settings(page, e);
   page.files["index.html"] = report_document(page, "pixelwise evaluation");
   return std::move(page.files);

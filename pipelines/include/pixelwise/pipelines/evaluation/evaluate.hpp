@@ -26,24 +26,35 @@
 
 namespace pixelwise {
 
-/// Metric names: "aopc" (MoRF region perturbation), "lerf", "pixel-flipping",
-/// "mass", "rank", "pointing", "conservation", the faithfulness metrics
-/// (faithfulness.hpp) "faithfulness-correlation", "sensitivity-n",
-/// "infidelity", "max-sensitivity", "sparseness", "complexity", and the sanity
-/// checks (docs/evaluation.md "Sanity checks"; Adebayo et al. 2018): "mprt"
-/// (model parameter randomisation, cascading) and "data-randomisation"
-/// (against a model trained on permuted labels, EvaluationOptions::randomised_labels).
-const std::vector<std::string>& known_metrics();
+/// The metrics, one name each across --metrics, the JSON (settings and the
+/// per-image keys) and Python's metrics=: "aopc" (MoRF region perturbation),
+/// "lerf", "pixel-flipping", "mass", "rank", "pointing", "conservation", the
+/// faithfulness metrics (faithfulness.hpp) "faithfulness-correlation",
+/// "sensitivity-n", "infidelity", "max-sensitivity", "sparseness",
+/// "complexity", and the sanity checks (docs/evaluation.md "Sanity checks";
+/// Adebayo et al. 2018): "mprt" (model parameter randomisation, cascading)
+/// and "data-randomisation" (against a model trained on permuted labels,
+/// EvaluationOptions::randomised_labels).
+enum class Metric {
+  aopc, lerf, pixel_flipping, mass, rank, pointing, conservation,
+  faithfulness_correlation, sensitivity_n, infidelity, max_sensitivity, sparseness, complexity,
+  mprt, data_randomisation
+};
+const EnumNames<Metric>& enum_names(Metric);
+/// Metric names parsed once (`where` names the argument in errors).
+std::vector<Metric> parse_metrics(const std::vector<std::string>& names, const std::string& where);
+std::vector<std::string> metric_names(const std::vector<Metric>& metrics);
+bool wants(const std::vector<Metric>& metrics, Metric metric);
 /// The metrics evaluate measures when none are given: all but the sanity
 /// checks and the costly faithfulness-correlation (S + 1 model evaluations
 /// per image and method), sensitivity-n (sizes x subsets + 1), infidelity
 /// (samples + 1) and max-sensitivity (K re-explanations).
-const std::vector<std::string>& default_metrics();
+const std::vector<Metric>& default_metrics();
 
 struct EvaluationOptions {
   std::vector<ExplainMethod> methods{ExplainMethod::lrp, ExplainMethod::occlusion, ExplainMethod::sensitivity,
                                      ExplainMethod::random};
-  std::vector<std::string> metrics = default_metrics();
+  std::vector<Metric> metrics = default_metrics();
   /// Explained class: "predicted", "label" (the image's own) or a class
   /// name/index (ClassChoice::parse; written to the JSON as given).
   std::string class_choice = "predicted";
@@ -101,7 +112,7 @@ struct ReportImage {
 /// conservation statistics) and its
 /// "chance" entry, computed from its per-image records ("images").
 nlohmann::json summarise_evaluation_images(const nlohmann::json& images, const std::vector<std::string>& methods,
-                                           const std::vector<std::string>& metrics);
+                                           const std::vector<Metric>& metrics);
 nlohmann::json chance_of_evaluation_images(const nlohmann::json& images);
 /// The "regions" entry: per image size the region side of the region
 /// perturbation curves, the images of that size, and a note when the image is
