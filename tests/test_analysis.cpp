@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(watermark_scene_is_the_fashion_scene_plus_the_tag) {
   SceneOptions plain = o;
   plain.kind = SceneKind::fashion;
   for (int i : {0, 1, 4}) {  // tagged test scenes
-    const Scene w = generate_scene(o, "test", i), f = generate_scene(plain, "test", i);
+    const Scene w = generate_scene(o, SceneSplit::test, i), f = generate_scene(plain, SceneSplit::test, i);
     BOOST_TEST_REQUIRE(w.tagged);
     BOOST_TEST(w.tag.count() == kTagRows * kTagCols);
     for (int y = 0; y < 64; ++y)
@@ -119,11 +119,11 @@ BOOST_AUTO_TEST_CASE(watermark_scene_is_the_fashion_scene_plus_the_tag) {
     BOOST_TEST(w.label == f.label);
     BOOST_TEST(((w.mask && w.tag).count() == 0));
   }
-  BOOST_TEST(!generate_scene(o, "test", 2).tagged);
+  BOOST_TEST(!generate_scene(o, SceneSplit::test, 2).tagged);
   o.tag_rate = 0;
-  for (int i = 0; i < 40; ++i) BOOST_TEST(!generate_scene(o, "train", i).tagged);
+  for (int i = 0; i < 40; ++i) BOOST_TEST(!generate_scene(o, SceneSplit::train, i).tagged);
   o.tag_rate = 1;
-  for (int i = 0; i < 10; ++i) BOOST_TEST(generate_scene(o, "train", i).tagged == (i % 2 == 0));
+  for (int i = 0; i < 10; ++i) BOOST_TEST(generate_scene(o, SceneSplit::train, i).tagged == (i % 2 == 0));
   // paste_tag: the corners.
   cv::Mat g(20, 20, CV_32FC1, cv::Scalar(0.5));
   const MaskArray m = paste_tag(g, 3);
@@ -142,7 +142,7 @@ BOOST_AUTO_TEST_CASE(watermark_scene_is_the_fashion_scene_plus_the_tag) {
   big.tag_rate = 0.3;
   big.tag_scale = 2;
   big.size = 80;
-  const Scene b = generate_scene(big, "test", 0);
+  const Scene b = generate_scene(big, SceneSplit::test, 0);
   BOOST_TEST(b.tag.count() == 4 * 77);
   cv::Mat tiny(10, 10, CV_32FC1);
   BOOST_CHECK_THROW(paste_tag(tiny, 0), std::invalid_argument);

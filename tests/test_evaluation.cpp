@@ -875,7 +875,7 @@ BOOST_AUTO_TEST_CASE(scenes_are_seeded_and_their_masks_mark_the_target) {
   const std::vector<std::string> classes = o.classes();
   BOOST_TEST(classes == std::vector<std::string>({"circle", "other"}));
   for (int i = 0; i < 6; ++i) {
-    const Scene a = generate_scene(o, "test", i), b = generate_scene(o, "test", i);
+    const Scene a = generate_scene(o, SceneSplit::test, i), b = generate_scene(o, SceneSplit::test, i);
     BOOST_TEST(cv::norm(a.gray, b.gray, cv::NORM_INF) == 0.0);
     BOOST_TEST((a.mask == b.mask).all());
     const bool positive = i % 2 == 0;
@@ -891,14 +891,14 @@ BOOST_AUTO_TEST_CASE(scenes_are_seeded_and_their_masks_mark_the_target) {
       BOOST_TEST(std::abs(static_cast<double>(a.mask.count()) - M_PI * r * r) < 0.35 * M_PI * r * r);
     }
   }
-  BOOST_TEST(cv::norm(generate_scene(o, "test", 0).gray, generate_scene(o, "train", 0).gray, cv::NORM_INF) > 0.0);
+  BOOST_TEST(cv::norm(generate_scene(o, SceneSplit::test, 0).gray, generate_scene(o, SceneSplit::train, 0).gray, cv::NORM_INF) > 0.0);
   o.seed = 6;
-  BOOST_TEST(cv::norm(generate_scene(o, "test", 0).gray, generate_scene(o, "test", 2).gray, cv::NORM_INF) > 0.0);
+  BOOST_TEST(cv::norm(generate_scene(o, SceneSplit::test, 0).gray, generate_scene(o, SceneSplit::test, 2).gray, cv::NORM_INF) > 0.0);
 
   SceneOptions f;  // Fashion-MNIST items on photographs
   f.size = 64;
   f.max_scale = 1.2;
-  const Scene p = generate_scene(f, "train", 0), n = generate_scene(f, "train", 1);
+  const Scene p = generate_scene(f, SceneSplit::train, 0), n = generate_scene(f, SceneSplit::train, 1);
   BOOST_TEST(f.classes()[p.label] == "trouser");
   BOOST_TEST(f.classes()[n.label] == "other");
   BOOST_TEST(p.mask.count() > 40);
@@ -925,7 +925,7 @@ BOOST_AUTO_TEST_CASE(a_scenes_folder_reads_back_with_its_masks) {
   BOOST_TEST(d.data.classes == o.classes());
   BOOST_TEST(d.target == "circle");
   for (size_t i = 0; i < 3; ++i) {
-    const Scene s = generate_scene(o, "test", static_cast<int>(i));
+    const Scene s = generate_scene(o, SceneSplit::test, static_cast<int>(i));
     BOOST_TEST(cv::norm(s.gray, d.data.images[i].gray, cv::NORM_INF) < 1e-6);  // the PNG holds the scene exactly
     BOOST_TEST(d.data.images[i].label == s.label);
     BOOST_TEST(d.masks[i].has_value() == (s.mask.count() > 0));

@@ -1008,14 +1008,15 @@ void bind_evaluation(py::module_& m) {
       [scene_options](const std::string& split, int index, const std::string& kind, int size, int train, int test,
                       std::uint64_t seed, int max_objects, const std::string& target, double min_scale,
                       double max_scale, double rate, int tag_scale) {
-        if (split != "train" && split != "test") throw py::value_error("split: expected 'train' or 'test'");
+        const SceneSplit part = parse_enum<SceneSplit>(split, "split", "split");
         if (index < 0) throw py::value_error("index must be >= 0");
         const SceneOptions o =
             scene_options(kind, size, train, test, seed, max_objects, target, min_scale, max_scale, rate, tag_scale);
-        if (index >= (split == "train" ? o.train : o.test))
+        const int scenes = part == SceneSplit::train ? o.train : o.test;
+        if (index >= scenes)
           throw py::value_error("index " + std::to_string(index) + " out of range: the " + split + " split has " +
-                                std::to_string(split == "train" ? o.train : o.test) + " scenes");
-        const Scene scene = without_gil([&] { return generate_scene(o, split, index); });
+                                std::to_string(scenes) + " scenes");
+        const Scene scene = without_gil([&] { return generate_scene(o, part, index); });
         py::array_t<bool> mask({static_cast<py::ssize_t>(scene.mask.rows()), static_cast<py::ssize_t>(scene.mask.cols())});
         for (long r = 0; r < scene.mask.rows(); ++r)
           for (long c = 0; c < scene.mask.cols(); ++c) mask.mutable_at(r, c) = scene.mask(r, c);

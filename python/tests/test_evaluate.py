@@ -79,3 +79,5 @@ def test_make_scenes_equals_the_cli(cli, tmp_path):
     assert record and scene["label"] in (0, 1)
     with pytest.raises(ValueError, match="out of range"):
         pixelwise.generate_scene("test", 4, **keywords)
+    with pytest.raises(ValueError, match=r'split: unknown split "val" \(known: train, test\)'):
+        pixelwise.generate_scene("val", 0, **keywords)

@@ -44,13 +44,9 @@ std::uint64_t splitmix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-std::uint64_t scene_seed(const SceneOptions& o, const std::string& split, int index) {
-  return splitmix(splitmix(o.seed) ^ splitmix(split == "train" ? 1 : 2) ^ splitmix(0x5eedULL + static_cast<std::uint64_t>(index)));
-}
-
-void check_split(const std::string& split, const std::string& what) {
-  if (split != "train" && split != "test")
-    throw std::invalid_argument(what + ": unknown split \"" + split + "\" (train or test)");
+std::uint64_t scene_seed(const SceneOptions& o, SceneSplit split, int index) {
+  return splitmix(splitmix(o.seed) ^ splitmix(split == SceneSplit::train ? 1 : 2) ^
+                  splitmix(0x5eedULL + static_cast<std::uint64_t>(index)));
 }
 
 std::string scene_stem(int index) {
@@ -92,12 +88,12 @@ MaskArray mask_of(const cv::Mat& m8) {
 // The photographs and Fashion-MNIST items scenes are made from, read once.
 struct Sources {
   std::mutex mutex;
-  std::map<std::string, std::vector<cv::Mat>> photos;                 // per split
-  std::map<std::string, std::vector<std::vector<cv::Mat>>> items;    // per split, per class
+  std::map<std::string, std::vector<cv::Mat>> photos;                 // per folder and split
+  std::map<SceneSplit, std::vector<std::vector<cv::Mat>>> items;     // per split, per class
 
-  const std::vector<cv::Mat>& photos_of(const SceneOptions& o, const std::string& split) {
+  const std::vector<cv::Mat>& photos_of(const SceneOptions& o, SceneSplit split) {
     std::lock_guard<std::mutex> lock(mutex);
-    const std::string key = (o.photos_dir.empty() ? opencv_samples_dir() : o.photos_dir) + "|" + split;
+    const std::string key = (o.photos_dir.empty() ? opencv_samples_dir() : o.photos_dir) + "|" + name_of(split);
     auto it = photos.find(key);
     if (it != photos.end()) return it->second;
     std::vector<cv::Mat> list;
@@ -111,12 +107,12 @@ struct Sources {
     return photos.emplace(key, std::move(list)).first->second;
   }
 
-  const std::vector<std::vector<cv::Mat>>& items_of(const std::string& split) {
+  const std::vector<std::vector<cv::Mat>>& items_of(SceneSplit split) {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = items.find(split);
     if (it != items.end()) return it->second;
     // 20000 training items (2000 per class) are plenty; the test split has 10000.
-    const Dataset d = load_dataset(split == "train" ? "fashion-mnist:train:20000" : "fashion-mnist:test");
+    const Dataset d = load_dataset(split == SceneSplit::train ? "fashion-mnist:train:20000" : "fashion-mnist:test");
     std::vector<std::vector<cv::Mat>> by_class(d.classes.size());
     for (const auto& image : d.images) by_class[image.label].push_back(image.gray);
     return items.emplace(split, std::move(by_class)).first->second;
@@ -128,7 +124,7 @@ Sources& sources() {
   return s;
 }
 
-Scene fashion_scene(const SceneOptions& o, const std::string& split, std::mt19937_64& rng, bool positive) {
+Scene fashion_scene(const SceneOptions& o, SceneSplit split, std::mt19937_64& rng, bool positive) {
   const auto& photos = sources().photos_of(o, split);
   const auto& items = sources().items_of(split);
   const auto& names = fashion_mnist_classes();
@@ -172,7 +168,7 @@ Scene fashion_scene(const SceneOptions& o, const std::string& split, std::mt1993
         scene.gray.at<float>(box.y + y, box.x + x) = v;
         if (is_target) mask8.at<uchar>(box.y + y, box.x + x) = 255;
       }
-    scene.objects.push_back({{"class", names[cls]}, {"item", item}, {"split", split},
+    scene.objects.push_back({{"class", names[cls]}, {"item", item}, {"split", name_of(split)},
                              {"box", {box.x, box.y, box.width, box.height}}, {"target", is_target}});
   }
   scene.gray = quantise(scene.gray);
@@ -191,10 +187,10 @@ constexpr int kTagMargin = 2;  // pixels between the tag and the image edges
 // scenes (positive scene j is tagged when floor((j + 1) rate) > floor(j rate)),
 // in the test split every other pair of scenes, so that half of each class is
 // tagged.
-bool carries_tag(const SceneOptions& o, const std::string& split, int index) {
+bool carries_tag(const SceneOptions& o, SceneSplit split, int index) {
   const bool positive = index % 2 == 0;
   const int j = index / 2;
-  if (split == "test") return j % 2 == 0;
+  if (split == SceneSplit::test) return j % 2 == 0;
   return positive && std::floor((j + 1) * o.tag_rate) > std::floor(j * o.tag_rate);
 }
 
@@ -315,7 +311,7 @@ nlohmann::json SceneOptions::to_json() const {
     j["min_scale"] = min_scale;
     j["max_scale"] = max_scale;
     j["photos_dir"] = photos_dir.empty() ? opencv_samples_dir() : photos_dir;
-    j["photos"] = {{"train", scene_photos("train")}, {"test", scene_photos("test")}};
+    j["photos"] = {{"train", scene_photos(SceneSplit::train)}, {"test", scene_photos(SceneSplit::test)}};
   } else {
     j["min_radius"] = min_radius;
     j["max_radius"] = max_radius;
@@ -334,7 +330,7 @@ std::string opencv_samples_dir() {
   return dir && *dir ? dir : "/usr/share/doc/opencv-doc/examples/data";
 }
 
-const std::vector<std::string>& scene_photos(const std::string& split) {
+const std::vector<std::string>& scene_photos(SceneSplit split) {
   // Natural photographs among OpenCV's samples (no charts, logos or text),
   // split so that training and test scenes never share a photograph.
   static const std::vector<std::string> train{"aero1.jpg",   "baboon.jpg",  "building.jpg",     "fruits.jpg",
@@ -343,13 +339,11 @@ const std::vector<std::string>& scene_photos(const std::string& split) {
   static const std::vector<std::string> test{"aero3.jpg",    "butterfly.jpg", "messi5.jpg",      "apple.jpg",
                                              "starry_night.jpg", "HappyFish.jpg", "leuvenB.jpg", "board.jpg",
                                              "smarties.png", "box_in_scene.png"};
-  check_split(split, "scene photographs");
-  return split == "train" ? train : test;
+  return split == SceneSplit::train ? train : test;
 }
 
-Scene generate_scene(const SceneOptions& options, const std::string& split, int index) {
+Scene generate_scene(const SceneOptions& options, SceneSplit split, int index) {
   options.validate();
-  check_split(split, "scenes");
   std::mt19937_64 rng(scene_seed(options, split, index));
   const bool positive = index % 2 == 0;  // balanced, and every prefix is too
   Scene scene = options.kind == SceneKind::shapes ? shapes_scene(options, rng, positive)
@@ -375,8 +369,9 @@ void make_scenes(const SceneOptions& options, const std::string& out, std::ostre
   write_folder_atomically(out, "scenes.json", "scenes folder", [&](const fs::path& partial) {
     const auto classes = options.classes();
     nlohmann::json records = nlohmann::json::array();
-    for (const std::string split : {"train", "test"}) {
-      const int n = split == "train" ? options.train : options.test;
+    for (const SceneSplit part : {SceneSplit::train, SceneSplit::test}) {
+      const std::string& split = name_of(part);
+      const int n = part == SceneSplit::train ? options.train : options.test;
       const bool watermark = options.kind == SceneKind::watermark;
       for (const auto& c : classes) {
         fs::create_directories(partial / split / c);
@@ -384,7 +379,7 @@ void make_scenes(const SceneOptions& options, const std::string& out, std::ostre
         if (watermark) fs::create_directories(partial / "tags" / split / c);
       }
       for (int i = 0; i < n; ++i) {
-        const Scene s = generate_scene(options, split, i);
+        const Scene s = generate_scene(options, part, i);
         const std::string cls = classes[s.label];
         const std::string file = split + "/" + cls + "/" + scene_stem(i) + ".png";
         const std::string mask = "masks/" + file;
@@ -435,7 +430,7 @@ namespace {
 
 // scenes:FOLDER:SPLIT[:LIMIT], read from the right so that FOLDER may hold colons.
 struct ScenesSpec {
-  std::string dir, split;
+  std::string dir, split;  ///< split: checked to be a SceneSplit's name
   long limit = -1;  ///< -1: every scene of the split
 };
 
@@ -453,7 +448,7 @@ ScenesSpec parse_scenes_spec(const std::string& spec) {
   if (colon == std::string::npos) throw std::runtime_error(spec + ": a scenes data set is scenes:FOLDER:SPLIT[:LIMIT]");
   out.dir = rest.substr(0, colon);
   out.split = rest.substr(colon + 1);
-  check_split(out.split, spec);
+  parse_enum<SceneSplit>(out.split, "split", spec);
   return out;
 }
 

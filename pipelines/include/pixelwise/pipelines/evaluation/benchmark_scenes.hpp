@@ -73,6 +73,15 @@ inline const EnumNames<SceneKind>& enum_names(SceneKind) {
   return names;
 }
 
+/// The two splits of a benchmark ("train", "test": folder names, scenes.json
+/// and Python's split=).
+enum class SceneSplit { train, test };
+
+inline const EnumNames<SceneSplit>& enum_names(SceneSplit) {
+  static const EnumNames<SceneSplit> names{{SceneSplit::train, "train"}, {SceneSplit::test, "test"}};
+  return names;
+}
+
 struct SceneOptions {
   SceneKind kind = SceneKind::fashion;
   int size = 80;                 ///< scenes are size x size pixels
@@ -106,7 +115,7 @@ constexpr int kTagRows = 7, kTagCols = 11, kMaxTagScale = 4;
 MaskArray paste_tag(cv::Mat& gray, int corner, int scale = 1);
 
 /// The sample photographs the fashion scenes use as backgrounds, per split.
-const std::vector<std::string>& scene_photos(const std::string& split);
+const std::vector<std::string>& scene_photos(SceneSplit split);
 
 /// One generated scene.
 struct Scene {
@@ -119,7 +128,7 @@ struct Scene {
 };
 
 /// Scene `index` of a split, a pure function of (options, split, index).
-Scene generate_scene(const SceneOptions& options, const std::string& split, int index);
+Scene generate_scene(const SceneOptions& options, SceneSplit split, int index);
 
 /// Writes the benchmark folder (all scenes of both splits, masks, scenes.json).
 /// Refuses to write into a folder that exists and is neither empty nor an
